@@ -1,0 +1,44 @@
+# VitalWatch: the commands a new machine needs. `make demo`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: demo test lint typecheck unit serve bench clean install
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the service with simulated patients; prints the dashboard URL and a login.
+demo: $(STAMP)
+	$(BIN)/vitalwatch demo
+
+## Every check: lint, types, then the whole test suite.
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check src simulators tests bench alembic
+	$(BIN)/ruff format --check src simulators tests bench alembic
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+serve: $(STAMP)
+	$(BIN)/vitalwatch serve
+
+## Benchmarks (on demand; they print tables, see docs/performance.md).
+bench: $(STAMP)
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data

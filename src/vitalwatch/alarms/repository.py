@@ -1,0 +1,63 @@
+"""Queries on alarms and the alarm log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from vitalwatch.alarms.models import Alarm, AlarmLogEntry
+
+OPEN_STATES = ("active", "acknowledged")
+
+
+async def open_for_sessions(db: AsyncSession, session_ids: Iterable[int]) -> Sequence[Alarm]:
+    stmt = (
+        select(Alarm)
+        .where(Alarm.session_id.in_(list(session_ids)), Alarm.state.in_(OPEN_STATES))
+        .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def all_open(db: AsyncSession) -> Sequence[Alarm]:
+    stmt = select(Alarm).where(Alarm.state.in_(OPEN_STATES)).order_by(Alarm.id)
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def search(
+    db: AsyncSession, state: str | None, session_id: int | None, limit: int
+) -> Sequence[Alarm]:
+    stmt = select(Alarm).order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)
+    if state is not None:
+        stmt = stmt.where(Alarm.state == state)
+    if session_id is not None:
+        stmt = stmt.where(Alarm.session_id == session_id)
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def get(db: AsyncSession, alarm_id: int) -> Alarm | None:
+    return await db.get(Alarm, alarm_id)
+
+
+async def log_of(db: AsyncSession, alarm_id: int) -> Sequence[AlarmLogEntry]:
+    stmt = (
+        select(AlarmLogEntry).where(AlarmLogEntry.alarm_id == alarm_id).order_by(AlarmLogEntry.id)
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def insert_alarm(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    result = await conn.execute(insert(Alarm).values(**values).returning(Alarm.id))
+    return int(result.scalar_one())
+
+
+async def update_alarm(conn: AsyncConnection, alarm_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(update(Alarm).where(Alarm.id == alarm_id).values(**values))
+
+
+async def insert_log(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(AlarmLogEntry), rows)

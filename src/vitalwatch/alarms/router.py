@@ -1,0 +1,55 @@
+"""/api/v1/alarms: the alarm list, acknowledge and silence (nurse or admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Query, status
+
+from vitalwatch.alarms import repository
+from vitalwatch.alarms.schemas import AlarmLogOut, AlarmOut, AlarmState, SilenceRequest
+from vitalwatch.auth.deps import Staff, actor_of
+from vitalwatch.context import Ctx
+from vitalwatch.db import DbSession
+
+router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
+
+_NOT_OPEN: dict[int | str, dict[str, Any]] = {404: {"description": "No such alarm"}, 409: {"description": "Already resolved"}}
+
+
+@router.get("", response_model=list[AlarmOut])
+async def list_alarms(
+    db: DbSession,
+    ctx: Ctx,
+    claims: Staff,
+    state: AlarmState | None = None,
+    session_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[AlarmOut]:
+    """Alarms, newest first."""
+    return await ctx.alarms.search(db, state, session_id, limit)
+
+
+@router.get("/{alarm_id}/log", response_model=list[AlarmLogOut])
+async def alarm_log(alarm_id: int, db: DbSession, claims: Staff) -> list[AlarmLogOut]:
+    """Every transition of one alarm with its time, priority, value, limit and user."""
+    if await repository.get(db, alarm_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
+    return [AlarmLogOut.model_validate(e) for e in await repository.log_of(db, alarm_id)]
+
+
+@router.post("/{alarm_id}/ack", response_model=AlarmOut, responses=_NOT_OPEN)
+async def acknowledge(alarm_id: int, ctx: Ctx, claims: Staff) -> AlarmOut:
+    return await ctx.alarms.acknowledge(alarm_id, actor_of(claims))
+
+
+@router.post("/{alarm_id}/silence", response_model=AlarmOut, responses=_NOT_OPEN)
+async def silence(
+    alarm_id: int,
+    ctx: Ctx,
+    claims: Staff,
+    body: Annotated[SilenceRequest | None, Body()] = None,
+) -> AlarmOut:
+    """Pause the alarm's audio for `seconds` (120 by default, at most 300)."""
+    seconds = (body or SilenceRequest()).seconds
+    return await ctx.alarms.silence(alarm_id, seconds, actor_of(claims))

@@ -1,0 +1,136 @@
+"""The FastAPI application and its lifespan: build the long-lived parts, start
+the group-commit writer, the alarm clock and the live fan-out; drain on stop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, ORJSONResponse
+
+from vitalwatch import __version__
+from vitalwatch.alarms.router import router as alarms_router
+from vitalwatch.alarms.service import AlarmService
+from vitalwatch.auth.router import router as auth_router
+from vitalwatch.config import Settings, get_settings
+from vitalwatch.context import AppContext
+from vitalwatch.db import create_engine, create_sessionmaker
+from vitalwatch.devices.router import router as devices_router
+from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.health.router import router as health_router
+from vitalwatch.live.hub import Hub
+from vitalwatch.live.router import router as live_router
+from vitalwatch.logging import configure_logging, get_logger
+from vitalwatch.readings.latest import LatestStore
+from vitalwatch.readings.router import OPENAPI_MODELS
+from vitalwatch.readings.router import router as readings_router
+from vitalwatch.readings.writer import GroupCommitWriter
+from vitalwatch.sessions.router import router as sessions_router
+from vitalwatch.web.router import router as web_router
+
+log = get_logger(__name__)
+
+
+def build_context(settings: Settings) -> AppContext:
+    engine = create_engine(settings)
+    maker = create_sessionmaker(engine)
+    latest = LatestStore()
+    hub = Hub(
+        latest,
+        vitals_interval_s=settings.vitals_interval_s,
+        ping_interval_s=settings.ping_interval_s,
+    )
+    devices = DeviceDirectory(maker)
+    alarms = AlarmService(settings, maker, hub, devices)
+    writer = GroupCommitWriter(engine, max_rows=settings.ingest_max_batch_rows)
+    writer.add_listener(latest)
+    writer.add_listener(alarms)
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=maker,
+        devices=devices,
+        latest=latest,
+        writer=writer,
+        hub=hub,
+        alarms=alarms,
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    ctx: AppContext = app.state.ctx
+    await ctx.alarms.start()
+    ctx.writer.start()
+    ctx.hub.start()
+    log.info("service_started", version=__version__, database=ctx.engine.dialect.name)
+    try:
+        yield
+    finally:
+        await ctx.writer.stop()
+        await ctx.alarms.stop()
+        await ctx.hub.stop()
+        await ctx.devices.flush()
+        await ctx.engine.dispose()
+        log.info("service_stopped")
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {k: v for k, v in e.items() if k in ("type", "loc", "msg", "input")} for e in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content=jsonable_encoder({"detail": errors}))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="VitalWatch",
+        version=__version__,
+        description="Vital-signs monitoring and alarms for supervised dosing sessions. "
+        "Alarm limits are defaults; each clinic is responsible for its own.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.ctx = build_context(settings)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for router in (
+        health_router,
+        auth_router,
+        devices_router,
+        sessions_router,
+        readings_router,
+        alarms_router,
+        live_router,
+        web_router,
+    ):
+        app.include_router(router)
+    _register_openapi_models(app)
+    return app
+
+
+def _register_openapi_models(app: FastAPI) -> None:
+    """Add the models of bodies parsed by hand (readings) to the OpenAPI schema."""
+    from pydantic.json_schema import models_json_schema
+
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        _, defs = models_json_schema(
+            [(m, "validation") for m in OPENAPI_MODELS], ref_template="#/components/schemas/{model}"
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

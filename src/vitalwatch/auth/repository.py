@@ -1,0 +1,22 @@
+"""Queries on staff accounts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.auth.models import User
+
+
+async def by_username(db: AsyncSession, username: str) -> User | None:
+    return (await db.execute(select(User).where(User.username == username))).scalar_one_or_none()
+
+
+async def by_id(db: AsyncSession, user_id: int) -> User | None:
+    return await db.get(User, user_id)
+
+
+async def add(db: AsyncSession, user: User) -> User:
+    db.add(user)
+    await db.flush()
+    return user

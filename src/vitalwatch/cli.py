@@ -1,0 +1,113 @@
+"""The `vitalwatch` command: serve, users, database, demo, simulate."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from vitalwatch.config import get_settings
+
+app = typer.Typer(
+    help="VitalWatch: vital-signs monitoring for supervised dosing sessions.", no_args_is_help=True
+)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides VITALWATCH_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides VITALWATCH_PORT")] = None,
+) -> None:
+    """Apply migrations, then serve the API, the live stream and the dashboard."""
+    import uvicorn
+
+    from vitalwatch import migrate
+    from vitalwatch.app import create_app
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option(help="nurse or admin")] = "nurse",
+    password: Annotated[str | None, typer.Option(help="Prompted (hidden) when left out")] = None,
+) -> None:
+    """Create a staff account (the password is stored as an argon2 hash)."""
+    if role not in ("nurse", "admin"):
+        raise typer.BadParameter("role must be nurse or admin", param_hint="--role")
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise typer.BadParameter("use at least 8 characters", param_hint="--password")
+    from vitalwatch import migrate
+
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    try:
+        asyncio.run(_create_user(name, role, password))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {role} {name}")
+
+
+async def _create_user(name: str, role: str, password: str) -> None:
+    from vitalwatch.auth.service import UserExistsError, create_user
+    from vitalwatch.db import create_engine, create_sessionmaker
+
+    engine = create_engine(get_settings())
+    try:
+        async with create_sessionmaker(engine)() as db:
+            try:
+                await create_user(db, name, role, password)  # type: ignore[arg-type]
+            except UserExistsError:
+                raise ValueError(f"user {name} already exists") from None
+            await db.commit()
+    finally:
+        await engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from vitalwatch import migrate
+
+    migrate.upgrade(get_settings().database_url, revision)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ("base" removes every table)."""
+    from vitalwatch import migrate
+
+    migrate.downgrade(get_settings().database_url, revision)
+
+
+def _register_plugins() -> None:
+    """Commands that live beside the service: the simulators and the demo."""
+    try:
+        from simulators.cli import register
+    except ImportError:  # the simulators package is shipped in the same wheel
+        return
+    register(app)
+
+
+def main() -> None:
+    _register_plugins()
+    app()

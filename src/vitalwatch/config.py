@@ -1,0 +1,64 @@
+"""Settings from `VITALWATCH_*` environment variables (pydantic-settings).
+
+Outside development the service refuses to start with the built-in secret:
+a leaked default key would let anyone mint staff tokens.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VITALWATCH_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./vitalwatch.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = DEV_SECRET
+    token_ttl_s: int = Field(default=12 * 3600, ge=60)
+    #: SQLite durability: FULL fsyncs every (group) commit, so an acknowledged
+    #: sample survives power loss too; NORMAL survives process crashes only.
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+    #: Group commit: the most samples one transaction takes from the queue.
+    ingest_max_batch_rows: int = Field(default=20_000, ge=1)
+    #: Samples whose ts is later than now + this are rejected (device clock error).
+    max_future_skew_s: float = Field(default=120.0, ge=0)
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    #: How often technical alarms, escalation and reminders are evaluated.
+    tick_interval_s: float = Field(default=0.5, gt=0, le=1.0)
+    #: Minimum interval between vitals frames to one dashboard.
+    vitals_interval_s: float = Field(default=0.25, gt=0)
+    ping_interval_s: float = Field(default=5.0, gt=0, le=10.0)
+    #: Live events older than this are pruned from the replay log.
+    event_retention_s: int = Field(default=24 * 3600, ge=3600)
+
+    @model_validator(mode="after")
+    def _refuse_insecure_secret(self) -> Settings:
+        if self.environment != "development" and (
+            self.secret_key == DEV_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "VITALWATCH_SECRET_KEY must be set to a random value of at least 32 "
+                "characters outside development (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

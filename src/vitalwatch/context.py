@@ -1,0 +1,42 @@
+"""The long-lived parts of a running service, shared by every request.
+
+Built once in the app's lifespan and reached through the `Ctx` dependency,
+so handlers say what they use instead of digging in `app.state`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from vitalwatch.config import Settings
+
+if TYPE_CHECKING:
+    from vitalwatch.alarms.service import AlarmService
+    from vitalwatch.devices.service import DeviceDirectory
+    from vitalwatch.live.hub import Hub
+    from vitalwatch.readings.latest import LatestStore
+    from vitalwatch.readings.writer import GroupCommitWriter
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    devices: DeviceDirectory
+    latest: LatestStore
+    writer: GroupCommitWriter
+    hub: Hub
+    alarms: AlarmService
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]

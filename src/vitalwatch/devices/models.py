@@ -1,0 +1,29 @@
+"""Monitoring devices and their binding to sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vitalwatch.db import Base, BigIntPK, UTCDateTime, utcnow
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    model: Mapped[str | None] = mapped_column(String(120))
+    #: SHA-256 of the device token: tokens are 256-bit random, so a fast hash is
+    #: safe and lets ingest find the device by an index lookup.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The active session the device is bound to (at most one: enforced by the
+    #: conditional UPDATE in devices.repository.bind).
+    session_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("sessions.id"), index=True
+    )
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired: Mapped[bool] = mapped_column(default=False)

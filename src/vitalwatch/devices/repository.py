@@ -1,0 +1,58 @@
+"""Queries on devices and their session binding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.devices.models import Device
+
+
+async def add(db: AsyncSession, device: Device) -> Device:
+    db.add(device)
+    await db.flush()
+    return device
+
+
+async def list_all(db: AsyncSession) -> Sequence[Device]:
+    return (
+        (await db.execute(select(Device).where(Device.retired.is_(False)).order_by(Device.id)))
+        .scalars()
+        .all()
+    )
+
+
+async def by_ids(db: AsyncSession, ids: Iterable[int]) -> Sequence[Device]:
+    return (await db.execute(select(Device).where(Device.id.in_(list(ids))))).scalars().all()
+
+
+async def by_token_hash(db: AsyncSession, token_hash: str) -> Device | None:
+    stmt = select(Device).where(Device.token_hash == token_hash, Device.retired.is_(False))
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def bind(db: AsyncSession, device_id: int, session_id: int) -> bool:
+    """Bind a free device; False when it is already bound (atomic on every backend)."""
+    result = await db.execute(
+        update(Device)
+        .where(Device.id == device_id, Device.session_id.is_(None))
+        .values(session_id=session_id)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def unbind_session(db: AsyncSession, session_id: int) -> None:
+    await db.execute(update(Device).where(Device.session_id == session_id).values(session_id=None))
+
+
+async def set_last_seen(db: AsyncSession, seen: dict[int, datetime]) -> None:
+    for device_id, ts in seen.items():
+        await db.execute(
+            update(Device)
+            .where(Device.id == device_id)
+            .where((Device.last_seen.is_(None)) | (Device.last_seen < ts))
+            .values(last_seen=ts)
+        )

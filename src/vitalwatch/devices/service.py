@@ -1,0 +1,100 @@
+"""Device registration, token checks and last-seen tracking."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vitalwatch.audit import service as audit
+from vitalwatch.auth.security import device_token_hash, new_device_token
+from vitalwatch.devices import repository
+from vitalwatch.devices.models import Device
+from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    id: int
+    name: str
+
+
+class DeviceDirectory:
+    """Device token -> device, cached so ingest does no lookup per request.
+
+    Tokens never change; a cached entry lives `ttl_s` so a retired device is
+    refused soon after. Last-seen times are kept here and flushed in bulk,
+    rather than written on every sample.
+    """
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession], ttl_s: float = 60.0) -> None:
+        self._maker = maker
+        self._ttl_s = ttl_s
+        self._by_hash: dict[str, tuple[DeviceIdentity, float]] = {}
+        self._last_seen: dict[int, datetime] = {}
+        self._dirty: set[int] = set()
+
+    async def resolve(self, token: str) -> DeviceIdentity | None:
+        token_hash = device_token_hash(token)
+        hit = self._by_hash.get(token_hash)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        async with self._maker() as db:
+            device = await repository.by_token_hash(db, token_hash)
+        if device is None:
+            self._by_hash.pop(token_hash, None)
+            return None
+        identity = DeviceIdentity(device.id, device.name)
+        self._by_hash[token_hash] = (identity, now + self._ttl_s)
+        return identity
+
+    def seen(self, device_id: int, at: datetime) -> None:
+        self._last_seen[device_id] = at
+        self._dirty.add(device_id)
+
+    def last_seen(self, device_id: int) -> datetime | None:
+        return self._last_seen.get(device_id)
+
+    async def flush(self) -> None:
+        """Write the last-seen times gathered since the previous flush."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        async with self._maker() as db:
+            await repository.set_last_seen(db, {d: self._last_seen[d] for d in dirty})
+            await db.commit()
+
+
+def to_out(device: Device, directory: DeviceDirectory | None = None) -> DeviceOut:
+    seen = directory.last_seen(device.id) if directory else None
+    last_seen = max((t for t in (seen, device.last_seen) if t is not None), default=None)
+    return DeviceOut(
+        id=device.id,
+        name=device.name,
+        model=device.model,
+        last_seen=last_seen,
+        session_id=device.session_id,
+    )
+
+
+async def register(db: AsyncSession, body: DeviceCreate, actor: audit.Actor) -> DeviceCreated:
+    token = new_device_token()
+    device = await repository.add(
+        db, Device(name=body.name, model=body.model, token_hash=device_token_hash(token))
+    )
+    await audit.record(
+        db,
+        actor=actor,
+        action="device.register",
+        entity="device",
+        entity_id=device.id,
+        detail={"name": body.name, "model": body.model},
+    )
+    return DeviceCreated(**to_out(device).model_dump(), token=token)
+
+
+async def list_devices(db: AsyncSession, directory: DeviceDirectory) -> list[DeviceOut]:
+    return [to_out(d, directory) for d in await repository.list_all(db)]

@@ -1,0 +1,246 @@
+"""Fan-out of live events to dashboards.
+
+Two kinds of traffic, treated differently:
+- `alarm` and `session` events are durable: written to `live_events` in the
+  transaction that made the change, dispatched only after it commits, and
+  replayed from the table to a dashboard that reconnects with `since`. A
+  dashboard that cannot keep up with them is disconnected (it reconnects and
+  is replayed) rather than silently skipping one.
+- `vitals` are coalesced: every `vitals_interval_s` the sessions that changed
+  are merged into each dashboard's pending frame (latest value per session),
+  so a slow screen gets fewer, fresher frames and never holds anyone up.
+Every message is serialised once and the same text goes to every client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from vitalwatch.db import on_commit
+from vitalwatch.live.models import LiveEvent
+from vitalwatch.logging import get_logger
+from vitalwatch.metrics import LIVE_CLIENTS, LIVE_DROPPED
+from vitalwatch.readings.latest import Latest, LatestStore
+
+log = get_logger(__name__)
+
+#: Close code sent to a dashboard that fell behind on alarm events.
+CLOSE_FELL_BEHIND = 4408
+
+Sender = Callable[[str], Awaitable[None]]
+Closer = Callable[[int, str], Awaitable[None]]
+
+
+def _iso(ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def vitals_item(session_id: int, latest: Latest) -> dict[str, Any]:
+    """One session's latest values as a `vitals` item (with per-metric times)."""
+    item: dict[str, Any] = {"session_id": session_id}
+    newest = max(t for _, t in latest.values())
+    item["ts"] = _iso(newest)
+    item["ts_ms"] = newest
+    item["metric_ts"] = {m: _iso(t) for m, (_, t) in latest.items()}
+    for metric, (value, _) in latest.items():
+        item[metric] = value
+    return item
+
+
+@dataclass(eq=False)
+class Client:
+    """One connected dashboard: a bounded queue of durable events plus pending vitals."""
+
+    send: Sender
+    close: Closer
+    max_queue: int
+    durable: asyncio.Queue[tuple[int, str]] = field(init=False)
+    vitals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    last_event_id: int = 0
+    last_sent: float = field(default_factory=time.monotonic)
+    overflowed: bool = False
+
+    def __post_init__(self) -> None:
+        self.durable = asyncio.Queue(maxsize=self.max_queue)
+
+    def offer(self, event_id: int, text: str) -> bool:
+        try:
+            self.durable.put_nowait((event_id, text))
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.wake.set()
+            return False
+        self.wake.set()
+        return True
+
+
+class Hub:
+    def __init__(
+        self,
+        latest: LatestStore,
+        *,
+        vitals_interval_s: float = 0.25,
+        ping_interval_s: float = 5.0,
+        max_queue: int = 2_000,
+    ) -> None:
+        self._latest = latest
+        self._vitals_interval_s = vitals_interval_s
+        self._ping_interval_s = ping_interval_s
+        self._max_queue = max_queue
+        self._clients: set[Client] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self.last_event_id = 0
+
+    # -- durable events -------------------------------------------------------------
+
+    async def emit(self, db: AsyncSession, type_: str, payload: dict[str, Any]) -> int:
+        """Record an event in the caller's transaction; dispatched once it commits."""
+        event = LiveEvent(type=type_, payload=payload)
+        db.add(event)
+        await db.flush()
+        event_id = event.id
+
+        async def _dispatch() -> None:
+            self.dispatch(type_, event_id, payload)
+
+        on_commit(db, _dispatch)
+        return event_id
+
+    @staticmethod
+    async def record(conn: AsyncConnection, type_: str, payload: dict[str, Any]) -> int:
+        """Record an event on a Core connection (the ingest transaction)."""
+        result = await conn.execute(
+            insert(LiveEvent)
+            .values(type=type_, payload=payload, created_at=datetime.now(UTC))
+            .returning(LiveEvent.id)
+        )
+        return int(result.scalar_one())
+
+    def dispatch(self, type_: str, event_id: int, payload: dict[str, Any]) -> None:
+        """Deliver a committed event to every connected dashboard, without waiting."""
+        self.last_event_id = max(self.last_event_id, event_id)
+        text = orjson.dumps({"type": type_, "event_id": event_id, **payload}).decode()
+        for client in self._clients:
+            client.offer(event_id, text)
+
+    async def replay(self, db: AsyncSession, since: int) -> list[tuple[int, str]]:
+        """Every durable event after `since`, oldest first, as ready-to-send text."""
+        rows = (
+            await db.execute(
+                select(LiveEvent.id, LiveEvent.type, LiveEvent.payload)
+                .where(LiveEvent.id > since)
+                .order_by(LiveEvent.id)
+            )
+        ).all()
+        return [
+            (int(i), orjson.dumps({"type": t, "event_id": int(i), **p}).decode())
+            for i, t, p in rows
+        ]
+
+    @staticmethod
+    async def latest_event_id(db: AsyncSession) -> int:
+        row = (
+            await db.execute(select(LiveEvent.id).order_by(LiveEvent.id.desc()).limit(1))
+        ).first()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    async def prune(db: AsyncSession, older_than: datetime) -> None:
+        await db.execute(delete(LiveEvent).where(LiveEvent.created_at < older_than))
+
+    # -- clients --------------------------------------------------------------------
+
+    def connect(self, send: Sender, close: Closer) -> Client:
+        """Register a dashboard; events dispatched from now on queue up for it."""
+        client = Client(send=send, close=close, max_queue=self._max_queue)
+        self._clients.add(client)
+        LIVE_CLIENTS.set(len(self._clients))
+        return client
+
+    def disconnect(self, client: Client) -> None:
+        self._clients.discard(client)
+        LIVE_CLIENTS.set(len(self._clients))
+
+    async def serve(self, client: Client, first: list[tuple[int, str]]) -> None:
+        """Send `first` (snapshot, replay), then live traffic, until the socket fails."""
+        for event_id, text in first:
+            await client.send(text)
+            client.last_event_id = max(client.last_event_id, event_id)
+        client.last_sent = time.monotonic()
+        while True:
+            timeout = max(0.0, client.last_sent + self._ping_interval_s - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(client.wake.wait(), timeout)
+            client.wake.clear()
+            if client.overflowed:
+                LIVE_DROPPED.inc()
+                log.warning("live_client_fell_behind", queued=client.durable.qsize())
+                await client.close(CLOSE_FELL_BEHIND, "fell behind: reconnect with since")
+                return
+            sent = False
+            while not client.durable.empty():
+                event_id, text = client.durable.get_nowait()
+                if event_id <= client.last_event_id:
+                    continue  # already sent in the replay
+                await client.send(text)
+                client.last_event_id = event_id
+                sent = True
+            if client.vitals:
+                items, client.vitals = list(client.vitals.values()), {}
+                await client.send(self._frame("vitals", client.last_event_id, {"items": items}))
+                sent = True
+            if not sent and time.monotonic() - client.last_sent >= self._ping_interval_s:
+                await client.send(self._frame("ping", client.last_event_id, {}))
+                sent = True
+            if sent:
+                client.last_sent = time.monotonic()
+
+    @staticmethod
+    def _frame(type_: str, event_id: int, payload: dict[str, Any]) -> str:
+        return orjson.dumps({"type": type_, "event_id": event_id, **payload}).decode()
+
+    # -- vitals ---------------------------------------------------------------------
+
+    def push_vitals(self, items: list[dict[str, Any]]) -> None:
+        """Merge items into every dashboard's pending frame (latest per session wins)."""
+        if not items:
+            return
+        for client in self._clients:
+            for item in items:
+                client.vitals[item["session_id"]] = item
+            client.wake.set()
+
+    async def _tick_vitals(self) -> None:
+        while True:
+            await asyncio.sleep(self._vitals_interval_s)
+            changed = self._latest.take_dirty()
+            if changed and self._clients:
+                self.push_vitals([vitals_item(sid, latest) for sid, latest in changed if latest])
+
+    def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick_vitals(), name="live-vitals")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for client in list(self._clients):
+            with contextlib.suppress(Exception):
+                await client.close(1001, "service shutting down")
+        self._clients.clear()

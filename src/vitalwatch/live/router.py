@@ -1,0 +1,70 @@
+"""WS /api/v1/ws: the live stream for nurses' dashboards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from vitalwatch.auth.security import decode_access_token
+from vitalwatch.context import AppContext
+from vitalwatch.live.service import opening_messages
+from vitalwatch.logging import get_logger
+
+router = APIRouter(tags=["live"])
+log = get_logger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+
+
+@router.websocket("/api/v1/ws")
+async def live(websocket: WebSocket, token: str | None = None, since: int | None = None) -> None:
+    ctx: AppContext = websocket.app.state.ctx
+    await websocket.accept()
+    claims = decode_access_token(ctx.settings.secret_key, token or "")
+    if claims is None or claims.role not in ("nurse", "admin"):
+        await websocket.close(CLOSE_UNAUTHORIZED, "invalid or expired token")
+        return
+
+    async def close(code: int, reason: str) -> None:
+        if websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(code, reason), 2.0)
+
+    client = ctx.hub.connect(websocket.send_text, close)
+    log.info("dashboard_connected", user_id=claims.user_id, since=since)
+    try:
+        async with ctx.sessionmaker() as db:
+            first = await opening_messages(db, ctx, since)
+        serving = asyncio.create_task(ctx.hub.serve(client, first))
+        receiving = asyncio.create_task(_drain(websocket))
+        expiry = asyncio.create_task(_expire(claims.expires_at))
+        done, pending = await asyncio.wait(
+            {serving, receiving, expiry}, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if expiry in done:
+            await close(CLOSE_UNAUTHORIZED, "access token expired")
+        for task in done:
+            if task is not expiry and not task.cancelled():
+                exc = task.exception()
+                if exc is not None and not isinstance(exc, WebSocketDisconnect):
+                    log.info("dashboard_link_failed", error=type(exc).__name__)
+    finally:
+        ctx.hub.disconnect(client)
+        await close(1000, "bye")
+        log.info("dashboard_disconnected", user_id=claims.user_id)
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the dashboard sends, so a close is noticed at once."""
+    while True:
+        await websocket.receive_text()
+
+
+async def _expire(expires_at: int) -> None:
+    await asyncio.sleep(max(0.0, expires_at - time.time()))

@@ -1,0 +1,25 @@
+"""Every table, imported in one place for Alembic and the schema check."""
+
+from vitalwatch.alarms.models import Alarm, AlarmLogEntry
+from vitalwatch.audit.models import AuditEntry
+from vitalwatch.auth.models import User
+from vitalwatch.db import Base
+from vitalwatch.devices.models import Device
+from vitalwatch.live.models import LiveEvent
+from vitalwatch.readings.models import readings
+from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
+
+__all__ = [
+    "Alarm",
+    "AlarmLogEntry",
+    "AuditEntry",
+    "Base",
+    "Device",
+    "LiveEvent",
+    "Patient",
+    "Session",
+    "SessionDevice",
+    "SessionEvent",
+    "User",
+    "readings",
+]

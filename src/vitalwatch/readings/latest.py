@@ -1,0 +1,107 @@
+"""The latest value of every metric of every session, kept in memory.
+
+Fed by each group commit (and, with several processes, by the live fan-out),
+read by session views and the dashboards' `vitals` frames, so neither needs
+a query per session. A session not yet seen since start is loaded once from
+the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from vitalwatch.readings.models import readings
+from vitalwatch.readings.writer import StoredBatch
+from vitalwatch.vitals import METRICS
+
+Latest = dict[str, tuple[float, int]]  # metric -> (value, ts_ms)
+
+
+class LatestStore:
+    def __init__(self) -> None:
+        self._latest: dict[int, Latest] = {}
+        self._loaded: set[int] = set()
+        self._dirty: set[int] = set()
+
+    def update(self, batch: StoredBatch) -> None:
+        """Take the newest sample per session and metric from a stored batch."""
+        order = np.lexsort((batch.ts_ms, batch.session_id))
+        sessions = batch.session_id[order]
+        ts = batch.ts_ms[order]
+        values = batch.values[order]
+        for j, metric in enumerate(METRICS):
+            present = ~np.isnan(values[:, j])
+            if not present.any():
+                continue
+            s, t, v = sessions[present], ts[present], values[present, j]
+            last = np.flatnonzero(np.append(s[1:] != s[:-1], True))
+            for sid, tsm, val in zip(
+                s[last].tolist(), t[last].tolist(), v[last].tolist(), strict=True
+            ):
+                self._set(sid, metric, val, tsm)
+
+    # IngestListener: the latest values change once a group commit is durable.
+    async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:
+        return None
+
+    async def after_commit(self, batch: StoredBatch) -> None:
+        self.update(batch)
+
+    async def after_rollback(self) -> None:
+        return None
+
+    def update_items(self, items: Iterable[dict[str, object]]) -> None:
+        """Merge `vitals` items published by another process."""
+        for item in items:
+            sid = int(item["session_id"])  # type: ignore[call-overload]
+            ts_ms = int(item["ts_ms"])  # type: ignore[call-overload]
+            for metric in METRICS:
+                value = item.get(metric)
+                if isinstance(value, int | float):
+                    self._set(sid, metric, float(value), ts_ms)
+
+    def _set(self, session_id: int, metric: str, value: float, ts_ms: int) -> None:
+        current = self._latest.setdefault(session_id, {})
+        old = current.get(metric)
+        if old is None or ts_ms >= old[1]:
+            current[metric] = (value, ts_ms)
+            self._dirty.add(session_id)
+
+    def get(self, session_id: int) -> Latest:
+        return dict(self._latest.get(session_id, {}))
+
+    def take_dirty(self) -> list[tuple[int, Latest]]:
+        """Sessions changed since the previous call, with their latest values."""
+        dirty, self._dirty = self._dirty, set()
+        return [(sid, dict(self._latest[sid])) for sid in sorted(dirty)]
+
+    def forget(self, session_id: int) -> None:
+        self._latest.pop(session_id, None)
+        self._loaded.discard(session_id)
+        self._dirty.discard(session_id)
+
+    async def ensure_loaded(self, db: AsyncSession, session_ids: Iterable[int]) -> None:
+        """Load sessions not seen since start from the database (one query each)."""
+        for sid in session_ids:
+            if sid in self._loaded:
+                continue
+            self._loaded.add(sid)
+            for metric in METRICS:
+                col = readings.c[metric]
+                row = (
+                    await db.execute(
+                        select(col, readings.c.ts_ms)
+                        .where(readings.c.session_id == sid, col.is_not(None))
+                        .order_by(readings.c.ts_ms.desc())
+                        .limit(1)
+                    )
+                ).first()
+                if row is not None:
+                    current = self._latest.setdefault(sid, {})
+                    old = current.get(metric)
+                    if old is None or row[1] > old[1]:
+                        current[metric] = (float(row[0]), int(row[1]))

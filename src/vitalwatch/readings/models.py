@@ -1,0 +1,31 @@
+"""Readings: one row per sample, one nullable column per metric.
+
+`ts_ms` is the device's measurement time in epoch milliseconds: an integer
+keeps the hot insert path free of per-row datetime conversion on every
+backend and indexes compactly; the API speaks RFC 3339.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, Index, Table, UniqueConstraint
+
+from vitalwatch.db import Base, BigIntPK
+
+readings = Table(
+    "readings",
+    Base.metadata,
+    Column("id", BigIntPK, primary_key=True),
+    Column("session_id", BigInteger, nullable=False),
+    Column("device_id", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+    Column("hr", Float),
+    Column("sbp", Float),
+    Column("dbp", Float),
+    Column("map", Float),
+    Column("spo2", Float),
+    Column("rr", Float),
+    UniqueConstraint("device_id", "seq", name="uq_readings_device_seq"),
+    Index("ix_readings_session_ts", "session_id", "ts_ms"),
+)

@@ -1,0 +1,68 @@
+"""Readings ingest: validate, then hand to the group-commit writer."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from vitalwatch.db import utcnow
+from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
+from vitalwatch.readings.schemas import IngestAck, ReadingsBatchAdapter
+from vitalwatch.readings.validation import SampleProblems, to_columns
+from vitalwatch.readings.writer import DeviceNotBound, GroupCommitWriter, IngestUnavailable
+
+
+async def ingest(
+    body: bytes,
+    token: str,
+    directory: DeviceDirectory,
+    writer: GroupCommitWriter,
+    max_future_s: float,
+) -> IngestAck:
+    """Store a device's batch durably; raise the HTTP error a device must see."""
+    started = time.perf_counter()
+    device = await directory.resolve(token)
+    if device is None:
+        INGEST_REQUESTS.labels("unauthorized").inc()
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="Invalid device token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        batch = ReadingsBatchAdapter.validate_json(body)
+        now_ms = int(time.time() * 1000)
+        columns = to_columns(batch, now_ms, int(max_future_s * 1000))
+    except ValidationError as exc:
+        INGEST_REQUESTS.labels("invalid").inc()
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+    except SampleProblems as exc:
+        INGEST_REQUESTS.labels("invalid").inc()
+        raise RequestValidationError(exc.errors) from None
+    try:
+        result = await writer.submit(device.id, columns)
+    except DeviceNotBound:
+        INGEST_REQUESTS.labels("not_bound").inc()
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"Device {device.id} is not bound to an active session; nothing was stored",
+        ) from None
+    except IngestUnavailable:
+        INGEST_REQUESTS.labels("unavailable").inc()
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="Readings not stored: the database did not accept the commit; retry the batch",
+            headers={"Retry-After": "1"},
+        ) from None
+    directory.seen(device.id, utcnow())
+    INGEST_REQUESTS.labels("accepted").inc()
+    INGEST_SAMPLES.labels("accepted").inc(result.accepted)
+    INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
+    INGEST_LATENCY.observe(time.perf_counter() - started)
+    return IngestAck(accepted=result.accepted, duplicates=result.duplicates)

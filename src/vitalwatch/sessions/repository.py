@@ -1,0 +1,83 @@
+"""Queries on patients, sessions, their devices and the dosing timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.devices.models import Device
+from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
+
+
+async def upsert_patient(db: AsyncSession, ref: str, display_name: str | None) -> Patient:
+    patient = (await db.execute(select(Patient).where(Patient.ref == ref))).scalar_one_or_none()
+    if patient is None:
+        patient = Patient(ref=ref, display_name=display_name)
+        db.add(patient)
+        await db.flush()
+    elif display_name is not None:
+        patient.display_name = display_name
+    return patient
+
+
+async def get(db: AsyncSession, session_id: int, *, for_update: bool = False) -> Session | None:
+    stmt = select(Session).where(Session.id == session_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def list_(db: AsyncSession, status: str | None, limit: int = 1000) -> Sequence[Session]:
+    stmt = select(Session).order_by(Session.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(Session.status == status)
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def patients(db: AsyncSession, ids: set[int]) -> dict[int, Patient]:
+    rows = (await db.execute(select(Patient).where(Patient.id.in_(ids)))).scalars()
+    return {p.id: p for p in rows}
+
+
+async def devices_of(db: AsyncSession, session_ids: set[int]) -> dict[int, list[Device]]:
+    """Devices that fed each session (still bound or not), in binding order."""
+    stmt = (
+        select(SessionDevice.session_id, Device)
+        .join(Device, Device.id == SessionDevice.device_id)
+        .where(SessionDevice.session_id.in_(session_ids))
+        .order_by(SessionDevice.bound_at, Device.id)
+    )
+    out: dict[int, list[Device]] = {sid: [] for sid in session_ids}
+    for sid, device in (await db.execute(stmt)).all():
+        out[sid].append(device)
+    return out
+
+
+async def add_binding(db: AsyncSession, session_id: int, device_id: int) -> None:
+    db.add(SessionDevice(session_id=session_id, device_id=device_id))
+
+
+async def close_bindings(db: AsyncSession, session_id: int, at: datetime) -> None:
+    await db.execute(
+        update(SessionDevice)
+        .where(SessionDevice.session_id == session_id, SessionDevice.unbound_at.is_(None))
+        .values(unbound_at=at)
+    )
+
+
+async def add_event(db: AsyncSession, event: SessionEvent) -> SessionEvent:
+    db.add(event)
+    await db.flush()
+    return event
+
+
+async def events(db: AsyncSession, session_id: int) -> Sequence[SessionEvent]:
+    stmt = (
+        select(SessionEvent)
+        .where(SessionEvent.session_id == session_id)
+        .order_by(SessionEvent.ts, SessionEvent.id)
+    )
+    return (await db.execute(stmt)).scalars().all()

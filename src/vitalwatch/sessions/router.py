@@ -1,0 +1,93 @@
+"""/api/v1/sessions: supervised dosing sessions (nurse or admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import AwareDatetime
+
+from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
+from vitalwatch.auth.deps import Staff, actor_of
+from vitalwatch.context import Ctx
+from vitalwatch.db import DbSession
+from vitalwatch.sessions import service
+from vitalwatch.sessions.schemas import (
+    EventCreate,
+    EventOut,
+    ReadingSeries,
+    SessionCreate,
+    SessionOut,
+)
+from vitalwatch.vitals import Metric
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
+
+_CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "A device is busy, or the session has ended"}}
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=SessionOut, responses=_CONFLICT
+)
+async def create_session(body: SessionCreate, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
+    return await service.create(db, ctx, body, actor_of(claims))
+
+
+@router.get("", response_model=list[SessionOut])
+async def list_sessions(
+    db: DbSession,
+    ctx: Ctx,
+    claims: Staff,
+    status_: Annotated[Literal["active", "ended"] | None, Query(alias="status")] = None,
+) -> list[SessionOut]:
+    return await service.list_sessions(db, ctx, status_)
+
+
+@router.get("/{session_id}", response_model=SessionOut)
+async def get_session(session_id: int, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
+    return await service.get(db, ctx, session_id)
+
+
+@router.post(
+    "/{session_id}/events",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EventOut,
+    responses=_CONFLICT,
+)
+async def add_event(
+    session_id: int, body: EventCreate, db: DbSession, ctx: Ctx, claims: Staff
+) -> EventOut:
+    """Add to the dosing timeline; the first `dose` fixes the pre-dose baseline."""
+    return await service.add_event(db, ctx, session_id, body, actor_of(claims))
+
+
+@router.get("/{session_id}/events", response_model=list[EventOut])
+async def list_events(session_id: int, db: DbSession, claims: Staff) -> list[EventOut]:
+    return await service.list_events(db, session_id)
+
+
+@router.patch("/{session_id}/thresholds", response_model=Thresholds, responses=_CONFLICT)
+async def patch_thresholds(
+    session_id: int, body: ThresholdsPatch, db: DbSession, ctx: Ctx, claims: Staff
+) -> Thresholds:
+    """Merge the limits sent into those in force (audited with old and new)."""
+    return await service.patch_thresholds(db, ctx, session_id, body, actor_of(claims))
+
+
+@router.post("/{session_id}/end", response_model=SessionOut, responses=_CONFLICT)
+async def end_session(session_id: int, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
+    return await service.end(db, ctx, session_id, actor_of(claims))
+
+
+@router.get("/{session_id}/readings", response_model=ReadingSeries)
+async def get_readings(
+    session_id: int,
+    db: DbSession,
+    claims: Staff,
+    metric: Metric,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    max_points: Annotated[int | None, Query(ge=2, le=100_000)] = None,
+) -> ReadingSeries:
+    """One metric's samples; with `max_points`, min/max-preserving downsampling."""
+    return await service.readings_series(db, session_id, metric, since, until, max_points)

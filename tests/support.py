@@ -1,0 +1,212 @@
+"""Test support: a real VitalWatch server process and small API helpers.
+
+Tests talk to a real uvicorn server on a loopback port with a fresh SQLite
+file, exactly as devices and dashboards do; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ADMIN = ("admin", "admin-password-1")
+NURSE = ("nurse", "nurse-password-1")
+_counter = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServerProcess:
+    """`vitalwatch serve` as a child process (so a test can kill -9 it)."""
+
+    workdir: Path
+    database_url: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if self.database_url is None:
+            self.database_url = f"sqlite+aiosqlite:///{self.workdir / 'vitalwatch.db'}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/v1/ws"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            VITALWATCH_ENVIRONMENT="test",
+            VITALWATCH_DATABASE_URL=str(self.database_url),
+            VITALWATCH_SECRET_KEY=self.secret,
+            VITALWATCH_HOST="127.0.0.1",
+            VITALWATCH_PORT=str(self.port),
+            VITALWATCH_LOG_LEVEL="WARNING",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "vitalwatch", *args],
+            env=self.env(),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
+
+    def create_users(self) -> None:
+        self.cli("users", "create", ADMIN[0], "--role", "admin", "--password", ADMIN[1])
+        self.cli("users", "create", NURSE[0], "--role", "nurse", "--password", NURSE[1])
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = open(self.workdir / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vitalwatch", "serve"],
+            env=self.env(),
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: see {log.name}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not become ready")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def log_text(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in self.workdir.glob("server-*.log"))
+
+
+class Api:
+    """An httpx client with the VitalWatch calls tests need."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self._tokens: dict[str, str] = {}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def token(self, who: tuple[str, str]) -> str:
+        if who[0] not in self._tokens:
+            r = await self.http.post(
+                "/api/v1/auth/token", data={"username": who[0], "password": who[1]}
+            )
+            r.raise_for_status()
+            self._tokens[who[0]] = r.json()["access_token"]
+        return self._tokens[who[0]]
+
+    async def auth(self, who: tuple[str, str] = NURSE) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(who)}"}
+
+    async def device(self, name: str | None = None) -> dict[str, Any]:
+        name = name or f"Bay {next(_counter)} monitor"
+        r = await self.http.post(
+            "/api/v1/devices", json={"name": name}, headers=await self.auth(ADMIN)
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def session(
+        self, device_ids: list[int], protocol: str = "ketamine-iv", **extra: Any
+    ) -> dict[str, Any]:
+        body = {
+            "patient": {"ref": f"MRN-{next(_counter):05d}", "display_name": "Test Patient"},
+            "protocol": protocol,
+            "room": f"Room {next(_counter)}",
+            "device_ids": device_ids,
+            **extra,
+        }
+        r = await self.http.post("/api/v1/sessions", json=body, headers=await self.auth())
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def post(self, device_token: str, samples: list[dict[str, Any]]) -> httpx.Response:
+        return await self.http.post(
+            "/api/v1/readings",
+            json={"samples": samples},
+            headers={"Authorization": f"Bearer {device_token}"},
+        )
+
+    async def monitored(
+        self, protocol: str = "ketamine-iv"
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new device bound to a new session: (device, session)."""
+        device = await self.device()
+        return device, await self.session([device["id"]], protocol)
+
+
+def samples(
+    start: datetime, count: int, seq0: int = 0, step_s: float = 1.0, **values: float
+) -> list[dict[str, Any]]:
+    """`count` samples one `step_s` apart carrying the given metric values."""
+    return [
+        {"ts": iso(start + timedelta(seconds=i * step_s)), "seq": seq0 + i, **values}
+        for i in range(count)
+    ]
+
+
+async def wait_for(predicate: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
+    """Poll an async predicate until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
