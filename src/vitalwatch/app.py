@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from vitalwatch import __version__
 from vitalwatch.alarms.router import router as alarms_router
@@ -96,7 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Vital-signs monitoring and alarms for supervised dosing sessions. "
         "Alarm limits are defaults; each clinic is responsible for its own.",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     app.state.settings = settings
     app.state.ctx = build_context(settings)

@@ -92,7 +92,7 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """Request-scoped session: commits when the handler succeeds, rolls back on error."""
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    maker: async_sessionmaker[AsyncSession] = request.app.state.ctx.sessionmaker
     async with maker() as session:
         try:
             yield session

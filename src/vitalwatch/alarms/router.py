@@ -14,7 +14,10 @@ from vitalwatch.db import DbSession
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
-_NOT_OPEN: dict[int | str, dict[str, Any]] = {404: {"description": "No such alarm"}, 409: {"description": "Already resolved"}}
+_NOT_OPEN: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such alarm"},
+    409: {"description": "Already resolved"},
+}
 
 
 @router.get("", response_model=list[AlarmOut])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
 from vitalwatch.auth.deps import Admin, Staff, actor_of
+from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
 from vitalwatch.devices import service
 from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut
@@ -18,10 +19,10 @@ async def register_device(body: DeviceCreate, db: DbSession, claims: Admin) -> D
 
 
 @router.get("", response_model=list[DeviceOut])
-async def list_devices(request: Request, db: DbSession, claims: Staff) -> list[DeviceOut]:
+async def list_devices(db: DbSession, ctx: Ctx, claims: Staff) -> list[DeviceOut]:
     """Every device with `last_seen` and the `session_id` it is bound to (null: free).
 
     Nurses may list devices (they pick free ones when starting a session);
     registering one needs an admin.
     """
-    return await service.list_devices(db, request.app.state.devices)
+    return await service.list_devices(db, ctx.devices)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from vitalwatch.auth.deps import device_token
+from vitalwatch.context import Ctx
 from vitalwatch.readings import service
 from vitalwatch.readings.schemas import IngestAck, ReadingsBatch
 
@@ -31,7 +32,7 @@ _BODY_SCHEMA = {
     },
 )
 async def post_readings(
-    request: Request, token: Annotated[str, Depends(device_token)]
+    request: Request, ctx: Ctx, token: Annotated[str, Depends(device_token)]
 ) -> IngestAck:
     """Store a batch of samples; 202 only once they are durably committed.
 
@@ -39,13 +40,12 @@ async def post_readings(
     schema is `ReadingsBatch`), which is several times faster than FastAPI's
     generic body handling for batches of thousands of samples.
     """
-    state = request.app.state
     return await service.ingest(
         await request.body(),
         token,
-        state.devices,
-        state.writer,
-        state.settings.max_future_skew_s,
+        ctx.devices,
+        ctx.writer,
+        ctx.settings.max_future_skew_s,
     )
 
 

@@ -23,7 +23,9 @@ from vitalwatch.vitals import Metric
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
-_CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "A device is busy, or the session has ended"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "A device is busy, or the session has ended"}
+}
 
 
 @router.post(
