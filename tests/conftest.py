@@ -1,18 +1,29 @@
-"""Shared fixtures: one real server per test module, fresh SQLite file."""
+"""Shared fixtures: real server processes on a fresh database, per backend.
+
+Every test module that uses `server` runs once on SQLite and once on
+PostgreSQL (skipped with a visible reason when no PostgreSQL is reachable).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.backends import BACKENDS, new_database_url
 from tests.support import Api, ServerProcess
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("server"))
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    workdir = tmp_path_factory.mktemp(f"server-{backend}")
+    proc = ServerProcess(workdir, database_url=new_database_url(backend, workdir))
     proc.create_users()
     proc.start()
     yield proc
@@ -20,12 +31,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
+def new_server(backend: str, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """A factory for a server of its own (for tests that stop or kill it)."""
+    made: list[ServerProcess] = []
+
+    def make(**extra_env: str) -> ServerProcess:
+        workdir = tmp_path / f"s{len(made)}"
+        workdir.mkdir()
+        proc = ServerProcess(
+            workdir, database_url=new_database_url(backend, workdir), extra_env=extra_env
+        )
+        proc.create_users()
+        made.append(proc)
+        return proc
+
+    yield make
+    for proc in made:
+        proc.stop()
+
+
+@pytest.fixture
 async def api(server: ServerProcess) -> AsyncIterator[Api]:
     client = Api(server.url)
     yield client
     await client.aclose()
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    return tmp_path

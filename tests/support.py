@@ -127,6 +127,19 @@ class ServerProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
+    async def sql(self, statement: str, **params: Any) -> list[Any]:
+        """Run SQL on the server's database (SQLite or PostgreSQL) and return the rows."""
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(str(self.database_url))
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(statement), params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
     def log_text(self) -> str:
         return "".join(p.read_text(errors="replace") for p in self.workdir.glob("server-*.log"))
 

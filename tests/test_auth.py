@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support import ADMIN, NURSE, Api
+from tests.support import ADMIN, NURSE, Api, ServerProcess
 
 
 async def test_login_returns_bearer_token_with_role(api: Api) -> None:
@@ -54,24 +54,21 @@ async def test_token_signed_with_another_secret_is_refused(api: Api) -> None:
     assert r.status_code == 401
 
 
-async def test_device_token_shown_once_and_stored_hashed(api: Api, server: object) -> None:
-    import sqlite3
-
+async def test_device_token_shown_once_and_stored_hashed(api: Api, server: ServerProcess) -> None:
     device = await api.device()
     token = device["token"]
     listing = (await api.http.get("/api/v1/devices", headers=await api.auth(ADMIN))).json()
     assert all("token" not in d for d in listing)
-    db_path = str(server.database_url).split("///", 1)[1]  # type: ignore[attr-defined]
-    with sqlite3.connect(db_path) as conn:
-        stored = conn.execute("SELECT token_hash FROM devices WHERE id = ?", (device["id"],))
-        (token_hash,) = stored.fetchone()
-        users = conn.execute("SELECT password_hash FROM users").fetchall()
+    [(token_hash,)] = await server.sql(
+        "SELECT token_hash FROM devices WHERE id = :id", id=device["id"]
+    )
+    users = await server.sql("SELECT password_hash FROM users")
     assert token not in token_hash and len(token_hash) == 64
     assert all(h.startswith("$argon2id$") for (h,) in users)
 
 
-def test_health_endpoints(server: object) -> None:
-    base = server.url  # type: ignore[attr-defined]
+def test_health_endpoints(server: ServerProcess) -> None:
+    base = server.url
     assert httpx.get(base + "/healthz").json() == {"status": "ok"}
     assert httpx.get(base + "/readyz").json() == {"status": "ready"}
     metrics = httpx.get(base + "/metrics").text

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 
@@ -28,9 +27,10 @@ async def _stream(
         seq += 25
 
 
-async def test_kill_9_mid_stream_loses_no_acknowledged_sample(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path)
-    server.create_users()
+async def test_kill_9_mid_stream_loses_no_acknowledged_sample(
+    new_server: Callable[..., ServerProcess],
+) -> None:
+    server = new_server()
     server.start()
     api = Api(server.url)
     try:
@@ -54,15 +54,10 @@ async def test_kill_9_mid_stream_loses_no_acknowledged_sample(tmp_path: Path) ->
 
     server.start()  # restart on the same database file
     server.stop()
-    db = str(server.database_url).split("///", 1)[1]
-    with sqlite3.connect(db) as conn:
-        for device_id, seqs in acked.items():
-            stored = {
-                row[0]
-                for row in conn.execute("SELECT seq FROM readings WHERE device_id=?", (device_id,))
-            }
-            missing = seqs - stored
-            assert not missing, f"device {device_id}: {len(missing)} acknowledged samples lost"
+    for device_id, seqs in acked.items():
+        rows = await server.sql("SELECT seq FROM readings WHERE device_id=:d", d=device_id)
+        missing = seqs - {row[0] for row in rows}
+        assert not missing, f"device {device_id}: {len(missing)} acknowledged samples lost"
 
 
 async def test_concurrent_devices_share_group_commits(api: Api, server: ServerProcess) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -11,14 +10,9 @@ import pytest
 from tests.support import Api, ServerProcess, iso, now_utc, samples
 
 
-def count_rows(server: ServerProcess, session_id: int) -> int:
-    db = str(server.database_url).split("///", 1)[1]
-    with sqlite3.connect(db) as conn:
-        return int(
-            conn.execute(
-                "SELECT count(*) FROM readings WHERE session_id=?", (session_id,)
-            ).fetchone()[0]
-        )
+async def count_rows(server: ServerProcess, session_id: int) -> int:
+    rows = await server.sql("SELECT count(*) FROM readings WHERE session_id=:s", s=session_id)
+    return int(rows[0][0])
 
 
 async def test_batch_is_acknowledged_and_stored(api: Api, server: ServerProcess) -> None:
@@ -27,7 +21,7 @@ async def test_batch_is_acknowledged_and_stored(api: Api, server: ServerProcess)
     r = await api.post(device["token"], batch)
     assert r.status_code == 202
     assert r.json() == {"accepted": 20, "duplicates": 0}
-    assert count_rows(server, session["id"]) == 20
+    assert await count_rows(server, session["id"]) == 20
 
 
 async def test_retried_batch_counts_duplicates_and_stores_nothing_twice(
@@ -44,7 +38,7 @@ async def test_retried_batch_counts_duplicates_and_stores_nothing_twice(
         "accepted": 1,
         "duplicates": 1,
     }
-    assert count_rows(server, session["id"]) == 16
+    assert await count_rows(server, session["id"]) == 16
 
 
 @pytest.mark.parametrize(
@@ -71,7 +65,7 @@ async def test_implausible_sample_rejects_the_whole_request(
     detail = r.json()["detail"]
     assert detail[0]["loc"][:3] == ["body", "samples", 3]
     assert detail[0]["loc"][-1] == field
-    assert count_rows(server, session["id"]) == 0
+    assert await count_rows(server, session["id"]) == 0
 
 
 async def test_future_timestamp_and_missing_seq_are_422(api: Api) -> None:
@@ -115,10 +109,8 @@ async def test_unbound_device_gets_409_and_nothing_is_stored(
     await api.http.post(f"/api/v1/sessions/{sid}/end", headers=await api.auth())
     dev_of_ended = session["device_ids"][0]
     assert dev_of_ended
-    db = str(server.database_url).split("///", 1)[1]
-    with sqlite3.connect(db) as conn:
-        total = conn.execute("SELECT count(*) FROM readings WHERE device_id=?", (device["id"],))
-        assert total.fetchone()[0] == 0
+    rows = await server.sql("SELECT count(*) FROM readings WHERE device_id=:d", d=device["id"])
+    assert rows[0][0] == 0
 
 
 async def test_bad_device_token_is_401(api: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import time
@@ -63,7 +64,9 @@ async def test_vitals_frames_are_coalesced(api: Api, server: ServerProcess) -> N
         t0 = now_utc() - timedelta(seconds=60)
         started = time.monotonic()
         for k in range(20):  # 20 posts as fast as possible
-            await api.post(device["token"], samples(t0 + timedelta(seconds=k), 1, seq0=k, hr=60 + k))
+            await api.post(
+                device["token"], samples(t0 + timedelta(seconds=k), 1, seq0=k, hr=60 + k)
+            )
         elapsed = time.monotonic() - started
         frames = []
         deadline = time.monotonic() + 1.5
@@ -77,7 +80,7 @@ async def test_vitals_frames_are_coalesced(api: Api, server: ServerProcess) -> N
         items = [i for _, m in frames for i in m["items"] if i["session_id"] == session["id"]]
         assert items and items[-1]["hr"] == 79, "the last frame carries the latest value"
         assert len(frames) <= (elapsed + 1.5) / 0.25 + 2, "at most one frame per 250 ms"
-        gaps = [b[0] - a[0] for a, b in zip(frames, frames[1:], strict=False)]
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(frames)]
         assert all(g > 0.15 for g in gaps)
     finally:
         await ws.close()

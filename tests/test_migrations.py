@@ -3,47 +3,52 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
 
+from tests.backends import new_database_url
 from vitalwatch import migrate
 from vitalwatch.config import Settings
 from vitalwatch.db import create_engine
 from vitalwatch.models import Base
 
 
-def _tables(path: Path) -> set[str]:
-    with sqlite3.connect(path) as conn:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+def _inspect(url: str) -> tuple[set[str], list[object], str | None]:
+    """Tables present, differences from the models, and SQLite's journal mode."""
 
-
-def _diff(url: str) -> list[object]:
-    async def run() -> list[object]:
+    async def run() -> tuple[set[str], list[object], str | None]:
         engine = create_engine(Settings(database_url=url))
         async with engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
             diff = await conn.run_sync(
                 lambda c: compare_metadata(
                     MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
                 )
             )
+            mode = None
+            if engine.dialect.name == "sqlite":
+                mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
         await engine.dispose()
-        return list(diff)
+        return tables, list(diff), mode
 
     return asyncio.run(run())
 
 
-def test_upgrade_matches_models_and_downgrade_removes_everything(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    url = f"sqlite+aiosqlite:///{path}"
+def test_upgrade_matches_models_and_downgrade_removes_everything(
+    backend: str, tmp_path: Path
+) -> None:
+    url = new_database_url(backend, tmp_path)
     migrate.upgrade(url)
-    assert set(Base.metadata.tables) <= _tables(path)
-    assert _diff(url) == []
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables, diff, mode = _inspect(url)
+    assert set(Base.metadata.tables) <= tables
+    assert diff == []
+    if backend == "sqlite":
+        assert mode == "wal"
     migrate.downgrade(url, "base")
-    assert _tables(path) <= {"alembic_version"}
+    tables, _, _ = _inspect(url)
+    assert tables <= {"alembic_version"}
     migrate.upgrade(url)
-    assert _diff(url) == []
+    assert _inspect(url)[1] == []

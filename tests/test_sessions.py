@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
-from tests.support import ADMIN, Api, now_utc, samples
+from tests.support import ADMIN, Api, ServerProcess, now_utc, samples
 
 
 async def test_create_session_binds_devices_and_lists_them(api: Api) -> None:
@@ -78,9 +79,7 @@ async def test_threshold_overrides_validated_at_creation(api: Api) -> None:
     assert ok["thresholds"]["hr"]["high"] == 110 and ok["thresholds"]["hr"]["critical_high"] == 140
 
 
-async def test_patch_thresholds_merges_and_is_audited(api: Api, server: object) -> None:
-    import sqlite3
-
+async def test_patch_thresholds_merges_and_is_audited(api: Api, server: ServerProcess) -> None:
     _, session = await api.monitored()
     sid = session["id"]
     r = await api.http.patch(
@@ -110,15 +109,14 @@ async def test_patch_thresholds_merges_and_is_audited(api: Api, server: object) 
     assert unknown.status_code == 422
     got = (await api.http.get(f"/api/v1/sessions/{sid}", headers=await api.auth())).json()
     assert got["thresholds"]["spo2"]["low"] == 93
-    db = str(server.database_url).split("///", 1)[1]  # type: ignore[attr-defined]
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT actor_name, detail FROM audit_log WHERE action='session.thresholds' "
-            "AND entity_id=?",
-            (sid,),
-        ).fetchall()
+    rows = await server.sql(
+        "SELECT actor_name, detail FROM audit_log WHERE action='session.thresholds' "
+        "AND entity_id=:sid",
+        sid=sid,
+    )
     assert len(rows) == 1 and rows[0][0] == "nurse"
-    assert '"old"' in rows[0][1] and '"new"' in rows[0][1]
+    detail = rows[0][1] if isinstance(rows[0][1], dict) else json.loads(rows[0][1])
+    assert detail["old"]["spo2"]["low"] == 92 and detail["new"]["spo2"]["low"] == 93
 
 
 async def test_events_timeline_and_dose_sets_baseline(api: Api) -> None:
