@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from fastapi import HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
-from vitalwatch.alarms.engine import AlarmEngine, AlarmView, SampleBatch, SessionConfig, Transition
 
 from vitalwatch.alarms import repository
+from vitalwatch.alarms.engine import AlarmEngine, AlarmView, SampleBatch, SessionConfig, Transition
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.audit import service as audit
@@ -136,6 +136,7 @@ class AlarmService:
                     conn, [s.id for s in sessions], since_ms
                 ):
                     engine.replay(to_sample_batch(batch))
+            engine.clear_alarms()
             for alarm in await repository.all_open(db):
                 row = {c: getattr(alarm, c) for c in _ROW_FIELDS}
                 rows[(alarm.session_id, alarm.rule)] = row
@@ -174,7 +175,7 @@ class AlarmService:
         for t in transitions:
             key = (t.session_id, t.rule)
             ALARM_TRANSITIONS.labels(t.action, t.priority).inc()
-            view = self.engine.alarm(t.session_id, t.rule)
+            view = t.view
             if t.action == "raised" or key not in self._rows:
                 if view is None:
                     continue  # raised and resolved within one evaluation: logged below only

@@ -1,0 +1,929 @@
+"""The alarm rule engine: pure numpy, no I/O, no clock of its own.
+
+Like Prometheus' rule evaluation, it is a function of its inputs: batches of
+samples (evaluate), the service clock (tick) and staff actions (acknowledge,
+silence). It returns alarm transitions; the alarm service stores and
+publishes them.
+
+Two layers:
+
+1. Condition channels, vectorised. Each metric has up to four absolute
+   channels (low, critical_low, high, critical_high) plus baseline-rise
+   channels. A channel is *met* once its condition has held for `for_s`
+   seconds, measured on the samples' own timestamps, and unmet again once the
+   value has been back inside the limit by the metric's clearing margin for
+   the same time (hysteresis). For a whole batch this is done with array
+   operations per metric: run starts, forward-filled run start times, first
+   sample of each run reaching `for_s`, then "consecutive duplicates removed"
+   to turn candidate raise/clear points into the alternating events a state
+   machine would produce. There is no Python loop per sample.
+   Gaps: a sample with the metric absent neither breaks nor continues a run;
+   two consecutive samples of the metric further apart than max(for_s, 5 s)
+   break it (a probe off for minutes is not "sustained"). A sample older than
+   the last evaluated sample of the same metric is stored but not evaluated.
+
+2. Alarm lifecycle, per event (rare, plain Python). One alarm per session and
+   rule (metric + direction): its priority is the highest tier met (medium:
+   low/high, high: critical_*), and rises ("escalated") when the critical
+   tier is met later. IEC 60601-1-8 as in clinical.md: high priority latches
+   until acknowledged; medium and low resolve when the condition clears; an
+   unacknowledged medium becomes high after 60 s (and then latches); an
+   acknowledged alarm whose condition persists reminds every 180 s;
+   silence pauses audio for 1-300 s; technical alarms never latch.
+
+Time bases: physiological raise/clear times are sample timestamps; technical
+alarms, escalation, reminders and silence use the service clock (`received_at`
+of a batch, `now` of a tick or a staff action).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from vitalwatch.alarms.thresholds import PROFILES, Thresholds
+from vitalwatch.vitals import METRIC_INDEX, METRIC_INFO, METRICS
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+
+ESCALATE_AFTER_S: Final = 60.0
+REMINDER_EVERY_S: Final = 180.0
+SILENCE_MAX_S: Final = 300.0
+OFFLINE_AFTER_S: Final = 60.0
+SIGNAL_LOST_AFTER_S: Final = 15.0
+BP_OVERDUE_GRACE_S: Final = 60.0
+MIN_GAP_S: Final = 5.0
+BP_CHECK_WINDOW_S: Final = 10 * 60.0
+_PRIORITY_RANK: Final = {"low": 0, "medium": 1, "high": 2}
+_SIGNAL_METRICS: Final = ("hr", "spo2")
+_HR, _SBP, _DBP, _MAP = (METRIC_INDEX[m] for m in ("hr", "sbp", "dbp", "map"))
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """What the engine needs to know about one active session."""
+
+    session_id: int
+    protocol: str
+    thresholds: Thresholds
+    device_names: dict[int, str]
+    started_at: float
+    first_dose_at: float | None = None
+    baseline: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    session_id: I64
+    device_id: I64
+    ts: F64
+    values: F64  # (n, len(METRICS)), NaN = absent
+    received_at: float
+
+
+@dataclass(frozen=True)
+class Transition:
+    session_id: int
+    rule: str
+    action: str
+    kind: str
+    metric: str | None
+    priority: str
+    ts: float
+    value: float | None
+    threshold: float | None
+    message: str
+    device_id: int | None = None
+    user: str | None = None
+    view: AlarmView | None = None  # the alarm after this transition; None once resolved
+
+
+@dataclass(frozen=True)
+class AlarmView:
+    """The state of one open alarm, as stored and shown."""
+
+    session_id: int
+    rule: str
+    kind: str
+    metric: str | None
+    priority: str
+    state: str  # active | acknowledged
+    condition_active: bool
+    value: float | None
+    threshold: float | None
+    message: str
+    raised_at: float
+    acked_at: float | None = None
+    acked_by: str | None = None
+    silenced_until: float | None = None
+    escalated_at: float | None = None
+    device_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Channel:
+    """One condition: a metric compared with one limit."""
+
+    rule: str  # the alarm it feeds
+    metric: int
+    high: bool  # True: value above the limit; False: below
+    tier: str  # priority when met
+    source: str  # "low" | "high" | "critical_low" | "critical_high" | "baseline"
+    inclusive: bool  # baseline rises count "at least"; absolute limits "beyond"
+
+
+def _build_channels() -> tuple[_Channel, ...]:
+    out: list[_Channel] = []
+    for m in METRICS:
+        i = METRIC_INDEX[m]
+        out += [
+            _Channel(f"{m}_low", i, False, "medium", "low", False),
+            _Channel(f"{m}_low", i, False, "high", "critical_low", False),
+            _Channel(f"{m}_high", i, True, "medium", "high", False),
+            _Channel(f"{m}_high", i, True, "high", "critical_high", False),
+        ]
+    out += [
+        _Channel("sbp_baseline_rise", _SBP, True, "medium", "baseline", True),
+        _Channel("dbp_baseline_rise", _DBP, True, "medium", "baseline", True),
+        _Channel("hr_baseline_rise", _HR, True, "low", "baseline", True),
+    ]
+    return tuple(out)
+
+
+CHANNELS: Final = _build_channels()
+_N_CH: Final = len(CHANNELS)
+_BY_METRIC: Final = {
+    m: np.array([c for c, ch in enumerate(CHANNELS) if ch.metric == m], dtype=np.int64)
+    for m in range(len(METRICS))
+}
+_RULE_CHANNELS: Final[dict[str, list[int]]] = {}
+for _c, _ch in enumerate(CHANNELS):
+    _RULE_CHANNELS.setdefault(_ch.rule, []).append(_c)
+#: hr rises above baseline must hold 30 s (clinical.md); BP rises: first reading.
+_BASELINE_FOR_S: Final = {"sbp": 0.0, "dbp": 0.0, "hr": 30.0}
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """A channel becoming met (raised) or unmet, at one sample."""
+
+    slot: int
+    ts: float
+    channel: int
+    raised: bool
+    value: float
+    limit: float
+    held: float  # how long the condition had held (raise only)
+
+
+@dataclass
+class _Alarm:
+    view: AlarmView
+    raised_clock: float
+    last_reminder: float | None = None
+    latching: bool = False
+
+
+@dataclass
+class _Slot:
+    cfg: SessionConfig
+    bp_received: float = math.nan  # service clock of the last BP sample
+    bp_ts: float = math.nan  # measurement time of the last BP sample
+    devices: list[int] = field(default_factory=list)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
+
+
+def _with_unit(metric: str, v: float) -> str:
+    unit = METRIC_INFO[metric].unit
+    return f"{_fmt(v)}{unit}" if unit in ("%", "/min") else f"{_fmt(v)} {unit}"
+
+
+def _limit_message(ch: _Channel, value: float, limit: float, held_s: float) -> str:
+    metric = METRICS[ch.metric]
+    info = METRIC_INFO[metric]
+    if ch.source == "baseline":  # `limit` is the baseline itself here
+        rise = _fmt(value - limit)
+        return f"{info.label} {_with_unit(metric, value)}, {rise} above baseline {_fmt(limit)}"
+    where = "above" if ch.high else "below"
+    text = f"{info.label} {_with_unit(metric, value)} {where} {_with_unit(metric, limit)}"
+    return text + (f" for {held_s:.0f} s" if held_s >= 1 else "")
+
+
+class AlarmEngine:
+    """Per-session alarm state in arrays indexed by a session slot."""
+
+    def __init__(self, capacity: int = 16) -> None:
+        self._slots: dict[int, int] = {}  # session id -> slot
+        self._sessions: dict[int, _Slot] = {}  # slot -> session
+        self._free: list[int] = []
+        self._cap = 0
+        self._thr = np.empty((0, _N_CH))
+        self._base = np.empty((0, _N_CH))  # the baseline a baseline channel compares with
+        self._for = np.empty((0, _N_CH))
+        self._met = np.empty((0, _N_CH), dtype=bool)
+        self._run = np.empty((0, _N_CH))  # start of the current condition run (NaN: none)
+        self._clear = np.empty((0, _N_CH))  # start of the current clearing run
+        self._last_ts = np.empty((0, len(METRICS)))
+        self._sorted_ids = np.empty(0, dtype=np.int64)
+        self._sorted_slots = np.empty(0, dtype=np.int64)
+        self._grow(capacity)
+        self._alarms: dict[tuple[int, str], _Alarm] = {}
+        # devices: id -> (session id, name, last received, last received per signal metric)
+        self._dev_session: dict[int, int] = {}
+        self._dev_name: dict[int, str] = {}
+        self._dev_last: dict[int, float] = {}
+        self._dev_signal: dict[tuple[int, str], float] = {}
+
+    # -- sessions -------------------------------------------------------------------
+
+    def _grow(self, capacity: int) -> None:
+        old = self._cap
+        if capacity <= old:
+            return
+
+        def grown(a: npt.NDArray[np.generic], fill: object) -> npt.NDArray[np.generic]:
+            out = np.full((capacity, *a.shape[1:]), fill, dtype=a.dtype)
+            out[:old] = a
+            return out
+
+        self._thr = grown(self._thr, np.nan)  # type: ignore[assignment]
+        self._base = grown(self._base, np.nan)  # type: ignore[assignment]
+        self._for = grown(self._for, 0.0)  # type: ignore[assignment]
+        self._met = grown(self._met, False)  # type: ignore[assignment]
+        self._run = grown(self._run, np.nan)  # type: ignore[assignment]
+        self._clear = grown(self._clear, np.nan)  # type: ignore[assignment]
+        self._last_ts = grown(self._last_ts, np.nan)  # type: ignore[assignment]
+        self._free.extend(range(capacity - 1, old - 1, -1))
+        self._cap = capacity
+
+    def _reindex(self) -> None:
+        ids = np.array(sorted(self._slots), dtype=np.int64)
+        self._sorted_ids = ids
+        self._sorted_slots = np.array([self._slots[i] for i in ids.tolist()], dtype=np.int64)
+
+    def session_count(self) -> int:
+        return len(self._slots)
+
+    def upsert_session(self, cfg: SessionConfig) -> list[Transition]:
+        """Add a session or apply new limits, dose time, baseline or devices."""
+        sid = cfg.session_id
+        out: list[Transition] = []
+        if sid not in self._slots:
+            if not self._free:
+                self._grow(max(16, self._cap * 2))
+            slot = self._free.pop()
+            self._slots[sid] = slot
+            self._sessions[slot] = _Slot(cfg)
+            self._met[slot] = False
+            self._run[slot] = np.nan
+            self._clear[slot] = np.nan
+            self._last_ts[slot] = np.nan
+            self._reindex()
+        slot = self._slots[sid]
+        state = self._sessions[slot]
+        previous = state.cfg
+        state.cfg = cfg
+        self._configure_limits(slot, cfg)
+        # limits switched off while met: that condition is over
+        off = self._met[slot] & np.isnan(self._thr[slot])
+        if off.any():
+            self._met[slot, off] = False
+            for rule in sorted({CHANNELS[c].rule for c in np.flatnonzero(off)}):
+                if not self._met[slot, _RULE_CHANNELS[rule]].any():
+                    out += self._condition_cleared(sid, rule, self._latest(slot), "Limit removed")
+        # devices bound to the session
+        for dev in state.devices:
+            if dev not in cfg.device_names:
+                for key in [k for k in self._alarms if k[0] == sid and _device_of(k[1]) == dev]:
+                    out += self._resolve(sid, key[1], self._latest(slot), "Device unbound")
+                self._dev_session.pop(dev, None)
+        state.devices = list(cfg.device_names)
+        for dev, name in cfg.device_names.items():
+            self._dev_session[dev] = sid
+            self._dev_name[dev] = name
+        # a dose given: the pre-dose advisory is moot
+        if cfg.first_dose_at is not None and previous.first_dose_at is None:
+            out += self._resolve(sid, "predose_bp_review", cfg.first_dose_at, "Dose given")
+        return out
+
+    def _configure_limits(self, slot: int, cfg: SessionConfig) -> None:
+        t = cfg.thresholds
+        baseline = cfg.baseline or {}
+        rises = t.baseline_rise
+        for c, ch in enumerate(CHANNELS):
+            metric = METRICS[ch.metric]
+            if ch.source == "baseline":
+                rise = getattr(rises, metric)
+                base = baseline.get(metric)
+                ok = rise is not None and base is not None
+                self._thr[slot, c] = (base + rise) if ok else np.nan  # type: ignore[operator]
+                self._base[slot, c] = base if ok else np.nan
+                self._for[slot, c] = _BASELINE_FOR_S[metric]
+            else:
+                limits = getattr(t, metric)
+                value = getattr(limits, ch.source)
+                self._thr[slot, c] = np.nan if value is None else float(value)
+                self._for[slot, c] = float(limits.for_s or 0.0)
+
+    def end_session(self, session_id: int, now: float) -> list[Transition]:
+        """Resolve everything of the session and free its slot."""
+        out: list[Transition] = []
+        for key in [k for k in self._alarms if k[0] == session_id]:
+            out += self._resolve(session_id, key[1], now, "Session ended")
+        slot = self._slots.pop(session_id, None)
+        if slot is None:
+            return out
+        state = self._sessions.pop(slot)
+        for dev in state.devices:
+            if self._dev_session.get(dev) == session_id:
+                self._dev_session.pop(dev, None)
+                self._dev_last.pop(dev, None)
+                for m in _SIGNAL_METRICS:
+                    self._dev_signal.pop((dev, m), None)
+        self._thr[slot] = np.nan
+        self._free.append(slot)
+        self._reindex()
+        return out
+
+    # -- the hot path ---------------------------------------------------------------
+
+    def evaluate(self, batch: SampleBatch) -> list[Transition]:
+        """Alarm transitions caused by a batch of stored samples."""
+        n = batch.ts.shape[0]
+        if n == 0 or not self._slots:
+            return []
+        pos = np.searchsorted(self._sorted_ids, batch.session_id)
+        pos = np.minimum(pos, self._sorted_ids.shape[0] - 1)
+        known = self._sorted_ids[pos] == batch.session_id
+        if not known.all():
+            batch = SampleBatch(
+                batch.session_id[known],
+                batch.device_id[known],
+                batch.ts[known],
+                batch.values[known],
+                batch.received_at,
+            )
+            pos = pos[known]
+            if batch.ts.shape[0] == 0:
+                return []
+        slot = self._sorted_slots[pos]
+        values = batch.values
+        derive = np.isnan(values[:, _MAP]) & ~np.isnan(values[:, _SBP]) & ~np.isnan(values[:, _DBP])
+        if derive.any():
+            values = values.copy()
+            values[derive, _MAP] = (values[derive, _SBP] + 2 * values[derive, _DBP]) / 3
+        order = np.lexsort((batch.ts, slot))
+        slot, ts, values = slot[order], batch.ts[order], values[order]
+        self._note_devices(batch, slot, ts, values, order)
+
+        events: list[_Event] = []
+        for m in range(len(METRICS)):
+            events += self._evaluate_metric(m, slot, ts, values[:, m])
+        out: list[Transition] = []
+        if events:
+            out += self._apply_events(events, batch.received_at)
+        out += self._protocol_rules(slot, ts, values)
+        return out
+
+    def _note_devices(
+        self, batch: SampleBatch, slot: I64, ts: F64, values: F64, order: I64
+    ) -> None:
+        """Service-clock bookkeeping for technical alarms (per device, not per sample)."""
+        now = batch.received_at
+        devices = batch.device_id[order]
+        for dev in np.unique(devices).tolist():
+            self._dev_last[dev] = now
+        for name in _SIGNAL_METRICS:
+            col = values[:, METRIC_INDEX[name]]
+            for dev in np.unique(devices[~np.isnan(col)]).tolist():
+                self._dev_signal[(dev, name)] = now
+        has_bp = ~np.isnan(values[:, _SBP])
+        if has_bp.any():
+            for s, t in zip(slot[has_bp].tolist(), ts[has_bp].tolist(), strict=True):
+                state = self._sessions[s]
+                state.bp_received = now
+                if not t <= state.bp_ts:
+                    state.bp_ts = t
+
+    def _evaluate_metric(self, m: int, slot_all: I64, ts_all: F64, col: F64) -> list[_Event]:
+        present = ~np.isnan(col)
+        if not present.any():
+            return []
+        slot, ts, v = slot_all[present], ts_all[present], col[present]
+        last = self._last_ts[slot, m]
+        fresh = ~(ts < last)  # NaN last: fresh
+        if not fresh.all():
+            slot, ts, v = slot[fresh], ts[fresh], v[fresh]
+            if slot.shape[0] == 0:
+                return []
+        n = slot.shape[0]
+        chans = _BY_METRIC[m]
+        thr = self._thr[slot][:, chans]  # (n, C)
+        live = ~np.isnan(thr)
+        if not live.any():
+            self._finish_metric(m, slot, ts)
+            return []
+        first = np.empty(n, dtype=bool)
+        first[0] = True
+        first[1:] = slot[1:] != slot[:-1]
+        prev_ts = np.empty(n)
+        prev_ts[0] = np.nan
+        prev_ts[1:] = ts[:-1]
+        prev_ts[first] = self._last_ts[slot[first], m]
+        gap = ts - prev_ts  # NaN where nothing came before
+        for_s = self._for[slot][:, chans]
+        broken = ~(gap[:, None] <= np.maximum(for_s, MIN_GAP_S))  # NaN gap: broken
+        highs = np.array([CHANNELS[c].high for c in chans])
+        inclusive = np.array([CHANNELS[c].inclusive for c in chans])
+        margin = METRIC_INFO[METRICS[m]].clear_margin
+        vv = v[:, None]
+        with np.errstate(invalid="ignore"):
+            above = np.where(inclusive, vv >= thr, vv > thr)
+            below = vv < thr
+            cond = np.where(highs, above, below) & live
+            clear = np.where(highs, vv <= thr - margin, vv >= thr + margin) & live
+        raise_at, run_start = self._runs(
+            cond, first, broken, ts, for_s, self._run[slot[first]][:, chans]
+        )
+        clear_at, clear_start = self._runs(
+            clear, first, broken, ts, for_s, self._clear[slot[first]][:, chans]
+        )
+
+        # carry the runs in progress at each session's last sample
+        last_i = np.empty(n, dtype=bool)
+        last_i[-1] = True
+        last_i[:-1] = slot[1:] != slot[:-1]
+        ls = slot[last_i]
+        self._run[np.ix_(ls, chans)] = run_start[last_i]
+        self._clear[np.ix_(ls, chans)] = clear_start[last_i]
+        self._last_ts[ls, m] = ts[last_i]
+
+        # candidate events -> the alternating events a state machine produces:
+        # consecutive duplicates removed, starting from each session's state
+        kind = np.zeros((n, chans.shape[0]), dtype=np.int8)
+        kind[raise_at] = 1
+        kind[clear_at] = -1
+        out: list[_Event] = []
+        for j, c in enumerate(chans.tolist()):
+            idx = np.flatnonzero(kind[:, j])
+            if idx.shape[0] == 0:
+                continue
+            k = kind[idx, j]
+            s = slot[idx]
+            prev = np.empty(idx.shape[0], dtype=np.int8)
+            prev[1:] = k[:-1]
+            new_slot = np.empty(idx.shape[0], dtype=bool)
+            new_slot[0] = True
+            new_slot[1:] = s[1:] != s[:-1]
+            prev[new_slot] = np.where(self._met[s[new_slot], c], 1, -1)
+            for i in idx[k != prev].tolist():
+                out.append(
+                    _Event(
+                        slot=int(slot[i]),
+                        ts=float(ts[i]),
+                        channel=c,
+                        raised=bool(kind[i, j] == 1),
+                        value=float(v[i]),
+                        limit=float(thr[i, j]),
+                        held=float(ts[i] - run_start[i, j]) if kind[i, j] == 1 else 0.0,
+                    )
+                )
+        return out
+
+    def _finish_metric(self, m: int, slot: I64, ts: F64) -> None:
+        n = slot.shape[0]
+        last_i = np.empty(n, dtype=bool)
+        last_i[-1] = True
+        last_i[:-1] = slot[1:] != slot[:-1]
+        self._last_ts[slot[last_i], m] = ts[last_i]
+
+    @staticmethod
+    def _runs(cond: B, first: B, broken: B, ts: F64, for_s: F64, carried: F64) -> tuple[B, F64]:
+        """Where a run of `cond` first lasts `for_s`, and each sample's run start.
+
+        A run starts at a sample whose condition holds when the previous sample
+        (of the same session) did not hold it or was too long ago; the first
+        sample of a session in the batch may continue a run carried over from
+        the previous batch.
+        """
+        n, c = cond.shape
+        prev = np.zeros_like(cond)
+        prev[1:] = cond[:-1]
+        carried_full = np.full((n, c), np.nan)
+        carried_full[first] = carried
+        prev[first] = ~np.isnan(carried)
+        starts = cond & (~prev | broken)
+        start_val = np.where(starts, ts[:, None], np.nan)
+        continuing_first = cond & first[:, None] & ~starts
+        start_val = np.where(continuing_first, carried_full, start_val)
+        marker = ~np.isnan(start_val)
+        rows = np.where(marker, np.arange(n)[:, None], 0)
+        np.maximum.accumulate(rows, axis=0, out=rows)
+        run_start = np.take_along_axis(start_val, rows, axis=0)
+        run_start = np.where(cond, run_start, np.nan)
+        with np.errstate(invalid="ignore"):
+            reach = cond & (ts[:, None] - run_start >= for_s)
+        prev_reach = np.zeros_like(reach)
+        prev_reach[1:] = reach[:-1]
+        prev_reach &= ~starts & ~first[:, None]
+        return reach & ~prev_reach, run_start
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def _latest(self, slot: int) -> float:
+        """The newest sample time of a session (for events that have no sample)."""
+        last = self._last_ts[slot]
+        return (
+            float(np.nanmax(last))
+            if not np.isnan(last).all()
+            else self._sessions[slot].cfg.started_at
+        )
+
+    def _apply_events(self, events: list[_Event], clock: float) -> list[Transition]:
+        out: list[Transition] = []
+        # at one instant the higher tier first: one alarm raised at high priority,
+        # not a medium one escalated in the same breath
+        events.sort(key=lambda e: (e.slot, e.ts, -_PRIORITY_RANK[CHANNELS[e.channel].tier]))
+        for e in events:
+            ch = CHANNELS[e.channel]
+            sid = self._sessions[e.slot].cfg.session_id
+            rule_channels = _RULE_CHANNELS[ch.rule]
+            before = bool(self._met[e.slot, rule_channels].any())
+            self._met[e.slot, e.channel] = e.raised
+            after = bool(self._met[e.slot, rule_channels].any())
+            if e.raised:
+                base = self._base[e.slot, e.channel]
+                shown_limit = float(base) if ch.source == "baseline" else e.limit
+                message = _limit_message(ch, e.value, shown_limit, e.held)
+                if not before:
+                    out += self._raise(sid, ch, e, message, clock)
+                else:
+                    out += self._upgrade(sid, ch, e, message)
+            elif before and not after:
+                label = METRIC_INFO[METRICS[ch.metric]].label
+                out += self._condition_cleared(sid, ch.rule, e.ts, f"{label} back within limits")
+        return out
+
+    def _raise(
+        self, sid: int, ch: _Channel, e: _Event, message: str, clock: float
+    ) -> list[Transition]:
+        key = (sid, ch.rule)
+        alarm = self._alarms.get(key)
+        metric = METRICS[ch.metric]
+        if alarm is not None:  # latched, condition had cleared, now back
+            priority = max(alarm.view.priority, ch.tier, key=_PRIORITY_RANK.__getitem__)
+            alarm.view = replace(
+                alarm.view,
+                condition_active=True,
+                value=e.value,
+                threshold=e.limit,
+                message=message,
+                priority=priority,
+            )
+            alarm.latching = alarm.latching or priority == "high"
+            return [self._transition(alarm, "condition_returned", e.ts, message)]
+        alarm = _Alarm(
+            view=AlarmView(
+                session_id=sid,
+                rule=ch.rule,
+                kind="physiological",
+                metric=metric,
+                priority=ch.tier,
+                state="active",
+                condition_active=True,
+                value=e.value,
+                threshold=e.limit,
+                message=message,
+                raised_at=e.ts,
+            ),
+            raised_clock=clock,
+            latching=ch.tier == "high",
+        )
+        self._alarms[key] = alarm
+        return [self._transition(alarm, "raised", e.ts, message)]
+
+    def _upgrade(self, sid: int, ch: _Channel, e: _Event, message: str) -> list[Transition]:
+        """A higher tier of a condition already alarming: the alarm's priority rises."""
+        alarm = self._alarms.get((sid, ch.rule))
+        if alarm is None or _PRIORITY_RANK[ch.tier] <= _PRIORITY_RANK[alarm.view.priority]:
+            return []
+        alarm.view = replace(
+            alarm.view,
+            priority=ch.tier,
+            value=e.value,
+            threshold=e.limit,
+            message=message,
+            escalated_at=e.ts,
+        )
+        alarm.latching = alarm.latching or ch.tier == "high"
+        return [self._transition(alarm, "escalated", e.ts, message)]
+
+    def _condition_cleared(self, sid: int, rule: str, ts: float, why: str) -> list[Transition]:
+        alarm = self._alarms.get((sid, rule))
+        if alarm is None or not alarm.view.condition_active:
+            return []
+        if alarm.latching and alarm.view.state == "active":
+            alarm.view = replace(alarm.view, condition_active=False)
+            return [self._transition(alarm, "condition_cleared", ts, why)]
+        return self._resolve(sid, rule, ts, why)
+
+    def _resolve(
+        self, sid: int, rule: str, ts: float, why: str, user: str | None = None
+    ) -> list[Transition]:
+        alarm = self._alarms.pop((sid, rule), None)
+        if alarm is None:
+            return []
+        alarm.view = replace(alarm.view, condition_active=False)
+        t = self._transition(alarm, "resolved", ts, why, user)
+        return [replace(t, view=None)]
+
+    @staticmethod
+    def _transition(
+        alarm: _Alarm, action: str, ts: float, message: str, user: str | None = None
+    ) -> Transition:
+        v = alarm.view
+        return Transition(
+            session_id=v.session_id,
+            rule=v.rule,
+            action=action,
+            kind=v.kind,
+            metric=v.metric,
+            priority=v.priority,
+            ts=ts,
+            value=v.value,
+            threshold=v.threshold,
+            message=message,
+            device_id=v.device_id,
+            user=user,
+            view=v,
+        )
+
+    def _protocol_rules(self, slot: I64, ts: F64, values: F64) -> list[Transition]:
+        """Esketamine: a BP above 140/90 before dosing asks for review (low)."""
+        bp = np.flatnonzero(~np.isnan(values[:, _SBP]) & ~np.isnan(values[:, _DBP]))
+        out: list[Transition] = []
+        for i in bp.tolist():
+            cfg = self._sessions[int(slot[i])].cfg
+            limit = PROFILES[cfg.protocol].predose_bp_advisory
+            if limit is None or (cfg.first_dose_at is not None and ts[i] >= cfg.first_dose_at):
+                continue
+            sbp, dbp = float(values[i, _SBP]), float(values[i, _DBP])
+            key = (cfg.session_id, "predose_bp_review")
+            high = sbp > limit[0] or dbp > limit[1]
+            if high and key not in self._alarms:
+                message = (
+                    f"BP {_fmt(sbp)}/{_fmt(dbp)} mmHg before dosing, above "
+                    f"{_fmt(limit[0])}/{_fmt(limit[1])}: review before dosing"
+                )
+                alarm = _Alarm(
+                    AlarmView(
+                        session_id=cfg.session_id,
+                        rule=key[1],
+                        kind="physiological",
+                        metric="sbp",
+                        priority="low",
+                        state="active",
+                        condition_active=True,
+                        value=sbp,
+                        threshold=limit[0],
+                        message=message,
+                        raised_at=float(ts[i]),
+                    ),
+                    raised_clock=float(ts[i]),
+                )
+                self._alarms[key] = alarm
+                out.append(self._transition(alarm, "raised", float(ts[i]), message))
+            elif not high and key in self._alarms:
+                out += self._resolve(
+                    cfg.session_id, key[1], float(ts[i]), "Pre-dose BP now within 140/90"
+                )
+        return out
+
+    # -- the clock ----------------------------------------------------------------------
+
+    def tick(self, now: float) -> list[Transition]:
+        """Technical alarms, protocol timers, escalation, reminders, silence expiry."""
+        out: list[Transition] = []
+        for slot, state in self._sessions.items():
+            out += self._technical(slot, state, now)
+        for alarm in list(self._alarms.values()):
+            v = alarm.view
+            if v.silenced_until is not None and now >= v.silenced_until:
+                alarm.view = replace(v, silenced_until=None)
+                out.append(self._transition(alarm, "silence_expired", now, "Audio pause ended"))
+                v = alarm.view
+            if (
+                v.state == "active"
+                and v.priority == "medium"
+                and now - alarm.raised_clock >= ESCALATE_AFTER_S
+            ):
+                alarm.view = replace(v, priority="high", escalated_at=now)
+                alarm.latching = v.kind == "physiological"
+                out.append(
+                    self._transition(
+                        alarm, "escalated", now, f"{v.message}: not acknowledged within 60 s"
+                    )
+                )
+            elif v.state == "acknowledged" and v.condition_active:
+                since = alarm.last_reminder or v.acked_at or now
+                if now - since >= REMINDER_EVERY_S:
+                    alarm.last_reminder = now
+                    out.append(self._transition(alarm, "reminder", now, f"Still: {v.message}"))
+        return out
+
+    def _technical(self, slot: int, state: _Slot, now: float) -> list[Transition]:
+        cfg = state.cfg
+        sid = cfg.session_id
+        out: list[Transition] = []
+        for dev in state.devices:
+            name = cfg.device_names.get(dev, f"device {dev}")
+            last = self._dev_last.get(dev, math.nan)
+            silent_for = now - (cfg.started_at if math.isnan(last) else last)
+            offline = silent_for > OFFLINE_AFTER_S
+            out += self._technical_condition(
+                sid,
+                f"device_offline:{dev}",
+                offline,
+                now,
+                "high",
+                None,
+                dev,
+                f"{name} offline (no data for {OFFLINE_AFTER_S:.0f} s)",
+            )
+            for metric in _SIGNAL_METRICS:
+                seen = self._dev_signal.get((dev, metric))
+                lost = seen is not None and not offline and now - seen > SIGNAL_LOST_AFTER_S
+                label = METRIC_INFO[metric].label
+                out += self._technical_condition(
+                    sid,
+                    f"signal_lost:{metric}:{dev}",
+                    lost,
+                    now,
+                    "medium",
+                    metric,
+                    dev,
+                    f"No {label} signal from {name}",
+                )
+        profile = PROFILES[cfg.protocol]
+        if state.devices:
+            ref = cfg.started_at if math.isnan(state.bp_received) else state.bp_received
+            overdue = now - ref > profile.cuff_interval_s + BP_OVERDUE_GRACE_S
+            out += self._technical_condition(
+                sid, "bp_overdue", overdue, now, "low", "sbp", None, "BP measurement overdue"
+            )
+        if profile.bp_check_after_dose_s is not None and cfg.first_dose_at is not None:
+            due = cfg.first_dose_at + profile.bp_check_after_dose_s
+            got = not math.isnan(state.bp_ts) and state.bp_ts >= due - BP_CHECK_WINDOW_S
+            missing = now > due + BP_CHECK_WINDOW_S and not got
+            minutes = profile.bp_check_after_dose_s / 60
+            out += self._condition(
+                sid,
+                "bp_check_due",
+                missing,
+                now,
+                "low",
+                "sbp",
+                None,
+                "physiological",
+                f"BP check due {minutes:.0f} min after dose: no reading yet",
+            )
+        return out
+
+    def _technical_condition(
+        self,
+        sid: int,
+        rule: str,
+        present: bool,
+        now: float,
+        priority: str,
+        metric: str | None,
+        dev: int | None,
+        message: str,
+    ) -> list[Transition]:
+        return self._condition(sid, rule, present, now, priority, metric, dev, "technical", message)
+
+    def _condition(
+        self,
+        sid: int,
+        rule: str,
+        present: bool,
+        now: float,
+        priority: str,
+        metric: str | None,
+        dev: int | None,
+        kind: str,
+        message: str,
+    ) -> list[Transition]:
+        """Raise or resolve a clock-driven condition that never latches."""
+        key = (sid, rule)
+        if present and key not in self._alarms:
+            alarm = _Alarm(
+                AlarmView(
+                    session_id=sid,
+                    rule=rule,
+                    kind=kind,
+                    metric=metric,
+                    priority=priority,
+                    state="active",
+                    condition_active=True,
+                    value=None,
+                    threshold=None,
+                    message=message,
+                    raised_at=now,
+                    device_id=dev,
+                ),
+                raised_clock=now,
+            )
+            self._alarms[key] = alarm
+            return [self._transition(alarm, "raised", now, message)]
+        if not present and key in self._alarms:
+            return self._resolve(sid, rule, now, "Signal back" if kind == "technical" else "Done")
+        return []
+
+    # -- staff actions ------------------------------------------------------------------
+
+    def acknowledge(self, session_id: int, rule: str, now: float, user: str) -> list[Transition]:
+        alarm = self._alarms.get((session_id, rule))
+        if alarm is None:
+            return []
+        if alarm.view.state == "acknowledged":
+            return []
+        alarm.view = replace(
+            alarm.view, state="acknowledged", acked_at=now, acked_by=user, silenced_until=None
+        )
+        alarm.last_reminder = now
+        out = [self._transition(alarm, "acknowledged", now, f"Acknowledged by {user}", user)]
+        if not alarm.view.condition_active:
+            out += self._resolve(
+                session_id, rule, now, "Acknowledged after the condition cleared", user
+            )
+        return out
+
+    def silence(
+        self, session_id: int, rule: str, now: float, seconds: float, user: str
+    ) -> list[Transition]:
+        alarm = self._alarms.get((session_id, rule))
+        if alarm is None:
+            return []
+        seconds = min(max(seconds, 1.0), SILENCE_MAX_S)
+        alarm.view = replace(alarm.view, silenced_until=now + seconds)
+        return [
+            self._transition(
+                alarm, "silenced", now, f"Audio paused {seconds:.0f} s by {user}", user
+            )
+        ]
+
+    # -- views and recovery -------------------------------------------------------------
+
+    def alarm(self, session_id: int, rule: str) -> AlarmView | None:
+        alarm = self._alarms.get((session_id, rule))
+        return None if alarm is None else alarm.view
+
+    def active_alarms(self, session_id: int | None = None) -> list[AlarmView]:
+        return [
+            a.view
+            for (sid, _), a in self._alarms.items()
+            if session_id is None or sid == session_id
+        ]
+
+    def replay(self, batch: SampleBatch) -> None:
+        """Rebuild sustain state from stored samples; their alarms are already stored."""
+        self.evaluate(batch)
+
+    def clear_alarms(self) -> None:
+        """Forget alarms raised by replay, before restoring the stored ones."""
+        self._alarms.clear()
+
+    def restore_alarm(self, view: AlarmView) -> None:
+        """Take an open alarm from storage; storage wins over replayed conditions."""
+        key = (view.session_id, view.rule)
+        self._alarms[key] = _Alarm(
+            view=view,
+            raised_clock=view.escalated_at or view.raised_at,
+            last_reminder=view.acked_at,
+            latching=view.kind == "physiological" and view.priority == "high",
+        )
+        slot = self._slots.get(view.session_id)
+        channels = _RULE_CHANNELS.get(view.rule)
+        if slot is None or channels is None:
+            return
+        if not view.condition_active:
+            self._met[slot, channels] = False
+        elif not self._met[slot, channels].any():
+            tier = [c for c in channels if CHANNELS[c].tier == view.priority] or channels
+            self._met[slot, tier[0]] = True
+
+
+def _device_of(rule: str) -> int | None:
+    """The device a technical rule key names ("device_offline:3" -> 3)."""
+    head, _, tail = rule.rpartition(":")
+    return int(tail) if head and tail.isdigit() else None
