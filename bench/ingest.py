@@ -5,7 +5,8 @@ production settings, synchronous=FULL), registers devices and sessions, then
 drives it from this separate process: every device posts its next batch as
 soon as the previous one is acknowledged (closed loop). Prints a table.
 
-    .venv/bin/python bench/ingest.py [--seconds 5] [--batches 1,10,100,1000] [--devices 1,10,100,1000]
+    .venv/bin/python bench/ingest.py [--seconds 5] [--batches 1,10,100,1000]
+                                     [--devices 1,10,100,1000]
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ async def _device(
             status, _ = await conn.post("/api/v1/readings", body, headers)
             latencies.append(time.perf_counter() - sent)
             if status != 202:
-                raise RuntimeError(f"status {status}")
+                raise RuntimeError(f"status {status}: {_[:300]!r}")
             acked += size
             seq += size
     finally:
@@ -76,7 +77,7 @@ async def run_case(
     stop_at = started + seconds
     counts = await asyncio.gather(
         *(
-            _device(port, tok, size, stop_at, t0 + k * 100_000, latencies)
+            _device(port, tok, size, stop_at, t0 - k * 10_000, latencies)
             for k, tok in enumerate(tokens)
         )
     )

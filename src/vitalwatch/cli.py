@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -81,6 +82,52 @@ async def _create_user(name: str, role: str, password: str) -> None:
             await db.commit()
     finally:
         await engine.dispose()
+
+
+@users_app.command("password")
+def users_password(
+    name: Annotated[str, typer.Argument(help="Login name")],
+    password: Annotated[str | None, typer.Option(help="Prompted (hidden) when left out")] = None,
+) -> None:
+    """Set a staff account's password."""
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise typer.BadParameter("use at least 8 characters", param_hint="--password")
+    from vitalwatch import migrate
+
+    migrate.upgrade(get_settings().database_url)
+    if not asyncio.run(_set_password(name, password)):
+        typer.echo(f"error: no user {name}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"password set for {name}")
+
+
+async def _set_password(name: str, password: str) -> bool:
+    from vitalwatch.auth.service import set_password
+    from vitalwatch.db import create_engine, create_sessionmaker
+
+    engine = create_engine(get_settings())
+    try:
+        async with create_sessionmaker(engine)() as db:
+            ok = await set_password(db, name, password)
+            await db.commit()
+            return ok
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Where the dashboard listens")] = 8000,
+    speed: Annotated[float, typer.Option(min=1, max=600)] = 10.0,
+    patients: Annotated[int, typer.Option(min=1, max=16)] = 6,
+    folder: Annotated[Path, typer.Option(help="Demo database and log")] = Path("demo-data"),
+) -> None:
+    """Run the service with simulated patients; prints the dashboard URL and a login."""
+    from vitalwatch.demo import run_demo
+
+    run_demo(port, speed, patients, folder)
 
 
 @db_app.command("upgrade")

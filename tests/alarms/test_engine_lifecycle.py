@@ -176,8 +176,10 @@ def test_esketamine_predose_advisory_and_40_minute_bp_check() -> None:
     dose = T0 + 600
     out = e.upsert_session(cfg("esketamine-in", first_dose_at=dose))
     assert actions(out) == [("predose_bp_review", "resolved", "low")]
-    e.evaluate(batch(dose + 10, 1, hr=80, spo2=98, received=dose + 50 * 60))
-    out = [t for t in e.tick(dose + 50 * 60 + 1) if t.rule == "bp_check_due"]
+    e.evaluate(batch(dose + 10, 1, hr=80, spo2=98, received=dose + 10))
+    assert [t for t in e.tick(dose + 60 * 60) if t.rule == "bp_check_due"] == []
+    e.evaluate(batch(dose + 50 * 60 + 1, 1, hr=80, spo2=98, received=dose + 60 * 60))
+    out = [t for t in e.tick(dose + 60 * 60) if t.rule == "bp_check_due"]
     assert actions(out) == [("bp_check_due", "raised", "low")]
     e.evaluate(batch(dose + 51 * 60, 1, sbp=130, dbp=80, received=dose + 51 * 60))
     out = [t for t in e.tick(dose + 51 * 60 + 1) if t.rule == "bp_check_due"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
@@ -101,7 +102,7 @@ def test_engine_matches_reference(data: tuple[list[Row], list[int]], rnd: random
     rows, cuts = data
     sessions = {r[0] for r in rows}
     bounds = [0, *cuts, len(rows)]
-    batches = [rows[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    batches = [rows[a:b] for a, b in itertools.pairwise(bounds) if b > a]
     for batch in batches:
         rnd.shuffle(batch)  # order inside a batch must not matter
 

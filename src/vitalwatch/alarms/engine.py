@@ -781,9 +781,11 @@ class AlarmEngine:
                 sid, "bp_overdue", overdue, now, "low", "sbp", None, "BP measurement overdue"
             )
         if profile.bp_check_after_dose_s is not None and cfg.first_dose_at is not None:
+            # judged on the samples' clock: "no BP by the time the monitor's data
+            # reaches dose + 50 min" (a silent monitor has its own alarm)
             due = cfg.first_dose_at + profile.bp_check_after_dose_s
             got = not math.isnan(state.bp_ts) and state.bp_ts >= due - BP_CHECK_WINDOW_S
-            missing = now > due + BP_CHECK_WINDOW_S and not got
+            missing = self._latest(slot) > due + BP_CHECK_WINDOW_S and not got
             minutes = profile.bp_check_after_dose_s / 60
             out += self._condition(
                 sid,

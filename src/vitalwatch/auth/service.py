@@ -50,3 +50,14 @@ async def create_user(db: AsyncSession, username: str, role: Role, password: str
         detail={"username": username, "role": role},
     )
     return user
+
+
+async def set_password(db: AsyncSession, username: str, password: str) -> bool:
+    user = await repository.by_username(db, username)
+    if user is None:
+        return False
+    user.password_hash = hash_password(password)
+    await audit.record(
+        db, actor=audit.SYSTEM, action="user.password", entity="user", entity_id=user.id
+    )
+    return True
