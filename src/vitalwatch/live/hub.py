@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from vitalwatch.alarms.news2 import news2
 from vitalwatch.db import on_commit
 from vitalwatch.live.models import LiveEvent
 from vitalwatch.logging import get_logger
@@ -58,6 +59,17 @@ def vitals_item(session_id: int, latest: Latest) -> dict[str, Any]:
     item["metric_ts"] = {m: _iso(t) for m, (_, t) in latest.items()}
     for metric, (value, _) in latest.items():
         item[metric] = value
+    score = news2(hr=item.get("hr"), sbp=item.get("sbp"), rr=item.get("rr"), spo2=item.get("spo2"))
+    item["news2"] = (
+        None
+        if score is None
+        else {
+            "score": score.score,
+            "level": score.level,
+            "any_three": score.any_three,
+            "missing": list(score.missing),
+        }
+    )
     return item
 
 

@@ -1,0 +1,72 @@
+// The live stream: snapshot, then vitals/alarm/session/ping events; a watchdog
+// shows "connection lost" within 10 s and reconnects with `since`, so no alarm
+// is missed across a dropped connection.
+
+const WATCHDOG_MS = 10000;
+
+export class LiveConnection {
+  constructor(handlers) {
+    this.handlers = handlers; // {snapshot, vitals, alarm, session, status, unauthorized}
+    this.lastEventId = null;
+    this.ws = null;
+    this.retry = 0;
+    this.timer = null;
+    this.stopped = false;
+  }
+
+  start(token) {
+    this.token = token;
+    this.stopped = false;
+    this.open();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close();
+  }
+
+  open() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const since = this.lastEventId === null ? "" : `&since=${this.lastEventId}`;
+    const ws = new WebSocket(`${proto}://${location.host}/api/v1/ws?token=${encodeURIComponent(this.token)}${since}`);
+    this.ws = ws;
+    this.arm();
+    ws.onmessage = (ev) => {
+      this.arm();
+      const msg = JSON.parse(ev.data);
+      if (typeof msg.event_id === "number") {
+        this.lastEventId = Math.max(this.lastEventId ?? 0, msg.event_id);
+      }
+      if (msg.type === "snapshot") {
+        this.retry = 0;
+        this.handlers.status(true);
+      }
+      const handler = this.handlers[msg.type];
+      if (handler) handler(msg);
+    };
+    ws.onclose = (ev) => {
+      if (ws !== this.ws) return;
+      clearTimeout(this.timer);
+      if (ev.code === 4401) { this.handlers.unauthorized(); return; }
+      if (this.stopped) return;
+      this.lost();
+    };
+  }
+
+  arm() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.lost(), WATCHDOG_MS);
+  }
+
+  lost() {
+    if (this.stopped) return;
+    this.handlers.status(false);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) { ws.onclose = null; try { ws.close(); } catch (_) { /* already closed */ } }
+    const delay = Math.min(5000, 500 * 2 ** this.retry++);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.open(), delay);
+  }
+}
