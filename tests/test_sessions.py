@@ -102,7 +102,9 @@ async def test_patch_thresholds_merges_and_is_audited(api: Api, server: ServerPr
         headers=await api.auth(),
     )
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "spo2", "low"]
+    # the field sent is the one named, with both limits in the message
+    assert bad.json()["detail"][0]["loc"] == ["body", "spo2", "critical_low"]
+    assert bad.json()["detail"][0]["msg"] == "spo2.critical_low (95) must be below spo2.low (93)"
     unknown = await api.http.patch(
         f"/api/v1/sessions/{sid}/thresholds", json={"spo3": {"low": 90}}, headers=await api.auth()
     )

@@ -91,10 +91,11 @@ class ThresholdsPatch(BaseModel):
 class ThresholdError(ValueError):
     """Limits that contradict each other; `loc` names the offending field."""
 
-    def __init__(self, loc: tuple[str, ...], msg: str) -> None:
+    def __init__(self, loc: tuple[str, ...], msg: str, other: str | None = None) -> None:
         super().__init__(msg)
         self.loc = loc
         self.msg = msg
+        self.other = other  # the other field of a contradicting pair
 
 
 def validate_limits(t: Thresholds) -> None:
@@ -115,6 +116,7 @@ def validate_limits(t: Thresholds) -> None:
                 raise ThresholdError(
                     (metric, hi_name),
                     f"{metric}.{lo_name} ({lo:g}) must be below {metric}.{hi_name} ({hi:g})",
+                    other=lo_name,
                 )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vitalwatch.alarms.news2 import news2
 from vitalwatch.alarms.thresholds import (
     PROFILES,
+    ThresholdError,
     Thresholds,
     ThresholdsPatch,
     defaults_for,
@@ -62,14 +63,25 @@ def not_found(session_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Session {session_id} not found")
 
 
-def _threshold_error(exc: ValidationError, prefix: tuple[str | int, ...]) -> RequestValidationError:
+def _threshold_error(
+    exc: ValidationError, prefix: tuple[str | int, ...], sent: ThresholdsPatch | None
+) -> RequestValidationError:
+    """422 naming the field: of a contradicting pair, the one that was sent."""
+    given = sent.model_dump(exclude_unset=True) if sent is not None else {}
     errors = []
     for e in exc.errors(include_url=False):
-        loc = tuple(e["loc"])
+        loc, msg = tuple(e["loc"]), e["msg"]
         cause = e.get("ctx", {}).get("error")
-        if loc == () and cause is not None and hasattr(cause, "loc"):
-            loc = cause.loc
-        errors.append({"type": e["type"], "loc": (*prefix, *loc), "msg": e["msg"], "input": None})
+        if isinstance(cause, ThresholdError):
+            loc, msg = cause.loc, cause.msg
+            metric, field = loc[0], loc[-1]
+            if (
+                cause.other
+                and field not in given.get(metric, {})
+                and cause.other in given.get(metric, {})
+            ):
+                loc = (metric, cause.other)
+        errors.append({"type": e["type"], "loc": (*prefix, *loc), "msg": msg, "input": None})
     return RequestValidationError(errors)
 
 
@@ -161,7 +173,7 @@ async def create(
         try:
             thresholds = merge(thresholds, body.thresholds)
         except ValidationError as exc:
-            raise _threshold_error(exc, ("body", "thresholds")) from None
+            raise _threshold_error(exc, ("body", "thresholds"), body.thresholds) from None
     device_ids = list(dict.fromkeys(body.device_ids))
     found = {d.id: d for d in await devices_repo.by_ids(db, device_ids)}
     missing = [d for d in device_ids if d not in found or found[d].retired]
@@ -297,7 +309,7 @@ async def patch_thresholds(
     try:
         new = merge(old, patch)
     except ValidationError as exc:
-        raise _threshold_error(exc, ("body",)) from None
+        raise _threshold_error(exc, ("body",), patch) from None
     session.thresholds = new.model_dump(mode="json")
     await audit.record(
         db,
