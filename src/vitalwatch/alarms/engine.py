@@ -237,11 +237,12 @@ class AlarmEngine:
         self._sorted_slots = np.empty(0, dtype=np.int64)
         self._grow(capacity)
         self._alarms: dict[tuple[int, str], _Alarm] = {}
-        # devices: id -> (session id, name, last received, last received per signal metric)
-        self._dev_session: dict[int, int] = {}
-        self._dev_name: dict[int, str] = {}
-        self._dev_last: dict[int, float] = {}
-        self._dev_signal: dict[tuple[int, str], float] = {}
+        # devices, by row: last receive time, and per signal metric (hr, spo2)
+        self._dev_row: dict[int, int] = {}
+        self._dev_ids = np.empty(0, dtype=np.int64)  # sorted, for batch lookups
+        self._dev_rows = np.empty(0, dtype=np.int64)
+        self._dev_last = np.empty(0)
+        self._dev_signal = np.empty((0, len(_SIGNAL_METRICS)))
 
     # -- sessions -------------------------------------------------------------------
 
@@ -301,15 +302,13 @@ class AlarmEngine:
                 if not self._met[slot, _RULE_CHANNELS[rule]].any():
                     out += self._condition_cleared(sid, rule, self._latest(slot), "Limit removed")
         # devices bound to the session
+        for dev in cfg.device_names:
+            self._device_row(dev)
         for dev in state.devices:
             if dev not in cfg.device_names:
                 for key in [k for k in self._alarms if k[0] == sid and _device_of(k[1]) == dev]:
                     out += self._resolve(sid, key[1], self._latest(slot), "Device unbound")
-                self._dev_session.pop(dev, None)
         state.devices = list(cfg.device_names)
-        for dev, name in cfg.device_names.items():
-            self._dev_session[dev] = sid
-            self._dev_name[dev] = name
         # a dose given: the pre-dose advisory is moot
         if cfg.first_dose_at is not None and previous.first_dose_at is None:
             out += self._resolve(sid, "predose_bp_review", cfg.first_dose_at, "Dose given")
@@ -343,12 +342,10 @@ class AlarmEngine:
         if slot is None:
             return out
         state = self._sessions.pop(slot)
-        for dev in state.devices:
-            if self._dev_session.get(dev) == session_id:
-                self._dev_session.pop(dev, None)
-                self._dev_last.pop(dev, None)
-                for m in _SIGNAL_METRICS:
-                    self._dev_signal.pop((dev, m), None)
+        for dev in state.devices:  # a device bound again later starts afresh
+            row = self._dev_row[dev]
+            self._dev_last[row] = np.nan
+            self._dev_signal[row] = np.nan
         self._thr[slot] = np.nan
         self._free.append(slot)
         self._reindex()
@@ -394,25 +391,41 @@ class AlarmEngine:
         out += self._protocol_rules(slot, ts, values)
         return out
 
+    def _device_row(self, dev: int) -> int:
+        """The row of a device's clocks, added on first sight (rare: at binding)."""
+        row = self._dev_row.get(dev)
+        if row is None:
+            row = len(self._dev_row)
+            self._dev_row[dev] = row
+            self._dev_last = np.append(self._dev_last, np.nan)
+            self._dev_signal = np.vstack([self._dev_signal, np.full(len(_SIGNAL_METRICS), np.nan)])
+            ids = np.array(sorted(self._dev_row), dtype=np.int64)
+            self._dev_ids = ids
+            self._dev_rows = np.array([self._dev_row[i] for i in ids.tolist()], dtype=np.int64)
+        return row
+
     def _note_devices(
         self, batch: SampleBatch, slot: I64, ts: F64, values: F64, order: I64
     ) -> None:
-        """Service-clock bookkeeping for technical alarms (per device, not per sample)."""
+        """Service-clock bookkeeping for technical alarms, as array writes."""
         now = batch.received_at
         devices = batch.device_id[order]
-        for dev in np.unique(devices).tolist():
-            self._dev_last[dev] = now
-        for name in _SIGNAL_METRICS:
-            col = values[:, METRIC_INDEX[name]]
-            for dev in np.unique(devices[~np.isnan(col)]).tolist():
-                self._dev_signal[(dev, name)] = now
-        has_bp = ~np.isnan(values[:, _SBP])
-        if has_bp.any():
-            for s, t in zip(slot[has_bp].tolist(), ts[has_bp].tolist(), strict=True):
-                state = self._sessions[s]
-                state.bp_received = now
-                if not t <= state.bp_ts:
-                    state.bp_ts = t
+        pos = np.minimum(
+            np.searchsorted(self._dev_ids, devices), max(0, self._dev_ids.shape[0] - 1)
+        )
+        known = self._dev_ids.shape[0] > 0
+        if known:
+            bound = self._dev_ids[pos] == devices
+            rows = self._dev_rows[pos[bound]]
+            self._dev_last[rows] = now
+            for k, name in enumerate(_SIGNAL_METRICS):
+                sent = ~np.isnan(values[bound, METRIC_INDEX[name]])
+                self._dev_signal[rows[sent], k] = now
+        for i in np.flatnonzero(~np.isnan(values[:, _SBP])).tolist():  # cuff readings: rare
+            state = self._sessions[int(slot[i])]
+            state.bp_received = now
+            if not ts[i] <= state.bp_ts:
+                state.bp_ts = float(ts[i])
 
     def _evaluate_metric(self, m: int, slot_all: I64, ts_all: F64, col: F64) -> list[_Event]:
         present = ~np.isnan(col)
@@ -427,7 +440,8 @@ class AlarmEngine:
                 return []
         n = slot.shape[0]
         chans = _BY_METRIC[m]
-        thr = self._thr[slot][:, chans]  # (n, C)
+        rows = np.ix_(slot, chans)
+        thr = self._thr[rows]  # (n, C)
         live = ~np.isnan(thr)
         if not live.any():
             self._finish_metric(m, slot, ts)
@@ -440,7 +454,7 @@ class AlarmEngine:
         prev_ts[1:] = ts[:-1]
         prev_ts[first] = self._last_ts[slot[first], m]
         gap = ts - prev_ts  # NaN where nothing came before
-        for_s = self._for[slot][:, chans]
+        for_s = self._for[rows]
         broken = ~(gap[:, None] <= np.maximum(for_s, MIN_GAP_S))  # NaN gap: broken
         highs = np.array([CHANNELS[c].high for c in chans])
         inclusive = np.array([CHANNELS[c].inclusive for c in chans])
@@ -451,12 +465,9 @@ class AlarmEngine:
             below = vv < thr
             cond = np.where(highs, above, below) & live
             clear = np.where(highs, vv <= thr - margin, vv >= thr + margin) & live
-        raise_at, run_start = self._runs(
-            cond, first, broken, ts, for_s, self._run[slot[first]][:, chans]
-        )
-        clear_at, clear_start = self._runs(
-            clear, first, broken, ts, for_s, self._clear[slot[first]][:, chans]
-        )
+        firsts = np.ix_(slot[first], chans)
+        raise_at, run_start = self._runs(cond, first, broken, ts, for_s, self._run[firsts])
+        clear_at, clear_start = self._runs(clear, first, broken, ts, for_s, self._clear[firsts])
 
         # carry the runs in progress at each session's last sample
         last_i = np.empty(n, dtype=bool)
@@ -746,7 +757,8 @@ class AlarmEngine:
         out: list[Transition] = []
         for dev in state.devices:
             name = cfg.device_names.get(dev, f"device {dev}")
-            last = self._dev_last.get(dev, math.nan)
+            row = self._dev_row[dev]
+            last = float(self._dev_last[row])
             silent_for = now - (cfg.started_at if math.isnan(last) else last)
             offline = silent_for > OFFLINE_AFTER_S
             out += self._technical_condition(
@@ -759,9 +771,9 @@ class AlarmEngine:
                 dev,
                 f"{name} offline (no data for {OFFLINE_AFTER_S:.0f} s)",
             )
-            for metric in _SIGNAL_METRICS:
-                seen = self._dev_signal.get((dev, metric))
-                lost = seen is not None and not offline and now - seen > SIGNAL_LOST_AFTER_S
+            for k, metric in enumerate(_SIGNAL_METRICS):
+                seen = float(self._dev_signal[row, k])
+                lost = not math.isnan(seen) and not offline and now - seen > SIGNAL_LOST_AFTER_S
                 label = METRIC_INFO[metric].label
                 out += self._technical_condition(
                     sid,
