@@ -175,3 +175,29 @@ async def test_silent_device_raises_technical_alarm(
     finally:
         await api.aclose()
         server.stop()
+
+
+async def test_restart_neither_loses_nor_repeats_an_alarm(
+    new_server: Callable[..., ServerProcess],
+) -> None:
+    server = new_server()
+    server.start()
+    api = Api(server.url)
+    try:
+        device, session = await api.monitored()
+        t0 = now_utc() - timedelta(seconds=60)
+        await api.post(device["token"], samples(t0, 16, spo2=85, hr=80))
+        before = await alarms_of(api, session["id"])
+        assert [a["rule"] for a in before] == ["spo2_low"]
+        server.kill9()
+        server.start()
+        # the condition goes on after the restart: still one alarm, not a second raise
+        await api.post(device["token"], samples(t0 + timedelta(seconds=16), 20, seq0=16, spo2=85))
+        after = await alarms_of(api, session["id"])
+        assert [(a["id"], a["state"]) for a in after] == [(before[0]["id"], "active")]
+        # and it still clears and resolves as usual
+        await api.post(device["token"], samples(t0 + timedelta(seconds=36), 16, seq0=36, spo2=97))
+        ack = await api.http.post(f"/api/v1/alarms/{before[0]['id']}/ack", headers=await api.auth())
+        assert ack.json()["state"] == "resolved"
+    finally:
+        await api.aclose()

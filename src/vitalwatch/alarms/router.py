@@ -11,6 +11,7 @@ from vitalwatch.alarms.schemas import AlarmLogOut, AlarmOut, AlarmState, Silence
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
+from vitalwatch.ids import PathId, QueryId
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
@@ -26,7 +27,7 @@ async def list_alarms(
     ctx: Ctx,
     claims: Staff,
     state: AlarmState | None = None,
-    session_id: int | None = None,
+    session_id: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[AlarmOut]:
     """Alarms, newest first."""
@@ -34,7 +35,7 @@ async def list_alarms(
 
 
 @router.get("/{alarm_id}/log", response_model=list[AlarmLogOut])
-async def alarm_log(alarm_id: int, db: DbSession, claims: Staff) -> list[AlarmLogOut]:
+async def alarm_log(alarm_id: PathId, db: DbSession, claims: Staff) -> list[AlarmLogOut]:
     """Every transition of one alarm with its time, priority, value, limit and user."""
     if await repository.get(db, alarm_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
@@ -42,13 +43,13 @@ async def alarm_log(alarm_id: int, db: DbSession, claims: Staff) -> list[AlarmLo
 
 
 @router.post("/{alarm_id}/ack", response_model=AlarmOut, responses=_NOT_OPEN)
-async def acknowledge(alarm_id: int, ctx: Ctx, claims: Staff) -> AlarmOut:
+async def acknowledge(alarm_id: PathId, ctx: Ctx, claims: Staff) -> AlarmOut:
     return await ctx.alarms.acknowledge(alarm_id, actor_of(claims))
 
 
 @router.post("/{alarm_id}/silence", response_model=AlarmOut, responses=_NOT_OPEN)
 async def silence(
-    alarm_id: int,
+    alarm_id: PathId,
     ctx: Ctx,
     claims: Staff,
     body: Annotated[SilenceRequest | None, Body()] = None,

@@ -11,6 +11,7 @@ from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
+from vitalwatch.ids import PathId
 from vitalwatch.sessions import service
 from vitalwatch.sessions.schemas import (
     EventCreate,
@@ -46,7 +47,7 @@ async def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionOut)
-async def get_session(session_id: int, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
+async def get_session(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
     return await service.get(db, ctx, session_id)
 
 
@@ -57,33 +58,33 @@ async def get_session(session_id: int, db: DbSession, ctx: Ctx, claims: Staff) -
     responses=_CONFLICT,
 )
 async def add_event(
-    session_id: int, body: EventCreate, db: DbSession, ctx: Ctx, claims: Staff
+    session_id: PathId, body: EventCreate, db: DbSession, ctx: Ctx, claims: Staff
 ) -> EventOut:
     """Add to the dosing timeline; the first `dose` fixes the pre-dose baseline."""
     return await service.add_event(db, ctx, session_id, body, actor_of(claims))
 
 
 @router.get("/{session_id}/events", response_model=list[EventOut])
-async def list_events(session_id: int, db: DbSession, claims: Staff) -> list[EventOut]:
+async def list_events(session_id: PathId, db: DbSession, claims: Staff) -> list[EventOut]:
     return await service.list_events(db, session_id)
 
 
 @router.patch("/{session_id}/thresholds", response_model=Thresholds, responses=_CONFLICT)
 async def patch_thresholds(
-    session_id: int, body: ThresholdsPatch, db: DbSession, ctx: Ctx, claims: Staff
+    session_id: PathId, body: ThresholdsPatch, db: DbSession, ctx: Ctx, claims: Staff
 ) -> Thresholds:
     """Merge the limits sent into those in force (audited with old and new)."""
     return await service.patch_thresholds(db, ctx, session_id, body, actor_of(claims))
 
 
 @router.post("/{session_id}/end", response_model=SessionOut, responses=_CONFLICT)
-async def end_session(session_id: int, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
+async def end_session(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
     return await service.end(db, ctx, session_id, actor_of(claims))
 
 
 @router.get("/{session_id}/readings", response_model=ReadingSeries)
 async def get_readings(
-    session_id: int,
+    session_id: PathId,
     db: DbSession,
     claims: Staff,
     metric: Metric,

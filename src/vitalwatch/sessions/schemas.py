@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
+from vitalwatch.ids import BodyId
 from vitalwatch.vitals import Protocol
 
 EventKind = Literal["dose", "phase", "note"]
@@ -27,7 +28,7 @@ class SessionCreate(BaseModel):
     patient: PatientIn
     protocol: Protocol
     room: str | None = Field(default=None, max_length=64)
-    device_ids: list[int] = Field(default_factory=list, max_length=16)
+    device_ids: list[BodyId] = Field(default_factory=list, max_length=16)
     thresholds: ThresholdsPatch | None = None
 
 
