@@ -34,7 +34,7 @@ class AppContext:
     alarms: AlarmService
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 

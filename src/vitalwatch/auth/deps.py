@@ -20,7 +20,7 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

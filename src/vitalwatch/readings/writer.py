@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -104,8 +104,18 @@ class GroupCommitWriter:
         self._max_rows = max_rows
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
-        dialect = engine.dialect.name
-        self._insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(readings)
+        self._dialect = engine.dialect.name
+        self._insert = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(
+            readings
+        )
+        columns = ["session_id", "device_id", "seq", "ts_ms", "received_ms", *METRICS]
+        self._raw_insert = (
+            f"INSERT INTO readings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "  # noqa: S608 - constant names
+            "ON CONFLICT (device_id, seq) DO NOTHING"
+        )
+        #: Highest seq stored per device (SQLite fast path); updated after commit.
+        self._max_seq: dict[int, int] = {}
+        self._pending_max: dict[int, int] = {}
 
     def add_listener(self, listener: IngestListener) -> None:
         self._listeners.append(listener)
@@ -155,6 +165,7 @@ class GroupCommitWriter:
     async def _commit_group(self, jobs: list[_Job]) -> None:
         started = time.perf_counter()
         received_ms = int(time.time() * 1000)
+        self._pending_max = {}
         async with self._engine.begin() as conn:
             bound = await self._bindings(conn, {j.device_id for j in jobs})
             stored_jobs = [j for j in jobs if bound.get(j.device_id) is not None]
@@ -162,6 +173,8 @@ class GroupCommitWriter:
             if len(batch):
                 for listener in self._listeners:
                     await listener.before_commit(conn, batch)
+        for d, q in self._pending_max.items():  # committed: the cache may move on
+            self._max_seq[d] = max(q, self._max_seq.get(d, -1))
         INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
         INGEST_COMMIT_ROWS.observe(len(batch))
         INGEST_GROUP_REQUESTS.observe(len(jobs))
@@ -176,6 +189,124 @@ class GroupCommitWriter:
             else:
                 accepted = counts[id(job)]
                 job.future.set_result(IngestResult(accepted, len(job.columns) - accepted))
+
+    async def _store_returning(
+        self,
+        conn: AsyncConnection,
+        session: I64,
+        device: I64,
+        seq: I64,
+        ts_ms: I64,
+        values: F64,
+        received_ms: int,
+    ) -> npt.NDArray[np.bool_]:
+        """Multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING: which rows were new."""
+        # NaN -> NULL explicitly: PostgreSQL would store NaN as a number.
+        cells_obj = values.astype(object)
+        cells_obj[np.isnan(values)] = None
+        params = [
+            {
+                "session_id": s,
+                "device_id": d,
+                "seq": q,
+                "ts_ms": t,
+                "received_ms": received_ms,
+                **dict(zip(METRICS, row, strict=True)),
+            }
+            for s, d, q, t, row in zip(
+                session.tolist(),
+                device.tolist(),
+                seq.tolist(),
+                ts_ms.tolist(),
+                cells_obj.tolist(),
+                strict=True,
+            )
+        ]
+        stmt = self._insert.on_conflict_do_nothing(index_elements=["device_id", "seq"]).returning(
+            readings.c.device_id, readings.c.seq
+        )
+        result = await conn.execute(stmt, params)
+        inserted = {(int(d), int(q)) for d, q in result.all()}
+        if len(inserted) == len(params):
+            return np.ones(len(params), dtype=bool)
+        keep = np.zeros(len(params), dtype=bool)
+        seen: set[tuple[int, int]] = set()
+        for i, pair in enumerate(zip(device.tolist(), seq.tolist(), strict=True)):
+            if pair in inserted and pair not in seen:
+                keep[i] = True
+                seen.add(pair)
+        return keep
+
+    async def _store_sqlite(
+        self,
+        conn: AsyncConnection,
+        session: I64,
+        device: I64,
+        seq: I64,
+        ts_ms: I64,
+        values: F64,
+        received_ms: int,
+    ) -> npt.NDArray[np.bool_]:
+        """SQLite fast path: duplicates found first, then one executemany of tuples.
+
+        A (device, seq) can only be stored already when seq is not above the
+        highest seq stored for that device (devices count upwards), so only
+        retried samples cost a lookup. SQLite stores a NaN parameter as NULL.
+        """
+        n = seq.shape[0]
+        order = np.lexsort((seq, device))  # stable: the first of equal pairs wins
+        repeated = np.zeros(n, dtype=bool)
+        repeated[1:] = (device[order][1:] == device[order][:-1]) & (
+            seq[order][1:] == seq[order][:-1]
+        )
+        keep = np.ones(n, dtype=bool)
+        keep[order[repeated]] = False
+
+        devices = np.unique(device).tolist()
+        unknown = [d for d in devices if d not in self._max_seq]
+        if unknown:
+            rows = await conn.execute(
+                select(readings.c.device_id, func.max(readings.c.seq))
+                .where(readings.c.device_id.in_(unknown))
+                .group_by(readings.c.device_id)
+            )
+            found = {int(d): int(m) for d, m in rows}
+            for d in unknown:
+                self._max_seq[d] = found.get(d, -1)
+        highest = np.array([self._max_seq[d] for d in devices], dtype=np.int64)
+        row_highest = highest[np.searchsorted(np.array(devices, dtype=np.int64), device)]
+        maybe_stored = keep & (seq <= row_highest)
+        for d in np.unique(device[maybe_stored]).tolist():
+            mine = np.flatnonzero(maybe_stored & (device == d))
+            for part in np.array_split(mine, max(1, len(mine) // 500 + 1)):
+                stored = await conn.execute(
+                    select(readings.c.seq).where(
+                        readings.c.device_id == d, readings.c.seq.in_(seq[part].tolist())
+                    )
+                )
+                keep[part[np.isin(seq[part], [r[0] for r in stored])]] = False
+
+        rows_out = list(
+            zip(
+                session[keep].tolist(),
+                device[keep].tolist(),
+                seq[keep].tolist(),
+                ts_ms[keep].tolist(),
+                [received_ms] * int(keep.sum()),
+                *values[keep].T.tolist(),
+                strict=True,
+            )
+        )
+        if rows_out:
+            result = await conn.exec_driver_sql(self._raw_insert, rows_out)
+            if result.rowcount != len(rows_out):
+                log.warning(
+                    "ingest_concurrent_writer", expected=len(rows_out), stored=result.rowcount
+                )
+        for d, q in zip(device[keep].tolist(), seq[keep].tolist(), strict=True):
+            if q > self._pending_max.get(d, -1):
+                self._pending_max[d] = q
+        return keep
 
     @staticmethod
     async def _bindings(conn: AsyncConnection, device_ids: set[int]) -> dict[int, int | None]:
@@ -201,43 +332,12 @@ class GroupCommitWriter:
         seq = np.concatenate([j.columns.seq for j in jobs])
         ts_ms = np.concatenate([j.columns.ts_ms for j in jobs])
         values = np.concatenate([j.columns.values for j in jobs])
-        # NaN -> NULL explicitly: PostgreSQL would store NaN as a number.
-        cells_obj = values.astype(object)
-        cells_obj[np.isnan(values)] = None
-        cells = cells_obj.tolist()
-        params = [
-            {
-                "session_id": s,
-                "device_id": d,
-                "seq": q,
-                "ts_ms": t,
-                "received_ms": received_ms,
-                **dict(zip(METRICS, row, strict=True)),
-            }
-            for s, d, q, t, row in zip(
-                session.tolist(),
-                device.tolist(),
-                seq.tolist(),
-                ts_ms.tolist(),
-                cells,
-                strict=True,
-            )
-        ]
-        stmt = self._insert.on_conflict_do_nothing(index_elements=["device_id", "seq"]).returning(
-            readings.c.device_id, readings.c.seq
-        )
-        result = await conn.execute(stmt, params)
-        inserted = {(int(d), int(q)) for d, q in result.all()}
-
-        if len(inserted) == len(params):
-            keep = np.ones(len(params), dtype=bool)
+        if self._dialect == "sqlite":
+            keep = await self._store_sqlite(conn, session, device, seq, ts_ms, values, received_ms)
         else:
-            keep = np.zeros(len(params), dtype=bool)
-            seen: set[tuple[int, int]] = set()
-            for i, pair in enumerate(zip(device.tolist(), seq.tolist(), strict=True)):
-                if pair in inserted and pair not in seen:
-                    keep[i] = True
-                    seen.add(pair)
+            keep = await self._store_returning(
+                conn, session, device, seq, ts_ms, values, received_ms
+            )
         counts: dict[int, int] = {}
         start = 0
         for job, size in zip(jobs, sizes, strict=True):
