@@ -190,7 +190,7 @@ async def main() -> None:
             for p in procs:
                 p.start()
             for _ in range(per * args.workers):
-                ready.get(timeout=120)
+                ready.get(timeout=600)
             print(f"{per * args.workers} dashboards connected; load running", flush=True)
             stop_at = time.monotonic() + 2.5 * args.probes + 5
             load = asyncio.create_task(ward(port, tokens, stop_at))
