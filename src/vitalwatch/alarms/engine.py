@@ -761,7 +761,7 @@ class AlarmEngine:
             last = float(self._dev_last[row])
             silent_for = now - (cfg.started_at if math.isnan(last) else last)
             offline = silent_for > OFFLINE_AFTER_S
-            out += self._technical_condition(
+            out += self._condition(
                 sid,
                 f"device_offline:{dev}",
                 offline,
@@ -769,13 +769,14 @@ class AlarmEngine:
                 "high",
                 None,
                 dev,
+                "technical",
                 f"{name} offline (no data for {OFFLINE_AFTER_S:.0f} s)",
             )
             for k, metric in enumerate(_SIGNAL_METRICS):
                 seen = float(self._dev_signal[row, k])
                 lost = not math.isnan(seen) and not offline and now - seen > SIGNAL_LOST_AFTER_S
                 label = METRIC_INFO[metric].label
-                out += self._technical_condition(
+                out += self._condition(
                     sid,
                     f"signal_lost:{metric}:{dev}",
                     lost,
@@ -783,14 +784,23 @@ class AlarmEngine:
                     "medium",
                     metric,
                     dev,
+                    "technical",
                     f"No {label} signal from {name}",
                 )
         profile = PROFILES[cfg.protocol]
         if state.devices:
             ref = cfg.started_at if math.isnan(state.bp_received) else state.bp_received
             overdue = now - ref > profile.cuff_interval_s + BP_OVERDUE_GRACE_S
-            out += self._technical_condition(
-                sid, "bp_overdue", overdue, now, "low", "sbp", None, "BP measurement overdue"
+            out += self._condition(
+                sid,
+                "bp_overdue",
+                overdue,
+                now,
+                "low",
+                "sbp",
+                None,
+                "technical",
+                "BP measurement overdue",
             )
         if profile.bp_check_after_dose_s is not None and cfg.first_dose_at is not None:
             # judged on the samples' clock: "no BP by the time the monitor's data
@@ -811,19 +821,6 @@ class AlarmEngine:
                 f"BP check due {minutes:.0f} min after dose: no reading yet",
             )
         return out
-
-    def _technical_condition(
-        self,
-        sid: int,
-        rule: str,
-        present: bool,
-        now: float,
-        priority: str,
-        metric: str | None,
-        dev: int | None,
-        message: str,
-    ) -> list[Transition]:
-        return self._condition(sid, rule, present, now, priority, metric, dev, "technical", message)
 
     def _condition(
         self,

@@ -191,16 +191,17 @@ class GroupCommitWriter:
                 job.future.set_result(IngestResult(accepted, len(job.columns) - accepted))
 
     async def _store_returning(
-        self,
-        conn: AsyncConnection,
-        session: I64,
-        device: I64,
-        seq: I64,
-        ts_ms: I64,
-        values: F64,
-        received_ms: int,
+        self, conn: AsyncConnection, rows: StoredBatch
     ) -> npt.NDArray[np.bool_]:
         """Multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING: which rows were new."""
+        session, device, seq, ts_ms, values = (
+            rows.session_id,
+            rows.device_id,
+            rows.seq,
+            rows.ts_ms,
+            rows.values,
+        )
+        received_ms = rows.received_ms
         # NaN -> NULL explicitly: PostgreSQL would store NaN as a number.
         cells_obj = values.astype(object)
         cells_obj[np.isnan(values)] = None
@@ -238,14 +239,7 @@ class GroupCommitWriter:
         return keep
 
     async def _store_sqlite(
-        self,
-        conn: AsyncConnection,
-        session: I64,
-        device: I64,
-        seq: I64,
-        ts_ms: I64,
-        values: F64,
-        received_ms: int,
+        self, conn: AsyncConnection, rows: StoredBatch
     ) -> npt.NDArray[np.bool_]:
         """SQLite fast path: duplicates found first, then one executemany of tuples.
 
@@ -253,6 +247,14 @@ class GroupCommitWriter:
         highest seq stored for that device (devices count upwards), so only
         retried samples cost a lookup. SQLite stores a NaN parameter as NULL.
         """
+        session, device, seq, ts_ms, values = (
+            rows.session_id,
+            rows.device_id,
+            rows.seq,
+            rows.ts_ms,
+            rows.values,
+        )
+        received_ms = rows.received_ms
         n = seq.shape[0]
         order = np.lexsort((seq, device))  # stable: the first of equal pairs wins
         repeated = np.zeros(n, dtype=bool)
@@ -265,12 +267,12 @@ class GroupCommitWriter:
         devices = np.unique(device).tolist()
         unknown = [d for d in devices if d not in self._max_seq]
         if unknown:
-            rows = await conn.execute(
+            maxima = await conn.execute(
                 select(readings.c.device_id, func.max(readings.c.seq))
                 .where(readings.c.device_id.in_(unknown))
                 .group_by(readings.c.device_id)
             )
-            found = {int(d): int(m) for d, m in rows}
+            found = {int(d): int(m) for d, m in maxima}
             for d in unknown:
                 self._max_seq[d] = found.get(d, -1)
         highest = np.array([self._max_seq[d] for d in devices], dtype=np.int64)
@@ -332,12 +334,9 @@ class GroupCommitWriter:
         seq = np.concatenate([j.columns.seq for j in jobs])
         ts_ms = np.concatenate([j.columns.ts_ms for j in jobs])
         values = np.concatenate([j.columns.values for j in jobs])
-        if self._dialect == "sqlite":
-            keep = await self._store_sqlite(conn, session, device, seq, ts_ms, values, received_ms)
-        else:
-            keep = await self._store_returning(
-                conn, session, device, seq, ts_ms, values, received_ms
-            )
+        rows = StoredBatch(session, device, seq, ts_ms, values, received_ms)
+        store = self._store_sqlite if self._dialect == "sqlite" else self._store_returning
+        keep = await store(conn, rows)
         counts: dict[int, int] = {}
         start = 0
         for job, size in zip(jobs, sizes, strict=True):
