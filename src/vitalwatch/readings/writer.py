@@ -305,9 +305,14 @@ class GroupCommitWriter:
                 log.warning(
                     "ingest_concurrent_writer", expected=len(rows_out), stored=result.rowcount
                 )
-        for d, q in zip(device[keep].tolist(), seq[keep].tolist(), strict=True):
-            if q > self._pending_max.get(d, -1):
-                self._pending_max[d] = q
+        stored_dev, stored_seq = device[keep], seq[keep]
+        if stored_dev.size:  # the highest seq per device: one entry per device, not per sample
+            by = np.lexsort((stored_seq, stored_dev))
+            last = np.flatnonzero(np.append(stored_dev[by][1:] != stored_dev[by][:-1], True))
+            for d, q in zip(
+                stored_dev[by][last].tolist(), stored_seq[by][last].tolist(), strict=True
+            ):
+                self._pending_max[d] = max(q, self._pending_max.get(d, -1))
         return keep
 
     @staticmethod
