@@ -95,3 +95,40 @@ async def test_probe_off_raises_the_signal_lost_alarm(api: Api, server: ServerPr
     finally:
         await sim.end()
         await sim.close()
+
+
+async def test_load_mode_holds_its_rate(server: ServerProcess) -> None:
+    from simulators.load import run_load
+
+    result = await run_load(server.url, ADMIN[0], ADMIN[1], devices=10, rate=5, batch=2, seconds=2)
+    assert result.errors == 0
+    assert 150 <= result.samples <= 260  # 10 devices x 5/s x 2 samples x ~2 s
+    assert result.percentile(99) < 2_000
+    assert "samples/s acknowledged" in result.summary()
+
+
+async def test_device_clock_skew_is_kept_as_measured(api: Api, server: ServerProcess) -> None:
+    cfg = SimulationConfig(
+        url=server.url,
+        user=ADMIN[0],
+        password=ADMIN[1],
+        patients=1,
+        scenario="calm",
+        speed=1,
+        seed=9,
+        duration_min=10,
+        faults={0: Faults(clock_skew_s=-45)},
+    )
+    sim = Simulation(cfg)
+    try:
+        await sim.setup()
+        await sim.step(5)
+        rows = await server.sql(
+            "SELECT max(ts_ms), max(received_ms) FROM readings WHERE session_id = :s",
+            s=sim.rooms[0].session_id,
+        )
+        measured, received = rows[0]
+        assert 40_000 <= received - measured <= 50_000  # 45 s behind, stored as sent
+    finally:
+        await sim.end()
+        await sim.close()
