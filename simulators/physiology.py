@@ -21,7 +21,6 @@ from vitalwatch.alarms.thresholds import PROFILES
 #: When the drug effect peaks, minutes after the dose, per protocol.
 PEAK_MIN = {"ketamine-iv": 40.0, "ketamine-im": 20.0, "esketamine-in": 40.0, "custom": 30.0}
 RR_EVERY_S = 4
-IV_CUFF_S = 300  # every 5 min during an IV infusion
 
 
 @dataclass
@@ -56,9 +55,7 @@ class Patient:
 
     @property
     def cuff_interval_s(self) -> int:
-        return (
-            IV_CUFF_S if self.protocol == "ketamine-iv" else PROFILES[self.protocol].cuff_interval_s
-        )
+        return PROFILES[self.protocol].cuff_interval_s
 
     def drug_effect(self, t: float) -> float:
         """0..1: the size of the BP/HR response at t seconds into the session."""

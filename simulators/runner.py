@@ -167,6 +167,7 @@ class Simulation:
                 await self.end()
 
     async def end(self) -> None:
+        """End every session started so far (also after Ctrl-C during setup)."""
         headers = await self._staff_headers()
         for room in self.rooms:
             with contextlib.suppress(httpx.HTTPError):
@@ -182,7 +183,12 @@ async def run_simulation(
     """Set up and play a simulation to the end (Ctrl-C ends the sessions too)."""
     sim = Simulation(cfg)
     try:
-        await sim.setup()
+        try:
+            await sim.setup()
+        except BaseException:
+            if cfg.end_sessions:
+                await sim.end()
+            raise
         await sim.run(on_tick)
     finally:
         await sim.close()

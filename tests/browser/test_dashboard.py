@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -14,7 +15,15 @@ from tests.backends import REQUIRE_ALL
 from tests.support import NURSE, Api, ServerProcess, now_utc, samples
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Screenshots for the README are refreshed only on request, so a test run
+#: leaves the tree as it was: VITALWATCH_UPDATE_SCREENSHOTS=1 make unit
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+UPDATE_SCREENSHOTS = os.environ.get("VITALWATCH_UPDATE_SCREENSHOTS") == "1"
+
+
+async def screenshot(page: Page, name: str, tmp: Path) -> None:
+    await page.screenshot(path=str((DOCS if UPDATE_SCREENSHOTS else tmp) / name))
+
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +80,7 @@ async def test_wrong_password_is_shown(browser: Browser, server: ServerProcess) 
 
 
 async def test_tile_updates_alarm_appears_and_is_acknowledged(
-    browser: Browser, server: ServerProcess, api: Api
+    browser: Browser, server: ServerProcess, api: Api, tmp_path: Path
 ) -> None:
     device, session = await api.monitored("esketamine-in")
     page = await signed_in(browser, server.url)
@@ -94,8 +103,7 @@ async def test_tile_updates_alarm_appears_and_is_acknowledged(
     ).json()[0]
     row = page.get_by_test_id(f"alarm-{alarm['id']}")
     await expect(row).to_contain_text("SpO2 85% below 88%")
-    DOCS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(DOCS / "dashboard.png"))
+    await screenshot(page, "dashboard.png", tmp_path)
 
     await page.get_by_test_id(f"ack-{alarm['id']}").click()
     await expect(row).to_contain_text("acknowledged by nurse")
@@ -113,7 +121,7 @@ async def test_tile_updates_alarm_appears_and_is_acknowledged(
     # the session view: charts, timeline, limits
     await tile.click()
     await expect(page.locator("#sv-charts .uplot")).to_have_count(4)
-    await page.screenshot(path=str(DOCS / "session-view.png"))
+    await screenshot(page, "session-view.png", tmp_path)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
