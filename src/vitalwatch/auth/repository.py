@@ -12,10 +12,6 @@ async def by_username(db: AsyncSession, username: str) -> User | None:
     return (await db.execute(select(User).where(User.username == username))).scalar_one_or_none()
 
 
-async def by_id(db: AsyncSession, user_id: int) -> User | None:
-    return await db.get(User, user_id)
-
-
 async def add(db: AsyncSession, user: User) -> User:
     db.add(user)
     await db.flush()

@@ -1,9 +1,8 @@
 """The latest value of every metric of every session, kept in memory.
 
-Fed by each group commit (and, with several processes, by the live fan-out),
-read by session views and the dashboards' `vitals` frames, so neither needs
-a query per session. A session not yet seen since start is loaded once from
-the database.
+Fed by each group commit, read by session views and the dashboards' `vitals`
+frames, so neither needs a query per session. A session not yet seen since
+start is loaded once from the database; an ended session is forgotten.
 """
 
 from __future__ import annotations
@@ -53,16 +52,6 @@ class LatestStore:
 
     async def after_rollback(self) -> None:
         return None
-
-    def update_items(self, items: Iterable[dict[str, object]]) -> None:
-        """Merge `vitals` items published by another process."""
-        for item in items:
-            sid = int(item["session_id"])  # type: ignore[call-overload]
-            ts_ms = int(item["ts_ms"])  # type: ignore[call-overload]
-            for metric in METRICS:
-                value = item.get(metric)
-                if isinstance(value, int | float):
-                    self._set(sid, metric, float(value), ts_ms)
 
     def _set(self, session_id: int, metric: str, value: float, ts_ms: int) -> None:
         current = self._latest.setdefault(session_id, {})

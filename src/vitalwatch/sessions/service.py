@@ -26,7 +26,7 @@ from vitalwatch.alarms.thresholds import (
 )
 from vitalwatch.audit import service as audit
 from vitalwatch.context import AppContext
-from vitalwatch.db import utcnow
+from vitalwatch.db import on_commit, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
@@ -351,6 +351,11 @@ async def end(db: AsyncSession, ctx: AppContext, session_id: int, actor: audit.A
     await ctx.alarms.session_ended(db, session_id, actor.name)
     out = await view(db, ctx, session)
     await ctx.hub.emit(db, "session", {"session": out.model_dump(mode="json")})
+
+    async def _forget_latest() -> None:  # ended sessions leave no state in memory
+        ctx.latest.forget(session_id)
+
+    on_commit(db, _forget_latest)
     return out
 
 
