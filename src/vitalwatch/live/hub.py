@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +39,7 @@ log = get_logger(__name__)
 CLOSE_FELL_BEHIND = 4408
 
 Sender = Callable[[str], Awaitable[None]]
-Closer = Callable[[int, str], Awaitable[None]]
+Closer = Callable[[int, str], Coroutine[Any, Any, None]]
 
 
 def _iso(ms: int) -> str:
@@ -86,6 +86,7 @@ class Client:
     last_event_id: int = 0
     last_sent: float = field(default_factory=time.monotonic)
     overflowed: bool = False
+    task: asyncio.Task[None] | None = None  # the sender, while serving
 
     def __post_init__(self) -> None:
         self.durable = asyncio.Queue(maxsize=self.max_queue)
@@ -95,7 +96,6 @@ class Client:
             self.durable.put_nowait((event_id, text))
         except asyncio.QueueFull:
             self.overflowed = True
-            self.wake.set()
             return False
         self.wake.set()
         return True
@@ -115,6 +115,7 @@ class Hub:
         self._ping_interval_s = ping_interval_s
         self._max_queue = max_queue
         self._clients: set[Client] = set()
+        self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
         self._ticker: asyncio.Task[None] | None = None
         self.last_event_id = 0
 
@@ -147,8 +148,23 @@ class Hub:
         """Deliver a committed event to every connected dashboard, without waiting."""
         self.last_event_id = max(self.last_event_id, event_id)
         text = orjson.dumps({"type": type_, "event_id": event_id, **payload}).decode()
-        for client in self._clients:
-            client.offer(event_id, text)
+        for client in list(self._clients):
+            if not client.offer(event_id, text):
+                self._drop(client)
+
+    def _drop(self, client: Client) -> None:
+        """A dashboard that fell behind on alarm events: stop its sender (which may be
+        stuck in a send that never returns) and tell it to reconnect with `since`."""
+        self.disconnect(client)
+        LIVE_DROPPED.inc()
+        log.warning("live_client_fell_behind", queued=client.durable.qsize())
+        if client.task is not None:
+            client.task.cancel()
+        self._closing.add(
+            asyncio.create_task(
+                client.close(CLOSE_FELL_BEHIND, "fell behind: reconnect with since")
+            )
+        )
 
     async def replay(self, db: AsyncSession, since: int) -> list[tuple[int, str]]:
         """Every durable event after `since`, oldest first, as ready-to-send text."""
@@ -190,6 +206,7 @@ class Hub:
 
     async def serve(self, client: Client, first: list[tuple[int, str]]) -> None:
         """Send `first` (snapshot, replay), then live traffic, until the socket fails."""
+        client.task = asyncio.current_task()
         for event_id, text in first:
             await client.send(text)
             client.last_event_id = max(client.last_event_id, event_id)
@@ -199,11 +216,6 @@ class Hub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(client.wake.wait(), timeout)
             client.wake.clear()
-            if client.overflowed:
-                LIVE_DROPPED.inc()
-                log.warning("live_client_fell_behind", queued=client.durable.qsize())
-                await client.close(CLOSE_FELL_BEHIND, "fell behind: reconnect with since")
-                return
             sent = False
             while not client.durable.empty():
                 event_id, text = client.durable.get_nowait()
