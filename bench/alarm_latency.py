@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import queue
 import statistics
 import sys
 import tempfile
@@ -61,10 +62,10 @@ def dashboards_worker(
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 try:
-                    raw = await asyncio.wait_for(ws.recv(), 1.0)
+                    raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)
                 except TimeoutError:
                     continue
-                if '"type":"alarm"' not in raw[:40]:
+                if b'"type":"alarm"' not in raw[:40]:
                     continue  # vitals and pings: not parsed
                 msg = orjson.loads(raw)
                 alarm = msg["alarm"]
@@ -73,10 +74,25 @@ def dashboards_worker(
 
     async def main() -> None:
         out: list[tuple[float, int]] = []
-        await asyncio.gather(*(one(out) for _ in range(count)), return_exceptions=True)
+        outcomes = await asyncio.gather(*(one(out) for _ in range(count)), return_exceptions=True)
+        failed = [repr(e) for e in outcomes if isinstance(e, BaseException)]
+        if failed:  # say why instead of exiting quietly with fewer dashboards
+            print(f"{len(failed)} of {count} dashboards failed: {failed[0]}", file=sys.stderr)
         results.put(out)
 
     asyncio.run(main())
+
+
+def wait_ready(ready: Any, procs: list[Any], count: int, timeout: float = 300) -> None:
+    """Wait until `count` dashboards have their snapshot; fail fast if a worker died."""
+    deadline = time.monotonic() + timeout
+    connected = 0
+    while connected < count:
+        try:
+            connected += ready.get(timeout=1)
+        except queue.Empty:
+            if any(not p.is_alive() for p in procs) or time.monotonic() > deadline:
+                raise SystemExit(f"only {connected} of {count} dashboards connected") from None
 
 
 async def ward(port: int, tokens: list[str], stop_at: float) -> int:
@@ -104,11 +120,12 @@ async def ward(port: int, tokens: list[str], stop_at: float) -> int:
     return posted
 
 
-async def probe(api: Api, port: int, token: str, count: int) -> dict[int, float]:
-    """Raise, acknowledge and clear the probe's alarm `count` times: alarm id -> sent time."""
+async def probe(api: Api, port: int, token: str, count: int) -> dict[int, tuple[float, float]]:
+    """Raise, acknowledge and clear the probe's alarm `count` times:
+    alarm id -> (time the POST was sent, time its 202 arrived)."""
     conn = await RawConnection.open("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {token}"}
-    sent: dict[int, float] = {}
+    sent: dict[int, tuple[float, float]] = {}
     seq = 0
     for _ in range(count):
         await asyncio.sleep(2.0)
@@ -117,6 +134,7 @@ async def probe(api: Api, port: int, token: str, count: int) -> dict[int, float]
         )
         started = time.time()
         status, _ = await conn.post("/api/v1/readings", body, headers)
+        acked = time.time()
         seq += 1
         assert status == 202
         alarms = (
@@ -127,7 +145,7 @@ async def probe(api: Api, port: int, token: str, count: int) -> dict[int, float]
         mine = [a for a in alarms if a["rule"] == "sbp_high" and a["id"] not in sent]
         if not mine:
             continue
-        sent[mine[0]["id"]] = started
+        sent[mine[0]["id"]] = (started, acked)
         await api.http.post(f"/api/v1/alarms/{mine[0]['id']}/ack", headers=await api.auth())
         body = orjson.dumps(
             {"samples": [{"ts": _iso(time.time()), "seq": seq, "sbp": 120, "dbp": 80}]}
@@ -189,8 +207,7 @@ async def main() -> None:
             ]
             for p in procs:
                 p.start()
-            for _ in range(per * args.workers):
-                ready.get(timeout=600)
+            wait_ready(ready, procs, per * args.workers)
             print(f"{per * args.workers} dashboards connected; load running", flush=True)
             stop_at = time.monotonic() + 2.5 * args.probes + 5
             load = asyncio.create_task(ward(port, tokens, stop_at))
@@ -206,20 +223,46 @@ async def main() -> None:
             await api.aclose()
             if server is not None:
                 server.stop()
-    latencies = sorted((t - sent[a]) * 1000 for t, a in received if a in sent)
-    expected = len(sent) * per * args.workers
-    q = lambda p: latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]  # noqa: E731
+    report(sent, received, per * args.workers, posted / (2.5 * args.probes + 5), args.sessions)
+
+
+def _q(sorted_ms: list[float], p: float) -> float:
+    return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
+
+
+def report(
+    sent: dict[int, tuple[float, float]],
+    received: list[tuple[float, int]],
+    dashboards: int,
+    ward_rate: float,
+    rooms: int,
+) -> None:
+    """The latency table, and where the time went: the probe's own 202, and per
+    alarm the first and the last dashboard to receive it (the fan-out spread)."""
+    latencies = sorted((t - sent[a][0]) * 1000 for t, a in received if a in sent)
+    by_alarm: dict[int, list[float]] = {}
+    for t, a in received:
+        if a in sent:
+            by_alarm.setdefault(a, []).append((t - sent[a][0]) * 1000)
+    acks = sorted((done - start) * 1000 for start, done in sent.values())
+    firsts = sorted(min(v) for v in by_alarm.values())
+    spreads = sorted(max(v) - min(v) for v in by_alarm.values())
+    print(f"ward load: {ward_rate:,.0f} samples/s from {rooms} rooms")
     print(
-        f"ward load: {posted / (2.5 * args.probes + 2):,.0f} samples/s from {args.sessions} rooms"
-    )
-    print(
-        f"alarm deliveries: {len(latencies)} of {expected} expected "
-        f"({len(sent)} alarms x {per * args.workers} dashboards)"
+        f"alarm deliveries: {len(latencies)} of {len(sent) * dashboards} expected "
+        f"({len(sent)} alarms x {dashboards} dashboards)"
     )
     print("| p50 ms | p95 ms | p99 ms | max ms |")
     print("|---:|---:|---:|---:|")
     print(
-        f"| {statistics.median(latencies):.1f} | {q(95):.1f} | {q(99):.1f} | {latencies[-1]:.1f} |"
+        f"| {statistics.median(latencies):.1f} | {_q(latencies, 95):.1f} "
+        f"| {_q(latencies, 99):.1f} | {latencies[-1]:.1f} |"
+    )
+    print(
+        f"per alarm, median (max): probe POST -> 202 {statistics.median(acks):.1f} "
+        f"({acks[-1]:.1f}) ms; first dashboard {statistics.median(firsts):.1f} "
+        f"({firsts[-1]:.1f}) ms; first -> last dashboard {statistics.median(spreads):.1f} "
+        f"({spreads[-1]:.1f}) ms"
     )
 
 

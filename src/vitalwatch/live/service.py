@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import dataclass
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,17 +18,27 @@ from vitalwatch.sessions import service as sessions
 #: whole ward per connection would delay them all.
 SNAPSHOT_TTL_S = 1.0
 
-_cache: dict[int, tuple[float, int, bytes]] = {}
+
+@dataclass(frozen=True)
+class _Snapshot:
+    built_at: float
+    cursor: int  # the newest durable event the body reflects
+    body: bytes  # JSON of {"sessions": [...], "alarms": [...]}
 
 
-async def _snapshot_body(db: AsyncSession, ctx: AppContext) -> tuple[int, bytes]:
-    """(cursor, JSON of sessions and alarms as of that event id), cached briefly."""
-    key = id(ctx)
-    hit = _cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < SNAPSHOT_TTL_S:
-        return hit[1], hit[2]
-    cursor = await ctx.hub.latest_event_id(db)
-    views = await sessions.views(db, ctx, await sessions_repo.list_(db, "active"))
+_cache: dict[int, _Snapshot] = {}
+#: The build in progress, per service: dashboards connecting while it runs wait
+#: for it instead of starting their own. 200 screens reconnecting at once used to
+#: start one build each, hold every pooled database connection, and time out.
+_building: dict[int, asyncio.Task[_Snapshot]] = {}
+
+
+async def _build(ctx: AppContext) -> _Snapshot:
+    """The ward's state as of an event id, on a database session of its own (the
+    build outlives any one dashboard, which may disconnect while waiting)."""
+    async with ctx.sessionmaker() as db:
+        cursor = await ctx.hub.latest_event_id(db)
+        views = await sessions.views(db, ctx, await sessions_repo.list_(db, "active"))
     alarms = sorted((a for v in views for a in v.alarms), key=lambda a: a.raised_at, reverse=True)
     body = orjson.dumps(
         {
@@ -34,8 +46,38 @@ async def _snapshot_body(db: AsyncSession, ctx: AppContext) -> tuple[int, bytes]
             "alarms": [a.model_dump(mode="json") for a in alarms],
         }
     )
-    _cache[key] = (time.monotonic(), cursor, body)
-    return cursor, body
+    return _Snapshot(time.monotonic(), cursor, body)
+
+
+def _finished(key: int, task: asyncio.Task[_Snapshot]) -> None:
+    if _building.get(key) is task:
+        del _building[key]
+    if not task.cancelled() and task.exception() is None:
+        _cache[key] = task.result()
+
+
+async def _snapshot(ctx: AppContext, at_least: int) -> _Snapshot:
+    """A snapshot at most SNAPSHOT_TTL_S old whose cursor is at least `at_least`;
+    at most one build runs at a time."""
+    key = id(ctx)
+    while True:
+        hit = _cache.get(key)
+        if (
+            hit is not None
+            and time.monotonic() - hit.built_at < SNAPSHOT_TTL_S
+            and hit.cursor >= at_least
+        ):
+            return hit
+        task = _building.get(key)
+        fresh = task is None
+        if task is None:
+            task = asyncio.create_task(_build(ctx), name="live-snapshot")
+            _building[key] = task
+            task.add_done_callback(lambda t: _finished(key, t))
+        snap = await asyncio.shield(task)
+        if fresh or snap.cursor >= at_least:
+            return snap
+        # joined a build started before the client's `since` was committed: build anew
 
 
 async def opening_messages(
@@ -47,10 +89,7 @@ async def opening_messages(
     (the replayed events follow from there), so the event ids a dashboard sees
     never go down and nothing between the snapshot and live events is lost.
     """
-    cursor, body = await _snapshot_body(db, ctx)
-    if since is not None and since > cursor:  # the client is ahead of the cached state
-        _cache.pop(id(ctx), None)
-        cursor, body = await _snapshot_body(db, ctx)
-    start = cursor if since is None else min(since, cursor)
-    snapshot = f'{{"type":"snapshot","event_id":{start},{body.decode()[1:]}'
+    snap = await _snapshot(ctx, since or 0)
+    start = snap.cursor if since is None else min(since, snap.cursor)
+    snapshot = f'{{"type":"snapshot","event_id":{start},{snap.body.decode()[1:]}'
     return [(start, snapshot), *await ctx.hub.replay(db, start)]
