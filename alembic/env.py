@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from vitalwatch.config import get_settings
 from vitalwatch.db import create_engine
+from vitalwatch.migrate import include_object_for
 from vitalwatch.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATION_LOCK = 0x56574D47  # "VWMG"
 
 
 def _url() -> str:
@@ -37,8 +40,13 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object_for(connection.dialect.name),
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several service processes start at once and each migrates on
+            # start: the first one migrates, the others wait, then find it done.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         context.run_migrations()
 
 

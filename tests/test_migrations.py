@@ -25,7 +25,14 @@ def _inspect(url: str) -> tuple[set[str], list[object], str | None]:
             tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
             diff = await conn.run_sync(
                 lambda c: compare_metadata(
-                    MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+                    MigrationContext.configure(
+                        c,
+                        opts={
+                            "compare_type": True,
+                            "include_object": migrate.include_object_for(c.dialect.name),
+                        },
+                    ),
+                    Base.metadata,
                 )
             )
             mode = None

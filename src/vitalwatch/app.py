@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse
 
 from vitalwatch import __version__
 from vitalwatch.alarms.router import router as alarms_router
-from vitalwatch.alarms.service import AlarmService
 from vitalwatch.auth.router import router as auth_router
+from vitalwatch.cluster.service import Cluster, Housekeeping, LocalCluster
 from vitalwatch.config import Settings, get_settings
 from vitalwatch.context import AppContext
 from vitalwatch.db import create_engine, create_sessionmaker
@@ -28,7 +28,6 @@ from vitalwatch.logging import configure_logging, get_logger
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.router import OPENAPI_MODELS
 from vitalwatch.readings.router import router as readings_router
-from vitalwatch.readings.writer import GroupCommitWriter
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 
@@ -41,40 +40,48 @@ def build_context(settings: Settings) -> AppContext:
     latest = LatestStore()
     hub = Hub(
         latest,
+        maker,
         vitals_interval_s=settings.vitals_interval_s,
         ping_interval_s=settings.ping_interval_s,
     )
     devices = DeviceDirectory(maker)
-    alarms = AlarmService(settings, maker, hub, devices)
-    writer = GroupCommitWriter(engine, max_rows=settings.ingest_max_batch_rows)
-    writer.add_listener(latest)
-    writer.add_listener(alarms)
+    cluster: Cluster
+    if settings.redis_url:
+        from vitalwatch.cluster.distributed import RedisCluster
+
+        cluster = RedisCluster(settings, engine, maker, hub, latest, devices)
+    else:
+        cluster = LocalCluster(settings, engine, maker, hub, latest)
     return AppContext(
         settings=settings,
         engine=engine,
         sessionmaker=maker,
         devices=devices,
         latest=latest,
-        writer=writer,
         hub=hub,
-        alarms=alarms,
+        cluster=cluster,
     )
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx: AppContext = app.state.ctx
-    await ctx.alarms.start()
-    ctx.writer.start()
-    ctx.hub.start()
-    log.info("service_started", version=__version__, database=ctx.engine.dialect.name)
+    housekeeping = Housekeeping(ctx.settings, ctx.sessionmaker, ctx.hub, ctx.devices)
+    await ctx.hub.start()
+    await ctx.cluster.start()
+    housekeeping.start()
+    log.info(
+        "service_started",
+        version=__version__,
+        database=ctx.engine.dialect.name,
+        processes="several (redis)" if ctx.settings.redis_url else "one",
+    )
     try:
         yield
     finally:
-        await ctx.writer.stop()
-        await ctx.alarms.stop()
+        await ctx.cluster.stop()
+        await housekeeping.stop()
         await ctx.hub.stop()
-        await ctx.devices.flush()
         await ctx.engine.dispose()
         log.info("service_stopped")
 

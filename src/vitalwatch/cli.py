@@ -146,6 +146,33 @@ def db_downgrade(revision: str) -> None:
     migrate.downgrade(get_settings().database_url, revision)
 
 
+@db_app.command("prune-readings")
+def db_prune_readings(
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Overrides VITALWATCH_READINGS_RETENTION_DAYS"),
+    ] = None,
+) -> None:
+    """Delete readings of sessions that ended more than DAYS ago (sessions, alarms
+    and the audit log are kept). A running service does this hourly when
+    VITALWATCH_READINGS_RETENTION_DAYS is set."""
+    days = days or get_settings().readings_retention_days
+    if days is None:
+        raise typer.BadParameter("give --days or set VITALWATCH_READINGS_RETENTION_DAYS")
+    typer.echo(f"deleted {asyncio.run(_prune(days))} readings")
+
+
+async def _prune(days: int) -> int:
+    from vitalwatch.db import create_engine, create_sessionmaker
+    from vitalwatch.readings.service import prune_old_readings
+
+    engine = create_engine(get_settings())
+    try:
+        return await prune_old_readings(create_sessionmaker(engine), days)
+    finally:
+        await engine.dispose()
+
+
 def _register_plugins() -> None:
     """Commands that live beside the service: the simulators and the demo."""
     try:

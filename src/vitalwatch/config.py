@@ -16,7 +16,9 @@ DEV_SECRET = "dev-insecure-secret-change-me-now-please"  # noqa: S105 - refused 
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VITALWATCH_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="VITALWATCH_", env_file=None, extra="ignore", env_ignore_empty=True
+    )
 
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite+aiosqlite:///./vitalwatch.db"
@@ -31,7 +33,17 @@ class Settings(BaseSettings):
     ingest_max_batch_rows: int = Field(default=20_000, ge=1)
     #: Samples whose ts is later than now + this are rejected (device clock error).
     max_future_skew_s: float = Field(default=120.0, ge=0)
+    #: Set to run several service processes (on PostgreSQL): they share work
+    #: and live events through Redis Streams under `redis_prefix`.
     redis_url: str | None = None
+    redis_prefix: str = Field(default="vitalwatch", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    #: Sessions are spread over this many partitions, each evaluated by one process.
+    #: Every process of one deployment must use the same number.
+    partitions: int = Field(default=8, ge=1, le=256)
+    #: A process that stops renewing its partitions loses them after this long.
+    lease_ttl_s: float = Field(default=5.0, ge=1.0, le=60.0)
+    #: How long a request waits for the process that evaluates its session.
+    cluster_request_timeout_s: float = Field(default=15.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
     #: How often technical alarms, escalation and reminders are evaluated.
@@ -39,6 +51,9 @@ class Settings(BaseSettings):
     #: Minimum interval between vitals frames to one dashboard.
     vitals_interval_s: float = Field(default=0.25, gt=0)
     ping_interval_s: float = Field(default=5.0, gt=0, le=10.0)
+    #: Readings of sessions that ended longer ago than this are deleted (hourly
+    #: job); None keeps them. Alarms, audit and session records are kept.
+    readings_retention_days: int | None = Field(default=None, ge=1)
     #: Live events older than this are pruned from the replay log.
     event_retention_s: int = Field(default=24 * 3600, ge=3600)
 
@@ -51,6 +66,16 @@ class Settings(BaseSettings):
                 "VITALWATCH_SECRET_KEY must be set to a random value of at least 32 "
                 "characters outside development (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _several_processes_need_postgresql(self) -> Settings:
+        if self.redis_url and self.is_sqlite:
+            raise ValueError(
+                "VITALWATCH_REDIS_URL (several service processes) needs PostgreSQL: set "
+                "VITALWATCH_DATABASE_URL=postgresql+asyncpg://..., or unset the Redis URL "
+                "to run one process on SQLite"
             )
         return self
 

@@ -15,11 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from vitalwatch.config import Settings
 
 if TYPE_CHECKING:
-    from vitalwatch.alarms.service import AlarmService
+    from vitalwatch.cluster.service import Cluster
     from vitalwatch.devices.service import DeviceDirectory
     from vitalwatch.live.hub import Hub
     from vitalwatch.readings.latest import LatestStore
-    from vitalwatch.readings.writer import GroupCommitWriter
 
 
 @dataclass
@@ -29,9 +28,9 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     devices: DeviceDirectory
     latest: LatestStore
-    writer: GroupCommitWriter
     hub: Hub
-    alarms: AlarmService
+    #: Where samples and alarm commands go: this process, or the partition's owner.
+    cluster: Cluster
 
 
 async def get_ctx(request: Request) -> AppContext:

@@ -38,7 +38,17 @@ ALARM_EVAL_SECONDS = Histogram(
     "Alarm engine time per group commit",
     buckets=_LATENCY_BUCKETS,
 )
-ACTIVE_SESSIONS = Gauge("vitalwatch_active_sessions", "Sessions being monitored")
+ACTIVE_SESSIONS = Gauge(
+    "vitalwatch_active_sessions",
+    "Sessions whose alarms this process evaluates, by partition",
+    ["partition"],
+)
+PARTITIONS_OWNED = Gauge("vitalwatch_partitions_owned", "Session partitions this process evaluates")
+CLUSTER_MESSAGES = Counter(
+    "vitalwatch_cluster_messages_total",
+    "Messages handled for another process (or this one) through Redis",
+    ["kind", "outcome"],
+)
 LIVE_CLIENTS = Gauge("vitalwatch_live_clients", "Connected dashboards")
 LIVE_DROPPED = Counter(
     "vitalwatch_live_clients_dropped_total", "Dashboards disconnected for falling behind"

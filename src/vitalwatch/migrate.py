@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+
+IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
+
+
+def include_object_for(dialect: str) -> IncludeObject:
+    """Autogenerate filter: leave out objects meant for other backends.
+
+    An index whose `info["dialects"]` does not name the backend (PostgreSQL's
+    BRIN index) is neither expected there nor reported missing.
+    """
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+        dialects = getattr(obj, "info", {}).get("dialects")
+        return dialects is None or dialect in dialects
+
+    return include
 
 
 def _script_location() -> Path:

@@ -3,6 +3,7 @@
 from vitalwatch.alarms.models import Alarm, AlarmLogEntry
 from vitalwatch.audit.models import AuditEntry
 from vitalwatch.auth.models import User
+from vitalwatch.cluster.models import PartitionOwner
 from vitalwatch.db import Base
 from vitalwatch.devices.models import Device
 from vitalwatch.live.models import LiveEvent
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "Device",
     "LiveEvent",
+    "PartitionOwner",
     "Patient",
     "Session",
     "SessionDevice",

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, status
 
-from vitalwatch.alarms import repository
+from vitalwatch.alarms import repository, service
 from vitalwatch.alarms.schemas import AlarmLogOut, AlarmOut, AlarmState, SilenceRequest
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
@@ -24,14 +24,13 @@ _NOT_OPEN: dict[int | str, dict[str, Any]] = {
 @router.get("", response_model=list[AlarmOut])
 async def list_alarms(
     db: DbSession,
-    ctx: Ctx,
     claims: Staff,
     state: AlarmState | None = None,
     session_id: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[AlarmOut]:
     """Alarms, newest first."""
-    return await ctx.alarms.search(db, state, session_id, limit)
+    return await service.search(db, state, session_id, limit)
 
 
 @router.get("/{alarm_id}/log", response_model=list[AlarmLogOut])
@@ -44,7 +43,7 @@ async def alarm_log(alarm_id: PathId, db: DbSession, claims: Staff) -> list[Alar
 
 @router.post("/{alarm_id}/ack", response_model=AlarmOut, responses=_NOT_OPEN)
 async def acknowledge(alarm_id: PathId, ctx: Ctx, claims: Staff) -> AlarmOut:
-    return await ctx.alarms.acknowledge(alarm_id, actor_of(claims))
+    return await ctx.cluster.alarm_action(alarm_id, "acknowledge", None, actor_of(claims))
 
 
 @router.post("/{alarm_id}/silence", response_model=AlarmOut, responses=_NOT_OPEN)
@@ -56,4 +55,4 @@ async def silence(
 ) -> AlarmOut:
     """Pause the alarm's audio for `seconds` (120 by default, at most 300)."""
     seconds = (body or SilenceRequest()).seconds
-    return await ctx.alarms.silence(alarm_id, seconds, actor_of(claims))
+    return await ctx.cluster.alarm_action(alarm_id, "silence", seconds, actor_of(claims))

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -28,8 +28,6 @@ from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.audit import service as audit
 from vitalwatch.config import Settings
-from vitalwatch.db import on_commit
-from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS, ALARM_TRANSITIONS
@@ -44,8 +42,18 @@ log = get_logger(__name__)
 #: longer than every sustain window and the longest BP cuff interval + 60 s.
 REPLAY_WINDOW_S = 20 * 60
 _BASELINE_CHECK_S = 10.0
-_FLUSH_S = 5.0
-_PRUNE_S = 3600.0
+
+#: Checks, inside each transaction that writes alarm state, that this process
+#: still owns the partition (raises otherwise, which rolls the transaction back).
+Fence = Callable[[AsyncConnection], Awaitable[None]]
+
+
+def _everything(session_id: int) -> bool:
+    return True
+
+
+async def no_fence(conn: AsyncConnection) -> None:
+    return None
 
 
 def _dt(t: float | None) -> datetime | None:
@@ -80,17 +88,29 @@ def to_sample_batch(batch: StoredBatch) -> SampleBatch:
 
 
 class AlarmService:
+    """Alarm state of the sessions one partition holds (all of them in one process).
+
+    `owns` says which sessions are this service's; `fence` proves ownership
+    inside every transaction that writes alarm state, so a process that lost
+    its partition cannot write alarms next to the new owner.
+    """
+
     def __init__(
         self,
         settings: Settings,
         maker: async_sessionmaker[AsyncSession],
         hub: Hub,
-        devices: DeviceDirectory,
+        *,
+        owns: Callable[[int], bool] = _everything,
+        fence: Fence = no_fence,
+        partition: int = 0,
     ) -> None:
         self._settings = settings
         self._maker = maker
         self._hub = hub
-        self._devices = devices
+        self.owns = owns
+        self._fence = fence
+        self._gauge = ACTIVE_SESSIONS.labels(str(partition))
         self.lock = asyncio.Lock()
         self.engine = AlarmEngine()
         #: The row of every open alarm by (session, rule): mirrors the database.
@@ -112,6 +132,7 @@ class AlarmService:
             self._clock_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._clock_task
+        self._gauge.set(0)
 
     async def _rebuild(self) -> None:
         """Engine state from the database: sessions, recent readings, open alarms.
@@ -123,7 +144,9 @@ class AlarmService:
         engine = AlarmEngine()
         rows: dict[tuple[int, str], dict[str, Any]] = {}
         async with self._maker() as db:
-            sessions = await sessions_repo.list_(db, "active", limit=100_000)
+            sessions = [
+                s for s in await sessions_repo.list_(db, "active", limit=100_000) if self.owns(s.id)
+            ]
             devices = await sessions_repo.devices_of(db, {s.id for s in sessions})
             for s in sessions:
                 engine.upsert_session(
@@ -138,17 +161,20 @@ class AlarmService:
                     engine.replay(to_sample_batch(batch))
             engine.clear_alarms()
             for alarm in await repository.all_open(db):
+                if not self.owns(alarm.session_id):
+                    continue
                 row = {c: getattr(alarm, c) for c in _ROW_FIELDS}
                 rows[(alarm.session_id, alarm.rule)] = row
                 engine.restore_alarm(_view_from_row(row))
         self.engine, self._rows = engine, rows
         self._rebuild_needed = False
-        ACTIVE_SESSIONS.set(len(sessions))
+        self._gauge.set(len(sessions))
         log.info("alarm_engine_rebuilt", sessions=len(sessions), open_alarms=len(rows))
 
     # -- ingest path (IngestListener) ---------------------------------------------------
 
     async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:
+        await self._fence(conn)
         started = time.perf_counter()
         transitions = self.engine.evaluate(to_sample_batch(batch))
         ALARM_EVAL_SECONDS.observe(time.perf_counter() - started)
@@ -234,7 +260,7 @@ class AlarmService:
 
     def _dispatch(self, events: Iterable[tuple[int, dict[str, Any]]]) -> None:
         for event_id, payload in events:
-            self._hub.dispatch("alarm", event_id, payload)
+            self._hub.publisher(event_id, "alarm", payload)
 
     async def _run(self, transitions: Sequence[Transition]) -> None:
         """Store and publish transitions outside the ingest path (lock held)."""
@@ -242,45 +268,33 @@ class AlarmService:
             return
         async with self._maker() as db:
             conn = await db.connection()
+            await self._fence(conn)
             events = await self._apply(conn, transitions)
             await db.commit()
         self._dispatch(events)
 
     # -- sessions -----------------------------------------------------------------------
 
-    async def session_changed(
-        self, db: AsyncSession, session: Session, device_names: dict[int, str]
-    ) -> None:
-        """Reconfigure the engine for the session once the change has committed."""
-        cfg = session_config(session, device_names)
-
-        async def _apply_config() -> None:
-            await self._configure(cfg)
-
-        on_commit(db, _apply_config)
+    async def reload_session(self, session_id: int) -> None:
+        """Bring the engine in line with the committed session: limits, dose,
+        baseline and devices of an active one; an ended one's alarms resolved."""
+        async with self._maker() as db:
+            session = await sessions_repo.get(db, session_id)
+            names: dict[int, str] = {}
+            if session is not None and session.status == "active":
+                devices = (await sessions_repo.devices_of(db, {session_id}))[session_id]
+                names = {d.id: d.name for d in devices if d.session_id == session_id}
+        if session is not None and session.status == "active":
+            await self._configure(session_config(session, names))
+        else:
+            async with self.lock:
+                await self._run(self.engine.end_session(session_id, time.time()))
+                self._gauge.set(self.engine.session_count())
 
     async def _configure(self, cfg: SessionConfig) -> None:
         async with self.lock:
             await self._run(self.engine.upsert_session(cfg))
-            ACTIVE_SESSIONS.set(self.engine.session_count())
-
-    async def session_ended(self, db: AsyncSession, session_id: int, user: str | None) -> None:
-        """Resolve the session's alarms once its end has committed."""
-
-        async def _end() -> None:
-            async with self.lock:
-                await self._run(self.engine.end_session(session_id, time.time()))
-                ACTIVE_SESSIONS.set(self.engine.session_count())
-
-        on_commit(db, _end)
-
-    async def views_for(
-        self, db: AsyncSession, session_ids: Iterable[int]
-    ) -> dict[int, list[AlarmOut]]:
-        out: dict[int, list[AlarmOut]] = {}
-        for alarm in await repository.open_for_sessions(db, session_ids):
-            out.setdefault(alarm.session_id, []).append(AlarmOut.model_validate(alarm))
-        return out
+            self._gauge.set(self.engine.session_count())
 
     # -- staff actions ------------------------------------------------------------------
 
@@ -310,6 +324,7 @@ class AlarmService:
                     alarm.session_id, alarm.rule, now, float(seconds or 120), user
                 )
             conn = await db.connection()
+            await self._fence(conn)
             events = await self._apply(conn, transitions)
             await audit.record(
                 db,
@@ -325,20 +340,12 @@ class AlarmService:
         self._dispatch(events)
         return out
 
-    async def search(
-        self, db: AsyncSession, state: str | None, session_id: int | None, limit: int
-    ) -> list[AlarmOut]:
-        return [
-            AlarmOut.model_validate(a)
-            for a in await repository.search(db, state, session_id, limit)
-        ]
-
     # -- the alarm clock ----------------------------------------------------------------
 
     async def _clock(self) -> None:
-        """Technical alarms, escalation, reminders, silence expiry; baselines; upkeep."""
+        """Technical alarms, escalation, reminders, silence expiry; baselines."""
         interval = self._settings.tick_interval_s
-        last_baseline = last_flush = last_prune = 0.0
+        last_baseline = 0.0
         while True:
             await asyncio.sleep(interval)
             now = time.time()
@@ -350,17 +357,6 @@ class AlarmService:
                 if now - last_baseline >= _BASELINE_CHECK_S:
                     last_baseline = now
                     await self._fix_baselines(now)
-                if now - last_flush >= _FLUSH_S:
-                    last_flush = now
-                    await self._devices.flush()
-                if now - last_prune >= _PRUNE_S:
-                    last_prune = now
-                    async with self._maker() as db:
-                        await self._hub.prune(
-                            db,
-                            datetime.now(UTC) - timedelta(seconds=self._settings.event_retention_s),
-                        )
-                        await db.commit()
             except Exception:
                 log.exception("alarm_clock_failed")
                 self._rebuild_needed = True
@@ -372,6 +368,8 @@ class AlarmService:
         configs: list[SessionConfig] = []
         async with self._maker() as db:
             for session in await sessions_repo.list_(db, "active", limit=100_000):
+                if not self.owns(session.id):
+                    continue
                 if session.baseline is not None or session.first_dose_at is not None:
                     continue
                 baseline = await compute_baseline(db, session, datetime.fromtimestamp(now, UTC))
@@ -384,6 +382,22 @@ class AlarmService:
             await db.commit()
         for cfg in configs:
             await self._configure(cfg)
+
+
+async def views_for(db: AsyncSession, session_ids: Iterable[int]) -> dict[int, list[AlarmOut]]:
+    """Open alarms of the given sessions, newest first (a database read)."""
+    out: dict[int, list[AlarmOut]] = {}
+    for alarm in await repository.open_for_sessions(db, session_ids):
+        out.setdefault(alarm.session_id, []).append(AlarmOut.model_validate(alarm))
+    return out
+
+
+async def search(
+    db: AsyncSession, state: str | None, session_id: int | None, limit: int
+) -> list[AlarmOut]:
+    return [
+        AlarmOut.model_validate(a) for a in await repository.search(db, state, session_id, limit)
+    ]
 
 
 _ROW_FIELDS = (

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
@@ -13,6 +14,8 @@ from vitalwatch.auth.security import device_token_hash, new_device_token
 from vitalwatch.devices import repository
 from vitalwatch.devices.models import Device
 from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut
+
+_BINDING_TTL_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,7 @@ class DeviceDirectory:
         self._by_hash: dict[str, tuple[DeviceIdentity, float]] = {}
         self._last_seen: dict[int, datetime] = {}
         self._dirty: set[int] = set()
+        self._bindings: dict[int, tuple[int | None, float]] = {}
 
     async def resolve(self, token: str) -> DeviceIdentity | None:
         token_hash = device_token_hash(token)
@@ -50,6 +54,19 @@ class DeviceDirectory:
         identity = DeviceIdentity(device.id, device.name)
         self._by_hash[token_hash] = (identity, now + self._ttl_s)
         return identity
+
+    async def session_of(self, device_id: int, fresh: bool = False) -> int | None:
+        """The device's active session, for routing its samples to the process that
+        evaluates that session. Cached briefly: the evaluating process re-reads the
+        binding in its transaction and sends a misrouted batch back."""
+        now = time.monotonic()
+        hit = self._bindings.get(device_id)
+        if hit is not None and hit[1] > now and not fresh:
+            return hit[0]
+        async with self._maker() as db:
+            session_id = await db.scalar(select(Device.session_id).where(Device.id == device_id))
+        self._bindings[device_id] = (session_id, now + _BINDING_TTL_S)
+        return session_id
 
     def seen(self, device_id: int, at: datetime) -> None:
         self._last_seen[device_id] = at

@@ -17,7 +17,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "The database is not reachable"}})
+@router.get("/readyz", responses={503: {"description": "The database (or Redis) is not reachable"}})
 async def readyz(ctx: Ctx, response: Response) -> dict[str, str]:
     """The database answers; a load balancer sends traffic only while this is 200."""
     try:
@@ -26,6 +26,10 @@ async def readyz(ctx: Ctx, response: Response) -> dict[str, str]:
     except Exception:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"status": "database unreachable"}
+    problem = await ctx.cluster.problem()
+    if problem is not None:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return {"status": problem}
     return {"status": "ready"}
 
 

@@ -24,7 +24,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import text as sql
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms.news2 import news2
 from vitalwatch.db import on_commit
@@ -40,6 +41,21 @@ CLOSE_FELL_BEHIND = 4408
 
 Sender = Callable[[str], Awaitable[None]]
 Closer = Callable[[int, str], Coroutine[Any, Any, None]]
+Publisher = Callable[[int, str, dict[str, Any]], None]
+
+#: PostgreSQL transaction-level advisory lock taken before a live event is
+#: inserted: the events' ids then follow commit order (a lower id can never
+#: commit after a higher one is visible), which replay with `since` and the
+#: in-order delivery below rely on. SQLite already serialises writers.
+EVENT_ORDER_LOCK = 0x56574C45  # "VWLE"
+#: How often the database is asked for events whose publisher died between
+#: commit and publish (the safety net behind the fast path).
+EVENT_POLL_S = 1.0
+
+
+async def _lock_event_order(conn: AsyncConnection) -> None:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_ORDER_LOCK})
 
 
 def _iso(ms: int) -> str:
@@ -105,38 +121,49 @@ class Hub:
     def __init__(
         self,
         latest: LatestStore,
+        maker: async_sessionmaker[AsyncSession],
         *,
         vitals_interval_s: float = 0.25,
         ping_interval_s: float = 5.0,
         max_queue: int = 2_000,
     ) -> None:
         self._latest = latest
+        self._maker = maker
         self._vitals_interval_s = vitals_interval_s
         self._ping_interval_s = ping_interval_s
         self._max_queue = max_queue
         self._clients: set[Client] = set()
         self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
-        self._ticker: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        #: Every committed event goes here first: to other processes (Redis) as
+        #: well as to `offer` in this one. Set by the cluster layer.
+        self.publisher: Publisher = self.offer
+        #: The highest event id delivered to this process's dashboards: events
+        #: are delivered strictly in id order, without gaps that later fill.
         self.last_event_id = 0
+        self._waiting: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._arrived = asyncio.Event()
 
     # -- durable events -------------------------------------------------------------
 
     async def emit(self, db: AsyncSession, type_: str, payload: dict[str, Any]) -> int:
-        """Record an event in the caller's transaction; dispatched once it commits."""
+        """Record an event in the caller's transaction; published once it commits."""
+        await _lock_event_order(await db.connection())
         event = LiveEvent(type=type_, payload=payload)
         db.add(event)
         await db.flush()
         event_id = event.id
 
-        async def _dispatch() -> None:
-            self.dispatch(type_, event_id, payload)
+        async def _publish() -> None:
+            self.publisher(event_id, type_, payload)
 
-        on_commit(db, _dispatch)
+        on_commit(db, _publish)
         return event_id
 
     @staticmethod
     async def record(conn: AsyncConnection, type_: str, payload: dict[str, Any]) -> int:
         """Record an event on a Core connection (the ingest transaction)."""
+        await _lock_event_order(conn)
         result = await conn.execute(
             insert(LiveEvent)
             .values(type=type_, payload=payload, created_at=datetime.now(UTC))
@@ -144,9 +171,55 @@ class Hub:
         )
         return int(result.scalar_one())
 
+    def offer(self, event_id: int, type_: str, payload: dict[str, Any]) -> None:
+        """A committed event (from this process or another): delivered in id order."""
+        if event_id > self.last_event_id:
+            self._waiting[event_id] = (type_, payload)
+            self._arrived.set()
+
+    async def _deliver_in_order(self) -> None:
+        """Deliver waiting events in id order; fill gaps from the database.
+
+        Ids follow commit order (see EVENT_ORDER_LOCK), so once event N has
+        arrived every lower id has committed or never will: a gap is read from
+        the table at once. A periodic read also catches events whose publisher
+        died after its commit.
+        """
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), EVENT_POLL_S)
+            self._arrived.clear()
+            try:
+                nxt = self.last_event_id + 1
+                if self._waiting and min(self._waiting) != nxt:
+                    await self._fill(max(self._waiting))
+                elif not self._waiting:
+                    await self._fill(None)
+                for event_id in sorted(self._waiting):
+                    type_, payload = self._waiting.pop(event_id)
+                    if event_id > self.last_event_id:
+                        self.dispatch(type_, event_id, payload)
+            except Exception:
+                log.exception("live_delivery_failed")
+                await asyncio.sleep(EVENT_POLL_S)
+
+    async def _fill(self, upto: int | None) -> None:
+        """Add committed events after the last delivered one (up to `upto`) to the wait list."""
+        query = select(LiveEvent.id, LiveEvent.type, LiveEvent.payload).where(
+            LiveEvent.id > self.last_event_id
+        )
+        if upto is not None:
+            query = query.where(LiveEvent.id <= upto)
+        async with self._maker() as db:
+            rows = (await db.execute(query.order_by(LiveEvent.id).limit(5_000))).all()
+        for event_id, type_, payload in rows:
+            self._waiting.setdefault(int(event_id), (type_, payload))
+
     def dispatch(self, type_: str, event_id: int, payload: dict[str, Any]) -> None:
         """Deliver a committed event to every connected dashboard, without waiting."""
         self.last_event_id = max(self.last_event_id, event_id)
+        if type_ == "session" and payload.get("session", {}).get("status") == "ended":
+            self._latest.forget(int(payload["session"]["id"]))  # no state kept for it
         text = orjson.dumps({"type": type_, "event_id": event_id, **payload}).decode()
         for client in list(self._clients):
             if not client.offer(event_id, text):
@@ -256,14 +329,20 @@ class Hub:
             if changed and self._clients:
                 self.push_vitals([vitals_item(sid, latest) for sid, latest in changed if latest])
 
-    def start(self) -> None:
-        self._ticker = asyncio.create_task(self._tick_vitals(), name="live-vitals")
+    async def start(self) -> None:
+        async with self._maker() as db:
+            self.last_event_id = await self.latest_event_id(db)
+        self._tasks = [
+            asyncio.create_task(self._tick_vitals(), name="live-vitals"),
+            asyncio.create_task(self._deliver_in_order(), name="live-events"),
+        ]
 
     async def stop(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+                await task
+        self._tasks = []
         for client in list(self._clients):
             with contextlib.suppress(Exception):
                 await client.close(1001, "service shutting down")

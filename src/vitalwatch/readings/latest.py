@@ -18,6 +18,29 @@ from vitalwatch.readings.writer import StoredBatch
 from vitalwatch.vitals import METRICS
 
 Latest = dict[str, tuple[float, int]]  # metric -> (value, ts_ms)
+Update = tuple[int, str, float, int]  # session, metric, value, ts_ms
+
+
+def newest_values(batch: StoredBatch) -> list[Update]:
+    """The newest sample of each session and metric in a stored batch."""
+    order = np.lexsort((batch.ts_ms, batch.session_id))
+    sessions = batch.session_id[order]
+    ts = batch.ts_ms[order]
+    values = batch.values[order]
+    out: list[Update] = []
+    for j, metric in enumerate(METRICS):
+        present = ~np.isnan(values[:, j])
+        if not present.any():
+            continue
+        s, t, v = sessions[present], ts[present], values[present, j]
+        last = np.flatnonzero(np.append(s[1:] != s[:-1], True))
+        out.extend(
+            (sid, metric, val, tsm)
+            for sid, tsm, val in zip(
+                s[last].tolist(), t[last].tolist(), v[last].tolist(), strict=True
+            )
+        )
+    return out
 
 
 class LatestStore:
@@ -28,20 +51,12 @@ class LatestStore:
 
     def update(self, batch: StoredBatch) -> None:
         """Take the newest sample per session and metric from a stored batch."""
-        order = np.lexsort((batch.ts_ms, batch.session_id))
-        sessions = batch.session_id[order]
-        ts = batch.ts_ms[order]
-        values = batch.values[order]
-        for j, metric in enumerate(METRICS):
-            present = ~np.isnan(values[:, j])
-            if not present.any():
-                continue
-            s, t, v = sessions[present], ts[present], values[present, j]
-            last = np.flatnonzero(np.append(s[1:] != s[:-1], True))
-            for sid, tsm, val in zip(
-                s[last].tolist(), t[last].tolist(), v[last].tolist(), strict=True
-            ):
-                self._set(sid, metric, val, tsm)
+        self.apply(newest_values(batch))
+
+    def apply(self, updates: Iterable[Update]) -> None:
+        """Merge (session, metric, value, ts_ms) updates; older values never win."""
+        for sid, metric, value, ts_ms in updates:
+            self._set(sid, metric, value, ts_ms)
 
     # IngestListener: the latest values change once a group commit is durable.
     async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:

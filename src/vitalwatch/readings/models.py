@@ -3,6 +3,11 @@
 `ts_ms` is the device's measurement time in epoch milliseconds: an integer
 keeps the hot insert path free of per-row datetime conversion on every
 backend and indexes compactly; the API speaks RFC 3339.
+
+Time-series access: every read is by session and time (ix_readings_session_ts).
+On PostgreSQL a BRIN index on ts_ms (a few kB for months of rows, as rows
+arrive in time order) serves the retention job, which deletes the readings of
+sessions ended longer ago than VITALWATCH_READINGS_RETENTION_DAYS.
 """
 
 from __future__ import annotations
@@ -28,4 +33,7 @@ readings = Table(
     Column("rr", Float),
     UniqueConstraint("device_id", "seq", name="uq_readings_device_seq"),
     Index("ix_readings_session_ts", "session_id", "ts_ms"),
+    Index(
+        "ix_readings_ts_brin", "ts_ms", postgresql_using="brin", info={"dialects": ["postgresql"]}
+    ).ddl_if(dialect="postgresql"),
 )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from vitalwatch.readings.models import readings
 from vitalwatch.readings.writer import StoredBatch
+from vitalwatch.sessions.models import Session
 from vitalwatch.vitals import METRICS
 
 
@@ -91,3 +94,16 @@ async def recent_batches(
             )
         )
     return batches
+
+
+async def delete_of_sessions_ended_before(
+    db: AsyncSession, cutoff: datetime, batch: int = 10_000
+) -> int:
+    """Delete up to `batch` readings of sessions that ended before `cutoff`.
+
+    Small batches keep each transaction short, so ingest is never held up.
+    """
+    ended = select(Session.id).where(Session.status == "ended", Session.ended_at < cutoff)
+    victims = select(readings.c.id).where(readings.c.session_id.in_(ended)).limit(batch)
+    result = await db.execute(delete(readings).where(readings.c.id.in_(victims)))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -44,7 +44,7 @@ async def post_readings(
         await request.body(),
         token,
         ctx.devices,
-        ctx.writer,
+        ctx.cluster,
         ctx.settings.max_future_skew_s,
     )
 

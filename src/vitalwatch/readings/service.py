@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import utcnow
 from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
+from vitalwatch.readings import repository
 from vitalwatch.readings.schemas import IngestAck, ReadingsBatchAdapter
 from vitalwatch.readings.validation import SampleProblems, to_columns
-from vitalwatch.readings.writer import DeviceNotBound, GroupCommitWriter, IngestUnavailable
+from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
+
+if TYPE_CHECKING:
+    from vitalwatch.cluster.service import Cluster
+
+log = get_logger(__name__)
 
 
 async def ingest(
     body: bytes,
     token: str,
     directory: DeviceDirectory,
-    writer: GroupCommitWriter,
+    cluster: Cluster,
     max_future_s: float,
 ) -> IngestAck:
     """Store a device's batch durably; raise the HTTP error a device must see."""
@@ -46,7 +57,7 @@ async def ingest(
         INGEST_REQUESTS.labels("invalid").inc()
         raise RequestValidationError(exc.errors) from None
     try:
-        result = await writer.submit(device.id, columns)
+        result = await cluster.submit(device.id, columns)
     except DeviceNotBound:
         INGEST_REQUESTS.labels("not_bound").inc()
         raise HTTPException(
@@ -66,3 +77,21 @@ async def ingest(
     INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
     INGEST_LATENCY.observe(time.perf_counter() - started)
     return IngestAck(accepted=result.accepted, duplicates=result.duplicates)
+
+
+async def prune_old_readings(maker: async_sessionmaker[AsyncSession], days: int) -> int:
+    """Delete the readings of sessions that ended more than `days` ago, in short
+    transactions; returns how many rows went."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    total = 0
+    while True:
+        async with maker() as db:
+            deleted = await repository.delete_of_sessions_ended_before(db, cutoff)
+            await db.commit()
+        total += deleted
+        if deleted == 0:
+            break
+        await asyncio.sleep(0)  # let ingest in between batches
+    if total:
+        log.info("readings_pruned", rows=total, retention_days=days)
+    return total

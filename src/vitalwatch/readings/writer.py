@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,6 +75,11 @@ class DeviceNotBound(Exception):
     """The device has no active session: nothing of the request is stored."""
 
 
+class Misrouted(Exception):
+    """The device's session is evaluated by another partition (its binding changed
+    since the request was routed): nothing is stored, the sender routes again."""
+
+
 class IngestUnavailable(Exception):
     """The database did not take the commit; the device should retry the batch."""
 
@@ -94,6 +99,7 @@ class GroupCommitWriter:
         max_rows: int = 20_000,
         queue_size: int = 10_000,
         lock: asyncio.Lock | None = None,
+        accepts: Callable[[int], bool] | None = None,
     ) -> None:
         self._engine = engine
         #: Held around each group commit. The alarm service shares it so that
@@ -101,6 +107,8 @@ class GroupCommitWriter:
         #: lock: one lock order, no deadlock between ingest and the alarm clock.
         self._lock = lock or asyncio.Lock()
         self._listeners = list(listeners)
+        #: Which sessions this writer stores for (its partition's); None = all.
+        self._accepts = accepts
         self._max_rows = max_rows
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
@@ -168,6 +176,11 @@ class GroupCommitWriter:
         self._pending_max = {}
         async with self._engine.begin() as conn:
             bound = await self._bindings(conn, {j.device_id for j in jobs})
+            misrouted = {
+                d for d, s in bound.items() if s is not None and not self._accepts_session(s)
+            }
+            for d in misrouted:
+                bound[d] = None
             stored_jobs = [j for j in jobs if bound.get(j.device_id) is not None]
             batch, counts = await self._insert_rows(conn, stored_jobs, bound, received_ms)
             if len(batch):
@@ -184,7 +197,9 @@ class GroupCommitWriter:
         for job in jobs:
             if job.future.done():  # the request was cancelled (client went away)
                 continue
-            if bound.get(job.device_id) is None:
+            if job.device_id in misrouted:
+                job.future.set_exception(Misrouted())
+            elif bound.get(job.device_id) is None:
                 job.future.set_exception(DeviceNotBound())
             else:
                 accepted = counts[id(job)]
@@ -314,6 +329,9 @@ class GroupCommitWriter:
             ):
                 self._pending_max[d] = max(q, self._pending_max.get(d, -1))
         return keep
+
+    def _accepts_session(self, session_id: int) -> bool:
+        return self._accepts is None or self._accepts(session_id)
 
     @staticmethod
     async def _bindings(conn: AsyncConnection, device_ids: set[int]) -> dict[int, int | None]:

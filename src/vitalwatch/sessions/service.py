@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vitalwatch.alarms import service as alarms_service
 from vitalwatch.alarms.news2 import news2
 from vitalwatch.alarms.thresholds import (
     PROFILES,
@@ -99,7 +100,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
     ids = {s.id for s in sessions}
     patients = await repository.patients(db, {s.patient_id for s in sessions})
     devices = await repository.devices_of(db, ids)
-    alarms = await ctx.alarms.views_for(db, ids)
+    alarms = await alarms_service.views_for(db, ids)
     await ctx.latest.ensure_loaded(db, ids)
     out = []
     for s in sessions:
@@ -151,9 +152,18 @@ async def view(db: AsyncSession, ctx: AppContext, session: Session) -> SessionOu
 async def _publish(db: AsyncSession, ctx: AppContext, session: Session) -> SessionOut:
     """Tell the alarm engine and every dashboard, once the change has committed."""
     out = await view(db, ctx, session)
-    await ctx.alarms.session_changed(db, session, {d.id: d.name for d in out.devices})
+    _tell_evaluator(db, ctx, session.id)
     await ctx.hub.emit(db, "session", {"session": out.model_dump(mode="json")})
     return out
+
+
+def _tell_evaluator(db: AsyncSession, ctx: AppContext, session_id: int) -> None:
+    """Once committed, the process evaluating the session reloads it from the database."""
+
+    async def _reload() -> None:
+        await ctx.cluster.session_changed(session_id)
+
+    on_commit(db, _reload)
 
 
 async def _get_active(db: AsyncSession, session_id: int) -> Session:
@@ -348,14 +358,9 @@ async def end(db: AsyncSession, ctx: AppContext, session_id: int, actor: audit.A
         entity_id=session_id,
         detail=detail,
     )
-    await ctx.alarms.session_ended(db, session_id, actor.name)
+    _tell_evaluator(db, ctx, session_id)  # its alarms resolve; the hub forgets its values
     out = await view(db, ctx, session)
     await ctx.hub.emit(db, "session", {"session": out.model_dump(mode="json")})
-
-    async def _forget_latest() -> None:  # ended sessions leave no state in memory
-        ctx.latest.forget(session_id)
-
-    on_commit(db, _forget_latest)
     return out
 
 

@@ -1,0 +1,74 @@
+"""One partition's evaluation: its alarm service and its group-commit writer.
+
+Samples of the partition's sessions are stored and evaluated in one
+transaction by the partition's writer, so a sample is evaluated exactly once:
+by the transaction that stored it (a repeated sample is a duplicate and is
+not evaluated again).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from vitalwatch.alarms.service import AlarmService, no_fence
+from vitalwatch.cluster import repository
+from vitalwatch.config import Settings
+from vitalwatch.live.hub import Hub
+from vitalwatch.readings.writer import GroupCommitWriter, IngestListener
+
+
+class LeaseLost(Exception):
+    """Another process has taken over the partition: this transaction must not commit."""
+
+
+class Partition:
+    def __init__(
+        self,
+        index: int,
+        count: int,
+        settings: Settings,
+        engine: AsyncEngine,
+        maker: async_sessionmaker[AsyncSession],
+        hub: Hub,
+        vitals: IngestListener,
+        epoch: int | None = None,
+    ) -> None:
+        self.index = index
+        self.count = count
+        self.epoch = epoch
+        self.lost = False
+        self.alarms = AlarmService(
+            settings,
+            maker,
+            hub,
+            owns=self.owns,
+            fence=self._fence if epoch is not None else no_fence,
+            partition=index,
+        )
+        self.writer = GroupCommitWriter(
+            engine,
+            max_rows=settings.ingest_max_batch_rows,
+            lock=self.alarms.lock,  # one lock for all alarm state: ingest, clock, staff
+            accepts=self.owns if count > 1 else None,
+        )
+        self.writer.add_listener(vitals)
+        self.writer.add_listener(self.alarms)
+
+    def owns(self, session_id: int) -> bool:
+        return session_id % self.count == self.index
+
+    async def _fence(self, conn: AsyncConnection) -> None:
+        assert self.epoch is not None
+        if self.lost or not await repository.still_owner(conn, self.index, self.epoch):
+            self.lost = True
+            raise LeaseLost(f"partition {self.index} is owned by another process now")
+
+    async def start(self) -> None:
+        """Rebuild the partition's alarm state from the database, then take samples."""
+        await self.alarms.start()
+        self.writer.start()
+
+    async def stop(self) -> None:
+        """Finish the queued samples, then stop the alarm clock."""
+        await self.writer.stop()
+        await self.alarms.stop()

@@ -1,0 +1,165 @@
+"""The cluster as request handlers see it: where samples and alarm commands go.
+
+`LocalCluster` is the embedded default: this process evaluates every session.
+`cluster.distributed.RedisCluster` spreads partitions over several processes.
+Both give handlers the same calls, so routers and services do not know which
+one runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from fastapi import HTTPException, status
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from vitalwatch.alarms import repository as alarms_repo
+from vitalwatch.alarms.schemas import AlarmOut
+from vitalwatch.audit.service import Actor
+from vitalwatch.cluster.partition import Partition
+from vitalwatch.config import Settings
+from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.live.hub import Hub
+from vitalwatch.logging import get_logger
+from vitalwatch.metrics import PARTITIONS_OWNED
+from vitalwatch.readings.latest import LatestStore
+from vitalwatch.readings.service import prune_old_readings
+from vitalwatch.readings.validation import SampleColumns
+from vitalwatch.readings.writer import IngestResult
+
+log = get_logger(__name__)
+
+_FLUSH_S = 5.0
+_PRUNE_S = 3600.0
+
+
+class Cluster(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def submit(self, device_id: int, columns: SampleColumns) -> IngestResult:
+        """Store and evaluate samples durably (raises DeviceNotBound, IngestUnavailable)."""
+        ...
+
+    async def session_changed(self, session_id: int) -> None:
+        """A session's committed change (limits, dose, baseline, end) reaches its evaluator."""
+        ...
+
+    async def alarm_action(
+        self, alarm_id: int, action: str, seconds: int | None, actor: Actor
+    ) -> AlarmOut:
+        """Acknowledge or silence an alarm where its session is evaluated."""
+        ...
+
+    async def problem(self) -> str | None:
+        """Why this process cannot serve right now (readiness), or None."""
+        ...
+
+
+async def alarm_session(maker: async_sessionmaker[AsyncSession], alarm_id: int) -> int:
+    """The session of an open alarm; 404 or 409 as the staff member must see them."""
+    async with maker() as db:
+        alarm = await alarms_repo.get(db, alarm_id)
+    if alarm is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
+    if alarm.state == "resolved":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"Alarm {alarm_id} is already resolved")
+    return alarm.session_id
+
+
+async def run_action(
+    partition: Partition, alarm_id: int, action: str, seconds: int | None, actor: Actor
+) -> AlarmOut:
+    if action == "acknowledge":
+        return await partition.alarms.acknowledge(alarm_id, actor)
+    if action == "silence":
+        return await partition.alarms.silence(alarm_id, seconds or 120, actor)
+    raise ValueError(f"unknown alarm action {action!r}")
+
+
+class Housekeeping:
+    """Per-process upkeep: device last-seen flush, pruning old live events and,
+    when a retention is set, old sessions' readings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        maker: async_sessionmaker[AsyncSession],
+        hub: Hub,
+        devices: DeviceDirectory,
+    ) -> None:
+        self._settings = settings
+        self._maker = maker
+        self._hub = hub
+        self._devices = devices
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="housekeeping")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._devices.flush()
+
+    async def _run(self) -> None:
+        last_prune = 0.0
+        while True:
+            await asyncio.sleep(_FLUSH_S)
+            try:
+                await self._devices.flush()
+                now = asyncio.get_running_loop().time()
+                if now - last_prune >= _PRUNE_S:
+                    last_prune = now
+                    cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.event_retention_s)
+                    async with self._maker() as db:
+                        await self._hub.prune(db, cutoff)
+                        await db.commit()
+                    days = self._settings.readings_retention_days
+                    if days is not None:
+                        await prune_old_readings(self._maker, days)
+            except Exception:
+                log.exception("housekeeping_failed")
+
+
+class LocalCluster:
+    """One process evaluates every session (the embedded default)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        maker: async_sessionmaker[AsyncSession],
+        hub: Hub,
+        latest: LatestStore,
+    ) -> None:
+        self._maker = maker
+        self.partition = Partition(0, 1, settings, engine, maker, hub, latest)
+
+    async def start(self) -> None:
+        await self.partition.start()
+        PARTITIONS_OWNED.set(1)
+
+    async def stop(self) -> None:
+        await self.partition.stop()
+        PARTITIONS_OWNED.set(0)
+
+    async def submit(self, device_id: int, columns: SampleColumns) -> IngestResult:
+        return await self.partition.writer.submit(device_id, columns)
+
+    async def session_changed(self, session_id: int) -> None:
+        await self.partition.alarms.reload_session(session_id)
+
+    async def alarm_action(
+        self, alarm_id: int, action: str, seconds: int | None, actor: Actor
+    ) -> AlarmOut:
+        return await run_action(self.partition, alarm_id, action, seconds, actor)
+
+    async def problem(self) -> str | None:
+        return None
