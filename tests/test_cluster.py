@@ -44,7 +44,7 @@ def cluster(tmp_path: Path) -> Iterator[Callable[[int], list[ServerProcess]]]:
                     "VITALWATCH_REDIS_URL": redis_url,
                     "VITALWATCH_REDIS_PREFIX": prefix,
                     "VITALWATCH_PARTITIONS": str(PARTITIONS),
-                    "VITALWATCH_LEASE_TTL_S": "2",
+                    "VITALWATCH_LEASE_TTL_S": "3",
                 },
             )
             if not made:
@@ -355,3 +355,15 @@ async def test_kill_9_under_load_loses_no_sample_and_no_alarm_and_raises_none_tw
         assert by_session.get(sid, []).count("sbp_high") == 1, (sid, by_session.get(sid))
     assert by_session.get(session["id"], []).count("sbp_high") == 1
     assert set(by_session) == alarming | {session["id"]}
+
+
+async def test_a_process_with_another_partition_count_refuses_to_start(
+    cluster: Callable[[int], list[ServerProcess]],
+) -> None:
+    a, b = cluster(2)
+    a.start()
+    b.extra_env["VITALWATCH_PARTITIONS"] = str(PARTITIONS * 2)
+    with pytest.raises(RuntimeError, match="server exited"):
+        b.start()
+    assert f"VITALWATCH_PARTITIONS={PARTITIONS * 2}" in b.log_text()
+    assert partitions_owned(a) == PARTITIONS

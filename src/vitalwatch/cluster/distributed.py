@@ -79,7 +79,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-_LEASE_ROUND_S = 1.0
 _FOLLOW_BLOCK_MS = 1000
 _LIVE_MAXLEN = 10_000
 _VITALS_MAXLEN = 2_000
@@ -172,6 +171,7 @@ class RedisCluster:
             await self.redis.ping()
         except RedisError as exc:
             raise RuntimeError(f"Redis at VITALWATCH_REDIS_URL is not reachable: {exc}") from exc
+        await self._agree_on_partitions()
         for p in range(self._count):
             with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
                 await self.redis.xgroup_create(self.key("part", p), GROUP, id="0", mkstream=True)
@@ -213,6 +213,20 @@ class RedisCluster:
         await self.redis.aclose()
         PARTITIONS_OWNED.set(0)
 
+    async def _agree_on_partitions(self) -> None:
+        """Refuse to start with a partition count other processes do not use:
+        the same session would be routed to two different owners."""
+        key = self.key("partitions")
+        await self.redis.set(key, self._count, nx=True)
+        agreed = int(await self.redis.get(key))
+        if agreed != self._count:
+            raise RuntimeError(
+                f"VITALWATCH_PARTITIONS={self._count}, but the processes already running "
+                f"under prefix {self._settings.redis_prefix!r} use {agreed}; use the same "
+                "value everywhere (to change it, stop every process and delete "
+                f"the Redis key {key!r})"
+            )
+
     async def _last_id(self, key: str) -> bytes:
         newest = await self.redis.xrevrange(key, count=1)
         return bytes(newest[0][0]) if newest else b"0-0"
@@ -220,8 +234,9 @@ class RedisCluster:
     # -- leases -------------------------------------------------------------------------
 
     async def _leases(self) -> None:
+        every = min(1.0, self._ttl_ms / 3000)  # three renewals per lease lifetime
         while True:
-            await asyncio.sleep(_LEASE_ROUND_S)
+            await asyncio.sleep(every)
             try:
                 await self._lease_round()
             except Exception:
@@ -379,7 +394,8 @@ class RedisCluster:
             if not unit.lost:
                 log.exception("cluster_message_failed", kind=kind, partition=unit.index)
             reply = {"o": "unavailable"}
-        if unit.lost:  # not committed by us: the next owner handles it and answers
+        if unit.lost and reply["o"] == "unavailable":
+            # Not committed by us: the next owner claims the entry, does it and answers.
             CLUSTER_MESSAGES.labels(kind, "left_to_next_owner").inc()
             return
         CLUSTER_MESSAGES.labels(kind, str(reply["o"])).inc()
