@@ -7,7 +7,8 @@ and the cost per sample. 5% of sessions have values drifting across the
 limits (so alarms are raised and cleared all the time); the rest are normal.
 Run on demand:
 
-    .venv/bin/python bench/engine.py [--repeats 7]
+    .venv/bin/python bench/engine.py [--repeats 7] [--batches 1,100,10000]
+                                     [--sessions 10,100,1000,10000]
 """
 
 from __future__ import annotations
@@ -98,11 +99,13 @@ def measure(sessions: int, size: int, repeats: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batches", default="1,100,10000")
+    parser.add_argument("--sessions", default="10,100,1000,10000")
     args = parser.parse_args()
     print("| sessions | batch | samples/s | ns/sample |")
     print("|---:|---:|---:|---:|")
-    for size in (1, 100, 10_000):
-        for sessions in (10, 100, 1_000, 10_000):
+    for size in (int(x) for x in args.batches.split(",")):
+        for sessions in (int(x) for x in args.sessions.split(",")):
             rate, ns = measure(sessions, size, args.repeats)
             print(f"| {sessions:,} | {size:,} | {rate:,.0f} | {ns:,.0f} |", flush=True)
 

@@ -138,7 +138,15 @@ class _Channel:
     inclusive: bool  # baseline rises count "at least"; absolute limits "beyond"
 
 
+#: Rises over the pre-dose baseline: (metric, priority when met).
+_BASELINE_RULES: Final = {"sbp": "medium", "dbp": "medium", "hr": "low"}
+
+
 def _build_channels() -> tuple[_Channel, ...]:
+    """Each metric's channels side by side (its baseline channel right after its
+    limits), so a metric's state is one column slice: gathering it for a batch
+    copies a few adjacent values per session row, where indexing rows and
+    columns with two arrays (np.ix_) was the main cost at 10,000 sessions."""
     out: list[_Channel] = []
     for m in METRICS:
         i = METRIC_INDEX[m]
@@ -148,11 +156,10 @@ def _build_channels() -> tuple[_Channel, ...]:
             _Channel(f"{m}_high", i, True, "medium", "high", False),
             _Channel(f"{m}_high", i, True, "high", "critical_high", False),
         ]
-    out += [
-        _Channel("sbp_baseline_rise", _SBP, True, "medium", "baseline", True),
-        _Channel("dbp_baseline_rise", _DBP, True, "medium", "baseline", True),
-        _Channel("hr_baseline_rise", _HR, True, "low", "baseline", True),
-    ]
+        if m in _BASELINE_RULES:
+            out.append(
+                _Channel(f"{m}_baseline_rise", i, True, _BASELINE_RULES[m], "baseline", True)
+            )
     return tuple(out)
 
 
@@ -161,6 +168,12 @@ _N_CH: Final = len(CHANNELS)
 _BY_METRIC: Final = {
     m: np.array([c for c, ch in enumerate(CHANNELS) if ch.metric == m], dtype=np.int64)
     for m in range(len(METRICS))
+}
+_SLICE: Final = {m: slice(int(c[0]), int(c[-1]) + 1) for m, c in _BY_METRIC.items()}
+assert all(s.stop - s.start == len(_BY_METRIC[m]) for m, s in _SLICE.items())
+_HIGHS: Final = {m: np.array([CHANNELS[c].high for c in cs]) for m, cs in _BY_METRIC.items()}
+_INCLUSIVE: Final = {
+    m: np.array([CHANNELS[c].inclusive for c in cs]) for m, cs in _BY_METRIC.items()
 }
 _RULE_CHANNELS: Final[dict[str, list[int]]] = {}
 for _c, _ch in enumerate(CHANNELS):
@@ -218,6 +231,68 @@ def _limit_message(ch: _Channel, value: float, limit: float, held_s: float) -> s
     return text + (f" for {held_s:.0f} s" if held_s >= 1 else "")
 
 
+class _IdIndex:
+    """Rows of database ids (sessions, devices), looked up for a whole batch.
+
+    Live ids are recent autoincrement keys, so usually compact: then a direct
+    table (10,000 lookups: ~10 us) rather than a binary search (~700 us at
+    10,000 sessions). Rebuilt lazily: sessions are added one at a time.
+    """
+
+    def __init__(self, rows: dict[int, int]) -> None:
+        self._rows = rows  # id -> row, kept by the engine
+        self._stale = True
+        self._ids = np.empty(0, dtype=np.int64)  # sorted
+        self._id_rows = np.empty(0, dtype=np.int64)
+        self._base = 0
+        self._table: I64 | None = None  # row of id `base + i`, -1: none
+
+    def changed(self) -> None:
+        self._stale = True
+
+    def _rebuild(self) -> None:
+        n = len(self._rows)
+        self._ids = np.fromiter(sorted(self._rows), dtype=np.int64, count=n)
+        self._id_rows = np.fromiter(
+            (self._rows[i] for i in self._ids.tolist()), dtype=np.int64, count=n
+        )
+        self._table = None
+        if n and int(self._ids[-1] - self._ids[0]) < 4 * n + 1024:
+            self._base = int(self._ids[0])
+            self._table = np.full(int(self._ids[-1]) - self._base + 1, -1, dtype=np.int64)
+            self._table[self._ids - self._base] = self._id_rows
+        self._stale = False
+
+    def lookup(self, ids: I64) -> I64:
+        """The row of each id; -1 for ids not in the index."""
+        if self._stale:
+            self._rebuild()
+        if self._table is not None:
+            rel = ids - self._base
+            inside = (rel >= 0) & (rel < self._table.shape[0])
+            return np.where(inside, self._table[np.where(inside, rel, 0)], -1)
+        if self._ids.shape[0] == 0:
+            return np.full(ids.shape, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._ids, ids), self._ids.shape[0] - 1)
+        return np.where(self._ids[pos] == ids, self._id_rows[pos], -1)
+
+
+def _group_order(slot: I64, ts: F64, slots: int) -> I64:
+    """The order of np.lexsort((ts, slot)): by session, then time, ties kept.
+
+    Samples usually arrive in time order per device, so a stable sort on the
+    slot alone is already that order; with fewer than 65,536 slots numpy
+    sorts 16-bit keys by radix (20 us for 10,000 samples instead of 430 us
+    for lexsort at 10,000 sessions). Checked, with lexsort as the fallback.
+    """
+    key = slot.astype(np.uint16) if slots <= 1 << 16 else slot
+    order = np.argsort(key, kind="stable")
+    s, t = slot[order], ts[order]
+    if bool(np.any((t[1:] < t[:-1]) & (s[1:] == s[:-1]))):
+        return np.lexsort((ts, slot))
+    return order
+
+
 class AlarmEngine:
     """Per-session alarm state in arrays indexed by a session slot."""
 
@@ -233,14 +308,12 @@ class AlarmEngine:
         self._run = np.empty((0, _N_CH))  # start of the current condition run (NaN: none)
         self._clear = np.empty((0, _N_CH))  # start of the current clearing run
         self._last_ts = np.empty((0, len(METRICS)))
-        self._sorted_ids = np.empty(0, dtype=np.int64)
-        self._sorted_slots = np.empty(0, dtype=np.int64)
+        self._slot_index = _IdIndex(self._slots)
         self._grow(capacity)
         self._alarms: dict[tuple[int, str], _Alarm] = {}
         # devices, by row: last receive time, and per signal metric (hr, spo2)
         self._dev_row: dict[int, int] = {}
-        self._dev_ids = np.empty(0, dtype=np.int64)  # sorted, for batch lookups
-        self._dev_rows = np.empty(0, dtype=np.int64)
+        self._dev_index = _IdIndex(self._dev_row)
         self._dev_last = np.empty(0)
         self._dev_signal = np.empty((0, len(_SIGNAL_METRICS)))
 
@@ -267,9 +340,7 @@ class AlarmEngine:
         self._cap = capacity
 
     def _reindex(self) -> None:
-        ids = np.array(sorted(self._slots), dtype=np.int64)
-        self._sorted_ids = ids
-        self._sorted_slots = np.array([self._slots[i] for i in ids.tolist()], dtype=np.int64)
+        self._slot_index.changed()
 
     def session_count(self) -> int:
         return len(self._slots)
@@ -358,9 +429,8 @@ class AlarmEngine:
         n = batch.ts.shape[0]
         if n == 0 or not self._slots:
             return []
-        pos = np.searchsorted(self._sorted_ids, batch.session_id)
-        pos = np.minimum(pos, self._sorted_ids.shape[0] - 1)
-        known = self._sorted_ids[pos] == batch.session_id
+        slot = self._slot_index.lookup(batch.session_id)
+        known = slot >= 0
         if not known.all():
             batch = SampleBatch(
                 batch.session_id[known],
@@ -369,16 +439,15 @@ class AlarmEngine:
                 batch.values[known],
                 batch.received_at,
             )
-            pos = pos[known]
+            slot = slot[known]
             if batch.ts.shape[0] == 0:
                 return []
-        slot = self._sorted_slots[pos]
         values = batch.values
         derive = np.isnan(values[:, _MAP]) & ~np.isnan(values[:, _SBP]) & ~np.isnan(values[:, _DBP])
         if derive.any():
             values = values.copy()
             values[derive, _MAP] = (values[derive, _SBP] + 2 * values[derive, _DBP]) / 3
-        order = np.lexsort((batch.ts, slot))
+        order = _group_order(slot, batch.ts, self._cap)
         slot, ts, values = slot[order], batch.ts[order], values[order]
         self._note_devices(batch, slot, ts, values, order)
 
@@ -399,9 +468,7 @@ class AlarmEngine:
             self._dev_row[dev] = row
             self._dev_last = np.append(self._dev_last, np.nan)
             self._dev_signal = np.vstack([self._dev_signal, np.full(len(_SIGNAL_METRICS), np.nan)])
-            ids = np.array(sorted(self._dev_row), dtype=np.int64)
-            self._dev_ids = ids
-            self._dev_rows = np.array([self._dev_row[i] for i in ids.tolist()], dtype=np.int64)
+            self._dev_index.changed()
         return row
 
     def _note_devices(
@@ -409,18 +476,13 @@ class AlarmEngine:
     ) -> None:
         """Service-clock bookkeeping for technical alarms, as array writes."""
         now = batch.received_at
-        devices = batch.device_id[order]
-        pos = np.minimum(
-            np.searchsorted(self._dev_ids, devices), max(0, self._dev_ids.shape[0] - 1)
-        )
-        known = self._dev_ids.shape[0] > 0
-        if known:
-            bound = self._dev_ids[pos] == devices
-            rows = self._dev_rows[pos[bound]]
-            self._dev_last[rows] = now
-            for k, name in enumerate(_SIGNAL_METRICS):
-                sent = ~np.isnan(values[bound, METRIC_INDEX[name]])
-                self._dev_signal[rows[sent], k] = now
+        rows = self._dev_index.lookup(batch.device_id[order])
+        bound = rows >= 0
+        rows = rows[bound]
+        self._dev_last[rows] = now
+        for k, name in enumerate(_SIGNAL_METRICS):
+            sent = ~np.isnan(values[bound, METRIC_INDEX[name]])
+            self._dev_signal[rows[sent], k] = now
         for i in np.flatnonzero(~np.isnan(values[:, _SBP])).tolist():  # cuff readings: rare
             state = self._sessions[int(slot[i])]
             state.bp_received = now
@@ -439,9 +501,8 @@ class AlarmEngine:
             if slot.shape[0] == 0:
                 return []
         n = slot.shape[0]
-        chans = _BY_METRIC[m]
-        rows = np.ix_(slot, chans)
-        thr = self._thr[rows]  # (n, C)
+        chans, cols = _BY_METRIC[m], _SLICE[m]
+        thr = self._thr[slot, cols]  # (n, C)
         live = ~np.isnan(thr)
         if not live.any():
             self._finish_metric(m, slot, ts)
@@ -449,15 +510,16 @@ class AlarmEngine:
         first = np.empty(n, dtype=bool)
         first[0] = True
         first[1:] = slot[1:] != slot[:-1]
+        first_i = np.flatnonzero(first)
+        first_slots = slot[first_i]
         prev_ts = np.empty(n)
         prev_ts[0] = np.nan
         prev_ts[1:] = ts[:-1]
-        prev_ts[first] = self._last_ts[slot[first], m]
+        prev_ts[first_i] = self._last_ts[first_slots, m]
         gap = ts - prev_ts  # NaN where nothing came before
-        for_s = self._for[rows]
+        for_s = self._for[slot, cols]
         broken = ~(gap[:, None] <= np.maximum(for_s, MIN_GAP_S))  # NaN gap: broken
-        highs = np.array([CHANNELS[c].high for c in chans])
-        inclusive = np.array([CHANNELS[c].inclusive for c in chans])
+        highs, inclusive = _HIGHS[m], _INCLUSIVE[m]
         margin = METRIC_INFO[METRICS[m]].clear_margin
         vv = v[:, None]
         with np.errstate(invalid="ignore"):
@@ -465,17 +527,20 @@ class AlarmEngine:
             below = vv < thr
             cond = np.where(highs, above, below) & live
             clear = np.where(highs, vv <= thr - margin, vv >= thr + margin) & live
-        firsts = np.ix_(slot[first], chans)
-        raise_at, run_start = self._runs(cond, first, broken, ts, for_s, self._run[firsts])
-        clear_at, clear_start = self._runs(clear, first, broken, ts, for_s, self._clear[firsts])
+        raise_at, run_start = self._runs(
+            cond, first, first_i, broken, ts, for_s, self._run[first_slots, cols]
+        )
+        clear_at, clear_start = self._runs(
+            clear, first, first_i, broken, ts, for_s, self._clear[first_slots, cols]
+        )
 
         # carry the runs in progress at each session's last sample
         last_i = np.empty(n, dtype=bool)
         last_i[-1] = True
         last_i[:-1] = slot[1:] != slot[:-1]
         ls = slot[last_i]
-        self._run[np.ix_(ls, chans)] = run_start[last_i]
-        self._clear[np.ix_(ls, chans)] = clear_start[last_i]
+        self._run[ls, cols] = run_start[last_i]
+        self._clear[ls, cols] = clear_start[last_i]
         self._last_ts[ls, m] = ts[last_i]
 
         # candidate events -> the alternating events a state machine produces:
@@ -518,7 +583,9 @@ class AlarmEngine:
         self._last_ts[slot[last_i], m] = ts[last_i]
 
     @staticmethod
-    def _runs(cond: B, first: B, broken: B, ts: F64, for_s: F64, carried: F64) -> tuple[B, F64]:
+    def _runs(
+        cond: B, first: B, first_i: I64, broken: B, ts: F64, for_s: F64, carried: F64
+    ) -> tuple[B, F64]:
         """Where a run of `cond` first lasts `for_s`, and each sample's run start.
 
         A run starts at a sample whose condition holds when the previous sample
@@ -530,8 +597,8 @@ class AlarmEngine:
         prev = np.zeros_like(cond)
         prev[1:] = cond[:-1]
         carried_full = np.full((n, c), np.nan)
-        carried_full[first] = carried
-        prev[first] = ~np.isnan(carried)
+        carried_full[first_i] = carried
+        prev[first_i] = ~np.isnan(carried)
         starts = cond & (~prev | broken)
         start_val = np.where(starts, ts[:, None], np.nan)
         continuing_first = cond & first[:, None] & ~starts
