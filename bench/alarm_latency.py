@@ -54,11 +54,14 @@ def dashboards_worker(
     """Runs `count` dashboards; reports (receive time, alarm id) of probe raises."""
 
     async def one(out: list[tuple[float, int]]) -> None:
-        async with websockets.connect(
-            f"{ws_url}?token={token}", max_size=None, open_timeout=60
-        ) as ws:
+        try:
+            ws = await websockets.connect(f"{ws_url}?token={token}", max_size=None, open_timeout=60)
             await ws.recv()  # snapshot
-            ready.put(1)
+        except Exception:
+            ready.put(0)
+            raise
+        ready.put(1)
+        async with ws:
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 try:
@@ -83,20 +86,24 @@ def dashboards_worker(
     asyncio.run(main())
 
 
-def wait_ready(ready: Any, procs: list[Any], count: int, timeout: float = 300) -> None:
-    """Wait until `count` dashboards have their snapshot; fail fast if a worker died."""
+def wait_ready(ready: Any, procs: list[Any], count: int, timeout: float = 300) -> int:
+    """Wait until each of `count` dashboards has reported (1: it has its snapshot,
+    0: it failed); fail fast if a worker process died. Returns how many connected."""
     deadline = time.monotonic() + timeout
-    connected = 0
-    while connected < count:
+    reports = connected = 0
+    while reports < count:
         try:
             connected += ready.get(timeout=1)
+            reports += 1
         except queue.Empty:
             if any(not p.is_alive() for p in procs) or time.monotonic() > deadline:
                 raise SystemExit(f"only {connected} of {count} dashboards connected") from None
+    return connected
 
 
 async def ward(port: int, tokens: list[str], stop_at: float) -> int:
-    """Every room posts one sample a second (closed loop, spread over the second)."""
+    """Every room posts one sample a second, stamped with the time it is sent
+    (the rooms spread evenly over the second); returns how many were posted."""
     posted = 0
 
     async def room(k: int, token: str) -> None:
@@ -104,7 +111,7 @@ async def ward(port: int, tokens: list[str], stop_at: float) -> int:
         conn = await RawConnection.open("127.0.0.1", port)
         headers = {"Authorization": f"Bearer {token}"}
         seq = 0
-        next_at = time.monotonic() + (k % 1000) / 1000
+        next_at = time.monotonic() + k / len(tokens)
         while time.monotonic() < stop_at:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             next_at += 1.0
@@ -207,8 +214,11 @@ async def main() -> None:
             ]
             for p in procs:
                 p.start()
-            wait_ready(ready, procs, per * args.workers)
-            print(f"{per * args.workers} dashboards connected; load running", flush=True)
+            connected = wait_ready(ready, procs, per * args.workers)
+            print(
+                f"{connected} of {per * args.workers} dashboards connected; load running",
+                flush=True,
+            )
             stop_at = time.monotonic() + 2.5 * args.probes + 5
             load = asyncio.create_task(ward(port, tokens, stop_at))
             await asyncio.sleep(3)

@@ -6,7 +6,7 @@ drives it from this separate process: every device posts its next batch as
 soon as the previous one is acknowledged (closed loop). Prints a table.
 
     .venv/bin/python bench/ingest.py [--seconds 5] [--batches 1,10,100,1000]
-                                     [--devices 1,10,100,1000]
+                                     [--devices 1,10,100,1000] [--loop asyncio --http h11]
 """
 
 from __future__ import annotations
@@ -96,7 +96,14 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--batches", default="1,10,100,1000")
     parser.add_argument("--devices", default="1,10,100,1000")
+    parser.add_argument("--loop", default="uvloop", help="the server's: uvloop or asyncio")
+    parser.add_argument("--http", default="httptools", help="the server's: httptools or h11")
     args = parser.parse_args()
+    env = {
+        "VITALWATCH_ENVIRONMENT": "production",
+        "VITALWATCH_LOOP": args.loop,
+        "VITALWATCH_HTTP": args.http,
+    }
     batches = [int(x) for x in args.batches.split(",")]
     device_counts = [int(x) for x in args.devices.split(",")]
 
@@ -105,9 +112,7 @@ async def main() -> None:
     for n_devices in device_counts:
         for size in batches:
             with tempfile.TemporaryDirectory() as tmp:
-                server = ServerProcess(
-                    Path(tmp), extra_env={"VITALWATCH_ENVIRONMENT": "production"}
-                )
+                server = ServerProcess(Path(tmp), extra_env=env)
                 server.create_users()
                 server.start()
                 api = Api(server.url)

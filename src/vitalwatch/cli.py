@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +20,26 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
 
+class Loop(StrEnum):
+    uvloop = "uvloop"
+    asyncio = "asyncio"
+
+
+class Http(StrEnum):
+    httptools = "httptools"
+    h11 = "h11"
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Overrides VITALWATCH_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides VITALWATCH_PORT")] = None,
+    loop: Annotated[
+        Loop, typer.Option(envvar="VITALWATCH_LOOP", help="Event loop (asyncio: for comparison)")
+    ] = Loop.uvloop,
+    http: Annotated[
+        Http, typer.Option(envvar="VITALWATCH_HTTP", help="HTTP parser (h11: for comparison)")
+    ] = Http.httptools,
 ) -> None:
     """Apply migrations, then serve the API, the live stream and the dashboard."""
     import uvicorn
@@ -32,12 +49,17 @@ def serve(
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)
+    # uvloop and httptools are named, not left to uvicorn's "auto" (which falls
+    # back to asyncio and h11 without a word when they are missing): single-sample
+    # ingest is mostly per-request overhead (docs/performance.md, "Ingest").
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
         access_log=False,
+        loop=loop.value,
+        http=http.value,
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
     )
