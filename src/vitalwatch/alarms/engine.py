@@ -301,12 +301,17 @@ class AlarmEngine:
         self._sessions: dict[int, _Slot] = {}  # slot -> session
         self._free: list[int] = []
         self._cap = 0
-        self._thr = np.empty((0, _N_CH))
+        # per channel: the limit (NaN: none) and how long it must hold, side by
+        # side so a batch reads both with one index operation; _thr and _for
+        # are views of it
+        self._limits = np.empty((0, _N_CH, 2))
+        self._thr, self._for = self._limits[:, :, 0], self._limits[:, :, 1]
         self._base = np.empty((0, _N_CH))  # the baseline a baseline channel compares with
-        self._for = np.empty((0, _N_CH))
         self._met = np.empty((0, _N_CH), dtype=bool)
-        self._run = np.empty((0, _N_CH))  # start of the current condition run (NaN: none)
-        self._clear = np.empty((0, _N_CH))  # start of the current clearing run
+        # per channel: start of the current condition run and of the current
+        # clearing run (NaN: none), side by side so a batch reads and writes
+        # both with one index operation
+        self._starts = np.empty((0, _N_CH, 2))
         self._last_ts = np.empty((0, len(METRICS)))
         self._slot_index = _IdIndex(self._slots)
         self._grow(capacity)
@@ -329,12 +334,12 @@ class AlarmEngine:
             out[:old] = a
             return out
 
-        self._thr = grown(self._thr, np.nan)  # type: ignore[assignment]
+        self._limits = grown(self._limits, np.nan)  # type: ignore[assignment]
+        self._limits[old:, :, 1] = 0.0
+        self._thr, self._for = self._limits[:, :, 0], self._limits[:, :, 1]
         self._base = grown(self._base, np.nan)  # type: ignore[assignment]
-        self._for = grown(self._for, 0.0)  # type: ignore[assignment]
         self._met = grown(self._met, False)  # type: ignore[assignment]
-        self._run = grown(self._run, np.nan)  # type: ignore[assignment]
-        self._clear = grown(self._clear, np.nan)  # type: ignore[assignment]
+        self._starts = grown(self._starts, np.nan)  # type: ignore[assignment]
         self._last_ts = grown(self._last_ts, np.nan)  # type: ignore[assignment]
         self._free.extend(range(capacity - 1, old - 1, -1))
         self._cap = capacity
@@ -356,8 +361,7 @@ class AlarmEngine:
             self._slots[sid] = slot
             self._sessions[slot] = _Slot(cfg)
             self._met[slot] = False
-            self._run[slot] = np.nan
-            self._clear[slot] = np.nan
+            self._starts[slot] = np.nan
             self._last_ts[slot] = np.nan
             self._reindex()
         slot = self._slots[sid]
@@ -502,7 +506,8 @@ class AlarmEngine:
                 return []
         n = slot.shape[0]
         chans, cols = _BY_METRIC[m], _SLICE[m]
-        thr = self._thr[slot, cols]  # (n, C)
+        limits = self._limits[slot, cols]  # (n, C, 2)
+        thr, for_s = limits[:, :, 0], limits[:, :, 1]
         live = ~np.isnan(thr)
         if not live.any():
             self._finish_metric(m, slot, ts)
@@ -517,7 +522,6 @@ class AlarmEngine:
         prev_ts[1:] = ts[:-1]
         prev_ts[first_i] = self._last_ts[first_slots, m]
         gap = ts - prev_ts  # NaN where nothing came before
-        for_s = self._for[slot, cols]
         broken = ~(gap[:, None] <= np.maximum(for_s, MIN_GAP_S))  # NaN gap: broken
         highs, inclusive = _HIGHS[m], _INCLUSIVE[m]
         margin = METRIC_INFO[METRICS[m]].clear_margin
@@ -527,11 +531,10 @@ class AlarmEngine:
             below = vv < thr
             cond = np.where(highs, above, below) & live
             clear = np.where(highs, vv <= thr - margin, vv >= thr + margin) & live
-        raise_at, run_start = self._runs(
-            cond, first, first_i, broken, ts, for_s, self._run[first_slots, cols]
-        )
+        carried = self._starts[first_slots, cols]  # (sessions, C, 2)
+        raise_at, run_start = self._runs(cond, first, first_i, broken, ts, for_s, carried[:, :, 0])
         clear_at, clear_start = self._runs(
-            clear, first, first_i, broken, ts, for_s, self._clear[first_slots, cols]
+            clear, first, first_i, broken, ts, for_s, carried[:, :, 1]
         )
 
         # carry the runs in progress at each session's last sample
@@ -539,8 +542,7 @@ class AlarmEngine:
         last_i[-1] = True
         last_i[:-1] = slot[1:] != slot[:-1]
         ls = slot[last_i]
-        self._run[ls, cols] = run_start[last_i]
-        self._clear[ls, cols] = clear_start[last_i]
+        self._starts[ls, cols] = np.stack((run_start[last_i], clear_start[last_i]), axis=-1)
         self._last_ts[ls, m] = ts[last_i]
 
         # candidate events -> the alternating events a state machine produces:
