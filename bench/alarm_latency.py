@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import queue
+import secrets
 import statistics
 import sys
 import tempfile
@@ -171,21 +172,20 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="dashboard processes")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--url", default=None, help="use a running service instead")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="service processes (more than 1: PostgreSQL + Redis; rooms, probe and "
+        "dashboards spread over them, the probe posting to the first)",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = None
-        if args.url is None:
-            server = ServerProcess(
-                Path(tmp),
-                database_url=args.database_url,
-                extra_env={"VITALWATCH_ENVIRONMENT": "production"},
-            )
-            server.create_users()
-            server.start()
-            url = server.url
-        else:
-            url = args.url
+        servers = [] if args.url is not None else start_servers(args, Path(tmp))
+        urls = [args.url] if args.url is not None else [s.url for s in servers]
+        url = urls[0]
         port = int(url.rsplit(":", 1)[1])
         api = Api(url)
         try:
@@ -201,7 +201,7 @@ async def main() -> None:
                 ctx.Process(
                     target=dashboards_worker,
                     args=(
-                        url.replace("http", "ws") + "/api/v1/ws",
+                        urls[w % len(urls)].replace("http", "ws") + "/api/v1/ws",
                         token,
                         per,
                         probe_session["id"],
@@ -210,7 +210,7 @@ async def main() -> None:
                         duration,
                     ),
                 )
-                for _ in range(args.workers)
+                for w in range(args.workers)
             ]
             for p in procs:
                 p.start()
@@ -220,10 +220,13 @@ async def main() -> None:
                 flush=True,
             )
             stop_at = time.monotonic() + 2.5 * args.probes + 5
-            load = asyncio.create_task(ward(port, tokens, stop_at))
+            loads = [
+                asyncio.create_task(ward(int(u.rsplit(":", 1)[1]), tokens[k :: len(urls)], stop_at))
+                for k, u in enumerate(urls)
+            ]
             await asyncio.sleep(3)
             sent = await probe(api, port, probe_device["token"], args.probes)
-            posted = await load
+            posted = sum(await asyncio.gather(*loads))
             received: list[tuple[float, int]] = []
             for _ in procs:
                 received += results.get(timeout=duration + 60)
@@ -231,9 +234,38 @@ async def main() -> None:
                 p.join()
         finally:
             await api.aclose()
-            if server is not None:
+            for server in servers:
                 server.stop()
     report(sent, received, per * args.workers, posted / (2.5 * args.probes + 5), args.sessions)
+
+
+def start_servers(args: argparse.Namespace, tmp: Path) -> list[ServerProcess]:
+    """The service as `--processes` processes on one database (and Redis when several)."""
+    env = {"VITALWATCH_ENVIRONMENT": "production"}
+    database_url = args.database_url
+    if args.processes > 1:
+        from tests.backends import new_database_url
+
+        if database_url is None:
+            database_url = new_database_url("postgresql", tmp)
+        env |= {
+            "VITALWATCH_REDIS_URL": args.redis_url,
+            "VITALWATCH_REDIS_PREFIX": f"bench-{secrets.token_hex(4)}",
+        }
+    secret = secrets.token_urlsafe(48)
+    servers = []
+    for k in range(args.processes):
+        workdir = tmp / f"p{k}"
+        workdir.mkdir()
+        server = ServerProcess(workdir, database_url=database_url, extra_env=env, secret=secret)
+        if k == 0:
+            server.create_users()
+            database_url = server.database_url
+        server.start()
+        servers.append(server)
+    if args.processes > 1:
+        time.sleep(3)  # partitions spread evenly over the processes
+    return servers
 
 
 def _q(sorted_ms: list[float], p: float) -> float:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, ServerProcess, iso, now_utc, samples
+from tests.support import Api, ServerProcess, iso, now_utc, samples, wait_for
 
 
 async def count_rows(server: ServerProcess, session_id: int) -> int:
@@ -163,3 +163,20 @@ async def test_downsampling_keeps_the_extremes(api: Api) -> None:
     assert len(window["values"]) == 1000
     bad = await api.http.get(url, params={"metric": "temp"}, headers=await api.auth())
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "metric"]
+
+
+async def test_last_seen_of_every_posting_device_reaches_the_database(
+    api: Api, server: ServerProcess
+) -> None:
+    pairs = [await api.monitored() for _ in range(3)]
+    before = now_utc()
+    for device, _ in pairs:
+        r = await api.post(device["token"], samples(before - timedelta(seconds=5), 1, hr=70))
+        assert r.status_code == 202
+    ids = [device["id"] for device, _ in pairs]
+
+    async def flushed() -> bool:
+        rows = await server.sql("SELECT id, last_seen FROM devices WHERE last_seen IS NOT NULL")
+        return {r[0] for r in rows} >= set(ids)
+
+    await wait_for(flushed, timeout=12, interval=0.5)  # flushed in bulk every 5 s

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     #: Set to run several service processes (on PostgreSQL): they share work
     #: and live events through Redis Streams under `redis_prefix`.
     redis_url: str | None = None
+    #: Connections to Redis per process (requests wait for a free one).
+    redis_max_connections: int = Field(default=200, ge=8, le=10_000)
     redis_prefix: str = Field(default="vitalwatch", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     #: Sessions are spread over this many partitions, each evaluated by one process.
     #: Every process of one deployment must use the same number.

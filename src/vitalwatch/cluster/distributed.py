@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import orjson
 from fastapi import HTTPException, status
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -124,8 +124,16 @@ class RedisCluster:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         #: Typed Any: redis-py types replies as unions of str and bytes; without
         #: decode_responses every reply here is bytes.
-        self.redis: Any = Redis.from_url(
-            settings.redis_url, socket_connect_timeout=3, health_check_interval=15
+        #: A blocking pool: under a burst of requests a command waits for a free
+        #: connection instead of failing (redis-py's default pool raises at 100).
+        self.redis: Any = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=settings.redis_max_connections,
+                timeout=10,
+                socket_connect_timeout=3,
+                health_check_interval=15,
+            )
         )
         self._settings = settings
         self._engine = engine
@@ -211,6 +219,7 @@ class RedisCluster:
         if self._background:
             await asyncio.wait(self._background, timeout=2)
         await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()
         PARTITIONS_OWNED.set(0)
 
     async def _agree_on_partitions(self) -> None:

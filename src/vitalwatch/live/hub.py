@@ -98,6 +98,9 @@ class Client:
     max_queue: int
     durable: asyncio.Queue[tuple[int, str]] = field(init=False)
     vitals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: A whole tick's items, serialised once for every dashboard that is keeping
+    #: up; merged into `vitals` only when another tick arrives before it is sent.
+    shared: tuple[list[dict[str, Any]], str] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     last_event_id: int = 0
     last_sent: float = field(default_factory=time.monotonic)
@@ -297,7 +300,13 @@ class Hub:
                 await client.send(text)
                 client.last_event_id = event_id
                 sent = True
-            if client.vitals:
+            if client.shared is not None:
+                text, client.shared = client.shared[1], None
+                await client.send(
+                    f'{{"type":"vitals","event_id":{client.last_event_id},"items":{text}}}'
+                )
+                sent = True
+            elif client.vitals:
                 items, client.vitals = list(client.vitals.values()), {}
                 await client.send(self._frame("vitals", client.last_event_id, {"items": items}))
                 sent = True
@@ -314,12 +323,24 @@ class Hub:
     # -- vitals ---------------------------------------------------------------------
 
     def push_vitals(self, items: list[dict[str, Any]]) -> None:
-        """Merge items into every dashboard's pending frame (latest per session wins)."""
+        """Merge items into every dashboard's pending frame (latest per session wins).
+
+        The items are serialised once per tick; a dashboard only gets a merged
+        frame of its own when it is still sending the previous tick's.
+        """
         if not items:
             return
+        shared = (items, orjson.dumps(items).decode())
         for client in self._clients:
-            for item in items:
-                client.vitals[item["session_id"]] = item
+            if client.shared is None and not client.vitals:
+                client.shared = shared
+            else:
+                if client.shared is not None:
+                    for item in client.shared[0]:
+                        client.vitals[item["session_id"]] = item
+                    client.shared = None
+                for item in items:
+                    client.vitals[item["session_id"]] = item
             client.wake.set()
 
     async def _tick_vitals(self) -> None:

@@ -47,6 +47,7 @@ async def live(websocket: WebSocket, token: str | None = None, since: int | None
         )
         for task in pending:
             task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)  # retrieved, not logged
         if expiry in done:
             await close(CLOSE_UNAUTHORIZED, "access token expired")
         for task in done:
