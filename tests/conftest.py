@@ -51,6 +51,18 @@ def new_server(backend: str, tmp_path: Path) -> Iterator[Callable[..., ServerPro
 
 
 @pytest.fixture
+async def own_server(
+    new_server: Callable[..., ServerProcess],
+) -> AsyncIterator[tuple[ServerProcess, Api]]:
+    """A running server of the test's own (to stop, kill or restart) and a client."""
+    server = new_server()
+    server.start()
+    client = Api(server.url)
+    yield server, client
+    await client.aclose()
+
+
+@pytest.fixture
 async def api(server: ServerProcess) -> AsyncIterator[Api]:
     client = Api(server.url)
     yield client

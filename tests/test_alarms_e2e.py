@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -143,61 +142,50 @@ async def test_missed_alarm_is_replayed_after_reconnect(api: Api, server: Server
 
 
 async def test_silent_device_raises_technical_alarm(
-    new_server: Callable[..., ServerProcess],
+    own_server: tuple[ServerProcess, Api],
 ) -> None:
     """No data from a bound device for 60 s: high "offline" alarm, cleared by data."""
-    server = new_server()
+    server, api = own_server
+    device, session = await api.monitored()
+    # backdate the session start so the device has been silent for over 60 s
+    server.stop()
+    await server.sql(
+        "UPDATE sessions SET started_at = :t WHERE id = :s",
+        t=now_utc() - timedelta(seconds=90),
+        s=session["id"],
+    )
     server.start()
-    api = Api(server.url)
-    try:
-        device, session = await api.monitored()
-        # backdate the session start so the device has been silent for over 60 s
-        server.stop()
-        await server.sql(
-            "UPDATE sessions SET started_at = :t WHERE id = :s",
-            t=now_utc() - timedelta(seconds=90),
-            s=session["id"],
-        )
-        server.start()
-        alarm = None
-        for _ in range(40):
-            found = [a for a in await alarms_of(api, session["id"]) if a["kind"] == "technical"]
-            if found:
-                alarm = found[0]
-                break
-            await asyncio.sleep(0.25)
-        assert alarm is not None, "offline alarm expected"
-        assert alarm["priority"] == "high" and "offline" in alarm["message"]
-        await api.post(device["token"], samples(now_utc(), 1, hr=70, spo2=98))
-        await asyncio.sleep(1.5)
-        again = next(a for a in await alarms_of(api, session["id"]) if a["id"] == alarm["id"])
-        assert again["state"] == "resolved"
-    finally:
-        await api.aclose()
-        server.stop()
+    alarm = None
+    for _ in range(40):
+        found = [a for a in await alarms_of(api, session["id"]) if a["kind"] == "technical"]
+        if found:
+            alarm = found[0]
+            break
+        await asyncio.sleep(0.25)
+    assert alarm is not None, "offline alarm expected"
+    assert alarm["priority"] == "high" and "offline" in alarm["message"]
+    await api.post(device["token"], samples(now_utc(), 1, hr=70, spo2=98))
+    await asyncio.sleep(1.5)
+    again = next(a for a in await alarms_of(api, session["id"]) if a["id"] == alarm["id"])
+    assert again["state"] == "resolved"
 
 
 async def test_restart_neither_loses_nor_repeats_an_alarm(
-    new_server: Callable[..., ServerProcess],
+    own_server: tuple[ServerProcess, Api],
 ) -> None:
-    server = new_server()
+    server, api = own_server
+    device, session = await api.monitored()
+    t0 = now_utc() - timedelta(seconds=60)
+    await api.post(device["token"], samples(t0, 16, spo2=85, hr=80))
+    before = await alarms_of(api, session["id"])
+    assert [a["rule"] for a in before] == ["spo2_low"]
+    server.kill9()
     server.start()
-    api = Api(server.url)
-    try:
-        device, session = await api.monitored()
-        t0 = now_utc() - timedelta(seconds=60)
-        await api.post(device["token"], samples(t0, 16, spo2=85, hr=80))
-        before = await alarms_of(api, session["id"])
-        assert [a["rule"] for a in before] == ["spo2_low"]
-        server.kill9()
-        server.start()
-        # the condition goes on after the restart: still one alarm, not a second raise
-        await api.post(device["token"], samples(t0 + timedelta(seconds=16), 20, seq0=16, spo2=85))
-        after = await alarms_of(api, session["id"])
-        assert [(a["id"], a["state"]) for a in after] == [(before[0]["id"], "active")]
-        # and it still clears and resolves as usual
-        await api.post(device["token"], samples(t0 + timedelta(seconds=36), 16, seq0=36, spo2=97))
-        ack = await api.http.post(f"/api/v1/alarms/{before[0]['id']}/ack", headers=await api.auth())
-        assert ack.json()["state"] == "resolved"
-    finally:
-        await api.aclose()
+    # the condition goes on after the restart: still one alarm, not a second raise
+    await api.post(device["token"], samples(t0 + timedelta(seconds=16), 20, seq0=16, spo2=85))
+    after = await alarms_of(api, session["id"])
+    assert [(a["id"], a["state"]) for a in after] == [(before[0]["id"], "active")]
+    # and it still clears and resolves as usual
+    await api.post(device["token"], samples(t0 + timedelta(seconds=36), 16, seq0=36, spo2=97))
+    ack = await api.http.post(f"/api/v1/alarms/{before[0]['id']}/ack", headers=await api.auth())
+    assert ack.json()["state"] == "resolved"

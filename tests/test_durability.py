@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -28,27 +27,22 @@ async def _stream(
 
 
 async def test_kill_9_mid_stream_loses_no_acknowledged_sample(
-    new_server: Callable[..., ServerProcess],
+    own_server: tuple[ServerProcess, Api],
 ) -> None:
-    server = new_server()
-    server.start()
-    api = Api(server.url)
-    try:
-        devices = []
-        for _ in range(4):
-            device, _session = await api.monitored()
-            devices.append(device)
-        acked: dict[int, set[int]] = {d["id"]: set() for d in devices}
-        stop = asyncio.Event()
-        tasks = [
-            asyncio.create_task(_stream(api, d["token"], acked[d["id"]], stop, 0)) for d in devices
-        ]
-        await asyncio.sleep(2.0)
-        server.kill9()  # mid-stream: requests are in flight
-        stop.set()
-        await asyncio.gather(*tasks)
-    finally:
-        await api.aclose()
+    server, api = own_server
+    devices = []
+    for _ in range(4):
+        device, _session = await api.monitored()
+        devices.append(device)
+    acked: dict[int, set[int]] = {d["id"]: set() for d in devices}
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(_stream(api, d["token"], acked[d["id"]], stop, 0)) for d in devices
+    ]
+    await asyncio.sleep(2.0)
+    server.kill9()  # mid-stream: requests are in flight
+    stop.set()
+    await asyncio.gather(*tasks)
     total_acked = sum(len(s) for s in acked.values())
     assert total_acked > 500, "the stream should have been acknowledged many times"
 

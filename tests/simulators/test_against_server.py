@@ -11,6 +11,14 @@ from simulators.runner import Simulation, SimulationConfig
 from tests.support import ADMIN, Api, ServerProcess
 
 
+def simulation(server: ServerProcess, **config: Any) -> Simulation:
+    """A simulated ward logged in to `server` as the admin (one calm room at 1x unless told)."""
+    defaults: dict[str, Any] = {"patients": 1, "scenario": "calm", "speed": 1}
+    return Simulation(
+        SimulationConfig(url=server.url, user=ADMIN[0], password=ADMIN[1], **(defaults | config))
+    )
+
+
 async def play(sim: Simulation, until_s: int, step_s: int = 120) -> None:
     """Advance simulated time as fast as the service acknowledges."""
     for t in range(step_s, until_s + step_s, step_s):
@@ -30,10 +38,8 @@ async def alarms_by_room(api: Api, sim: Simulation) -> dict[str, list[dict[str, 
 async def test_mixed_ward_raises_exactly_the_expected_alarms(
     api: Api, server: ServerProcess
 ) -> None:
-    cfg = SimulationConfig(
-        url=server.url,
-        user=ADMIN[0],
-        password=ADMIN[1],
+    sim = simulation(
+        server,
         patients=6,
         scenario="mixed",
         speed=600,
@@ -42,7 +48,6 @@ async def test_mixed_ward_raises_exactly_the_expected_alarms(
         # room 1 (calm) has motion artefacts; room 3 (calm) loses replies and retries
         faults={0: Faults(artefacts_every_s=97), 2: Faults(lost_ack_rate=0.5)},
     )
-    sim = Simulation(cfg)
     try:
         await sim.setup()
         await play(sim, 70 * 60)
@@ -67,17 +72,7 @@ async def test_mixed_ward_raises_exactly_the_expected_alarms(
 
 
 async def test_probe_off_raises_the_signal_lost_alarm(api: Api, server: ServerProcess) -> None:
-    cfg = SimulationConfig(
-        url=server.url,
-        user=ADMIN[0],
-        password=ADMIN[1],
-        patients=1,
-        scenario="calm",
-        speed=1,
-        seed=7,
-        duration_min=30,
-    )
-    sim = Simulation(cfg)
+    sim = simulation(server, seed=7, duration_min=30)
     try:
         await sim.setup()
         device = sim.rooms[0].device
@@ -108,18 +103,7 @@ async def test_load_mode_holds_its_rate(server: ServerProcess) -> None:
 
 
 async def test_device_clock_skew_is_kept_as_measured(api: Api, server: ServerProcess) -> None:
-    cfg = SimulationConfig(
-        url=server.url,
-        user=ADMIN[0],
-        password=ADMIN[1],
-        patients=1,
-        scenario="calm",
-        speed=1,
-        seed=9,
-        duration_min=10,
-        faults={0: Faults(clock_skew_s=-45)},
-    )
-    sim = Simulation(cfg)
+    sim = simulation(server, seed=9, duration_min=10, faults={0: Faults(clock_skew_s=-45)})
     try:
         await sim.setup()
         await sim.step(5)
