@@ -118,6 +118,40 @@ async def test_bad_device_token_is_401(api: Api) -> None:
     assert r.status_code == 401
     r = await api.http.post("/api/v1/readings", json={"samples": []})
     assert r.status_code == 401
+    assert r.json() == {"detail": "Not authenticated: send Authorization: Bearer <device token>"}
+    assert r.headers["www-authenticate"] == "Bearer"
+    r = await api.http.post(
+        "/api/v1/readings", json={"samples": []}, headers={"Authorization": "Basic abc"}
+    )
+    assert r.status_code == 401
+
+
+async def test_readings_route_answers_like_every_other_route(
+    api: Api, server: ServerProcess
+) -> None:
+    """It is served ahead of FastAPI's routing: method, size and schema still hold."""
+    r = await api.http.get("/api/v1/readings")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    device, session = await api.monitored()
+    huge = b'{"samples": [' + b" " * (17 * 1024 * 1024) + b"]}"
+    r = await api.http.post(
+        "/api/v1/readings",
+        content=huge,
+        headers={"Authorization": f"Bearer {device['token']}", "Content-Type": "application/json"},
+    )
+    assert r.status_code == 413 and "10,000 samples" in r.json()["detail"]
+    r = await api.http.post(
+        "/api/v1/readings",
+        content=b'{"samples": [{"seq": 1, "hr": 70}',
+        headers={"Authorization": f"Bearer {device['token']}"},
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
+    assert await count_rows(server, session["id"]) == 0
+    operation = (await api.http.get("/openapi.json")).json()["paths"]["/api/v1/readings"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ReadingsBatch"
+    }
+    assert set(operation["responses"]) >= {"202", "401", "409", "413", "422", "503"}
 
 
 async def test_device_posts_only_to_its_own_session(api: Api) -> None:

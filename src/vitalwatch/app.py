@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from vitalwatch import __version__
 from vitalwatch.alarms.router import router as alarms_router
@@ -21,13 +21,13 @@ from vitalwatch.context import AppContext
 from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.errors import validation_body
 from vitalwatch.health.router import router as health_router
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
 from vitalwatch.logging import configure_logging, get_logger
+from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
-from vitalwatch.readings.router import OPENAPI_MODELS
-from vitalwatch.readings.router import router as readings_router
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 
@@ -88,16 +88,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {k: v for k, v in e.items() if k in ("type", "loc", "msg", "input")} for e in exc.errors()
-    ]
-    return JSONResponse(status_code=422, content=jsonable_encoder({"detail": errors}))
+    return JSONResponse(status_code=422, content=validation_body(exc.errors()))
+
+
+class VitalWatchApp(FastAPI):
+    """FastAPI, with device readings answered before its routing (readings/router.py)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == readings.PATH:
+            await readings.handle(self.state.ctx, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(
+    app = VitalWatchApp(
         title="VitalWatch",
         version=__version__,
         description="Vital-signs monitoring and alarms for supervised dosing sessions. "
@@ -112,18 +119,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         devices_router,
         sessions_router,
-        readings_router,
         alarms_router,
         live_router,
         web_router,
     ):
         app.include_router(router)
-    _register_openapi_models(app)
+    _add_readings_to_openapi(app)
     return app
 
 
-def _register_openapi_models(app: FastAPI) -> None:
-    """Add the models of bodies parsed by hand (readings) to the OpenAPI schema."""
+def _add_readings_to_openapi(app: FastAPI) -> None:
+    """The readings route is not a FastAPI route: add its entry and models by hand."""
     from pydantic.json_schema import models_json_schema
 
     original = app.openapi
@@ -133,9 +139,11 @@ def _register_openapi_models(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         _, defs = models_json_schema(
-            [(m, "validation") for m in OPENAPI_MODELS], ref_template="#/components/schemas/{model}"
+            [(m, "validation") for m in readings.OPENAPI_MODELS],
+            ref_template="#/components/schemas/{model}",
         )
         schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+        schema["paths"][readings.PATH] = readings.OPENAPI_PATH
         app.openapi_schema = schema
         return schema
 

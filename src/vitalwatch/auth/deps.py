@@ -58,11 +58,3 @@ Admin = Annotated[TokenClaims, require_role("admin")]
 
 def actor_of(claims: TokenClaims) -> Actor:
     return Actor("user", claims.user_id, claims.username)
-
-
-async def device_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    if credentials is None:
-        raise _unauthorized("Not authenticated: send Authorization: Bearer <device token>")
-    return credentials.credentials

@@ -1,53 +1,151 @@
-"""POST /api/v1/readings: devices post batches of samples."""
+"""POST /api/v1/readings: devices post batches of samples.
+
+The busiest route by far (every device, every second or more often), so it
+is a plain ASGI endpoint that the app calls ahead of FastAPI's routing:
+FastAPI's per-request machinery (middleware, dependency resolution, the
+response model) was two thirds of a single-sample request's cost
+(docs/performance.md, "Ingest"). It answers as a FastAPI route would; its
+OpenAPI entry is `OPENAPI_PATH`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Request, status
+import orjson
+from fastapi import HTTPException
+from fastapi.exceptions import RequestValidationError
+from starlette.types import Receive, Scope, Send
 
-from vitalwatch.auth.deps import device_token
-from vitalwatch.context import Ctx
+from vitalwatch.errors import validation_body
+from vitalwatch.logging import get_logger
 from vitalwatch.readings import service
-from vitalwatch.readings.schemas import IngestAck, ReadingsBatch
+from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck, ReadingsBatch
 
-router = APIRouter(prefix="/api/v1", tags=["readings"])
+if TYPE_CHECKING:
+    from vitalwatch.context import AppContext
 
-_BODY_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReadingsBatch"}}},
+log = get_logger(__name__)
+
+PATH = "/api/v1/readings"
+#: 10,000 samples with every field, pretty-printed, stay well below this.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def handle(ctx: AppContext, scope: Scope, receive: Receive, send: Send) -> None:
+    """Store a batch of samples; 202 only once they are durably committed."""
+    if scope["method"] != "POST":
+        await _answer(send, 405, {"detail": "Method Not Allowed"}, [(b"allow", b"POST")])
+        return
+    try:
+        body = await _body(receive)
+        ack = await service.ingest(
+            body,
+            _bearer(scope),
+            ctx.devices,
+            ctx.cluster,
+            ctx.settings.max_future_skew_s,
+        )
+    except _Disconnected:
+        return
+    except _TooLarge:
+        limit = f"{MAX_BODY_BYTES >> 20} MiB; send at most {MAX_SAMPLES:,} samples per request"
+        await _answer(send, 413, {"detail": f"The body is over {limit}"})
+    except HTTPException as exc:
+        headers = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+        await _answer(send, exc.status_code, {"detail": exc.detail}, headers)
+    except RequestValidationError as exc:
+        await _answer(send, 422, validation_body(exc.errors()))
+    except Exception:
+        log.exception("readings_request_failed")
+        await _answer(send, 500, {"detail": "Internal Server Error"})
+    else:
+        await _answer(send, 202, {"accepted": ack.accepted, "duplicates": ack.duplicates})
+
+
+def _bearer(scope: Scope) -> str | None:
+    """The token of `Authorization: Bearer <token>`, as FastAPI's HTTPBearer reads it."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            credentials = credentials.strip()
+            return credentials if scheme.lower() == "bearer" and credentials else None
+    return None
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _answer(
+    send: Send, status: int, content: Any, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = orjson.dumps(content)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or ()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _json(model: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}
+
+
+#: The route's OpenAPI entry (app.py adds it, and OPENAPI_MODELS, to the schema).
+OPENAPI_PATH: dict[str, Any] = {
+    "post": {
+        "tags": ["readings"],
+        "summary": "Post readings",
+        "description": handle.__doc__,
+        "operationId": "post_readings_api_v1_readings_post",
+        "security": [{"HTTPBearer": []}],
+        "requestBody": {
+            "required": True,
+            "content": _json("ReadingsBatch"),
+        },
+        "responses": {
+            "202": {
+                "description": "Every sample is durably stored (or was already: duplicates)",
+                "content": _json("IngestAck"),
+            },
+            "401": {"description": "No device token, or not a valid one"},
+            "409": {"description": "The device is not bound to an active session; nothing stored"},
+            "413": {"description": f"Body over {MAX_BODY_BYTES >> 20} MiB"},
+            "422": {
+                "description": "A sample is implausible; the error names sample and field",
+                "content": _json("HTTPValidationError"),
+            },
+            "503": {"description": "The database did not take the commit; retry the batch"},
+        },
     }
 }
 
-
-@router.post(
-    "/readings",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=IngestAck,
-    openapi_extra=_BODY_SCHEMA,
-    responses={
-        409: {"description": "The device is not bound to an active session"},
-        422: {"description": "A sample is implausible; the error names sample and field"},
-    },
-)
-async def post_readings(
-    request: Request, ctx: Ctx, token: Annotated[str, Depends(device_token)]
-) -> IngestAck:
-    """Store a batch of samples; 202 only once they are durably committed.
-
-    The body is validated straight from JSON bytes by pydantic-core (the
-    schema is `ReadingsBatch`), which is several times faster than FastAPI's
-    generic body handling for batches of thousands of samples.
-    """
-    return await service.ingest(
-        await request.body(),
-        token,
-        ctx.devices,
-        ctx.cluster,
-        ctx.settings.max_future_skew_s,
-    )
-
-
-# Referenced by _BODY_SCHEMA; registered with the app's OpenAPI in app.py.
-OPENAPI_MODELS = (ReadingsBatch,)
+OPENAPI_MODELS = (ReadingsBatch, IngestAck)

@@ -9,6 +9,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from vitalwatch.vitals import METRIC_INFO
 
+#: Most samples one request may carry.
+MAX_SAMPLES = 10_000
+
 
 def _metric(name: str) -> object:
     info = METRIC_INFO[name]
@@ -38,7 +41,7 @@ class Sample(BaseModel):
 class ReadingsBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    samples: Annotated[list[Sample], Field(min_length=1, max_length=10_000)]
+    samples: Annotated[list[Sample], Field(min_length=1, max_length=MAX_SAMPLES)]
 
 
 ReadingsBatchAdapter: TypeAdapter[ReadingsBatch] = TypeAdapter(ReadingsBatch)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import utcnow
@@ -17,8 +16,8 @@ from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
 from vitalwatch.readings import repository
-from vitalwatch.readings.schemas import IngestAck, ReadingsBatchAdapter
-from vitalwatch.readings.validation import SampleProblems, to_columns
+from vitalwatch.readings.schemas import IngestAck
+from vitalwatch.readings.validation import SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 
 if TYPE_CHECKING:
@@ -29,13 +28,20 @@ log = get_logger(__name__)
 
 async def ingest(
     body: bytes,
-    token: str,
+    token: str | None,
     directory: DeviceDirectory,
     cluster: Cluster,
     max_future_s: float,
 ) -> IngestAck:
     """Store a device's batch durably; raise the HTTP error a device must see."""
     started = time.perf_counter()
+    if token is None:
+        INGEST_REQUESTS.labels("unauthorized").inc()
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="Not authenticated: send Authorization: Bearer <device token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     device = await directory.resolve(token)
     if device is None:
         INGEST_REQUESTS.labels("unauthorized").inc()
@@ -45,14 +51,7 @@ async def ingest(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        batch = ReadingsBatchAdapter.validate_json(body)
-        now_ms = int(time.time() * 1000)
-        columns = to_columns(batch, now_ms, int(max_future_s * 1000))
-    except ValidationError as exc:
-        INGEST_REQUESTS.labels("invalid").inc()
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        ) from None
+        columns = parse_readings(body, int(time.time() * 1000), int(max_future_s * 1000))
     except SampleProblems as exc:
         INGEST_REQUESTS.labels("invalid").inc()
         raise RequestValidationError(exc.errors) from None
