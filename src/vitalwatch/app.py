@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from vitalwatch import __version__
+from vitalwatch import __version__, heap
 from vitalwatch.alarms.router import router as alarms_router
 from vitalwatch.auth.router import router as auth_router
 from vitalwatch.cluster.service import Cluster, Housekeeping, LocalCluster
@@ -70,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ctx.hub.start()
     await ctx.cluster.start()
     housekeeping.start()
+    heap.settle_after_startup()
     log.info(
         "service_started",
         version=__version__,
