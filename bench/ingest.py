@@ -83,6 +83,9 @@ async def run_case(
     )
     elapsed = time.monotonic() - started
     latencies.sort()
+    stored = (await server.sql("SELECT count(*) FROM readings"))[0][0]
+    if stored != sum(counts):  # "acknowledged" must mean durably stored
+        raise RuntimeError(f"{sum(counts)} samples acknowledged but {stored} stored")
     return {
         "samples_per_s": sum(counts) / elapsed,
         "requests_per_s": len(latencies) / elapsed,
