@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from websockets.asyncio.client import ClientConnection
 
 from tests.backends import new_database_url, require_redis
@@ -151,6 +152,42 @@ async def test_alarm_posted_to_one_process_reaches_a_dashboard_on_the_other(
         for ws in (ws_a, ws_b):
             if ws is not None:
                 await ws.close()
+
+
+async def test_a_limit_change_reaches_the_evaluating_process_when_redis_loses_the_message(
+    two: tuple[ServerProcess, ServerProcess, Api, Api],
+) -> None:
+    """The nurse's PATCH commits, but the message to the evaluating process is lost
+    (XADD refused by Redis for a moment, a fault injected on purpose): the new
+    limit must still be applied, from the session event in the database."""
+    a, _, api_a, _ = two
+    device, session = await api_a.monitored("custom")
+    t0 = now_utc() - timedelta(seconds=30)
+    r = await api_a.post(device["token"], samples(t0, 1, sbp=160, dbp=90, hr=80))
+    assert r.status_code == 202, r.text
+    admin = redis.Redis.from_url(require_redis())
+    admin.execute_command("ACL", "SETUSER", "default", "-xadd")
+    try:
+        r = await api_a.http.patch(
+            f"/api/v1/sessions/{session['id']}/thresholds",
+            json={"sbp": {"high": 150}},
+            headers=await api_a.auth(),
+        )
+        assert r.status_code == 200, r.text
+    finally:
+        admin.execute_command("ACL", "SETUSER", "default", "+xadd")
+        admin.close()
+    assert "session_change_unanswered" in a.log_text()
+
+    raised = []
+    for k in range(1, 20):  # SBP 160 again, now above the new limit of 150
+        r = await api_a.post(device["token"], samples(t0, 1, seq0=k, sbp=160, dbp=90, hr=80))
+        assert r.status_code == 202, r.text
+        raised = [row for row in await alarm_rows(a) if row[0] == session["id"]]
+        if raised:
+            break
+        await asyncio.sleep(0.3)
+    assert [row[1] for row in raised] == ["sbp_high"], raised
 
 
 async def _events_until_quiet(ws: ClientConnection) -> list[int]:

@@ -162,7 +162,7 @@ class RedisCluster:
         return ":".join((self._settings.redis_prefix, *map(str, parts)))
 
     def background(self, coro: Awaitable[Any]) -> None:
-        """Run a fire-and-forget Redis write, keeping a reference and logging failure."""
+        """Run fire-and-forget work, keeping a reference and logging failure."""
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background_done)
@@ -170,7 +170,7 @@ class RedisCluster:
     def _background_done(self, task: asyncio.Task[Any]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.warning("redis_publish_failed", error=type(task.exception()).__name__)
+            log.warning("cluster_background_failed", error=type(task.exception()).__name__)
 
     # -- start and stop -----------------------------------------------------------------
 
@@ -186,6 +186,7 @@ class RedisCluster:
         live_start = await self._last_id(self.key("live"))
         vitals_start = await self._last_id(self.key("vitals"))
         self._hub.publisher = self._publish_live
+        self._hub.on_session_change = self._session_event
         await self._lease_round()
         self._tasks = [
             asyncio.create_task(self._leases(), name="cluster-leases"),
@@ -528,11 +529,21 @@ class RedisCluster:
         raise IngestUnavailable()
 
     async def session_changed(self, session_id: int) -> None:
+        """Have the owner reload the session before the staff request returns."""
         try:
             await self._ask(session_id, {"k": "session", "s": session_id})
         except (RedisError, TimeoutError) as exc:
-            # The change is committed; the owner reads it when it next rebuilds.
-            log.error("session_change_undelivered", session_id=session_id, error=str(exc))
+            # Committed with its live event: the owner reloads when that event
+            # reaches it, read from the database within a second (_session_event).
+            log.warning("session_change_unanswered", session_id=session_id, error=str(exc))
+
+    def _session_event(self, session_id: int) -> None:
+        """A session's committed change reached this process's hub: if it evaluates
+        the session, reload it. Usually a repeat of the direct message (a reload is
+        idempotent); it matters when that message was lost."""
+        unit = self.partitions.get(session_id % self._count)
+        if unit is not None and not unit.lost:
+            self.background(unit.alarms.reload_session(session_id))
 
     async def alarm_action(
         self, alarm_id: int, action: str, seconds: int | None, actor: Actor

@@ -141,6 +141,11 @@ class Hub:
         #: Every committed event goes here first: to other processes (Redis) as
         #: well as to `offer` in this one. Set by the cluster layer.
         self.publisher: Publisher = self.offer
+        #: Told the id of every session whose committed change is delivered here.
+        #: Set by the cluster layer: the process evaluating the session reloads
+        #: it, even when the direct message to it was lost (this event reaches
+        #: every process from the database as well as through Redis).
+        self.on_session_change: Callable[[int], None] | None = None
         #: The highest event id delivered to this process's dashboards: events
         #: are delivered strictly in id order, without gaps that later fill.
         self.last_event_id = 0
@@ -221,8 +226,12 @@ class Hub:
     def dispatch(self, type_: str, event_id: int, payload: dict[str, Any]) -> None:
         """Deliver a committed event to every connected dashboard, without waiting."""
         self.last_event_id = max(self.last_event_id, event_id)
-        if type_ == "session" and payload.get("session", {}).get("status") == "ended":
-            self._latest.forget(int(payload["session"]["id"]))  # no state kept for it
+        if type_ == "session":
+            session = payload["session"]
+            if session.get("status") == "ended":
+                self._latest.forget(int(session["id"]))  # no state kept for it
+            if self.on_session_change is not None:
+                self.on_session_change(int(session["id"]))
         text = orjson.dumps({"type": type_, "event_id": event_id, **payload}).decode()
         for client in list(self._clients):
             if not client.offer(event_id, text):
