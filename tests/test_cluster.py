@@ -5,6 +5,7 @@ load balancer; one of them is killed with kill -9 under load."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import redis.asyncio
 from websockets.asyncio.client import ClientConnection
 
 from tests.backends import new_database_url, require_redis
@@ -188,6 +190,48 @@ async def test_a_limit_change_reaches_the_evaluating_process_when_redis_loses_th
             break
         await asyncio.sleep(0.3)
     assert [row[1] for row in raised] == ["sbp_high"], raised
+
+
+async def test_an_acknowledge_read_again_after_a_takeover_runs_and_is_audited_once(
+    two: tuple[ServerProcess, ServerProcess, Api, Api],
+) -> None:
+    """An owner that committed an acknowledge and died before XACK leaves the entry
+    pending; the next owner reads it again. The same entry, delivered twice here
+    (a fault injected on purpose), must be acknowledged and audited once."""
+    a, _, api_a, _ = two
+    device, session = await api_a.monitored()
+    r = await api_a.post(device["token"], samples(now_utc(), 1, sbp=185, dbp=95, hr=80))
+    assert r.status_code == 202, r.text
+    ((alarm_id, state),) = [(row[2], row[3]) for row in await alarm_rows(a)]
+    assert state == "active"
+    me = (await api_a.http.get("/api/v1/auth/me", headers=await api_a.auth())).json()
+    prefix = a.extra_env["VITALWATCH_REDIS_PREFIX"]
+    reply_to = f"{prefix}:reply:test-{secrets.token_hex(3)}"
+    entry = {
+        "k": "alarm",
+        "a": alarm_id,
+        "x": "acknowledge",
+        "n": 0,
+        "u": json.dumps({"type": "user", "id": me["id"], "name": me["username"]}),
+        "r": reply_to,
+        "i": "1",
+    }
+    client = redis.asyncio.Redis.from_url(require_redis())
+    try:
+        replies: list[Any] = []
+        for _ in range(2):
+            await client.xadd(f"{prefix}:part:{session['id'] % PARTITIONS}", entry)
+            got = await client.xread({reply_to: replies[-1][0] if replies else "0-0"}, block=10_000)
+            replies += got[0][1]
+    finally:
+        await client.aclose()
+    assert [fields[b"o"] for _, fields in replies] == [b"ok", b"ok"]
+    assert [row[3] for row in await alarm_rows(a)] == ["acknowledged"]
+    audited = await a.sql(
+        "SELECT count(*) FROM audit_log WHERE action='alarm.acknowledge' AND entity_id=:a",
+        a=alarm_id,
+    )
+    assert audited[0][0] == 1
 
 
 async def _events_until_quiet(ws: ClientConnection) -> list[int]:

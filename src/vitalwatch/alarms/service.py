@@ -298,19 +298,34 @@ class AlarmService:
 
     # -- staff actions ------------------------------------------------------------------
 
-    async def acknowledge(self, alarm_id: int, actor: audit.Actor) -> AlarmOut:
-        return await self._staff_action(alarm_id, actor, "acknowledge", None)
+    async def acknowledge(
+        self, alarm_id: int, actor: audit.Actor, request: str | None = None
+    ) -> AlarmOut:
+        return await self._staff_action(alarm_id, actor, "acknowledge", None, request)
 
-    async def silence(self, alarm_id: int, seconds: int, actor: audit.Actor) -> AlarmOut:
-        return await self._staff_action(alarm_id, actor, "silence", seconds)
+    async def silence(
+        self, alarm_id: int, seconds: int, actor: audit.Actor, request: str | None = None
+    ) -> AlarmOut:
+        return await self._staff_action(alarm_id, actor, "silence", seconds, request)
 
     async def _staff_action(
-        self, alarm_id: int, actor: audit.Actor, action: str, seconds: int | None
+        self,
+        alarm_id: int,
+        actor: audit.Actor,
+        action: str,
+        seconds: int | None,
+        request: str | None,
     ) -> AlarmOut:
+        """`request` names a command that may arrive twice (production mode: a
+        stream entry re-read after a takeover); it runs once and is audited once."""
         async with self.lock, self._maker() as db:
             alarm = await repository.get(db, alarm_id)
             if alarm is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
+            if request is not None and await audit.done_before(
+                db, action=f"alarm.{action}", entity="alarm", entity_id=alarm_id, request=request
+            ):
+                return AlarmOut.model_validate(alarm)
             if alarm.state == "resolved":
                 raise HTTPException(
                     status.HTTP_409_CONFLICT, f"Alarm {alarm_id} is already resolved"
@@ -332,7 +347,10 @@ class AlarmService:
                 action=f"alarm.{action}",
                 entity="alarm",
                 entity_id=alarm_id,
-                detail={"seconds": seconds} if seconds is not None else None,
+                detail={
+                    k: v for k, v in (("seconds", seconds), ("request", request)) if v is not None
+                }
+                or None,
             )
             await db.commit()
             await db.refresh(alarm)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit.models import AuditEntry
@@ -41,3 +42,18 @@ async def record(
             detail=detail,
         )
     )
+
+
+async def done_before(
+    db: AsyncSession, *, action: str, entity: str, entity_id: int, request: str
+) -> bool:
+    """Whether the audit log already holds this request's action: a command re-read
+    after a takeover (the old owner committed it, then died) must not run twice."""
+    details = await db.scalars(
+        select(AuditEntry.detail).where(
+            AuditEntry.entity == entity,
+            AuditEntry.entity_id == entity_id,
+            AuditEntry.action == action,
+        )
+    )
+    return any(d is not None and d.get("request") == request for d in details)

@@ -453,7 +453,12 @@ class RedisCluster:
             seconds = int(fields[b"n"]) or None
             try:
                 out = await run_action(
-                    unit, int(fields[b"a"]), fields[b"x"].decode(), seconds, actor
+                    unit,
+                    int(fields[b"a"]),
+                    fields[b"x"].decode(),
+                    seconds,
+                    actor,
+                    request=f"{fields[b'r'].decode()}#{fields[b'i'].decode()}",
                 )
             except HTTPException as exc:
                 return {"o": "http", "c": exc.status_code, "b": str(exc.detail)}

@@ -72,12 +72,17 @@ async def alarm_session(maker: async_sessionmaker[AsyncSession], alarm_id: int) 
 
 
 async def run_action(
-    partition: Partition, alarm_id: int, action: str, seconds: int | None, actor: Actor
+    partition: Partition,
+    alarm_id: int,
+    action: str,
+    seconds: int | None,
+    actor: Actor,
+    request: str | None = None,
 ) -> AlarmOut:
     if action == "acknowledge":
-        return await partition.alarms.acknowledge(alarm_id, actor)
+        return await partition.alarms.acknowledge(alarm_id, actor, request)
     if action == "silence":
-        return await partition.alarms.silence(alarm_id, seconds or 120, actor)
+        return await partition.alarms.silence(alarm_id, seconds or 120, actor, request)
     raise ValueError(f"unknown alarm action {action!r}")
 
 
