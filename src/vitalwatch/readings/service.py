@@ -36,20 +36,10 @@ async def ingest(
     """Store a device's batch durably; raise the HTTP error a device must see."""
     started = time.perf_counter()
     if token is None:
-        INGEST_REQUESTS.labels("unauthorized").inc()
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="Not authenticated: send Authorization: Bearer <device token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("Not authenticated: send Authorization: Bearer <device token>")
     device = await directory.resolve(token)
     if device is None:
-        INGEST_REQUESTS.labels("unauthorized").inc()
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="Invalid device token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("Invalid device token")
     try:
         columns = parse_readings(body, int(time.time() * 1000), int(max_future_s * 1000))
     except SampleProblems as exc:
@@ -76,6 +66,13 @@ async def ingest(
     INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
     INGEST_LATENCY.observe(time.perf_counter() - started)
     return IngestAck(accepted=result.accepted, duplicates=result.duplicates)
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    INGEST_REQUESTS.labels("unauthorized").inc()
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 async def prune_old_readings(maker: async_sessionmaker[AsyncSession], days: int) -> int:
