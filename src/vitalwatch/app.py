@@ -96,7 +96,10 @@ class VitalWatchApp(FastAPI):
     """FastAPI, with device readings answered before its routing (readings/router.py)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == readings.PATH:
+        # Behind a proxy prefix (uvicorn --root-path) the path carries the prefix.
+        path: str = scope.get("path", "")
+        route = path.removeprefix(scope.get("root_path", ""))
+        if scope["type"] == "http" and route == readings.PATH:
             await readings.handle(self.state.ctx, scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
