@@ -4,50 +4,68 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from simulators.load import run_load
-from simulators.runner import Simulation, SimulationConfig, run_simulation
+from simulators.runner import Simulation, SimulationConfig, drive
 from simulators.scenarios import SCENARIOS
 
 _PRIORITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+
+
+def _shown(latest: dict[str, float], metric: str) -> str:
+    """A latest value, or a dash when the monitor has none (e.g. the probe is off)."""
+    return f"{latest[metric]:.0f}" if metric in latest else "-"
 
 
 def ward_table(sim: Simulation) -> Table:
     """Rooms, current vitals, expected alarms and the alarms the service raised."""
     minutes = sim.sim_t / 60
     table = Table(title=f"VitalWatch simulator: {minutes:.0f} simulated min", expand=True)
-    for col in ("Room", "Scenario", "HR", "BP", "SpO2", "RR", "Expected", "Raised"):
+    for col in ("Room", "Scenario", "HR", "BP", "SpO2", "RR", "Expected", "Raised", "Monitor"):
         table.add_column(col)
     for room in sim.rooms:
         v = room.device.latest
         bp = f"{v['sbp']:.0f}/{v['dbp']:.0f}" if "sbp" in v and "dbp" in v else "-"
-        expected = ", ".join(f"{e.rule} ({e.priority})" for e in room.scenario.expected) or "none"
+        expected = ", ".join(f"{e.rule} ({e.priority})" for e in room.expected) or "none"
         raised = [
             f"[{_PRIORITY_STYLE.get(a['priority'], '')}]{a['rule']} {a['state']}[/]"
             for a in room.alarms
         ]
+        if room.problem is None:
+            monitor = "sending"
+        else:
+            state = "stopped" if not room.running else "sending"
+            monitor = f"[bold red]{state}: {escape(room.problem)}[/]"
         table.add_row(
             room.name,
-            room.scenario.name,
-            f"{v.get('hr', 0):.0f}",
+            f"{room.scenario.name} ({room.device.patient.response})",
+            _shown(v, "hr"),
             bp,
-            f"{v.get('spo2', 0):.0f}",
-            f"{v.get('rr', 0):.0f}",
+            _shown(v, "spo2"),
+            _shown(v, "rr"),
             expected,
             ", ".join(raised) or "none",
+            monitor,
         )
     return table
 
 
 async def play(cfg: SimulationConfig, console: Console) -> None:
-    with Live(console=console, refresh_per_second=2) as live:
-        await run_simulation(cfg, on_tick=lambda sim: live.update(ward_table(sim)))
+    """The live ward table while the simulation runs, then a line a room."""
+    sim = Simulation(cfg)
+    try:
+        with Live(console=console, refresh_per_second=2) as live:
+            await drive(sim, on_tick=lambda s: live.update(ward_table(s)))
+    finally:
+        console.print("\n".join(sim.summary()), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -69,10 +87,17 @@ def register(app: typer.Typer) -> None:
         batch: Annotated[int, typer.Option(min=1, max=10_000, help="Load mode: samples each")] = 1,
         seconds: Annotated[float, typer.Option(min=1, help="Load mode: how long")] = 30.0,
     ) -> None:
-        """Drive a running service as bedside monitors (or as a load generator)."""
+        """Drive a running service as bedside monitors (or as a load generator).
+
+        Ctrl-C or SIGTERM ends the sessions it started, in both modes."""
         console = Console()
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         if load:
-            result = asyncio.run(run_load(url, user, password, devices, rate, batch, seconds))
+            try:
+                result = asyncio.run(run_load(url, user, password, devices, rate, batch, seconds))
+            except KeyboardInterrupt:
+                console.print("Load run stopped; its sessions were ended.")
+                return
             console.print(result.summary())
             return
         if scenario != "mixed" and scenario not in SCENARIOS:

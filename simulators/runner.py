@@ -3,12 +3,16 @@
 Simulated time runs `speed` times faster than real time. With speed > 1 the
 simulated clock starts in the past (now - duration), so every timestamp sent
 is a real past time and none is ahead of the service's clock.
+
+A room whose request the service refuses (a 409 when its session was ended
+from the dashboard, a 422 for a reading it finds impossible) stops and says
+why in the live table and the summary; the other rooms go on. An expired
+staff token is renewed by logging in again (simulators.staff).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,9 +20,10 @@ from typing import Any
 
 import httpx
 
-from simulators.device import Faults, SimDevice, iso
+from simulators.device import Faults, NotAcknowledged, Refused, SimDevice, iso
 from simulators.physiology import Patient
-from simulators.scenarios import Scenario, for_patient
+from simulators.scenarios import ExpectedAlarm, Scenario, for_patient
+from simulators.staff import Staff
 
 PROTOCOL_CYCLE = ("esketamine-in", "ketamine-iv", "ketamine-im")
 
@@ -28,9 +33,16 @@ class Room:
     name: str
     scenario: Scenario
     device: SimDevice
-    session_id: int
+    session_id: int | None  # None: the service refused to start the session
+    expected: tuple[ExpectedAlarm, ...] = ()
     dose_posted: bool = False
     alarms: list[dict[str, Any]] = field(default_factory=list)
+    problem: str | None = None  # the last thing the service refused, for the nurse
+    stopped_at: int | None = None  # simulated second the room stopped at
+
+    @property
+    def running(self) -> bool:
+        return self.session_id is not None and self.stopped_at is None
 
 
 @dataclass
@@ -55,21 +67,10 @@ class Simulation:
     def __init__(self, cfg: SimulationConfig) -> None:
         self.cfg = cfg
         self.client = httpx.AsyncClient(base_url=cfg.url, timeout=30)
+        self.staff = Staff(self.client, cfg.user, cfg.password)
         self.rooms: list[Room] = []
         self.sim_start = 0.0
         self.sim_t = 0
-        self._staff: dict[str, str] = {}
-
-    async def _staff_headers(self) -> dict[str, str]:
-        if "Authorization" not in self._staff:
-            r = await self.client.post(
-                "/api/v1/auth/token",
-                data={"username": self.cfg.user, "password": self.cfg.password},
-            )
-            if r.status_code != 200:
-                raise RuntimeError(f"login as {self.cfg.user} failed: {r.text}")
-            self._staff["Authorization"] = f"Bearer {r.json()['access_token']}"
-        return self._staff
 
     async def setup(self) -> None:
         """Register one monitor per patient and start its session."""
@@ -77,20 +78,20 @@ class Simulation:
         duration_s = cfg.duration_min * 60
         now = time.time()
         self.sim_start = now - duration_s if cfg.speed > 1 else now
-        headers = await self._staff_headers()
         for i in range(cfg.patients):
             room = f"Room {i + 1}"
             scenario = for_patient(cfg.scenario, i)
             protocol = PROTOCOL_CYCLE[i % len(PROTOCOL_CYCLE)]
-            r = await self.client.post(
+            r = await self.staff.request(
+                "POST",
                 "/api/v1/devices",
                 json={"name": f"{room} monitor", "model": "VitalWatch simulator"},
-                headers=headers,
             )
             if r.status_code != 201:
                 raise RuntimeError(f"registering a device needs an admin login: {r.text}")
             device = r.json()
-            r = await self.client.post(
+            r = await self.staff.request(
+                "POST",
                 "/api/v1/sessions",
                 json={
                     "patient": {
@@ -101,47 +102,62 @@ class Simulation:
                     "room": room,
                     "device_ids": [device["id"]],
                 },
-                headers=headers,
             )
-            r.raise_for_status()
             patient = Patient(
                 protocol, scenario, seed=cfg.seed * 1000 + i, dose_at_s=cfg.pre_dose_min * 60
             )
-            sim_device = SimDevice(
-                self.client,
-                device["token"],
-                patient,
-                self.sim_start,
-                faults=cfg.faults.get(i, Faults()),
+            faults = cfg.faults.get(i, Faults())
+            sim_device = SimDevice(self.client, device["token"], patient, self.sim_start, faults)
+            expected = patient.expected_alarms(duration_s, faults.clock_skew_s)
+            started = r.status_code == 201
+            self.rooms.append(
+                Room(room, scenario, sim_device, r.json()["id"] if started else None, expected)
             )
-            self.rooms.append(Room(room, scenario, sim_device, r.json()["id"]))
+            if not started:
+                self.rooms[-1].problem = str(Refused("starting the session", r))
 
     async def step(self, until_t: int) -> None:
         """Advance simulated time to `until_t` seconds: post every room's samples."""
+        if until_t <= self.sim_t:
+            return
         t0, self.sim_t = self.sim_t, until_t
         await asyncio.gather(*(self._advance(room, t0, until_t) for room in self.rooms))
 
     async def _advance(self, room: Room, t0: int, t1: int) -> None:
-        await room.device.post(room.device.samples_between(t0, t1))
+        """One room's samples and dose; what the service refuses stops this room only."""
+        if not room.running:
+            return
+        try:
+            await room.device.post(room.device.samples_between(t0, t1))
+            await self._dose(room, t1)
+        except Refused as e:
+            room.problem, room.stopped_at = str(e), t0
+        except NotAcknowledged as e:  # the monitor goes on with its next batch
+            room.problem = str(e)
+
+    async def _dose(self, room: Room, t1: int) -> None:
         dose_at = room.device.patient.dose_at_s
-        if not room.dose_posted and t1 > dose_at:
-            room.dose_posted = True
-            r = await self.client.post(
-                f"/api/v1/sessions/{room.session_id}/events",
-                json={
-                    "kind": "dose",
-                    "ts": iso(self.sim_start + dose_at),
-                    "detail": f"{room.device.patient.protocol} dose (simulated)",
-                },
-                headers=await self._staff_headers(),
-            )
-            r.raise_for_status()
+        if room.dose_posted or t1 <= dose_at:
+            return
+        r = await self.staff.request(
+            "POST",
+            f"/api/v1/sessions/{room.session_id}/events",
+            json={
+                "kind": "dose",
+                "ts": iso(self.sim_start + dose_at),
+                "detail": f"{room.device.patient.protocol} dose (simulated)",
+            },
+        )
+        if r.status_code != 201:
+            raise Refused("the dose event", r)
+        room.dose_posted = True
 
     async def refresh_alarms(self) -> None:
-        headers = await self._staff_headers()
         for room in self.rooms:
-            r = await self.client.get(
-                "/api/v1/alarms", params={"session_id": room.session_id}, headers=headers
+            if room.session_id is None:
+                continue
+            r = await self.staff.request(
+                "GET", "/api/v1/alarms", params={"session_id": room.session_id}
             )
             if r.status_code == 200:
                 room.alarms = r.json()
@@ -153,7 +169,7 @@ class Simulation:
         started = time.monotonic()
         last_alarm_poll = 0.0
         try:
-            while self.sim_t < total:
+            while self.sim_t < total and any(room.running for room in self.rooms):
                 target = min(total, int((time.monotonic() - started) * cfg.speed) + 1)
                 if target > self.sim_t:
                     await self.step(target)
@@ -168,10 +184,31 @@ class Simulation:
 
     async def end(self) -> None:
         """End every session started so far (also after Ctrl-C during setup)."""
-        headers = await self._staff_headers()
+        await self.staff.end_sessions(r.session_id for r in self.rooms if r.session_id is not None)
+
+    def summary(self) -> list[str]:
+        """One line a room: expected and raised alarms, and what stopped it."""
+        lines = []
         for room in self.rooms:
-            with contextlib.suppress(httpx.HTTPError):
-                await self.client.post(f"/api/v1/sessions/{room.session_id}/end", headers=headers)
+            expected = {e.rule for e in room.expected}
+            raised = {a["rule"] for a in room.alarms if a.get("kind") == "physiological"}
+            line = (
+                f"{room.name} ({room.scenario.name}, {room.device.patient.response} response): "
+                f"expected {', '.join(sorted(expected)) or 'none'}; "
+                f"raised {', '.join(sorted(raised)) or 'none'}"
+            )
+            dose = room.device.patient.dose_at_s
+            due = {e.rule for e in room.expected if dose + e.within_s[1] <= self.sim_t}
+            if missing := due - raised:  # only where the run got past the alarm's time
+                line += f"; NOT RAISED: {', '.join(sorted(missing))}"
+            if room.session_id is None:
+                line += f"; not started: {room.problem}"
+            elif room.stopped_at is not None:
+                line += f"; stopped at {room.stopped_at / 60:.0f} simulated min: {room.problem}"
+            elif room.problem:
+                line += f"; last problem: {room.problem}"
+            lines.append(line)
+        return lines
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -182,6 +219,13 @@ async def run_simulation(
 ) -> Simulation:
     """Set up and play a simulation to the end (Ctrl-C ends the sessions too)."""
     sim = Simulation(cfg)
+    await drive(sim, on_tick)
+    return sim
+
+
+async def drive(sim: Simulation, on_tick: Callable[[Simulation], None] | None = None) -> None:
+    """Set up and play `sim` to the end, then close it; its sessions end however it stops."""
+    cfg = sim.cfg
     try:
         try:
             await sim.setup()
@@ -190,6 +234,8 @@ async def run_simulation(
                 await sim.end()
             raise
         await sim.run(on_tick)
+        if on_tick is not None:
+            await sim.refresh_alarms()
+            on_tick(sim)
     finally:
         await sim.close()
-    return sim

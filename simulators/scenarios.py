@@ -2,7 +2,10 @@
 
 Times are seconds after the dose. An event overrides the patient's own
 values while it lasts; each scenario names the alarms (rule and priority)
-it must raise under the default limits, and the calm one none at all.
+its events must raise under the default limits. A scenario also fixes or
+leaves to chance the size of the drug's BP response (`response`): the
+alarms a large or severe response raises are worked out per patient
+(physiology.Patient.expected_alarms). The calm patient raises none at all.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ class Override:
     hr: float | None = None
     spo2: float | None = None
     rr: float | None = None
-    sbp: float | None = None
-    dbp: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Scenario:
     description: str
     events: tuple[Event, ...] = ()
     expected: tuple[ExpectedAlarm, ...] = field(default=())
+    #: "drawn" (mostly mild, some large, rarely severe), or "mild"/"severe" always
+    response: str = "drawn"
 
     def at(self, since_dose_s: float) -> Override:
         """The override in force at a time after the dose (plain values elsewhere)."""
@@ -48,15 +51,15 @@ class Scenario:
         return Override()
 
 
-CALM = Scenario("calm", "Expected mild BP and HR rise; no alarm")
+CALM = Scenario("calm", "Expected mild BP and HR rise; no alarm", response="mild")
+TYPICAL = Scenario(
+    "typical",
+    "No event; the BP rise drawn as in practice: mostly mild, some large, rarely severe",
+)
 HYPERTENSIVE = Scenario(
     "hypertensive",
-    "Hypertensive surge: SBP above 180 about 35 min after the dose",
-    events=(Event(30 * 60, 50 * 60, Override(sbp=192)),),
-    expected=(
-        ExpectedAlarm("sbp_high", "high", (30 * 60, 50 * 60)),
-        ExpectedAlarm("sbp_baseline_rise", "medium", (30 * 60, 50 * 60)),
-    ),
+    "Severe hypertensive response: SBP above 180 near the drug's peak",
+    response="severe",
 )
 TACHYCARDIA = Scenario(
     "tachycardia",
@@ -84,10 +87,10 @@ DESATURATION = Scenario(
 )
 
 SCENARIOS: dict[str, Scenario] = {
-    s.name: s for s in (CALM, HYPERTENSIVE, TACHYCARDIA, BRADYCARDIA, DESATURATION)
+    s.name: s for s in (CALM, TYPICAL, HYPERTENSIVE, TACHYCARDIA, BRADYCARDIA, DESATURATION)
 }
 #: `mixed`: patients take these in turn, so a demo shows calm rooms and alarms.
-MIXED_ORDER = ("calm", "desaturation", "calm", "tachycardia", "hypertensive", "bradycardia")
+MIXED_ORDER = ("calm", "desaturation", "typical", "tachycardia", "hypertensive", "bradycardia")
 
 
 def for_patient(name: str, index: int) -> Scenario:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
-from simulators.device import Faults
+import pytest
+from rich.console import Console
+from simulators.cli import ward_table
+from simulators.device import Faults, Window
 from simulators.runner import Simulation, SimulationConfig
 
-from tests.support import ADMIN, Api, ServerProcess
+from tests.support import ADMIN, Api, ServerProcess, wait_for
 
 
 def simulation(server: ServerProcess, **config: Any) -> Simulation:
@@ -19,10 +28,22 @@ def simulation(server: ServerProcess, **config: Any) -> Simulation:
     )
 
 
+@contextlib.asynccontextmanager
+async def ward(server: ServerProcess, **config: Any) -> AsyncIterator[Simulation]:
+    """A simulation set up on `server`; its sessions end and its client closes after."""
+    sim = simulation(server, **config)
+    try:
+        await sim.setup()
+        yield sim
+    finally:
+        await sim.end()
+        await sim.close()
+
+
 async def play(sim: Simulation, until_s: int, step_s: int = 120) -> None:
-    """Advance simulated time as fast as the service acknowledges."""
-    for t in range(step_s, until_s + step_s, step_s):
-        await sim.step(min(t, until_s))
+    """Advance simulated time (from where it is) as fast as the service acknowledges."""
+    while sim.sim_t < until_s:
+        await sim.step(min(sim.sim_t + step_s, until_s))
 
 
 async def alarms_by_room(api: Api, sim: Simulation) -> dict[str, list[dict[str, Any]]]:
@@ -38,22 +59,24 @@ async def alarms_by_room(api: Api, sim: Simulation) -> dict[str, list[dict[str, 
 async def test_mixed_ward_raises_exactly_the_expected_alarms(
     api: Api, server: ServerProcess
 ) -> None:
-    sim = simulation(
+    async with ward(
         server,
         patients=6,
         scenario="mixed",
         speed=600,
-        seed=42,
+        seed=8,
         duration_min=70,
-        # room 1 (calm) has motion artefacts; room 3 (calm) loses replies and retries
+        # room 1 (calm) has motion artefacts; room 3 (typical) loses replies and retries
         faults={0: Faults(artefacts_every_s=97), 2: Faults(lost_ack_rate=0.5)},
-    )
-    try:
-        await sim.setup()
+    ) as sim:
+        # seed 8 draws rooms 2 and 3 a large BP response: those alarms come from the draw
+        sizes = [r.device.patient.response for r in sim.rooms]
+        assert sizes == ["mild", "large", "large", "mild", "severe", "mild"]
+        assert {e.rule for e in sim.rooms[2].expected} >= {"sbp_baseline_rise"}
         await play(sim, 70 * 60)
         got = await alarms_by_room(api, sim)
         for room in sim.rooms:
-            expected = {(e.rule, e.priority) for e in room.scenario.expected}
+            expected = {(e.rule, e.priority) for e in room.expected}
             raised = {(a["rule"], a["priority"]) for a in got[room.name]}
             # an unacknowledged medium escalates to high after 60 s of real time
             raised = {(rule, "medium" if rule == "rr_low" else p) for rule, p in raised}
@@ -66,33 +89,96 @@ async def test_mixed_ward_raises_exactly_the_expected_alarms(
             s=sim.rooms[2].session_id,
         )
         assert rows[0][0] == rows[0][1] == retrier.seq
-    finally:
-        await sim.end()
-        await sim.close()
 
 
-async def test_probe_off_raises_the_signal_lost_alarm(api: Api, server: ServerProcess) -> None:
-    sim = simulation(server, seed=7, duration_min=30)
-    try:
-        await sim.setup()
-        device = sim.rooms[0].device
-        await sim.step(5)
-        device.faults = Faults(probe_off=(-10_000, 10_000))  # probe falls off now
-        for t in range(6, 24):  # 18 s of real time, only RR (and BP) still arrive
-            await sim.step(t)
-            await asyncio.sleep(1)
-        got = (await alarms_by_room(api, sim))["Room 1"]
-        lost = {a["rule"].split(":")[1] for a in got if a["rule"].startswith("signal_lost")}
-        assert lost == {"hr", "spo2"}
-        spo2 = next(a for a in got if a["rule"].startswith("signal_lost:spo2"))
+async def test_probe_off_at_600x_lasts_as_long_for_the_nurse_as_at_1x(
+    api: Api, server: ServerProcess
+) -> None:
+    """Fault windows last in real time: at 600x a 18-s probe-off still raises the
+    service's technical alarm (15 s on its own clock) and clears when the probe is
+    back; a 5-s one, a wiggle, raises nothing, as at 1x."""
+    async with ward(
+        server,
+        patients=2,
+        speed=600,
+        seed=7,
+        duration_min=215,  # 21.5 s of real time
+        end_sessions=False,
+        faults={
+            0: Faults(probe_off=Window(at_s=-500, wall_s=18)),
+            1: Faults(probe_off=Window(at_s=-500, wall_s=5)),
+        },
+    ) as sim:
+        await sim.run()
+        got = await alarms_by_room(api, sim)
+        lost = [a for a in got["Room 1"] if a["rule"].startswith("signal_lost")]
+        assert {a["rule"].split(":")[1] for a in lost} == {"hr", "spo2"}
+        spo2 = next(a for a in lost if a["rule"].startswith("signal_lost:spo2"))
         assert spo2["kind"] == "technical" and spo2["priority"] == "medium"
         assert spo2["message"] == "No SpO2 signal from Room 1 monitor"
-    finally:
+        assert all(a["state"] == "resolved" for a in lost), lost  # the probe is back on
+        assert [a["rule"] for a in got["Room 2"]] == []
+
+
+async def test_a_refused_room_stops_and_says_why_while_the_ward_goes_on(
+    api: Api, server: ServerProcess
+) -> None:
+    # room 1's clock runs an hour ahead (422: readings from the future); room 2's
+    # session is ended from the dashboard (409); room 3 carries on
+    async with ward(
+        server,
+        patients=3,
+        speed=600,
+        seed=3,
+        duration_min=40,
+        faults={0: Faults(clock_skew_s=3600)},
+    ) as sim:
+        await play(sim, 300)
+        r = await api.http.post(
+            f"/api/v1/sessions/{sim.rooms[1].session_id}/end", headers=await api.auth()
+        )
+        assert r.status_code == 200
+        await play(sim, 40 * 60)
+        refused, ended, carried_on = sim.rooms
+        assert refused.stopped_at == 0 and "(422)" in str(refused.problem)
+        assert ended.stopped_at == 300 and "(409)" in str(ended.problem)
+        assert carried_on.running and carried_on.problem is None and carried_on.dose_posted
+        rows = await server.sql(
+            "SELECT count(*) FROM readings WHERE session_id = :s", s=carried_on.session_id
+        )
+        assert rows[0][0] == carried_on.device.seq == 40 * 60
+        summary = sim.summary()
+        assert "stopped at 0 simulated min: readings refused (422)" in summary[0]
+        assert "stopped at 5 simulated min: readings refused (409)" in summary[1]
+        assert "stopped" not in summary[2]
+        console = Console(record=True, width=250)
+        console.print(ward_table(sim))
+        lines = console.export_text().splitlines()
+        assert "stopped: readings refused (422)" in next(x for x in lines if "Room 1" in x)
+        assert "sending" in next(x for x in lines if "Room 3" in x)
+
+
+async def test_an_expired_staff_login_is_renewed(api: Api, server: ServerProcess) -> None:
+    """A staff token that stops working mid-run (injected: the service answers 401
+    as it does when a long run outlives its token) does not lose the dose or
+    leave the session open."""
+    async with ward(server, speed=600, seed=4, duration_min=20) as sim:
+        await play(sim, 300)
+        sim.staff.token = "expired-token"
+        await play(sim, 20 * 60)
+        assert sim.rooms[0].problem is None and sim.staff.logins == 2
+        sid = sim.rooms[0].session_id
+        events = await api.http.get(f"/api/v1/sessions/{sid}/events", headers=await api.auth())
+        assert [e["kind"] for e in events.json()] == ["dose"]
+        sim.staff.token = "expired-token"
         await sim.end()
-        await sim.close()
+        session = await api.http.get(f"/api/v1/sessions/{sid}", headers=await api.auth())
+        assert session.json()["status"] == "ended" and sim.staff.logins == 3
 
 
-async def test_load_mode_holds_its_rate(server: ServerProcess) -> None:
+async def test_load_mode_holds_its_rate_and_ends_its_sessions(
+    api: Api, server: ServerProcess
+) -> None:
     from simulators.load import run_load
 
     result = await run_load(server.url, ADMIN[0], ADMIN[1], devices=10, rate=5, batch=2, seconds=2)
@@ -100,12 +186,60 @@ async def test_load_mode_holds_its_rate(server: ServerProcess) -> None:
     assert 150 <= result.samples <= 260  # 10 devices x 5/s x 2 samples x ~2 s
     assert result.percentile(99) < 2_000
     assert "samples/s acknowledged" in result.summary()
+    started = await sessions_by_status(api, "LOAD-")
+    assert started["active"] == 0 and started["ended"] == 10, started
+
+
+async def sessions_by_status(api: Api, ref_prefix: str) -> Counter[str]:
+    """How many of the sessions whose patient ref starts so are active, ended."""
+    r = await api.http.get("/api/v1/sessions", headers=await api.auth())
+    refs = ((s["status"], s["patient"]["ref"]) for s in r.json())
+    return Counter(status for status, ref in refs if ref.startswith(ref_prefix))
+
+
+@pytest.mark.parametrize(
+    ("args", "prefix", "rooms"),
+    [
+        (["--load", "--devices", "3", "--rate", "2", "--seconds", "120"], "LOAD-", 3),
+        (["--patients", "2", "--speed", "10", "--seed", "77"], "SIM-77-", 2),
+    ],
+    ids=["load", "ward"],
+)
+async def test_sigterm_ends_the_sessions_it_started(
+    api: Api, server: ServerProcess, args: list[str], prefix: str, rooms: int
+) -> None:
+    before = await sessions_by_status(api, prefix)  # earlier tests' (ended) ones
+    cli = [sys.executable, "-m", "vitalwatch", "simulate", "--url", server.url]
+    proc = await asyncio.create_subprocess_exec(
+        *cli,
+        "--user",
+        ADMIN[0],
+        "--password",
+        ADMIN[1],
+        *args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    async def all_active() -> bool:
+        return (await sessions_by_status(api, prefix))["active"] == before["active"] + rooms
+
+    try:
+        await wait_for(all_active, timeout=20, interval=0.2)
+        await asyncio.sleep(1)  # streaming now
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 15)
+        assert proc.returncode == 0, err.decode()
+        counts = await sessions_by_status(api, prefix)
+        assert counts == {"ended": before.total() + rooms}, counts
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
 
 
 async def test_device_clock_skew_is_kept_as_measured(api: Api, server: ServerProcess) -> None:
-    sim = simulation(server, seed=9, duration_min=10, faults={0: Faults(clock_skew_s=-45)})
-    try:
-        await sim.setup()
+    async with ward(server, seed=9, duration_min=10, faults={0: Faults(clock_skew_s=-45)}) as sim:
         await sim.step(5)
         rows = await server.sql(
             "SELECT max(ts_ms), max(received_ms) FROM readings WHERE session_id = :s",
@@ -113,6 +247,3 @@ async def test_device_clock_skew_is_kept_as_measured(api: Api, server: ServerPro
         )
         measured, received = rows[0]
         assert 40_000 <= received - measured <= 50_000  # 45 s behind, stored as sent
-    finally:
-        await sim.end()
-        await sim.close()

@@ -1,11 +1,15 @@
-"""The patient model: calm stays quiet, each scenario crosses what it names."""
+"""The patient model: calm stays quiet, each scenario crosses what it names,
+a drawn response raises exactly what the patient says it will."""
 
 from __future__ import annotations
+
+import itertools
+from collections import Counter
 
 import numpy as np
 import pytest
 from simulators.physiology import Patient
-from simulators.scenarios import SCENARIOS, for_patient
+from simulators.scenarios import SCENARIOS, TYPICAL, for_patient
 
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
 from vitalwatch.alarms.thresholds import defaults_for
@@ -54,7 +58,18 @@ def run_engine(patient: Patient, rows: list[tuple[int, dict[str, float]]]) -> li
                 float(ts[-1]),
             )
         )
-    return [t for t in out if t.action == "raised"]
+    # a BP alarm raised at medium rises to high when a later reading passes 180
+    return [t for t in out if t.action in ("raised", "escalated")]
+
+
+def top_priorities(raised: list[Transition]) -> set[tuple[str, str]]:
+    """Each alarm at the highest priority it reached (what a dashboard shows)."""
+    rank = {"low": 0, "medium": 1, "high": 2}
+    top: dict[str, str] = {}
+    for t in raised:
+        if rank[t.priority] >= rank[top.get(t.rule, "low")]:
+            top[t.rule] = t.priority
+    return set(top.items())
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -65,18 +80,90 @@ def test_calm_patient_raises_no_alarm_in_two_hours(protocol: str, seed: int) -> 
     assert raised == [], [t.message for t in raised]
 
 
+def assert_raises_what_it_expects(patient: Patient) -> set[tuple[str, str]]:
+    """The engine, fed the patient's two hours, raises exactly the patient's
+    expected alarms, each in its window; returns them."""
+    raised = run_engine(patient, stream(patient))
+    expected = patient.expected_alarms(TWO_HOURS)
+    got = top_priorities(raised)
+    assert got == {(e.rule, e.priority) for e in expected}, (patient.response, raised)
+    for e in expected:
+        first = next(t for t in raised if t.rule == e.rule)
+        since_dose = first.ts - (T0 + patient.dose_at_s)
+        assert e.within_s[0] <= since_dose <= e.within_s[1], (e.rule, since_dose)
+    return got
+
+
 @pytest.mark.parametrize("name", [n for n in SCENARIOS if n != "calm"])
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_each_scenario_raises_exactly_what_it_names(name: str, protocol: str) -> None:
     scenario = SCENARIOS[name]
-    patient = Patient(protocol, scenario, seed=11)
-    raised = run_engine(patient, stream(patient))
-    got = {(t.rule, t.priority) for t in raised}
-    assert got == {(e.rule, e.priority) for e in scenario.expected}
-    for e in scenario.expected:
-        t = next(t for t in raised if t.rule == e.rule)
-        since_dose = t.ts - (T0 + patient.dose_at_s)
-        assert e.within_s[0] <= since_dose <= e.within_s[1], (e.rule, since_dose)
+    got = assert_raises_what_it_expects(Patient(protocol, scenario, seed=11))
+    assert {(e.rule, e.priority) for e in scenario.expected} <= got
+
+
+def first_seeds(protocol: str, response: str, n: int) -> list[int]:
+    """The first n seeds whose drawn response has this size."""
+    seeds = (s for s in range(10_000) if Patient(protocol, TYPICAL, s).response == response)
+    return list(itertools.islice(seeds, n))
+
+
+@pytest.mark.parametrize("response", ["large", "severe"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_drawn_large_or_severe_response_raises_what_the_patient_expects(
+    protocol: str, response: str
+) -> None:
+    for seed in first_seeds(protocol, response, 2):
+        got = assert_raises_what_it_expects(Patient(protocol, TYPICAL, seed))
+        assert ("sbp_baseline_rise", "medium") in got or ("dbp_high", "medium") in got
+        if response == "severe":
+            assert ("sbp_high", "high") in got
+
+
+def test_drawn_responses_mostly_mild_some_large_rarely_severe() -> None:
+    """clinical.md: mean rise +16/+11 mmHg, severe hypertension in ~1% of sessions."""
+    patients = [Patient(p, TYPICAL, seed) for seed in range(1000) for p in PROTOCOLS]
+    sizes = Counter(p.response for p in patients)
+    assert 0.88 <= sizes["mild"] / 3000 <= 0.94
+    assert 0.06 <= sizes["large"] / 3000 <= 0.10
+    assert 0.003 <= sizes["severe"] / 3000 <= 0.02
+    seen_sbp = np.mean([p.rise_sbp * p.peak_reading_effect() for p in patients])
+    seen_dbp = np.mean([p.rise_dbp * p.peak_reading_effect() for p in patients])
+    assert 14 <= seen_sbp <= 18 and 9 <= seen_dbp <= 13, (seen_sbp, seen_dbp)
+    alarming = sum(bool(p.expected_alarms(TWO_HOURS)) for p in patients[:600])
+    assert 20 <= alarming <= 110  # the large and severe ones: a handful per hundred
+
+
+def test_calm_is_always_mild_and_hypertensive_always_severe() -> None:
+    for seed in range(200):
+        calm = Patient("ketamine-iv", SCENARIOS["calm"], seed)
+        assert calm.response == "mild" and calm.expected_alarms(TWO_HOURS) == ()
+        severe = Patient("esketamine-in", SCENARIOS["hypertensive"], seed)
+        assert severe.response == "severe"
+        assert ("sbp_high", "high") in {
+            (e.rule, e.priority) for e in severe.expected_alarms(TWO_HOURS)
+        }
+
+
+def autocorrelation(x: np.ndarray, lag: int) -> float:
+    x = x - x.mean()
+    return float(np.dot(x[:-lag], x[lag:]) / np.dot(x, x))
+
+
+def test_noise_wanders_for_minutes_rather_than_jumping_each_second() -> None:
+    """An AR(1) drift: samples 4 s apart alike, 15 min apart nearly unrelated
+    (white noise would be unrelated at 4 s; SpO2's whole-% rounding blurs it)."""
+    near: dict[str, list[float]] = {"hr": [], "spo2": [], "rr": []}
+    far: dict[str, list[float]] = {"hr": [], "spo2": [], "rr": []}
+    for seed in range(4):  # no dose, so the drug's course does not count as drift
+        rows = stream(Patient("ketamine-iv", SCENARIOS["calm"], seed, dose_at_s=1e9))
+        for metric in near:
+            values = np.array([v[metric] for t, v in rows if t % 4 == 0], dtype=float)
+            near[metric].append(autocorrelation(values, 1))
+            far[metric].append(autocorrelation(values, 225))
+    for metric, least in (("hr", 0.6), ("spo2", 0.3), ("rr", 0.5)):
+        assert np.mean(near[metric]) >= least, (metric, near[metric])
+        assert abs(np.mean(far[metric])) <= 0.25, (metric, far[metric])
 
 
 def test_same_seed_same_stream_and_other_seed_differs() -> None:
@@ -105,6 +192,7 @@ def test_rates_hr_spo2_every_second_rr_every_few_bp_on_cuff_cycles() -> None:
     assert 3 <= rr[1] - rr[0] <= 5
     bp = [t for t, v in rows if "sbp" in v]
     assert len(bp) == 3600 // patient.cuff_interval_s
+    assert np.all(np.diff(bp) == patient.cuff_interval_s)
 
 
 def test_drug_response_peaks_about_40_min_after_esketamine() -> None:
