@@ -234,6 +234,32 @@ async def test_an_acknowledge_read_again_after_a_takeover_runs_and_is_audited_on
     assert audited[0][0] == 1
 
 
+async def test_a_device_moved_to_a_new_session_is_filed_under_it_on_either_process(
+    two: tuple[ServerProcess, ServerProcess, Api, Api],
+) -> None:
+    """Each process caches where a device's samples go; after the device's session
+    ends and a new one (in another partition) starts, no sample may be filed under
+    the old session or refused, whichever process it reaches."""
+    a, _, api_a, api_b = two
+    device, first = await api_a.monitored("custom")
+    t0 = now_utc() - timedelta(seconds=60)
+    for seq, api in enumerate((api_a, api_b)):  # both processes learn the first route
+        r = await api.post(device["token"], samples(t0, 1, seq0=seq, hr=70))
+        assert r.status_code == 202, r.text
+    r = await api_b.http.post(f"/api/v1/sessions/{first['id']}/end", headers=await api_b.auth())
+    assert r.status_code == 200, r.text
+    second = await api_b.session([device["id"]], "custom")
+    assert second["id"] % PARTITIONS != first["id"] % PARTITIONS
+    for seq, api in enumerate((api_a, api_b, api_a, api_b), start=2):
+        r = await api.post(device["token"], samples(t0, 1, seq0=seq, step_s=1, hr=70))
+        assert r.status_code == 202, r.text
+    rows = await a.sql(
+        "SELECT session_id, count(*) FROM readings WHERE device_id=:d GROUP BY session_id",
+        d=device["id"],
+    )
+    assert sorted(map(tuple, rows)) == [(first["id"], 2), (second["id"], 4)]
+
+
 async def _events_until_quiet(ws: ClientConnection) -> list[int]:
     """Durable event ids received until the stream has nothing new for a moment."""
     ids: list[int] = []

@@ -543,9 +543,11 @@ class RedisCluster:
             log.warning("session_change_unanswered", session_id=session_id, error=str(exc))
 
     def _session_event(self, session_id: int) -> None:
-        """A session's committed change reached this process's hub: if it evaluates
-        the session, reload it. Usually a repeat of the direct message (a reload is
-        idempotent); it matters when that message was lost."""
+        """A session's committed change reached this process's hub: route its devices
+        afresh and, if this process evaluates the session, reload it. The reload is
+        usually a repeat of the direct message (harmless: it is idempotent); it
+        matters when that message was lost."""
+        self._devices.forget_session(session_id)
         unit = self.partitions.get(session_id % self._count)
         if unit is not None and not unit.lost:
             self.background(unit.alarms.reload_session(session_id))
