@@ -75,3 +75,35 @@ async def test_concurrent_devices_share_group_commits(api: Api, server: ServerPr
     commits = float(count_line.split()[-1])
     assert requests >= 200
     assert commits < requests, "concurrent requests should share commits"
+
+
+async def test_latest_values_after_a_restart_come_from_the_database(
+    own_server: tuple[ServerProcess, Api],
+) -> None:
+    """After a restart the dashboard's first values are read back: per session and
+    metric the newest stored one, blood pressure older than heart rate."""
+    server, api = own_server
+    t0 = now_utc() - timedelta(minutes=10)
+    expected = {}
+    for k in range(60):  # more than one statement's worth of sessions
+        device, session = await api.monitored("custom")
+        cuff = samples(t0, 1, sbp=120 + k, dbp=70, map=87)
+        monitor = samples(t0 + timedelta(seconds=30), 4, seq0=1, hr=60 + k, spo2=95)
+        monitor[-1]["hr"] = 61 + k  # the newest HR differs from the others
+        r = await api.post(device["token"], cuff + monitor)
+        assert r.status_code == 202, r.text
+        expected[session["id"]] = (120 + k, 61 + k)
+    server.stop()
+    server.start()
+    sessions = (
+        await api.http.get("/api/v1/sessions?status=active", headers=await api.auth())
+    ).json()
+    got = {
+        s["id"]: (s["latest"]["sbp"]["value"], s["latest"]["hr"]["value"])
+        for s in sessions
+        if s["id"] in expected
+    }
+    assert got == expected
+    some = next(s for s in sessions if s["id"] in expected)
+    assert some["latest"]["sbp"]["ts"] < some["latest"]["hr"]["ts"]
+    assert set(some["latest"]) == {"hr", "sbp", "dbp", "map", "spo2"}  # no RR was sent
