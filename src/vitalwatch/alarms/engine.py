@@ -38,6 +38,7 @@ of a batch, `now` of a tick or a staff action).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Final
@@ -291,6 +292,12 @@ def _group_order(slot: I64, ts: F64, slots: int) -> I64:
     if bool(np.any((t[1:] < t[:-1]) & (s[1:] == s[:-1]))):
         return np.lexsort((ts, slot))
     return order
+
+
+@functools.lru_cache(maxsize=65_536)
+def _device_rules(dev: int) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A device's technical-alarm rule names, written once (the clock asks every second)."""
+    return f"device_offline:{dev}", tuple((m, f"signal_lost:{m}:{dev}") for m in _SIGNAL_METRICS)
 
 
 class AlarmEngine:
@@ -793,8 +800,11 @@ class AlarmEngine:
     def tick(self, now: float) -> list[Transition]:
         """Technical alarms, protocol timers, escalation, reminders, silence expiry."""
         out: list[Transition] = []
+        # plain lists: reading numpy scalars one by one is 5-10x slower
+        dev_last: list[float] = self._dev_last.tolist()
+        dev_signal: list[list[float]] = self._dev_signal.tolist()
         for slot, state in self._sessions.items():
-            out += self._technical(slot, state, now)
+            out += self._technical(slot, state, now, dev_last, dev_signal)
         for alarm in list(self._alarms.values()):
             v = alarm.view
             if v.silenced_until is not None and now >= v.silenced_until:
@@ -820,41 +830,55 @@ class AlarmEngine:
                     out.append(self._transition(alarm, "reminder", now, f"Still: {v.message}"))
         return out
 
-    def _technical(self, slot: int, state: _Slot, now: float) -> list[Transition]:
+    def _technical(
+        self,
+        slot: int,
+        state: _Slot,
+        now: float,
+        dev_last: list[float],
+        dev_signal: list[list[float]],
+    ) -> list[Transition]:
+        """A session's clock-driven conditions. Runs every second for every session,
+        so a condition whose state is unchanged (nearly all) costs one lookup: the
+        messages are only written for a raise or a clear."""
         cfg = state.cfg
         sid = cfg.session_id
         out: list[Transition] = []
         for dev in state.devices:
-            name = cfg.device_names.get(dev, f"device {dev}")
+            offline_rule, signal_rules = _device_rules(dev)
             row = self._dev_row[dev]
-            last = float(self._dev_last[row])
+            last = dev_last[row]
             silent_for = now - (cfg.started_at if math.isnan(last) else last)
             offline = silent_for > OFFLINE_AFTER_S
-            out += self._condition(
-                sid,
-                f"device_offline:{dev}",
-                offline,
-                now,
-                "high",
-                None,
-                dev,
-                "technical",
-                f"{name} offline (no data for {OFFLINE_AFTER_S:.0f} s)",
-            )
-            for k, metric in enumerate(_SIGNAL_METRICS):
-                seen = float(self._dev_signal[row, k])
-                lost = not math.isnan(seen) and not offline and now - seen > SIGNAL_LOST_AFTER_S
-                label = METRIC_INFO[metric].label
+            if offline != ((sid, offline_rule) in self._alarms):
+                name = cfg.device_names.get(dev, f"device {dev}")
                 out += self._condition(
                     sid,
-                    f"signal_lost:{metric}:{dev}",
+                    offline_rule,
+                    offline,
+                    now,
+                    "high",
+                    None,
+                    dev,
+                    "technical",
+                    f"{name} offline (no data for {OFFLINE_AFTER_S:.0f} s)",
+                )
+            for k, (metric, rule) in enumerate(signal_rules):
+                seen = dev_signal[row][k]
+                lost = not math.isnan(seen) and not offline and now - seen > SIGNAL_LOST_AFTER_S
+                if lost == ((sid, rule) in self._alarms):
+                    continue
+                name = cfg.device_names.get(dev, f"device {dev}")
+                out += self._condition(
+                    sid,
+                    rule,
                     lost,
                     now,
                     "medium",
                     metric,
                     dev,
                     "technical",
-                    f"No {label} signal from {name}",
+                    f"No {METRIC_INFO[metric].label} signal from {name}",
                 )
         profile = PROFILES[cfg.protocol]
         if state.devices:
@@ -876,19 +900,20 @@ class AlarmEngine:
             # reaches dose + 50 min" (a silent monitor has its own alarm)
             due = cfg.first_dose_at + profile.bp_check_after_dose_s
             got = not math.isnan(state.bp_ts) and state.bp_ts >= due - BP_CHECK_WINDOW_S
-            missing = self._latest(slot) > due + BP_CHECK_WINDOW_S and not got
-            minutes = profile.bp_check_after_dose_s / 60
-            out += self._condition(
-                sid,
-                "bp_check_due",
-                missing,
-                now,
-                "low",
-                "sbp",
-                None,
-                "physiological",
-                f"BP check due {minutes:.0f} min after dose: no reading yet",
-            )
+            missing = not got and self._latest(slot) > due + BP_CHECK_WINDOW_S
+            if missing != ((sid, "bp_check_due") in self._alarms):
+                minutes = profile.bp_check_after_dose_s / 60
+                out += self._condition(
+                    sid,
+                    "bp_check_due",
+                    missing,
+                    now,
+                    "low",
+                    "sbp",
+                    None,
+                    "physiological",
+                    f"BP check due {minutes:.0f} min after dose: no reading yet",
+                )
         return out
 
     def _condition(
