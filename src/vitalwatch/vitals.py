@@ -2,7 +2,7 @@
 
 One table that ingest validation, the alarm engine, the dashboard and the
 simulators all read, so that a metric is described in exactly one place.
-Numbers come from ../shared/clinical.md.
+Numbers come from docs/clinical-defaults.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Alarm limits in force for a session: the contract's threshold shape.
 
-Protocol profiles give the defaults of ../shared/clinical.md; a session may
+Protocol profiles give the defaults of docs/clinical-defaults.md; a session may
 override them at creation and a nurse may PATCH them (merged field by field).
 Pure data and validation, no I/O, so the engine, the API and the simulators
 share one definition.
