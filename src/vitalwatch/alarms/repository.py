@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from vitalwatch.alarms.models import Alarm, AlarmLogEntry
+from vitalwatch.alarms.models import Alarm, AlarmLogEntry, AlarmReceipt
 
 OPEN_STATES = ("active", "acknowledged")
 
@@ -61,3 +61,48 @@ async def update_alarm(conn: AsyncConnection, alarm_id: int, values: dict[str, A
 async def insert_log(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(insert(AlarmLogEntry), rows)
+
+
+async def insert_receipts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(AlarmReceipt), rows)
+
+
+async def receipts_after(conn: AsyncConnection, after_id: int, limit: int) -> Sequence[Any]:
+    """Dashboards' confirmations newer than `after_id`, oldest first."""
+    stmt = (
+        select(
+            AlarmReceipt.id,
+            AlarmReceipt.alarm_id,
+            AlarmReceipt.dashboard,
+            AlarmReceipt.visible,
+            AlarmReceipt.sound,
+            AlarmReceipt.received_at,
+        )
+        .where(AlarmReceipt.id > after_id)
+        .order_by(AlarmReceipt.id)
+        .limit(limit)
+    )
+    return (await conn.execute(stmt)).all()
+
+
+async def last_receipt_id(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.max(AlarmReceipt.id)))).scalar() or 0)
+
+
+async def receipts_of(conn: AsyncConnection, alarm_ids: list[int]) -> Sequence[Any]:
+    """Every confirmation of the given alarms (a restart rebuilds their delivery)."""
+    if not alarm_ids:
+        return []
+    stmt = select(
+        AlarmReceipt.alarm_id,
+        AlarmReceipt.dashboard,
+        AlarmReceipt.visible,
+        AlarmReceipt.sound,
+        AlarmReceipt.received_at,
+    ).where(AlarmReceipt.alarm_id.in_(alarm_ids))
+    return (await conn.execute(stmt)).all()
+
+
+async def update_delivery(conn: AsyncConnection, alarm_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(update(Alarm).where(Alarm.id == alarm_id).values(**values))
