@@ -70,9 +70,6 @@ def upgrade() -> None:
         sa.Column("visible", sa.Boolean(), nullable=False),
         sa.Column("sound", sa.Boolean(), nullable=False),
         sa.Column("received_at", _TZ, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["alarm_id"], ["alarms.id"], name=op.f("fk_alarm_receipts_alarm_id_alarms")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alarm_receipts")),
     )
     with op.batch_alter_table("alarm_receipts") as batch:

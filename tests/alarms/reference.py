@@ -101,9 +101,9 @@ class Reference:
         """The highest tier met among the problem's channels."""
         out: str | None = None
         for c, ch in enumerate(CHANNELS):
-            if ch.problem == problem and self.channels.get((sid, c), ChannelState()).met:
-                if out is None or RANK[ch.tier] > RANK[out]:
-                    out = ch.tier
+            met = ch.problem == problem and self.channels.get((sid, c), ChannelState()).met
+            if met and (out is None or RANK[ch.tier] > RANK[out]):
+                out = ch.tier
         return out
 
     def move(self, sid: int, problem: str, ts: float) -> None:

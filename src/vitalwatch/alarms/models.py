@@ -82,7 +82,9 @@ class AlarmReceipt(Base):
     __tablename__ = "alarm_receipts"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    alarm_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alarms.id"), index=True)
+    #: No foreign key: ids come from dashboards, and an unknown one is ignored
+    #: by the evaluator rather than failing the whole batch of receipts.
+    alarm_id: Mapped[int] = mapped_column(BigInteger, index=True)
     dashboard: Mapped[str] = mapped_column(String(40))
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     visible: Mapped[bool] = mapped_column()
