@@ -7,8 +7,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from tests.support import Api, ServerProcess, now_utc, samples
-from tests.test_live import connect, recv, until
+from tests.support import Api, ServerProcess, connect, now_utc, recv, samples, until
 
 
 async def alarms_of(api: Api, session_id: int, state: str | None = None) -> list[dict[str, Any]]:

@@ -20,8 +20,7 @@ import redis.asyncio
 from websockets.asyncio.client import ClientConnection
 
 from tests.backends import new_database_url, require_redis
-from tests.support import Api, ServerProcess, now_utc, samples
-from tests.test_live import connect, recv, until
+from tests.support import Api, ServerProcess, connect, now_utc, recv, samples, until
 
 PARTITIONS = 4
 
