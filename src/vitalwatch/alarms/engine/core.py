@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
 
-from vitalwatch.alarms.engine import messages, technical
+from vitalwatch.alarms.engine import messages, protocol, technical
+from vitalwatch.alarms.engine.board import Board
 from vitalwatch.alarms.engine.channels import (
     CHANNELS,
     CONDITION_CHANNELS,
@@ -38,7 +38,6 @@ from vitalwatch.alarms.engine.lifecycle import (
     Condition,
     ConditionsChanged,
     Escalate,
-    Input,
     Silence,
     Step,
     Tick,
@@ -52,11 +51,9 @@ from vitalwatch.alarms.engine.model import (
     AlarmView,
     SampleBatch,
     SessionConfig,
-    State,
     Transition,
 )
-from vitalwatch.alarms.engine.technical import DeviceClocks, SessionClock, Wanted
-from vitalwatch.alarms.thresholds import PROFILES
+from vitalwatch.alarms.engine.technical import DeviceClocks, SessionClock
 from vitalwatch.vitals import METRIC_INDEX, METRICS
 
 _HR, _SBP, _DBP, _MAP = (METRIC_INDEX[m] for m in ("hr", "sbp", "dbp", "map"))
@@ -65,8 +62,6 @@ LIMIT_PROBLEMS: Final = frozenset(ch.problem for ch in CHANNELS)
 #: Cuff metrics: every new reading is news; others are republished at most this often.
 _SPARSE: Final = frozenset(("sbp", "dbp", "map"))
 UPDATE_EVERY_S: Final = 2.0
-#: MOAA/S at or below this is deep sedation (a high alarm).
-SEDATION_ALARM_AT: Final = 2
 
 
 @dataclass
@@ -93,12 +88,10 @@ class AlarmEngine:
         self._last_sample = np.empty(0)  # service clock of each slot's last sample
         self._slot_index = IdIndex(self._slots)
         self._grow(capacity)
-        self._alarms: dict[int, dict[str, Alarm]] = {}  # session -> problem -> open alarm
+        self._board = Board()
         self._devices = DeviceClocks()
         self._escalate_after = dict(escalate_after or ESCALATE_AFTER_S)
         self._delivery_timeout = delivery_timeout
-        self._by_id: dict[int, Alarm] = {}  # open alarms by the store's key
-        self._uids = itertools.count(1)  # tells apart alarms of one problem over time
         #: Sessions whose last `evaluate` had samples older than ones already
         #: evaluated, with the oldest such time: `resync` them from storage.
         self.stale: dict[int, float] = {}
@@ -159,9 +152,9 @@ class AlarmEngine:
     def end_session(self, session_id: int, now: float, user: str | None = None) -> list[Transition]:
         """Resolve everything of the session (by whoever ended it) and free its slot."""
         out: list[Transition] = []
-        for rule in list(self._alarms.get(session_id, {})):
-            out += self._close(session_id, rule, now, "Session ended", user)
-        self._alarms.pop(session_id, None)
+        for alarm in self._board.of_session(session_id):
+            out += self._close(session_id, alarm.rule, now, "Session ended", user)
+        self._board.drop_session(session_id)
         slot = self._slots.pop(session_id, None)
         if slot is None:
             return out
@@ -203,7 +196,10 @@ class AlarmEngine:
         events, stale = self._bank.evaluate(slot, ts, values)
         out = self._apply_channel_events(events, now) if events else []
         out += self._refresh(slot, ts, values, now)
-        out += self._protocol_rules(slot, ts, values, now)
+        bp = ~np.isnan(values[:, _SBP])
+        if bp.any():
+            configs = [self._sessions[s].cfg for s in slot[bp].tolist()]
+            out += protocol.predose_review(self._board, configs, ts[bp], values[bp], now)
         self.stale = {self._sessions[s].cfg.session_id: t for s, t in stale.items()}
         return out
 
@@ -300,13 +296,13 @@ class AlarmEngine:
         clock: float,
     ) -> list[Transition]:
         sid = self._sessions[slot].cfg.session_id
-        alarm = self._alarms.get(sid, {}).get(problem)
+        alarm = self._board.get(sid, problem)
         tiers = [tier for tier, _ in changes.values() if tier is not None]
         if alarm is None and not tiers:
             return []
         new = alarm is None
         if alarm is None:
-            alarm = self._new_alarm(sid, problem, "physiological", ts, clock)
+            alarm = self._board.new(sid, problem, "physiological", ts, clock)
         value_of: dict[str, float] = {METRICS[CHANNELS[e.channel].metric]: e.value for e in moved}
         since_of = {CHANNELS[e.channel].condition: e.since for e in moved if e.raised}
         steps: list[Step] = []
@@ -334,25 +330,14 @@ class AlarmEngine:
                 cond.note(value_of[cond.metric], ts)
         highest = max(tiers, key=RANK.__getitem__) if tiers else None
         lifecycle = (
-            self._raise(alarm, highest) if new else apply(alarm, ConditionsChanged(ts, clock))
+            self._board.raise_(alarm, highest)
+            if new
+            else apply(alarm, ConditionsChanged(ts, clock))
         )
         if len(steps) == 1 and lifecycle:  # one condition: its raise or resolve says it all
             steps = []
         self._describe(alarm, slot)
-        return self._emit(alarm, [*steps, *lifecycle], ts)
-
-    def _raise(self, alarm: Alarm, priority: str | None) -> list[Step]:
-        alarm.priority = priority or "low"
-        alarm.latched_high = alarm.kind == "physiological" and priority == "high"
-        self._alarms.setdefault(alarm.session_id, {})[alarm.rule] = alarm
-        return [Step(Action.RAISED, "Raised", None)]
-
-    def _new_alarm(
-        self, sid: int, rule: str, kind: str, ts: float, clock: float, device: int | None = None
-    ) -> Alarm:
-        return Alarm(
-            sid, rule, kind, raised_at=ts, alerted_at=clock, device_id=device, uid=next(self._uids)
-        )
+        return self._board.emit(alarm, [*steps, *lifecycle], ts)
 
     def _limit_of(self, slot: int, channel: int) -> tuple[float, float | None]:
         """The limit a channel compares with, and the baseline behind a rise."""
@@ -371,21 +356,23 @@ class AlarmEngine:
 
     def _refresh(self, slot: I64, ts: F64, values: F64, clock: float) -> list[Transition]:
         """Live values and worst values of the limit alarms these samples touch."""
-        if not self._alarms or slot.shape[0] == 0:
+        if not self._board or slot.shape[0] == 0:
             return []
         out: list[Transition] = []
-        for sid, alarms in self._alarms.items():
+        for sid, alarms in self._board.sessions():
             s = self._slots.get(sid)
             if s is None:
                 continue
             lo, hi = np.searchsorted(slot, [s, s + 1])
             if lo == hi:
                 continue
-            for alarm in alarms.values():
+            for alarm in alarms:
                 if alarm.rule in LIMIT_PROBLEMS and self._refresh_alarm(
                     alarm, s, ts[lo:hi], values[lo:hi], clock
                 ):
-                    out += self._emit(alarm, [Step(Action.UPDATED, alarm.message, None)], clock)
+                    out += self._board.emit(
+                        alarm, [Step(Action.UPDATED, alarm.message, None)], clock
+                    )
         return out
 
     def _refresh_alarm(self, alarm: Alarm, slot: int, ts: F64, values: F64, clock: float) -> bool:
@@ -420,7 +407,7 @@ class AlarmEngine:
         """New limits or a new baseline: the open alarms show the limits now in force."""
         sid = self._sessions[slot].cfg.session_id
         out: list[Transition] = []
-        for alarm in self._alarms.get(sid, {}).values():
+        for alarm in self._board.of_session(sid):
             if alarm.rule not in LIMIT_PROBLEMS:
                 continue
             changed = False
@@ -433,110 +420,20 @@ class AlarmEngine:
                     cond.limit, cond.baseline, changed = limit, base, True
             if changed:
                 self._describe(alarm, slot)
-                out += self._emit(
+                out += self._board.emit(
                     alarm, [Step(Action.UPDATED, "Limits changed", None)], self._newest(slot)
                 )
         return out
 
     # -- problems set by rules other than channels --------------------------------------
 
-    def _set_problem(
-        self,
-        sid: int,
-        rule: str,
-        kind: str,
-        wanted: Wanted,
-        ts: float,
-        clock: float,
-        message: str,
-        device: int | None = None,
-        value: float | None = None,
-        worse_high: bool = True,
-    ) -> list[Transition]:
-        """Make an alarm's conditions what a rule says holds now (raise, change, clear)."""
-        alarm = self._alarms.get(sid, {}).get(rule)
-        holding = (
-            {}
-            if alarm is None
-            else {r: c.priority for r, c in alarm.conditions.items() if c.priority is not None}
-        )
-        if holding == {r: p for r, (p, _) in wanted.items()}:
-            return []
-        new = alarm is None
-        if alarm is None:
-            alarm = self._new_alarm(sid, rule, kind, ts, clock, device)
-        steps: list[Step] = []
-        for r, (priority, metric) in wanted.items():
-            cond = alarm.conditions.setdefault(r, Condition(r, metric, high=worse_high))
-            if cond.priority != priority:
-                cond.meet(priority, value, None, ts, ts)
-                note = messages.condition_note(cond, priority)
-                steps.append(Step(Action.CONDITION_MET, note, None, r, priority, value))
-        for r, cond in alarm.conditions.items():
-            if cond.priority is not None and r not in wanted:
-                cond.end()
-                note = messages.condition_note(cond, None)
-                steps.append(Step(Action.CONDITION_ENDED, note, None, r, cond.peak, cond.value))
-        if wanted:
-            alarm.message = message
-        lifecycle = (
-            self._raise(alarm, max((p for p, _ in wanted.values()), key=RANK.__getitem__))
-            if new
-            else apply(alarm, ConditionsChanged(ts, clock))
-        )
-        if len(steps) == 1 and lifecycle:  # one condition: its raise or resolve says it all
-            steps = []
-        return self._emit(alarm, [*steps, *lifecycle], ts)
-
-    def _protocol_rules(self, slot: I64, ts: F64, values: F64, now: float) -> list[Transition]:
-        """Esketamine: a BP above 140/90 before dosing asks for review (low)."""
-        bp = np.flatnonzero(~np.isnan(values[:, _SBP]) & ~np.isnan(values[:, _DBP]))
-        out: list[Transition] = []
-        for i in bp.tolist():
-            cfg = self._sessions[int(slot[i])].cfg
-            limit = PROFILES[cfg.protocol].predose_bp_advisory
-            if limit is None or (cfg.first_dose_at is not None and ts[i] >= cfg.first_dose_at):
-                continue
-            sbp, dbp = float(values[i, _SBP]), float(values[i, _DBP])
-            high = sbp > limit[0] or dbp > limit[1]
-            message = (
-                f"BP {messages.fmt(sbp)}/{messages.fmt(dbp)} mmHg before dosing, above "
-                f"{messages.fmt(limit[0])}/{messages.fmt(limit[1])}: review before dosing"
-            )
-            wanted: Wanted = {"predose_bp_high": ("low", "sbp")} if high else {}
-            out += self._set_problem(
-                cfg.session_id,
-                "predose_bp_review",
-                "physiological",
-                wanted,
-                float(ts[i]),
-                now,
-                message,
-                value=sbp,
-            )
-        return out
-
     def observe(
         self, session_id: int, kind: str, value: float, ts: float, clock: float
     ) -> list[Transition]:
-        """A nurse's observation. MOAA/S <= 2 (deep sedation) raises a high
-        alarm; a later MOAA/S of 3 or more clears its condition."""
-        if kind != "moaa_s" or session_id not in self._slots:
+        """A nurse's observation that rules read (MOAA/S <= 2: deep sedation)."""
+        if session_id not in self._slots:
             return []
-        deep = value <= SEDATION_ALARM_AT
-        wanted: Wanted = {"moaa_s_low": ("high", None)} if deep else {}
-        message = f"Sedation: MOAA/S {value:.0f} (at or below {SEDATION_ALARM_AT})"
-        return self._set_problem(
-            session_id,
-            "sedation",
-            "physiological",
-            wanted,
-            ts,
-            clock,
-            message,
-            value=value,
-            worse_high=False,
-        )
+        return protocol.observe(self._board, session_id, kind, value, ts, clock)
 
     # -- the clock --------------------------------------------------------------------
 
@@ -545,174 +442,62 @@ class AlarmEngine:
         out: list[Transition] = []
         rows, dev_last, dev_signal = self._devices.lists()
         for slot, state in self._sessions.items():
-            out += self._technical(slot, state, now, rows, dev_last, dev_signal)
+            state.clock.last_sample = float(self._last_sample[slot])
+            out += technical.judge(
+                self._board,
+                state.cfg,
+                state.clock,
+                state.devices,
+                self._bank.newest(slot),
+                now,
+                rows,
+                dev_last,
+                dev_signal,
+            )
         event = Tick(now, self._escalate_after, self._delivery_timeout)
-        for alarms in self._alarms.values():
-            for alarm in list(alarms.values()):
+        for _, alarms in self._board.sessions():
+            for alarm in alarms:
                 steps = apply(alarm, event)
                 if steps:
-                    out += self._emit(alarm, steps, now)
-        return out
-
-    def _technical(
-        self,
-        slot: int,
-        state: _Session,
-        now: float,
-        rows: dict[int, int],
-        dev_last: list[float],
-        dev_signal: list[list[float]],
-    ) -> list[Transition]:
-        """A session's clock-driven conditions. Runs every second for every session,
-        so a condition whose state is unchanged (nearly all) costs one comparison."""
-        cfg, clock = state.cfg, state.clock
-        sid, judged = cfg.session_id, clock.judged
-        out: list[Transition] = []
-        for dev in state.devices:
-            row = rows[dev]
-            wanted, _ = technical.monitor_conditions(
-                dev_last[row], dev_signal[row], cfg.started_at, now
-            )
-            rule = technical.monitor_rule(dev)
-            if judged.get(rule) != wanted:
-                judged[rule] = wanted
-                name = cfg.device_names.get(dev, f"device {dev}")
-                out += self._set_problem(
-                    sid,
-                    rule,
-                    "technical",
-                    wanted,
-                    now,
-                    now,
-                    technical.monitor_message(name, wanted),
-                    device=dev,
-                )
-        profile = PROFILES[cfg.protocol]
-        clock_last = float(self._last_sample[slot])
-        clock.last_sample = clock_last
-        checks = (
-            (
-                "no_monitor",
-                technical.nobody_measuring(
-                    clock,
-                    cfg.first_dose_at is not None,
-                    bool(state.devices),
-                    now,
-                    profile.cuff_interval_s + technical.BP_OVERDUE_GRACE_S,
-                ),
-                "medium",
-                None,
-                "technical",
-                "No monitor: nobody is measuring this patient's vital signs",
-            ),
-            (
-                "bp_overdue",
-                bool(state.devices) and technical.bp_overdue(clock, profile, cfg.started_at, now),
-                "low",
-                "sbp",
-                "technical",
-                f"BP measurement overdue (none for over {profile.cuff_interval_s // 60 + 1} min)",
-            ),
-            (
-                "bp_check_due",
-                technical.bp_check_missing(
-                    clock, profile, cfg.first_dose_at, self._bank.newest(slot), now
-                ),
-                "low",
-                "sbp",
-                "physiological",
-                f"BP check due {(profile.bp_check_after_dose_s or 0) / 60:.0f} min after dose:"
-                " no reading yet",
-            ),
-        )
-        for rule, present, priority, metric, kind, message in checks:
-            if judged.get(rule) == present:
-                continue
-            judged[rule] = present
-            one: Wanted = {rule: (priority, metric)} if present else {}
-            out += self._set_problem(sid, rule, kind, one, now, now, message)
+                    out += self._board.emit(alarm, steps, now)
         return out
 
     # -- staff actions and outside judgements -------------------------------------------
 
     def acknowledge(self, session_id: int, rule: str, now: float, user: str) -> list[Transition]:
-        return self._input(session_id, rule, Acknowledge(now, user), now)
+        return self._board.input(session_id, rule, Acknowledge(now, user), now)
 
     def silence(
         self, session_id: int, rule: str, now: float, seconds: float, user: str
     ) -> list[Transition]:
-        return self._input(session_id, rule, Silence(now, seconds, user), now)
+        return self._board.input(session_id, rule, Silence(now, seconds, user), now)
 
     def escalate(self, session_id: int, rule: str, now: float, reason: str) -> list[Transition]:
         """Hand an alarm to people now (it reached no screen that could alert a nurse)."""
-        return self._input(session_id, rule, Escalate(now, reason), now)
+        return self._board.input(session_id, rule, Escalate(now, reason), now)
 
     def _close(
         self, session_id: int, rule: str, ts: float, reason: str, user: str | None = None
     ) -> list[Transition]:
-        return self._input(session_id, rule, Close(ts, reason, user), ts)
-
-    def _input(self, session_id: int, rule: str, event: Input, ts: float) -> list[Transition]:
-        alarm = self._alarms.get(session_id, {}).get(rule)
-        if alarm is None:
-            return []
-        return self._emit(alarm, apply(alarm, event), ts)
-
-    def _emit(self, alarm: Alarm, steps: Iterable[Step], ts: float) -> list[Transition]:
-        """Transitions of one alarm, each carrying the alarm as it is now."""
-        steps = list(steps)
-        if not steps:
-            return []
-        if alarm.state is State.RESOLVED:
-            self._alarms.get(alarm.session_id, {}).pop(alarm.rule, None)
-            if alarm.id is not None:
-                self._by_id.pop(alarm.id, None)
-        view = alarm.view()
-        return [
-            Transition(
-                action=s.action,
-                ts=ts,
-                message=alarm.message if s.action in _SAYS_WHAT else s.note,
-                view=view,
-                user=s.user,
-                condition=s.condition,
-                priority=s.priority or view.priority,
-                value=s.value if s.condition else view.value,
-                threshold=s.limit if s.condition else view.threshold,
-            )
-            for s in steps
-        ]
+        return self._board.input(session_id, rule, Close(ts, reason, user), ts)
 
     # -- views and recovery -------------------------------------------------------------
 
     def active_alarms(self, session_id: int | None = None) -> list[AlarmView]:
-        return [
-            a.view()
-            for sid, alarms in self._alarms.items()
-            if session_id is None or sid == session_id
-            for a in alarms.values()
-        ]
+        return self._board.views(session_id)
 
     def set_id(self, session_id: int, rule: str, alarm_id: int) -> None:
         """The store's key of an open alarm, once stored."""
-        alarm = self._alarms.get(session_id, {}).get(rule)
-        if alarm is not None and alarm.id is None:
-            alarm.id = alarm_id
-            self._by_id[alarm_id] = alarm
+        self._board.set_id(session_id, rule, alarm_id)
 
     def delivered(
         self, alarm_id: int, dashboard: str, at: float, visible: bool, sound: bool
     ) -> bool:
         """A dashboard confirmed it showed an open alarm; True if it is one of ours."""
-        alarm = self._by_id.get(alarm_id)
-        if alarm is None:
-            return False
-        alarm.delivered(dashboard, at, visible and sound)
-        return True
+        return self._board.delivered(alarm_id, dashboard, at, visible, sound)
 
     def view_of(self, alarm_id: int) -> AlarmView | None:
-        alarm = self._by_id.get(alarm_id)
-        return None if alarm is None else alarm.view()
+        return self._board.view_of(alarm_id)
 
     def replay(self, batch: SampleBatch) -> None:
         """Rebuild sustain state from stored samples; their alarms are already stored."""
@@ -720,51 +505,11 @@ class AlarmEngine:
 
     def clear_alarms(self) -> None:
         """Forget alarms raised by replay, before restoring the stored ones."""
-        self._alarms.clear()
-        self._by_id.clear()
+        self._board.clear()
 
     def restore_alarm(self, view: AlarmView) -> None:
         """Take an open alarm from storage; storage wins over replayed conditions."""
-        alarm = Alarm(
-            view.session_id,
-            view.rule,
-            view.kind,
-            raised_at=view.raised_at,
-            alerted_at=view.alerted_at,
-            device_id=view.device_id,
-            state=view.state,
-            priority=view.priority,
-            message=view.message,
-            acked_at=view.acked_at,
-            acked_by=view.acked_by,
-            acked_priority=view.priority if view.state is State.ACKNOWLEDGED else None,
-            silenced_until=view.silenced_until,
-            silenced_priority=view.priority if view.silenced_until is not None else None,
-            escalated_at=view.escalated_at,
-            last_reminder=view.acked_at,
-            uid=next(self._uids),
-            latched_high=view.kind == "physiological"
-            and view.priority == "high"
-            and view.state is not State.ACKNOWLEDGED,
-            id=view.id,
-        )
-        for c in view.conditions:
-            alarm.conditions[c.rule] = Condition(
-                c.rule,
-                c.metric,
-                high=not c.rule.endswith("_low"),
-                priority=c.priority if c.active else None,
-                peak=c.priority,
-                value=c.value,
-                limit=c.limit,
-                baseline=c.baseline,
-                since=c.since,
-                worst=c.worst,
-                worst_at=c.worst_at,
-            )
-        self._alarms.setdefault(view.session_id, {})[view.rule] = alarm
-        if view.id is not None:
-            self._by_id[view.id] = alarm
+        self._board.restore(view)
         slot = self._slots.get(view.session_id)
         if slot is None or view.rule not in LIMIT_PROBLEMS:
             return
@@ -772,12 +517,6 @@ class AlarmEngine:
             for ch in CONDITION_CHANNELS.get(c.rule, ()):
                 tier = CHANNELS[ch].tier
                 self._bank.met[slot, ch] = c.active and RANK[tier] <= RANK[c.priority]
-
-
-#: Actions whose log row carries the alarm's own message.
-_SAYS_WHAT: Final = frozenset(
-    (Action.RAISED, Action.UPDATED, Action.PRIORITY_RAISED, Action.CONDITION_RETURNED)
-)
 
 
 def _with_map(values: F64) -> F64:

@@ -24,6 +24,9 @@ B = npt.NDArray[np.bool_]
 
 RANK: Final = {"low": 0, "medium": 1, "high": 2}
 
+#: What a rule says holds now: condition rule -> (priority, metric)
+Wanted = dict[str, tuple[str, str | None]]
+
 
 def higher(a: str | None, b: str | None) -> str | None:
     """The higher of two priorities (None: no priority)."""

@@ -17,9 +17,10 @@ from typing import Final
 
 import numpy as np
 
+from vitalwatch.alarms.engine.board import Board
 from vitalwatch.alarms.engine.indexing import IdIndex
-from vitalwatch.alarms.engine.model import F64, I64
-from vitalwatch.alarms.thresholds import ProtocolProfile
+from vitalwatch.alarms.engine.model import F64, I64, SessionConfig, Transition, Wanted
+from vitalwatch.alarms.thresholds import PROFILES, ProtocolProfile
 from vitalwatch.vitals import METRIC_INDEX, METRIC_INFO
 
 OFFLINE_AFTER_S: Final = 60.0
@@ -27,9 +28,6 @@ SIGNAL_LOST_AFTER_S: Final = 15.0
 BP_OVERDUE_GRACE_S: Final = 60.0
 BP_CHECK_WINDOW_S: Final = 10 * 60.0
 SIGNAL_METRICS: Final = ("hr", "spo2")
-
-#: condition rule -> (priority, metric)
-Wanted = dict[str, tuple[str, str | None]]
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -152,3 +150,78 @@ def bp_check_missing(
     flowing = not math.isnan(clock.last_sample) and now - clock.last_sample <= OFFLINE_AFTER_S
     reference = newest_ts if flowing and not math.isnan(newest_ts) else now
     return not got and reference > due + BP_CHECK_WINDOW_S
+
+
+def judge(
+    board: Board,
+    cfg: SessionConfig,
+    clock: SessionClock,
+    devices: list[int],
+    newest_ts: float,
+    now: float,
+    rows: dict[int, int],
+    dev_last: list[float],
+    dev_signal: list[list[float]],
+) -> list[Transition]:
+    """A session's clock-driven conditions. Runs every second for every session,
+    so a condition whose state is unchanged (nearly all) costs one comparison."""
+    sid, judged = cfg.session_id, clock.judged
+    out: list[Transition] = []
+    for dev in devices:
+        row = rows[dev]
+        wanted, _ = monitor_conditions(dev_last[row], dev_signal[row], cfg.started_at, now)
+        rule = monitor_rule(dev)
+        if judged.get(rule) != wanted:
+            judged[rule] = wanted
+            name = cfg.device_names.get(dev, f"device {dev}")
+            out += board.set_problem(
+                sid,
+                rule,
+                "technical",
+                wanted,
+                now,
+                now,
+                monitor_message(name, wanted),
+                device=dev,
+            )
+    profile = PROFILES[cfg.protocol]
+    checks = (
+        (
+            "no_monitor",
+            nobody_measuring(
+                clock,
+                cfg.first_dose_at is not None,
+                bool(devices),
+                now,
+                profile.cuff_interval_s + BP_OVERDUE_GRACE_S,
+            ),
+            "medium",
+            None,
+            "technical",
+            "No monitor: nobody is measuring this patient's vital signs",
+        ),
+        (
+            "bp_overdue",
+            bool(devices) and bp_overdue(clock, profile, cfg.started_at, now),
+            "low",
+            "sbp",
+            "technical",
+            f"BP measurement overdue (none for over {profile.cuff_interval_s // 60 + 1} min)",
+        ),
+        (
+            "bp_check_due",
+            bp_check_missing(clock, profile, cfg.first_dose_at, newest_ts, now),
+            "low",
+            "sbp",
+            "physiological",
+            f"BP check due {(profile.bp_check_after_dose_s or 0) / 60:.0f} min after dose:"
+            " no reading yet",
+        ),
+    )
+    for rule, present, priority, metric, kind, message in checks:
+        if judged.get(rule) == present:
+            continue
+        judged[rule] = present
+        one: Wanted = {rule: (priority, metric)} if present else {}
+        out += board.set_problem(sid, rule, kind, one, now, now, message)
+    return out
