@@ -56,6 +56,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("first_seen_at", _TZ, nullable=True))
     _migrate_alarms()
     with op.batch_alter_table("alarms") as batch:
+        batch.alter_column("session_id", existing_type=sa.BigInteger(), nullable=True)
         batch.alter_column("conditions", existing_type=sa.JSON(), nullable=False)
         batch.alter_column("alerted_at", existing_type=_TZ, nullable=False)
         batch.alter_column("dashboards", existing_type=sa.Integer(), nullable=False)
@@ -74,6 +75,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alarm_receipts") as batch:
         batch.create_index(batch.f("ix_alarm_receipts_alarm_id"), ["alarm_id"], unique=False)
+    op.create_table(
+        "dashboards",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("visible", sa.Boolean(), nullable=False),
+        sa.Column("sound", sa.Boolean(), nullable=False),
+        sa.Column("seen_at", _TZ, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboards")),
+    )
+    with op.batch_alter_table("dashboards") as batch:
+        batch.create_index(batch.f("ix_dashboards_seen_at"), ["seen_at"], unique=False)
     with op.batch_alter_table("readings") as batch:
         batch.drop_constraint("uq_readings_device_seq", type_="unique")
         batch.create_unique_constraint("uq_readings_device_seq_ts", ["device_id", "ts_ms", "seq"])
@@ -165,12 +177,20 @@ def downgrade() -> None:
     with op.batch_alter_table("readings") as batch:
         batch.drop_constraint("uq_readings_device_seq_ts", type_="unique")
         batch.create_unique_constraint("uq_readings_device_seq", ["device_id", "seq"])
+    with op.batch_alter_table("dashboards") as batch:
+        batch.drop_index(batch.f("ix_dashboards_seen_at"))
+    op.drop_table("dashboards")
+    op.execute(
+        "DELETE FROM alarm_log WHERE alarm_id IN (SELECT id FROM alarms WHERE session_id IS NULL)"
+    )
+    op.execute("DELETE FROM alarms WHERE session_id IS NULL")
     with op.batch_alter_table("alarm_receipts") as batch:
         batch.drop_index(batch.f("ix_alarm_receipts_alarm_id"))
     op.drop_table("alarm_receipts")
     with op.batch_alter_table("alarm_log") as batch:
         batch.drop_column("condition")
     with op.batch_alter_table("alarms") as batch:
+        batch.alter_column("session_id", existing_type=sa.BigInteger(), nullable=False)
         for name in (
             "first_seen_at",
             "dashboards",

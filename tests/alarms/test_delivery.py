@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -82,3 +83,41 @@ async def test_an_alert_with_no_dashboard_at_all_goes_to_people(
     r = await api.http.get(f"/api/v1/alarms/{alarm['id']}/log", headers=await api.auth())
     [entry] = [e for e in r.json() if e["action"] == "escalated"]
     assert "on no visible screen with sound on within 5 s" in entry["message"]
+
+
+async def test_no_dashboard_watching_is_an_alarm_of_its_own_sent_to_people(
+    new_server: Callable[..., ServerProcess],
+) -> None:
+    server = new_server(VITALWATCH_UNWATCHED_AFTER_S="5")
+    server.start()
+    api = Api(server.url)
+    try:
+        await api.monitored()  # a session is being monitored, and no screen is open
+
+        async def station() -> list[dict[str, Any]]:
+            r = await api.http.get(
+                "/api/v1/alarms", params={"state": "active"}, headers=await api.auth()
+            )
+            return [a for a in r.json() if a["rule"] == "no_dashboard"]
+
+        [alarm] = await wait_for(station, timeout=12)
+        assert alarm["session_id"] is None and alarm["kind"] == "technical"
+        assert alarm["priority"] == "high" and alarm["escalated_at"] is not None
+        assert alarm["message"].startswith("No dashboard is watching")
+        # a dashboard opens: it is told, and once it is visible with sound on it clears
+        ws = await connect(server, api)
+        snapshot = await recv(ws)
+        assert alarm["id"] in [a["id"] for a in snapshot["alarms"]]
+        await ws.send(json.dumps({"type": "status", "visible": True, "sound": True}))
+        await until(
+            ws,
+            lambda m: (
+                m["type"] == "alarm"
+                and m["alarm"]["rule"] == "no_dashboard"
+                and m["alarm"]["state"] == "resolved"
+            ),
+            timeout=8,
+        )
+        await ws.close()
+    finally:
+        await api.aclose()

@@ -23,7 +23,8 @@ class Alarm(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    session_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sessions.id"))
+    #: None for the station's own alarm ("no_dashboard": nobody is watching).
+    session_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("sessions.id"))
     device_id: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))  # physiological | technical
     metric: Mapped[str | None] = mapped_column(String(8))
@@ -90,3 +91,16 @@ class AlarmReceipt(Base):
     visible: Mapped[bool] = mapped_column()
     sound: Mapped[bool] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DashboardSeen(Base):
+    """A connected dashboard and whether it can alert a nurse (visible, sound on),
+    refreshed by its status messages; rows older than 30 s do not count."""
+
+    __tablename__ = "dashboards"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    visible: Mapped[bool] = mapped_column()
+    sound: Mapped[bool] = mapped_column()
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from vitalwatch.alarms.models import Alarm, AlarmLogEntry, AlarmReceipt
+from vitalwatch.alarms.models import Alarm, AlarmLogEntry, AlarmReceipt, DashboardSeen
+from vitalwatch.sessions.models import Session
 
 OPEN_STATES = ("active", "acknowledged")
 
@@ -20,6 +22,11 @@ async def open_for_sessions(db: AsyncSession, session_ids: Iterable[int]) -> Seq
         .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
     )
     return (await db.execute(stmt)).scalars().all()
+
+
+async def open_station(db: AsyncSession) -> Sequence[Alarm]:
+    stmt = select(Alarm).where(Alarm.session_id.is_(None), Alarm.state.in_(OPEN_STATES))
+    return (await db.execute(stmt.order_by(Alarm.id))).scalars().all()
 
 
 async def all_open(db: AsyncSession) -> Sequence[Alarm]:
@@ -106,3 +113,30 @@ async def receipts_of(conn: AsyncConnection, alarm_ids: list[int]) -> Sequence[A
 
 async def update_delivery(conn: AsyncConnection, alarm_id: int, values: dict[str, Any]) -> None:
     await conn.execute(update(Alarm).where(Alarm.id == alarm_id).values(**values))
+
+
+async def replace_dashboards(
+    conn: AsyncConnection, rows: list[dict[str, Any]], gone: list[str]
+) -> None:
+    """Dashboards' latest status (one row each), and those that disconnected."""
+    ids = [r["id"] for r in rows] + gone
+    if ids:
+        await conn.execute(delete(DashboardSeen).where(DashboardSeen.id.in_(ids)))
+    if rows:
+        await conn.execute(insert(DashboardSeen), rows)
+
+
+async def watching(conn: AsyncConnection, since: datetime) -> tuple[int, bool]:
+    """Dashboards able to alert a nurse (visible, sound on, heard since `since`),
+    and whether any session is active."""
+    count = (
+        await conn.execute(
+            select(func.count())
+            .select_from(DashboardSeen)
+            .where(DashboardSeen.visible, DashboardSeen.sound, DashboardSeen.seen_at >= since)
+        )
+    ).scalar_one()
+    active = (
+        await conn.execute(select(Session.id).where(Session.status == "active").limit(1))
+    ).first()
+    return int(count), active is not None

@@ -42,12 +42,15 @@ class AlarmOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    session_id: int
+    session_id: int | None = Field(
+        description='the session; null for the station\'s own "no_dashboard" alarm'
+    )
     kind: Literal["physiological", "technical"]
     metric: str | None = Field(description="the metric of the worst condition")
     rule: str = Field(
         description='the problem: "bp", "hr", "spo2", "rr", "monitor:<device id>", '
-        '"no_monitor", "bp_overdue", "bp_check_due", "predose_bp_review", "sedation"'
+        '"no_monitor", "bp_overdue", "bp_check_due", "predose_bp_review", "sedation", '
+        '"no_dashboard" (no visible, sound-enabled dashboard while sessions are active)'
     )
     priority: Priority = Field(description="the clinical priority now")
     state: AlarmState

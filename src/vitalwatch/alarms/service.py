@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from vitalwatch.alarms import repository
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
+from vitalwatch.alarms.engine.model import STATION
+from vitalwatch.alarms.engine.technical import UNWATCHED_AFTER_S
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.store import AlarmStore, Change, Event, dt, epoch, out, view_of
 from vitalwatch.alarms.thresholds import Thresholds
@@ -50,6 +52,7 @@ REPLAY_WINDOW_S = 20 * 60
 RESYNC_LOOKBACK_S = 10 * 60
 RESYNC_MAX_ROWS = 200_000
 _BASELINE_CHECK_S = 10.0
+_WATCH_CHECK_S = 2.0
 
 #: Checks, inside each transaction that writes alarm state, that this process
 #: still owns the partition (raises otherwise, which rolls the transaction back).
@@ -137,6 +140,7 @@ class AlarmService:
         return AlarmEngine(
             escalate_after={"high": s.escalate_high_s, "medium": s.escalate_medium_s},
             delivery_timeout=s.delivery_timeout_s,
+            unwatched_after=s.unwatched_after_s,
         )
 
     # -- start, stop, recovery ----------------------------------------------------------
@@ -179,7 +183,9 @@ class AlarmService:
                 ):
                     engine.replay(to_sample_batch(batch))
             engine.clear_alarms()
-            opened = [a for a in await repository.all_open(db) if self.owns(a.session_id)]
+            opened = [
+                a for a in await repository.all_open(db) if self.owns(a.session_id or STATION)
+            ]
             for alarm in opened:
                 engine.restore_alarm(view_of(alarm))
             self._receipts_seen = await repository.last_receipt_id(conn)
@@ -324,12 +330,11 @@ class AlarmService:
                 )
             now = time.time()
             user = actor.name or "unknown"
+            sid = STATION if alarm.session_id is None else alarm.session_id
             if action == "acknowledge":
-                transitions = self.engine.acknowledge(alarm.session_id, alarm.rule, now, user)
+                transitions = self.engine.acknowledge(sid, alarm.rule, now, user)
             else:
-                transitions = self.engine.silence(
-                    alarm.session_id, alarm.rule, now, float(seconds or 120), user
-                )
+                transitions = self.engine.silence(sid, alarm.rule, now, float(seconds or 120), user)
             conn = await db.connection()
             await self._fence(conn)
             events = await self._store(conn, transitions)
@@ -355,7 +360,7 @@ class AlarmService:
     async def _clock(self) -> None:
         """Technical alarms, escalation, reminders, silence expiry, delivery; baselines."""
         interval = self._settings.tick_interval_s
-        last_baseline = 0.0
+        last_baseline = last_watch = 0.0
         while True:
             await asyncio.sleep(interval)
             now = time.time()
@@ -365,6 +370,9 @@ class AlarmService:
                         await self._rebuild()
                     await self._take_receipts()
                     await self._run(self.engine.tick(now))
+                    if self.owns(STATION) and now - last_watch >= _WATCH_CHECK_S:
+                        last_watch = now
+                        await self._run(await self._watch(now))
                 if now - last_baseline >= _BASELINE_CHECK_S:
                     last_baseline = now
                     await self._fix_baselines(now)
@@ -403,6 +411,13 @@ class AlarmService:
                     )
             await db.commit()
 
+    async def _watch(self, now: float) -> list[Transition]:
+        """Is any dashboard able to alert a nurse? (The station's own alarm.)"""
+        since = datetime.fromtimestamp(now - UNWATCHED_AFTER_S, UTC)  # heard lately
+        async with self._maker() as db:
+            watching, active = await repository.watching(await db.connection(), since)
+        return self.engine.watch(now, watching, active)
+
     async def _fix_baselines(self, now: float) -> None:
         """Sessions without a dose get their baseline once 5 minutes have passed."""
         # imported here: sessions.service imports this module (it starts sessions)
@@ -431,8 +446,13 @@ async def views_for(db: AsyncSession, session_ids: Iterable[int]) -> dict[int, l
     """Open alarms of the given sessions, newest first (a database read)."""
     result: dict[int, list[AlarmOut]] = {}
     for alarm in await repository.open_for_sessions(db, session_ids):
-        result.setdefault(alarm.session_id, []).append(out(alarm))
+        result.setdefault(alarm.session_id or STATION, []).append(out(alarm))
     return result
+
+
+async def station_alarms(db: AsyncSession) -> list[AlarmOut]:
+    """The station's own open alarms (no session: "no dashboard is watching")."""
+    return [out(a) for a in await repository.open_station(db)]
 
 
 async def search(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vitalwatch.alarms import repository
 from vitalwatch.alarms.engine import LOGGED, SIGNIFICANCE, AlarmView, ConditionView, Transition
-from vitalwatch.alarms.engine.model import State
+from vitalwatch.alarms.engine.model import STATION, State
 from vitalwatch.alarms.models import Alarm
 from vitalwatch.alarms.schemas import AlarmOut, ConditionOut, DeliveryOut
 from vitalwatch.logging import get_logger
@@ -52,7 +52,7 @@ def _condition_json(c: ConditionView) -> dict[str, Any]:
 def columns(view: AlarmView) -> dict[str, Any]:
     """Everything the evaluating process writes of an alarm."""
     return {
-        "session_id": view.session_id,
+        "session_id": None if view.session_id == STATION else view.session_id,
         "device_id": view.device_id,
         "kind": view.kind,
         "metric": view.metric,
@@ -133,7 +133,7 @@ def view_of(row: Any) -> AlarmView:
         state = State.LATCHED
     raised = epoch(row.raised_at) or 0.0
     return AlarmView(
-        session_id=row.session_id,
+        session_id=STATION if row.session_id is None else row.session_id,
         rule=row.rule,
         kind=row.kind,
         metric=row.metric,

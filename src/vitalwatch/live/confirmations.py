@@ -54,15 +54,24 @@ class Confirmations:
         self._maker = maker
         self._hub = hub
         self._rows: list[dict[str, Any]] = []
+        self._status: dict[str, dict[str, Any]] = {}  # dashboard -> its latest status
+        self._gone: list[str] = []
         self._task: asyncio.Task[None] | None = None
 
     def handle(self, dashboard: Dashboard, message: dict[str, Any]) -> None:
         """One client message; anything malformed is ignored (it only weakens
         the dashboard's own delivery record, never the alarm)."""
         kind = message.get("type")
-        if kind == "status":
+        if kind == "status":  # sent on every change and every 10 s
             dashboard.visible = message.get("visible") is True
             dashboard.sound = message.get("sound") is True
+            self._status[dashboard.id] = {
+                "id": dashboard.id,
+                "user_id": dashboard.user_id,
+                "visible": dashboard.visible,
+                "sound": dashboard.sound,
+                "seen_at": datetime.now(UTC),
+            }
         elif kind == "received":
             known = self._hub.alarm_of_event
             alarm_ids = set(_ids(message.get("alarm_ids")))
@@ -79,6 +88,11 @@ class Confirmations:
                 }
                 for a in sorted(alarm_ids)
             )
+
+    def gone(self, dashboard: Dashboard) -> None:
+        """The dashboard disconnected: it no longer counts as watching."""
+        self._status.pop(dashboard.id, None)
+        self._gone.append(dashboard.id)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="alarm-receipts")
@@ -100,12 +114,19 @@ class Confirmations:
 
     async def flush(self) -> None:
         rows, self._rows = self._rows, []
-        if not rows:
+        status, self._status = list(self._status.values()), {}
+        gone, self._gone = self._gone, []
+        if not (rows or status or gone):
             return
         try:
             async with self._maker() as db:
-                await alarms_repo.insert_receipts(await db.connection(), rows)
+                conn = await db.connection()
+                await alarms_repo.insert_receipts(conn, rows)
+                await alarms_repo.replace_dashboards(conn, status, gone)
                 await db.commit()
         except Exception:
             self._rows[:0] = rows[-MAX_IDS * 10 :]  # tried again at the next flush
+            self._gone[:0] = gone
+            for s in status:
+                self._status.setdefault(s["id"], s)
             raise

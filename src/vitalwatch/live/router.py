@@ -61,6 +61,7 @@ async def live(websocket: WebSocket, token: str | None = None, since: int | None
                     log.info("dashboard_link_failed", error=type(exc).__name__)
     finally:
         ctx.hub.disconnect(client)
+        ctx.confirmations.gone(dashboard)
         await close(1000, "bye")
         log.info("dashboard_disconnected", user_id=claims.user_id)
 

@@ -80,6 +80,7 @@ class AlarmEngine:
         capacity: int = 16,
         escalate_after: dict[str, float] | None = None,
         delivery_timeout: float | None = None,
+        unwatched_after: float = technical.UNWATCHED_AFTER_S,
     ) -> None:
         self._slots: dict[int, int] = {}  # session id -> slot
         self._sessions: dict[int, _Session] = {}  # slot -> session
@@ -92,6 +93,8 @@ class AlarmEngine:
         self._devices = DeviceClocks()
         self._escalate_after = dict(escalate_after or ESCALATE_AFTER_S)
         self._delivery_timeout = delivery_timeout
+        self._unwatched_since: float | None = None
+        self._unwatched_after = unwatched_after
         #: Sessions whose last `evaluate` had samples older than ones already
         #: evaluated, with the oldest such time: `resync` them from storage.
         self.stale: dict[int, float] = {}
@@ -460,6 +463,14 @@ class AlarmEngine:
                 steps = apply(alarm, event)
                 if steps:
                     out += self._board.emit(alarm, steps, now)
+        return out
+
+    def watch(self, now: float, watching: int, active: bool) -> list[Transition]:
+        """How many dashboards can alert a nurse now, and whether sessions are
+        monitored (the station's own "no dashboard" alarm; its owner asks)."""
+        self._unwatched_since, out = technical.watched(
+            self._board, self._unwatched_since, now, watching, active, self._unwatched_after
+        )
         return out
 
     # -- staff actions and outside judgements -------------------------------------------

@@ -24,6 +24,9 @@ B = npt.NDArray[np.bool_]
 
 RANK: Final = {"low": 0, "medium": 1, "high": 2}
 
+#: The pseudo-session of the station's own alarms (stored with no session).
+STATION: Final = 0
+
 #: What a rule says holds now: condition rule -> (priority, metric)
 Wanted = dict[str, tuple[str, str | None]]
 

@@ -19,7 +19,16 @@ import numpy as np
 
 from vitalwatch.alarms.engine.board import Board
 from vitalwatch.alarms.engine.indexing import IdIndex
-from vitalwatch.alarms.engine.model import F64, I64, SessionConfig, Transition, Wanted
+from vitalwatch.alarms.engine.lifecycle import Escalate
+from vitalwatch.alarms.engine.model import (
+    F64,
+    I64,
+    STATION,
+    Action,
+    SessionConfig,
+    Transition,
+    Wanted,
+)
 from vitalwatch.alarms.thresholds import PROFILES, ProtocolProfile
 from vitalwatch.vitals import METRIC_INDEX, METRIC_INFO
 
@@ -28,6 +37,9 @@ SIGNAL_LOST_AFTER_S: Final = 15.0
 BP_OVERDUE_GRACE_S: Final = 60.0
 BP_CHECK_WINDOW_S: Final = 10 * 60.0
 SIGNAL_METRICS: Final = ("hr", "spo2")
+#: No visible, sound-enabled dashboard this long while sessions are active:
+#: the station's own alarm, sent straight to secondary notification.
+UNWATCHED_AFTER_S: Final = 30.0
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -225,3 +237,28 @@ def judge(
         one: Wanted = {rule: (priority, metric)} if present else {}
         out += board.set_problem(sid, rule, kind, one, now, now, message)
     return out
+
+
+def watched(
+    board: Board,
+    unwatched_since: float | None,
+    now: float,
+    watching: int,
+    active: bool,
+    after: float = UNWATCHED_AFTER_S,
+) -> tuple[float | None, list[Transition]]:
+    """ "No dashboard is watching": none connected, visible and with sound on for
+    30 s while sessions are active. A failure of communication to the nurse is
+    itself an alarm; it goes to secondary notification at once."""
+    unwatched = active and watching == 0
+    since = (unwatched_since or now) if unwatched else None
+    present = since is not None and now - since >= after
+    wanted: Wanted = {"no_dashboard": ("high", None)} if present else {}
+    message = (
+        f"No dashboard is watching: no visible screen with sound on for over "
+        f"{after:.0f} s while sessions are monitored"
+    )
+    out = board.set_problem(STATION, "no_dashboard", "technical", wanted, now, now, message)
+    if any(t.action is Action.RAISED for t in out):
+        out += board.input(STATION, "no_dashboard", Escalate(now, "nobody is watching"), now)
+    return since, out
