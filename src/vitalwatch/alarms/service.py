@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from vitalwatch.alarms import repository
 from vitalwatch.alarms.engine import AlarmEngine, AlarmView, SampleBatch, SessionConfig, Transition
+from vitalwatch.alarms.ports import NoNotifications, NotificationPort
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.audit import service as audit
@@ -104,8 +105,10 @@ class AlarmService:
         owns: Callable[[int], bool] = _everything,
         fence: Fence = no_fence,
         partition: int = 0,
+        notifications: NotificationPort | None = None,
     ) -> None:
         self._settings = settings
+        self._notify = notifications or NoNotifications()
         self._maker = maker
         self._hub = hub
         self.owns = owns
@@ -225,6 +228,10 @@ class AlarmService:
                 await repository.update_alarm(
                     conn, row["id"], {k: v for k, v in row.items() if k != "id"}
                 )
+            if t.action == "escalated" and row["state"] == "active":
+                await self._notify.schedule(conn, row, t.message, datetime.now(UTC))
+            elif t.action in ("acknowledged", "resolved"):
+                await self._notify.cancel(conn, row["id"], t.action)
             if row["state"] == "resolved":
                 self._rows.pop(key, None)
             else:
