@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     #: (acknowledge, central station); default http://<host>:<port>.
     notify_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
     #: How long an acknowledge link in a notification stays valid.
-    notify_link_ttl_s: int = Field(default=30 * 60, ge=30, le=24 * 3600)
+    notify_link_ttl_s: int = Field(default=30 * 60, ge=1, le=24 * 3600)
     #: How often each partition's sender looks for due notifications.
     notify_poll_s: float = Field(default=0.25, gt=0, le=5.0)
     #: One delivery attempt's time limit (connect + send + answer).
