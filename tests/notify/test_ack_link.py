@@ -10,18 +10,22 @@ from typing import Any
 
 import httpx
 
-from tests.notify.conftest import FAST_RETRIES, Receiver, add_target, alarm_log, escalate, set_chain
+from tests.notify.peers import (
+    FAST_RETRIES,
+    Receiver,
+    add_target,
+    alarm_log,
+    escalate,
+    just,
+    set_chain,
+)
 from tests.support import NURSE, Api, ServerProcess, wait_for
 
 
 async def _link(receiver: Receiver) -> tuple[str, dict[str, Any]]:
-    await wait_for(lambda: _value(receiver.accepted()), timeout=5)
+    await wait_for(lambda: just(receiver.accepted()), timeout=5)
     body = receiver.accepted()[-1].json()
     return str(body["links"]["acknowledge"]), body
-
-
-async def _value(value: Any) -> Any:
-    return value
 
 
 async def _alarm(api: Api, alarm_id: int, session_id: int) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from tests.notify.conftest import Receiver, add_target, escalate, set_chain
+from tests.notify.peers import Receiver, add_target, escalate, set_chain
 from tests.support import ADMIN, NURSE, Api
 
 TARGETS = "/api/v1/notify/targets"

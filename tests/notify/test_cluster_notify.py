@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from tests.backends import new_database_url, require_redis
-from tests.notify.conftest import (
+from tests.notify.peers import (
     FAST_RETRIES,
     Receiver,
     add_target,
     alarm_log,
     escalate,
+    just,
     outbox,
     set_chain,
 )
@@ -89,7 +90,7 @@ async def test_only_the_partition_owner_sends_and_links_work_anywhere(
     await set_chain(api_a, (t["id"], 0))
     escalated = [await escalate(api_a) for _ in range(PARTITIONS)]  # one per partition
     assert {s["id"] % PARTITIONS for s, _, _ in escalated} == set(range(PARTITIONS))
-    await wait_for(lambda: _value(len(hook.accepted()) >= PARTITIONS), timeout=10)
+    await wait_for(lambda: just(len(hook.accepted()) >= PARTITIONS), timeout=10)
     await asyncio.sleep(2)  # time for a second sender to show itself, were there one
     keys = Counter(g.key for g in hook.accepted())
     assert len(keys) == PARTITIONS and set(keys.values()) == {1}
@@ -124,7 +125,7 @@ async def test_takeover_continues_pending_notifications(
     on_b = [(s, al) for s, al, _ in escalated if await owner_pid(a, s["id"]) == b_pid]
     assert on_b, "b owns half the partitions"
     b.kill9()
-    await wait_for(lambda: _value(len(hook.accepted()) >= PARTITIONS), timeout=20)
+    await wait_for(lambda: just(len(hook.accepted()) >= PARTITIONS), timeout=20)
     await asyncio.sleep(1)
     keys = Counter(g.key for g in hook.accepted())
     assert len(keys) == PARTITIONS and set(keys.values()) == {1}
@@ -132,7 +133,3 @@ async def test_takeover_continues_pending_notifications(
         assert (await outbox(api_a, alarm["id"]))[0]["state"] == "sent"
         entry = (await _notified(api_a, alarm["id"]))[0]
         assert int(entry["detail"]["process"].rsplit(":", 1)[1]) == a.proc.pid  # type: ignore[union-attr]
-
-
-async def _value(value: Any) -> Any:
-    return value

@@ -9,12 +9,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.notify.conftest import (
+from tests.notify.peers import (
     Receiver,
     SmtpServer,
     add_target,
     alarm_log,
     escalate,
+    just,
     outbox,
     set_chain,
 )
@@ -42,7 +43,7 @@ async def test_signed_webhook_then_chain_stops_on_acknowledge(
     await set_chain(napi, (a["id"], 0), (b["id"], 4))
     session, alarm, trigger = await escalate(napi)
 
-    await wait_for(lambda: _async(first.accepted()), timeout=5)
+    await wait_for(lambda: just(first.accepted()), timeout=5)
     got = first.accepted()[0]
     assert got.at - trigger < 3.0
     body = got.json()
@@ -103,7 +104,7 @@ async def test_ntfy_push_and_email(
     await set_chain(napi, (push["id"], 0), (email["id"], 0))
     session, alarm, _ = await escalate(napi)
 
-    await wait_for(lambda: _async(ntfy.got), timeout=5)
+    await wait_for(lambda: just(ntfy.got), timeout=5)
     got = ntfy.got[0]
     assert got.headers["priority"] == "5"
     assert got.headers["title"].startswith("VitalWatch secondary: HIGH")
@@ -114,7 +115,7 @@ async def test_ntfy_push_and_email(
     assert "/ack#" in got.headers["click"] and "Acknowledge" in got.headers["actions"]
     no_patient_data(text, session)
 
-    mine = await wait_for(lambda: _async(_mails(mail, session["room"])), timeout=10)
+    mine = await wait_for(lambda: just(_mails(mail, session["room"])), timeout=10)
     message = mine[0]
     assert message["To"] == "lead@clinic.test"
     assert message["Subject"].startswith("VitalWatch secondary: HIGH")
@@ -162,16 +163,12 @@ async def test_apprise_url_for_other_services(
     )
     await set_chain(napi, (t["id"], 0))
     session, alarm, _ = await escalate(napi)
-    await wait_for(lambda: _async(plain.got), timeout=10)
+    await wait_for(lambda: just(plain.got), timeout=10)
     body = plain.got[0].json()
     assert "Secondary notification" in body["message"] and session["room"] in body["message"]
     row = (await outbox(napi, alarm["id"]))[0]
     assert row["key"] in body["message"]
     await wait_for(lambda: _notified(napi, alarm["id"], "notified"), timeout=5)
-
-
-async def _async(value: Any) -> Any:
-    return value
 
 
 def _mails(mail: SmtpServer, room: str) -> list[Any]:

@@ -5,12 +5,11 @@ the chain, then acknowledge an escalated alarm from the link."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.notify.conftest import Receiver, escalate
+from tests.notify.peers import Receiver, escalate, just
 from tests.support import ADMIN, NURSE, Api, ServerProcess, wait_for
 
 pytestmark = pytest.mark.browser
@@ -67,7 +66,7 @@ async def test_targets_page_test_button_chain_and_ack_link(
 
     # An escalated alarm reaches the receiver; its link opens on a "phone".
     session, alarm, _ = await escalate(napi)
-    await wait_for(lambda: _value(len(hook.accepted()) == 2), timeout=5)
+    await wait_for(lambda: just(len(hook.accepted()) == 2), timeout=5)
     link = hook.accepted()[1].json()["links"]["acknowledge"]
     phone = await chromium.new_page(viewport={"width": 390, "height": 844})
     phone.on("pageerror", lambda e: errors.append(str(e)))
@@ -88,7 +87,3 @@ async def test_targets_page_test_button_chain_and_ack_link(
     await page.reload()
     await expect(page.get_by_test_id("outbox")).to_contain_text("Bedside pager")
     assert errors == []
-
-
-async def _value(value: Any) -> Any:
-    return value

@@ -9,12 +9,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.notify.conftest import (
+from tests.notify.peers import (
     FAST_RETRIES,
     Receiver,
     add_target,
     alarm_log,
     escalate,
+    just,
     outbox,
     set_chain,
 )
@@ -43,7 +44,7 @@ async def test_kill9_with_notifications_pending_delivers_each_after_restart(
         )
         await set_chain(api, (a["id"], 0), (b["id"], 3))
         alarms = [(await escalate(api))[1]["id"] for _ in range(3)]
-        await wait_for(lambda: _value(len(slow.got) == 3), timeout=10)
+        await wait_for(lambda: just(len(slow.got) == 3), timeout=10)
         assert later.got == []
         server.kill9()
     finally:
@@ -68,7 +69,3 @@ async def test_kill9_with_notifications_pending_delivers_each_after_restart(
             assert {e["detail"]["target"] for e in notified} == {"Pager", "Phone"}
     finally:
         await api.aclose()
-
-
-async def _value(value: Any) -> Any:
-    return value
