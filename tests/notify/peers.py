@@ -59,6 +59,8 @@ class Receiver:
     status: int = 200  # what it answers (set 500 to make it fail)
     hold_s: float = 0.0  # wait before answering (to kill the sender meanwhile)
     got: list[Received] = field(default_factory=list)
+    #: Set on every request (clear it to wait for the next one).
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -78,6 +80,7 @@ class Receiver:
             elif not signature_ok(self.secret, ts, body, sig):
                 verdict = "bad signature"
         self.got.append(Received(time.time(), headers, body, verdict))
+        self.arrived.set()
         if self.hold_s:
             await asyncio.sleep(self.hold_s)
         if verdict != "ok":
