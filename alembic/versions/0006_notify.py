@@ -42,7 +42,9 @@ def upgrade() -> None:
         sa.Column("target_id", sa.BigInteger(), nullable=False),
         sa.Column("delay_s", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["target_id"], ["notify_targets.id"], name=op.f("fk_notify_chain_target_id_notify_targets")
+            ["target_id"],
+            ["notify_targets.id"],
+            name=op.f("fk_notify_chain_target_id_notify_targets"),
         ),
         sa.PrimaryKeyConstraint("position", name=op.f("pk_notify_chain")),
     )
@@ -67,7 +69,9 @@ def upgrade() -> None:
             ["alarm_id"], ["alarms.id"], name=op.f("fk_notify_outbox_alarm_id_alarms")
         ),
         sa.ForeignKeyConstraint(
-            ["target_id"], ["notify_targets.id"], name=op.f("fk_notify_outbox_target_id_notify_targets")
+            ["target_id"],
+            ["notify_targets.id"],
+            name=op.f("fk_notify_outbox_target_id_notify_targets"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_outbox")),
         sa.UniqueConstraint("key", name=op.f("uq_notify_outbox_key")),

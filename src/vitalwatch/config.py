@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     notify_smtp_username: str | None = None
     notify_smtp_password: str | None = None
     notify_smtp_from: str = "vitalwatch@localhost"
+    #: Comma-separated host names: when set, notifications go to these hosts only
+    #: (egress control; the tests allow only loopback). Unset: any host.
+    notify_allowed_hosts: str | None = None
 
     @model_validator(mode="after")
     def _refuse_insecure_secret(self) -> Settings:
@@ -103,6 +106,12 @@ class Settings(BaseSettings):
                 "to run one process on SQLite"
             )
         return self
+
+    @property
+    def notify_hosts(self) -> frozenset[str] | None:
+        if not self.notify_allowed_hosts:
+            return None
+        return frozenset(h.strip().lower() for h in self.notify_allowed_hosts.split(",") if h)
 
     @property
     def public_url(self) -> str:

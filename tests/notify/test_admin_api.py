@@ -117,6 +117,13 @@ async def test_send_test_notification(
     assert r.status_code == 200
     assert r.json()["ok"] is False and "cannot reach" in r.json()["outcome"]
 
+    # The tests' servers may reach loopback only (VITALWATCH_NOTIFY_ALLOWED_HOSTS).
+    far = await add_target(
+        napi, name="Elsewhere", kind="webhook", address="http://pager.example.invalid/x"
+    )
+    r = await napi.http.post(f"{TARGETS}/{far['id']}/test", headers=admin)
+    assert r.json()["ok"] is False and "host not allowed" in r.json()["outcome"]
+
     wrong = await receivers(secret="z" * 40)  # the receiver expects another key
     w = await add_target(
         napi, name="Test wrong key", kind="webhook", address=wrong.url, secret="y" * 40

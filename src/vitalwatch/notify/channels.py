@@ -72,6 +72,9 @@ async def deliver(
     dest: Destination, notice: Notice, settings: Settings, http: httpx.AsyncClient
 ) -> str:
     """Send once; returns the outcome ("HTTP 200", "SMTP accepted"), raises DeliveryFailed."""
+    allowed = settings.notify_hosts
+    if allowed is not None and _host(dest, settings) not in allowed:
+        raise DeliveryFailed("host not allowed (VITALWATCH_NOTIFY_ALLOWED_HOSTS)")
     if dest.kind == "webhook":
         return await _webhook(dest, notice, http, settings.notify_timeout_s)
     if dest.kind == "ntfy":
@@ -81,6 +84,20 @@ async def deliver(
     if dest.kind == "apprise":
         return await _apprise(dest, notice, settings.notify_timeout_s)
     raise DeliveryFailed(f"unknown target kind {dest.kind!r}")
+
+
+def _host(dest: Destination, settings: Settings) -> str | None:
+    """The host a delivery to `dest` connects to (None when it cannot be told)."""
+    if dest.kind in ("webhook", "ntfy"):
+        return httpx.URL(dest.address).host.lower()
+    if dest.kind == "email":
+        return (settings.notify_smtp_host or "").lower()
+    try:
+        plugin = apprise.Apprise.instantiate(dest.address)
+    except Exception:  # an unparsable URL: refused like an unknown host
+        return None
+    host = getattr(plugin, "host", None)
+    return host.lower() if isinstance(host, str) else None
 
 
 async def _post(http: httpx.AsyncClient, url: str, limit_s: float, **kwargs: Any) -> str:
@@ -174,7 +191,10 @@ async def _email(dest: Destination, notice: Notice, settings: Settings) -> str:
 
 def apprise_url_ok(url: str) -> bool:
     """Whether apprise knows this URL's service (checked when the admin saves it)."""
-    return bool(apprise.Apprise().add(url))
+    try:
+        return bool(apprise.Apprise().add(url))
+    except Exception:  # apprise's URL parsers are many; any failure means "not known"
+        return False
 
 
 async def _apprise(dest: Destination, notice: Notice, limit_s: float) -> str:

@@ -128,7 +128,9 @@ async def update_target(
         kind=kind,
         address=given.get("address", target.address),
         secret=secret,
-        user=given["user"] if "user" in given else await repository.username(db, target.user_id),
+        user=(given["user"] or None)
+        if "user" in given
+        else await repository.username(db, target.user_id),
         enabled=given.get("enabled", target.enabled),
     )
     if merged.name != target.name and await repository.target_named(db, merged.name):
