@@ -35,19 +35,20 @@ async def _alarm(api: Api, alarm_id: int, session_id: int) -> dict[str, Any]:
     return dict(next(a for a in r.json() if a["id"] == alarm_id))
 
 
+async def _phone(api: Api, receivers: Callable[..., Awaitable[Receiver]], name: str) -> Receiver:
+    """A webhook receiver as the phone of the nurse, the chain's only step (at 0 s)."""
+    phone = await receivers(secret=name[0] * 40)
+    t = await add_target(
+        api, name=name, kind="webhook", address=phone.url, secret=phone.secret, user=NURSE[0]
+    )
+    await set_chain(api, (t["id"], 0))
+    return phone
+
+
 async def test_link_acknowledges_once_as_the_targets_user(
     napi: Api, notify_server: ServerProcess, receivers: Callable[..., Awaitable[Receiver]]
 ) -> None:
-    phone = await receivers(secret="p" * 40)
-    t = await add_target(
-        napi,
-        name="Nurse phone",
-        kind="webhook",
-        address=phone.url,
-        secret=phone.secret,
-        user=NURSE[0],
-    )
-    await set_chain(napi, (t["id"], 0))
+    phone = await _phone(napi, receivers, "Nurse phone")
     session, alarm, _ = await escalate(napi)
     link, body = await _link(phone)
     assert link.startswith(notify_server.url + "/ack#")
@@ -85,16 +86,7 @@ async def test_link_acknowledges_once_as_the_targets_user(
 async def test_tampered_links_are_refused(
     napi: Api, receivers: Callable[..., Awaitable[Receiver]]
 ) -> None:
-    phone = await receivers(secret="q" * 40)
-    t = await add_target(
-        napi,
-        name="Phone 2",
-        kind="webhook",
-        address=phone.url,
-        secret=phone.secret,
-        user=NURSE[0],
-    )
-    await set_chain(napi, (t["id"], 0))
+    phone = await _phone(napi, receivers, "Phone 2")
     session, alarm, _ = await escalate(napi)
     link, _ = await _link(phone)
     token = link.split("#", 1)[1]
@@ -122,16 +114,7 @@ async def test_expired_link_is_refused(
     server.start()
     api = Api(server.url)
     try:
-        phone = await receivers(secret="r" * 40)
-        t = await add_target(
-            api,
-            name="Phone",
-            kind="webhook",
-            address=phone.url,
-            secret=phone.secret,
-            user=NURSE[0],
-        )
-        await set_chain(api, (t["id"], 0))
+        phone = await _phone(api, receivers, "Phone 3")
         session, alarm, _ = await escalate(api)
         link, _ = await _link(phone)
         await asyncio.sleep(2.5)

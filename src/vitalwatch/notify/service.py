@@ -5,12 +5,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitalwatch.alarms.models import Alarm
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.audit import service as audit
 from vitalwatch.auth import repository as users
@@ -20,7 +22,7 @@ from vitalwatch.logging import get_logger
 from vitalwatch.notify import links, repository
 from vitalwatch.notify.channels import DeliveryFailed, Destination, deliver
 from vitalwatch.notify.messages import test_notice
-from vitalwatch.notify.models import NotifyTarget
+from vitalwatch.notify.models import NotifyOutbox, NotifyTarget
 from vitalwatch.notify.outbox import new_key
 from vitalwatch.notify.schemas import (
     ChainIn,
@@ -252,8 +254,17 @@ async def send_test(
 # -- acknowledge links ----------------------------------------------------------------
 
 
-async def _link(db: AsyncSession, settings: Settings, token: str) -> tuple[Any, Any, Any, User]:
-    """The link's outbox row, alarm, room and user; LinkInvalid / LinkExpired raised."""
+@dataclass(frozen=True, slots=True)
+class _Link:
+    outbox: NotifyOutbox
+    alarm: Alarm
+    room: str | None
+    user: User
+    expires_at: int
+
+
+async def _link(db: AsyncSession, settings: Settings, token: str) -> _Link:
+    """What a link names; LinkInvalid / LinkExpired / UnknownUser raised."""
     claims = links.verify(settings.secret_key, token, time.time())
     row = await repository.link_row(db, claims.outbox_id)
     if row is None or row[1].id != claims.alarm_id:
@@ -261,27 +272,27 @@ async def _link(db: AsyncSession, settings: Settings, token: str) -> tuple[Any, 
     user = await db.get(User, claims.user_id)
     if user is None or not user.active:
         raise UnknownUser("The staff user of this link is no longer active")
-    out, alarm, room = row
-    return out, alarm, (room, claims.expires_at), user
+    return _Link(row[0], row[1], row[2], user, claims.expires_at)
 
 
 async def preview_link(db: AsyncSession, settings: Settings, token: str) -> LinkPreview:
-    out, alarm, (room, expires), user = await _link(db, settings, token)
+    link = await _link(db, settings, token)
+    alarm = link.alarm
     return LinkPreview(
         alarm=LinkAlarm(
             id=alarm.id,
             session_id=alarm.session_id,
-            room=room,
-            priority=alarm.priority,
+            room=link.room,
+            priority=alarm.priority,  # type: ignore[arg-type]
             message=alarm.message,
             state=alarm.state,
             raised_at=alarm.raised_at,
             acked_at=alarm.acked_at,
             acked_by=alarm.acked_by,
         ),
-        acknowledge_as=user.username,
-        expires_at=datetime.fromtimestamp(expires, UTC),
-        used=out.link_used_at is not None,
+        acknowledge_as=link.user.username,
+        expires_at=datetime.fromtimestamp(link.expires_at, UTC),
+        used=link.outbox.link_used_at is not None,
     )
 
 
@@ -295,7 +306,8 @@ async def use_link(
     reason (503: the partition is changing hands), so the nurse can tap again.
     """
     async with maker() as db:
-        out, alarm, _, user = await _link(db, settings, token)
+        link = await _link(db, settings, token)
+        out, alarm, user = link.outbox, link.alarm, link.user
         if not await repository.use_link(db, out.id, datetime.now(UTC)):
             raise LinkUsed("This acknowledge link has been used already")
         await db.commit()
