@@ -6,12 +6,15 @@ PostgreSQL (skipped with a visible reason when no PostgreSQL is reachable).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from playwright.async_api import async_playwright
 
-from tests.backends import BACKENDS, new_database_url
+from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url
 from tests.support import Api, ServerProcess
 
 
@@ -67,3 +70,19 @@ async def api(server: ServerProcess) -> AsyncIterator[Api]:
     client = Api(server.url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium through Playwright, for page tests outside tests/browser."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        if REQUIRE_ALL:
+            pytest.fail("Chromium not installed (apt-get install chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=path, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        yield browser
+        await browser.close()

@@ -76,6 +76,8 @@ class ServerProcess:
             VITALWATCH_HOST="127.0.0.1",
             VITALWATCH_PORT=str(self.port),
             VITALWATCH_LOG_LEVEL="WARNING",
+            # Secondary notifications reach only peers the tests start here.
+            VITALWATCH_NOTIFY_ALLOWED_HOSTS="127.0.0.1,localhost",
         )
         env.update(self.extra_env)
         return env

@@ -27,6 +27,8 @@ from vitalwatch.live.confirmations import Confirmations
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
 from vitalwatch.logging import configure_logging, get_logger
+from vitalwatch.notify.outbox import Outbox
+from vitalwatch.notify.router import router as notify_router
 from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.sessions.router import router as sessions_router
@@ -46,13 +48,14 @@ def build_context(settings: Settings) -> AppContext:
         ping_interval_s=settings.ping_interval_s,
     )
     devices = DeviceDirectory(maker)
+    outbox = Outbox()  # secondary notification: the alarm service's port
     cluster: Cluster
     if settings.redis_url:
         from vitalwatch.cluster.distributed import RedisCluster
 
-        cluster = RedisCluster(settings, engine, maker, hub, latest, devices)
+        cluster = RedisCluster(settings, engine, maker, hub, latest, devices, outbox)
     else:
-        cluster = LocalCluster(settings, engine, maker, hub, latest)
+        cluster = LocalCluster(settings, engine, maker, hub, latest, outbox)
     return AppContext(
         settings=settings,
         engine=engine,
@@ -128,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices_router,
         sessions_router,
         alarms_router,
+        notify_router,
         live_router,
         web_router,
     ):

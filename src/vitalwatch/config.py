@@ -67,6 +67,32 @@ class Settings(BaseSettings):
     readings_retention_days: int | None = Field(default=None, ge=1)
     #: Live events older than this are pruned from the replay log.
     event_retention_s: int = Field(default=24 * 3600, ge=3600)
+    # -- secondary notification (vitalwatch.notify) --
+    #: The address staff reach the service at, for the links in notifications
+    #: (acknowledge, central station); default http://<host>:<port>.
+    notify_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    #: How long an acknowledge link in a notification stays valid.
+    notify_link_ttl_s: int = Field(default=30 * 60, ge=1, le=24 * 3600)
+    #: How often each partition's sender looks for due notifications.
+    notify_poll_s: float = Field(default=0.25, gt=0, le=5.0)
+    #: One delivery attempt's time limit (connect + send + answer).
+    notify_timeout_s: float = Field(default=10.0, gt=0, le=120.0)
+    #: Retries wait base * 2^(attempt-1) seconds, at most `notify_retry_max_s`.
+    notify_retry_base_s: float = Field(default=2.0, gt=0, le=300.0)
+    notify_retry_max_s: float = Field(default=120.0, gt=0, le=3600.0)
+    #: Attempts per notification before it is given up (logged as failed).
+    notify_max_attempts: int = Field(default=20, ge=1, le=1000)
+    #: The SMTP server for e-mail targets (unset: e-mail targets fail, logged).
+    notify_smtp_host: str | None = None
+    notify_smtp_port: int = Field(default=587, ge=1, le=65535)
+    #: "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a local relay).
+    notify_smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    notify_smtp_username: str | None = None
+    notify_smtp_password: str | None = None
+    notify_smtp_from: str = "vitalwatch@localhost"
+    #: Comma-separated host names: when set, notifications go to these hosts only
+    #: (egress control; the tests allow only loopback). Unset: any host.
+    notify_allowed_hosts: str | None = None
 
     @model_validator(mode="after")
     def _refuse_insecure_secret(self) -> Settings:
@@ -89,6 +115,16 @@ class Settings(BaseSettings):
                 "to run one process on SQLite"
             )
         return self
+
+    @property
+    def notify_hosts(self) -> frozenset[str] | None:
+        if not self.notify_allowed_hosts:
+            return None
+        return frozenset(h.strip().lower() for h in self.notify_allowed_hosts.split(",") if h)
+
+    @property
+    def public_url(self) -> str:
+        return (self.notify_public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

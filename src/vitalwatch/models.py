@@ -7,6 +7,7 @@ from vitalwatch.cluster.models import PartitionOwner
 from vitalwatch.db import Base
 from vitalwatch.devices.models import Device
 from vitalwatch.live.models import LiveEvent
+from vitalwatch.notify.models import NotifyChainStep, NotifyOutbox, NotifyTarget
 from vitalwatch.readings.models import readings
 from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
 
@@ -17,6 +18,9 @@ __all__ = [
     "Base",
     "Device",
     "LiveEvent",
+    "NotifyChainStep",
+    "NotifyOutbox",
+    "NotifyTarget",
     "PartitionOwner",
     "Patient",
     "Session",

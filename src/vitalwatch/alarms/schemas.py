@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,3 +98,5 @@ class AlarmLogOut(BaseModel):
     threshold: float | None
     message: str
     user: str | None
+    #: Facts of the entry (secondary notification: target, attempt, outcome, key).
+    detail: dict[str, Any] | None = None

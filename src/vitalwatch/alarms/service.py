@@ -8,8 +8,8 @@ committed. It also feeds the engine what it cannot see itself: samples that
 arrived out of measurement order (read back from storage), dashboards'
 delivery confirmations, and the state to rebuild after a restart. Where the
 outside is needed, it is injected: `owns` and `fence` (which sessions this
-process evaluates, and proof of it in each transaction) and an `Escalator`
-(secondary notification).
+process evaluates, and proof of it in each transaction) and a
+`NotificationPort` (secondary notification, alarms/ports.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
 
 import numpy as np
 from fastapi import HTTPException, status
@@ -27,8 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from vitalwatch.alarms import repository
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
-from vitalwatch.alarms.engine.model import STATION
+from vitalwatch.alarms.engine.model import STATION, Action
 from vitalwatch.alarms.engine.technical import UNWATCHED_AFTER_S
+from vitalwatch.alarms.ports import NoNotifications, NotificationPort
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.store import AlarmStore, Change, Event, dt, epoch, out, view_of
 from vitalwatch.alarms.thresholds import Thresholds
@@ -57,22 +57,6 @@ _WATCH_CHECK_S = 2.0
 #: Checks, inside each transaction that writes alarm state, that this process
 #: still owns the partition (raises otherwise, which rolls the transaction back).
 Fence = Callable[[AsyncConnection], Awaitable[None]]
-
-
-class Escalator(Protocol):
-    """Secondary notification: told of every alarm change in the transaction
-    that stored it (an outbox row written there is as durable as the alarm)."""
-
-    async def alarm_changed(
-        self, conn: AsyncConnection, alarm: AlarmOut, actions: list[str]
-    ) -> None: ...
-
-
-class NoEscalation:
-    async def alarm_changed(
-        self, conn: AsyncConnection, alarm: AlarmOut, actions: list[str]
-    ) -> None:
-        return None
 
 
 def _everything(session_id: int) -> bool:
@@ -118,14 +102,14 @@ class AlarmService:
         owns: Callable[[int], bool] = _everything,
         fence: Fence = no_fence,
         partition: int = 0,
-        escalator: Escalator | None = None,
+        notifications: NotificationPort | None = None,
     ) -> None:
         self._settings = settings
+        self._notify = notifications or NoNotifications()
         self._maker = maker
         self._hub = hub
         self.owns = owns
         self._fence = fence
-        self._escalator: Escalator = escalator or NoEscalation()
         self._gauge = ACTIVE_SESSIONS.labels(str(partition))
         self.lock = asyncio.Lock()
         self.engine = self._new_engine()
@@ -238,12 +222,21 @@ class AlarmService:
         for t in transitions:
             if t.view.uid in new_ids:
                 self.engine.set_id(t.view.session_id, t.view.rule, new_ids[t.view.uid])
-        await self._escalate(conn, changes)
+        await self._hand_over(conn, changes)
         return events
 
-    async def _escalate(self, conn: AsyncConnection, changes: Iterable[Change]) -> None:
-        for alarm, actions in changes:
-            await self._escalator.alarm_changed(conn, alarm, actions)
+    async def _hand_over(self, conn: AsyncConnection, changes: Iterable[Change]) -> None:
+        """Secondary notification, in the transaction that stored the change: an
+        escalated alarm starts its chain; an answered or ended one stops it."""
+        now = datetime.now(UTC)
+        for alarm, transitions in changes:
+            actions = {t.action for t in transitions}
+            if Action.ESCALATED in actions and alarm.state == "active":
+                reason = next(t.message for t in transitions if t.action is Action.ESCALATED)
+                row = {**alarm.model_dump(), "session_id": alarm.session_id or STATION}
+                await self._notify.schedule(conn, row, reason, now)
+            elif actions & {Action.ACKNOWLEDGED, Action.RESOLVED}:
+                await self._notify.cancel(conn, alarm.id, alarm.state)
 
     def _dispatch(self, events: Iterable[Event]) -> None:
         for event_id, payload in events:

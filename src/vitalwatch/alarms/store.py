@@ -168,8 +168,8 @@ class EventLog(Protocol):
 
 #: (event id, payload) of a live event to publish once the transaction commits
 Event = tuple[int, dict[str, Any]]
-#: (alarm as shown, the actions of this evaluation) handed to the escalation port
-Change = tuple[AlarmOut, list[str]]
+#: (alarm as shown, its transitions in this evaluation), for secondary notification
+Change = tuple[AlarmOut, list[Transition]]
 
 
 class AlarmStore:
@@ -209,7 +209,7 @@ class AlarmStore:
             top = max(ts, key=lambda t: SIGNIFICANCE[t.action]).action.value
             payload = {"alarm": shown.model_dump(mode="json"), "action": top, "actions": actions}
             events.append((await self._events.record(conn, "alarm", payload), payload))
-            changes.append((shown, actions))
+            changes.append((shown, ts))
             log.info(
                 "alarm_transition",
                 session_id=view.session_id,

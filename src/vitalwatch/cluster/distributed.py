@@ -51,6 +51,7 @@ from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import CLUSTER_MESSAGES, PARTITIONS_OWNED
+from vitalwatch.notify.outbox import Outbox
 from vitalwatch.readings.latest import LatestStore, newest_values
 from vitalwatch.readings.validation import SampleColumns
 from vitalwatch.readings.writer import (
@@ -119,8 +120,10 @@ class RedisCluster:
         hub: Hub,
         latest: LatestStore,
         devices: DeviceDirectory,
+        notifications: Outbox | None = None,
     ) -> None:
         assert settings.redis_url is not None
+        self._notifications = notifications
         self.name = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         #: Typed Any: redis-py types replies as unions of str and bytes; without
         #: decode_responses every reply here is bytes.
@@ -298,6 +301,7 @@ class RedisCluster:
                 self._hub,
                 self._vitals,
                 epoch=epoch,
+                notifications=self._notifications,
             )
             await unit.start()
         except Exception:

@@ -14,6 +14,8 @@ from vitalwatch.alarms.service import AlarmService, no_fence
 from vitalwatch.cluster import repository
 from vitalwatch.config import Settings
 from vitalwatch.live.hub import Hub
+from vitalwatch.notify.outbox import Outbox
+from vitalwatch.notify.sender import NotifySender
 from vitalwatch.readings.writer import GroupCommitWriter, IngestListener
 
 
@@ -32,6 +34,7 @@ class Partition:
         hub: Hub,
         vitals: IngestListener,
         epoch: int | None = None,
+        notifications: Outbox | None = None,
     ) -> None:
         self.index = index
         self.count = count
@@ -44,6 +47,20 @@ class Partition:
             owns=self.owns,
             fence=self._fence if epoch is not None else no_fence,
             partition=index,
+            notifications=notifications,
+        )
+        #: Sends this partition's secondary notifications (only its owner does).
+        self.sender = (
+            None
+            if notifications is None
+            else NotifySender(
+                settings,
+                maker,
+                notifications,
+                index=index,
+                count=count,
+                fence=self._fence if epoch is not None else no_fence,
+            )
         )
         self.writer = GroupCommitWriter(
             engine,
@@ -66,9 +83,13 @@ class Partition:
     async def start(self) -> None:
         """Rebuild the partition's alarm state from the database, then take samples."""
         await self.alarms.start()
+        if self.sender is not None:
+            await self.sender.start()
         self.writer.start()
 
     async def stop(self) -> None:
         """Finish the queued samples, then stop the alarm clock."""
         await self.writer.stop()
+        if self.sender is not None:
+            await self.sender.stop()
         await self.alarms.stop()

@@ -25,6 +25,7 @@ from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import PARTITIONS_OWNED
+from vitalwatch.notify.outbox import Outbox
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.service import prune_old_readings
 from vitalwatch.readings.validation import SampleColumns
@@ -143,9 +144,12 @@ class LocalCluster:
         maker: async_sessionmaker[AsyncSession],
         hub: Hub,
         latest: LatestStore,
+        notifications: Outbox | None = None,
     ) -> None:
         self._maker = maker
-        self.partition = Partition(0, 1, settings, engine, maker, hub, latest)
+        self.partition = Partition(
+            0, 1, settings, engine, maker, hub, latest, notifications=notifications
+        )
 
     async def start(self) -> None:
         await self.partition.start()

@@ -17,6 +17,18 @@ async def index() -> FileResponse:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/notify")
+async def notify_page() -> FileResponse:
+    """Admin: secondary notification targets and the escalation chain."""
+    return FileResponse(STATIC / "notify.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/ack")
+async def ack_page() -> FileResponse:
+    """A phone's acknowledge link (the token follows '#', so it never reaches a log)."""
+    return FileResponse(STATIC / "ack.html", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/static/{path:path}")
 async def static(path: str) -> FileResponse:
     """Files under static/ only (no path escapes); revalidated on each load."""
