@@ -147,10 +147,10 @@ async def test_target_that_is_down_is_retried_with_backoff(
     await down.start()
     done = await wait_for(lambda: _notified(napi, alarm["id"], "notified"), timeout=10)
     assert done[0]["detail"]["attempt"] >= 4
-    assert len(down.accepted()) == 1
     row = (await outbox(napi, alarm["id"]))[0]
     assert row["state"] == "sent" and row["attempts"] == done[0]["detail"]["attempt"]
-    assert down.accepted()[0].key == row["key"]
+    # delivered once (other sessions' unanswered monitor alarms may arrive as well)
+    assert [g.key for g in down.accepted() if g.key == row["key"]] == [row["key"]]
 
 
 async def test_apprise_url_for_other_services(
@@ -163,8 +163,12 @@ async def test_apprise_url_for_other_services(
     )
     await set_chain(napi, (t["id"], 0))
     session, alarm, _ = await escalate(napi)
-    await wait_for(lambda: just(plain.got), timeout=10)
-    body = plain.got[0].json()
+
+    def ours() -> list[Any]:  # other sessions' unanswered monitor alarms notify too
+        return [g for g in plain.got if f"alarm {alarm['id']}," in g.json()["message"].lower()]
+
+    await wait_for(lambda: just(ours()), timeout=10)
+    body = ours()[0].json()
     assert "Secondary notification" in body["message"] and session["room"] in body["message"]
     row = (await outbox(napi, alarm["id"]))[0]
     assert row["key"] in body["message"]

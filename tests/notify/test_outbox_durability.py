@@ -5,6 +5,7 @@ cut short may arrive twice, and then both carry the same idempotency key."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,7 +44,10 @@ async def test_kill9_with_notifications_pending_delivers_each_after_restart(
             api, name="Phone", kind="webhook", address=later.url, secret=later.secret
         )
         await set_chain(api, (a["id"], 0), (b["id"], 3))
-        alarms = [(await escalate(api))[1]["id"] for _ in range(3)]
+        # all three at once: each waits out the 5-s delivery rule before it escalates
+        alarms = [
+            alarm["id"] for _, alarm, _ in await asyncio.gather(*(escalate(api) for _ in range(3)))
+        ]
         await wait_for(lambda: just(len(slow.got) == 3), timeout=10)
         assert later.got == []
         server.kill9()
