@@ -1,206 +1,206 @@
-// One session in depth: whole-session trends with limits and dose markers,
-// the timeline, the alarm history, limit changes and ending the session.
+// One session's page: the live ward stays on screen (the strip above, sound,
+// confirmations), this session's open alarms with Acknowledge and Silence,
+// trends with every limit drawn, the timeline, the alarm history, the limits
+// (switching an alarm off asks why), and ending the session (asked first
+// when alarms are unacknowledged).
 
-import { ApiError, api } from "./api.js";
-import { clock, duration, esc, ageSeconds } from "./format.js";
+import { api } from "./api.js";
+import { AlarmList } from "./alarm-list.js";
+import { answerText } from "./alarms.js";
+import { CHARTS, align, makeChart } from "./charts.js";
+import { h } from "./dom.js";
+import { PRIORITY_WORD, ageSeconds, clock, dateTime, duration, protocolLabel } from "./format.js";
+import { LimitsForm } from "./limits-form.js";
+import { sessionSections } from "./mounts.js";
+import { recordLink } from "./record-link.js";
+import { requireSignIn, startStation } from "./station.js";
+import { WardStrip } from "./ward-strip.js";
 
-const CHARTS = [
-  { title: "Heart rate (/min)", metrics: ["hr"], colours: ["#35c46a"], limits: "hr" },
-  { title: "SpO2 (%)", metrics: ["spo2"], colours: ["#3fd0ff"], limits: "spo2" },
-  { title: "Blood pressure (mmHg)", metrics: ["sbp", "dbp", "map"], colours: ["#ff8c42", "#ffb380", "#c08050"], limits: "sbp" },
-  { title: "Respiratory rate (/min)", metrics: ["rr"], colours: ["#e6e6e6"], limits: "rr" },
-];
-const LIMIT_FIELDS = ["critical_low", "low", "high", "critical_high", "for_s"];
-const LIMIT_COLOURS = { critical_low: "#ff3b3b", low: "#ffd21f", high: "#ffd21f", critical_high: "#ff3b3b" };
+const $ = (sel) => document.querySelector(sel);
+const EVENT_WORDS = { dose: "Dose", phase: "Phase", note: "Note", alarm_off: "Alarm off", alarm_on: "Alarm back on" };
 
-/** Merge several metrics' series onto one time axis for uPlot. */
-function align(seriesList) {
-  const times = [...new Set(seriesList.flatMap((s) => s.ts))].sort();
-  const index = new Map(times.map((t, i) => [t, i]));
-  const columns = seriesList.map((s) => {
-    const col = new Array(times.length).fill(null);
-    s.ts.forEach((t, i) => { col[index.get(t)] = s.values[i]; });
-    return col;
-  });
-  return [times.map((t) => new Date(t).getTime() / 1000), ...columns];
-}
-
-function markersPlugin(lines, events) {
-  return {
-    hooks: {
-      draw: (u) => {
-        const { ctx } = u;
-        const { left, top, width, height } = u.bbox;
-        ctx.save();
-        ctx.lineWidth = 1;
-        for (const [value, colour] of lines) {
-          const y = u.valToPos(value, "y", true);
-          if (y < top || y > top + height) continue;
-          ctx.strokeStyle = colour;
-          ctx.setLineDash([6, 4]);
-          ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + width, y); ctx.stroke();
-        }
-        ctx.setLineDash([]);
-        for (const ev of events) {
-          const x = u.valToPos(new Date(ev.ts).getTime() / 1000, "x", true);
-          if (x < left || x > left + width) continue;
-          ctx.strokeStyle = ev.kind === "dose" ? "#c58bff" : "#7a8899";
-          ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
-          ctx.fillStyle = ctx.strokeStyle;
-          ctx.fillText(ev.kind, x + 3, top + 12);
-        }
-        ctx.restore();
-      },
-    },
-  };
-}
-
-export class SessionView {
-  constructor(dialog, onError) {
-    this.dialog = dialog;
-    this.onError = onError;
+class SessionPage {
+  constructor(id, ward) {
+    this.id = id;
+    this.ward = ward;
     this.plots = [];
-    this.sessionId = null;
-    dialog.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => this.close()));
-    dialog.addEventListener("close", () => this.teardown());
-    dialog.querySelector("#event-form").addEventListener("submit", (e) => this.addEvent(e));
-    dialog.querySelector("#thresholds-form").addEventListener("submit", (e) => this.saveLimits(e));
-    dialog.querySelector("#end-session").addEventListener("click", () => this.end());
+    this.limits = new LimitsForm($("#limits-form"), { onSaved: () => this.refresh() });
+    new WardStrip($("#ward-strip"), ward, id);
+    this.list = new AlarmList($("#sv-alarm-list"), ward, {
+      filter: (a) => a.session_id === id, countEl: $("#sv-alarm-count"),
+    });
+    ward.on("alarm", (a) => { if (a.session_id === id) { this.emptyNote(); this.scheduleRefresh(); } });
+    ward.on("snapshot", () => this.emptyNote());
+    ward.on("session", (s) => { if (s.id === id) this.scheduleRefresh(); });
+    ward.on("vitals", (items) => { if (items.some((i) => i.session_id === id)) this.liveValues = true; });
+    setInterval(() => { if (this.liveValues) { this.liveValues = false; this.refreshCharts(); } }, 10_000);
+    setInterval(() => this.observation(), 1000);
+    $("#event-form").addEventListener("submit", (e) => this.addEvent(e));
+    $("#end-session").addEventListener("click", () => this.askEnd());
   }
 
-  async open(sessionId) {
-    this.sessionId = sessionId;
-    if (!this.dialog.open) this.dialog.showModal();
-    await this.refresh();
+  emptyNote() { $("#sv-no-alarms").hidden = this.ward.alarmsOf(this.id).length > 0; }
+
+  scheduleRefresh() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => this.refresh().catch((e) => this.fail(e)), 300);
   }
 
-  close() { this.dialog.close(); }
-
-  teardown() {
-    this.plots.forEach((p) => p.destroy());
-    this.plots = [];
-    this.sessionId = null;
-  }
+  fail(err) { $("#sv-error").textContent = err.message || String(err); }
 
   async refresh() {
-    const id = this.sessionId;
+    const id = this.id;
     const [session, events, alarms] = await Promise.all([
       api(`/api/v1/sessions/${id}`),
       api(`/api/v1/sessions/${id}/events`),
       api("/api/v1/alarms", { params: { session_id: id } }),
     ]);
     this.session = session;
-    const $ = (sel) => this.dialog.querySelector(sel);
+    this.events = events;
+    $("#sv-error").textContent = "";
+    document.title = `${session.room || `Session ${id}`} · VitalWatch`;
     $("#sv-title").textContent = `${session.room || `Session ${id}`} · ${session.patient.display_name || session.patient.ref}`;
-    const baseline = Object.entries(session.baseline).filter(([, v]) => v !== null)
-      .map(([k, v]) => `${k} ${Math.round(v)}`).join(", ") || "not yet";
-    $("#sv-summary").innerHTML = `<span>Protocol ${esc(session.protocol)}</span>
-      <span>Started ${clock(session.started_at)}</span>
-      <span>${session.first_dose_at ? `First dose ${clock(session.first_dose_at)}` : "No dose yet"}</span>
-      <span>Baseline: ${esc(baseline)}</span><span>Monitors: ${session.devices.map((d) => esc(d.name)).join(", ") || "none"}</span>`;
-    $("#sv-events").innerHTML = events.map((e) => `<li>${clock(e.ts)} <strong>${esc(e.kind)}</strong> ${esc(e.detail || "")}</li>`).join("")
-      || "<li class='muted'>No events yet</li>";
-    $("#sv-alarms").innerHTML = alarms.map((a) => `<tr><td>${clock(a.raised_at)}</td><td>${a.priority}</td>
-      <td>${esc(a.message)}</td><td>${a.state}${a.condition_active ? "" : " (cleared)"}</td><td>${esc(a.acked_by || "")}</td></tr>`).join("")
-      || "<tr><td colspan='5' class='muted'>No alarms</td></tr>";
-    const until = session.observation_until;
-    $("#sv-observation").textContent = until
-      ? (ageSeconds(until) < 0 ? `Observation continues until ${clock(until)} (${duration(-ageSeconds(until))} more).` : "Observation time complete.")
-      : "No observation time set (no dose yet or custom protocol).";
-    $("#end-session").hidden = session.status !== "active";
-    this.renderLimits(session.thresholds);
-    await this.renderCharts(session, events);
+    this.summary(session);
+    this.alarmsOff(session);
+    this.timeline(events);
+    this.history(alarms);
+    this.limits.render(session);
+    this.observation();
+    this.ended(session);
+    if (!this.mounted) {
+      this.mounted = true;
+      for (const fn of sessionSections) fn($("#sv-extensions"), session);
+    }
+    await this.refreshCharts();
   }
 
-  async renderCharts(session, events) {
+  summary(s) {
+    const baseline = Object.entries(s.baseline).filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k.toUpperCase()} ${Math.round(v)}`).join(", ") || "not yet";
+    const item = (label, value) => h("span", {}, `${label} `, h("b", {}, value));
+    $("#sv-summary").replaceChildren(
+      item("Protocol", protocolLabel(s.protocol)),
+      item("Patient", s.patient.ref),
+      item("Started", dateTime(s.started_at)),
+      item("First dose", s.first_dose_at ? clock(s.first_dose_at) : "not yet"),
+      item("Baseline", baseline),
+      item("Monitors", s.devices.map((d) => d.name).join(", ") || "none — nobody is measuring"),
+    );
+  }
+
+  alarmsOff(s) {
+    const box = $("#sv-off");
+    const off = s.alarms_off || [];
+    box.hidden = off.length === 0;
+    box.replaceChildren(h("strong", {}, "Alarm off: "), off.map((o) => o.label).join(", "),
+      h("span", { class: "muted" }, " — these conditions cannot sound. Set the limit again to switch it back on."));
+  }
+
+  timeline(events) {
+    $("#sv-events").replaceChildren(...(events.length ? events.map((e) => h("li", { dataset: { kind: e.kind } },
+      `${clock(e.ts)} `, h("strong", {}, EVENT_WORDS[e.kind] || e.kind), ` ${e.detail || ""}`))
+      : [h("li", { class: "muted" }, "No events yet")]));
+  }
+
+  history(alarms) {
+    $("#sv-alarms").replaceChildren(...(alarms.length ? alarms.map((a) => h("tr", { dataset: { alarm: a.id } },
+      h("td", {}, clock(a.raised_at)),
+      h("td", {}, `${PRIORITY_WORD[a.priority]}${a.kind === "technical" ? " · technical" : ""}`),
+      h("td", {}, a.message),
+      h("td", {}, a.state === "resolved" ? `resolved ${clock(a.resolved_at)}` : `${a.state}${a.condition_active ? "" : " (cleared)"}`),
+      h("td", {}, a.acked_at ? `${a.acked_by} ${clock(a.acked_at)}` : a.state === "resolved" ? "never" : answerText(a))))
+      : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No alarms"))]));
+  }
+
+  observation() {
+    const s = this.session;
+    if (!s) return;
+    const until = s.observation_until;
+    let text = "No observation time set (no dose yet, or a custom protocol).";
+    if (until) {
+      text = ageSeconds(until) < 0
+        ? `Observation continues until ${clock(until, false)} (${duration(-ageSeconds(until))} more).`
+        : `Observation time over since ${clock(until, false)}.`;
+    }
+    $("#sv-observation").textContent = text;
+  }
+
+  async ended(s) {
+    const box = $("#sv-ended");
+    const active = s.status === "active";
+    $("#end-session").hidden = !active;
+    $("#event-form").hidden = !active;
+    box.hidden = active;
+    if (!active) {
+      const link = await recordLink(s.id);
+      box.replaceChildren(`Session ended ${dateTime(s.ended_at)}${s.ended_early ? " (before the observation time was over)" : ""}. `,
+        h("a", { href: link.href }, link.label), " · ", h("a", { href: "/sessions" }, "Past sessions"));
+    }
+  }
+
+  async refreshCharts() {
+    const s = this.session;
+    if (!s) return;
+    const metrics = [...new Set(CHARTS.flatMap((c) => c.metrics))];
+    const series = await Promise.all(metrics.map((m) =>
+      api(`/api/v1/sessions/${s.id}/readings`, { params: { metric: m, max_points: 800 } })));
+    const byMetric = Object.fromEntries(series.map((r) => [r.metric, r]));
+    const box = $("#sv-charts");
     this.plots.forEach((p) => p.destroy());
     this.plots = [];
-    const box = this.dialog.querySelector("#sv-charts");
-    box.innerHTML = "";
+    box.replaceChildren();
     for (const chart of CHARTS) {
-      const series = await Promise.all(chart.metrics.map((m) =>
-        api(`/api/v1/sessions/${session.id}/readings`, { params: { metric: m, max_points: 800 } })));
-      const holder = document.createElement("div");
-      holder.className = "chart";
-      holder.innerHTML = `<h4>${chart.title}</h4>`;
-      box.appendChild(holder);
-      const limits = session.thresholds[chart.limits] || {};
-      const lines = Object.entries(LIMIT_COLOURS).filter(([k]) => limits[k] !== null && limits[k] !== undefined)
-        .map(([k, colour]) => [limits[k], colour]);
-      const opts = {
-        width: Math.min(680, box.clientWidth || 680), height: 180,
-        scales: { x: { time: true } },
-        axes: [{ stroke: "#8b9bb0", grid: { stroke: "#263241" } }, { stroke: "#8b9bb0", grid: { stroke: "#263241" } }],
-        series: [{}, ...chart.metrics.map((m, i) => ({ label: m.toUpperCase(), stroke: chart.colours[i], width: 1.5, spanGaps: m !== "hr" && m !== "spo2" ? true : false, points: { show: m === "sbp" || m === "dbp" || m === "map" } }))],
-        plugins: [markersPlugin(lines, events)],
-      };
-      this.plots.push(new window.uPlot(opts, align(series), holder));
-    }
-  }
-
-  renderLimits(thresholds) {
-    const form = this.dialog.querySelector("#thresholds-form");
-    const head = ["", ...LIMIT_FIELDS].map((f) => `<span class="head">${f.replace("_", " ")}</span>`).join("");
-    const rows = ["hr", "sbp", "dbp", "map", "spo2", "rr"].map((m) => `<span>${m.toUpperCase()}</span>` + LIMIT_FIELDS.map((f) =>
-      `<input name="${m}.${f}" type="number" step="any" aria-label="${m} ${f}" value="${thresholds[m][f] ?? ""}">`).join("")).join("");
-    form.innerHTML = head + rows + '<button type="submit">Save limits</button>';
-    this.limits = thresholds;
-  }
-
-  async saveLimits(ev) {
-    ev.preventDefault();
-    const form = ev.target;
-    const patch = {};
-    for (const input of form.querySelectorAll("input")) {
-      input.classList.remove("invalid");
-      const [m, f] = input.name.split(".");
-      const value = input.value === "" ? null : Number(input.value);
-      if (value !== (this.limits[m][f] ?? null)) (patch[m] ||= {})[f] = value;
-    }
-    const error = this.dialog.querySelector("#thresholds-error");
-    error.textContent = "";
-    if (!Object.keys(patch).length) return;
-    try {
-      await api(`/api/v1/sessions/${this.sessionId}/thresholds`, { method: "PATCH", body: patch });
-      await this.refresh();
-    } catch (err) {
-      this.markFields(form, err);
-      error.textContent = err.message;
-    }
-  }
-
-  markFields(form, err) {
-    if (!(err instanceof ApiError)) return;
-    for (const path of Object.keys(err.fields())) {
-      const input = form.querySelector(`input[name="${path}"]`);
-      if (input) input.classList.add("invalid");
+      const holder = h("div", { class: "chart", "data-testid": `chart-${chart.key}` }, h("h3", {}, chart.title));
+      box.append(holder);
+      const width = Math.max(300, holder.clientWidth - 16);
+      this.plots.push(makeChart(holder, chart, align(chart.metrics.map((m) => byMetric[m])), s.thresholds, this.events, width));
     }
   }
 
   async addEvent(ev) {
     ev.preventDefault();
     const form = ev.target;
-    const error = this.dialog.querySelector("#event-error");
-    error.textContent = "";
+    $("#event-error").textContent = "";
     try {
-      await api(`/api/v1/sessions/${this.sessionId}/events`, {
+      await api(`/api/v1/sessions/${this.id}/events`, {
         method: "POST", body: { kind: form.kind.value, detail: form.detail.value || null },
       });
       form.detail.value = "";
       await this.refresh();
-    } catch (err) { error.textContent = err.message; }
+    } catch (err) { $("#event-error").textContent = err.message; }
   }
 
-  async end() {
-    const until = this.session.observation_until;
+  askEnd() {
+    const s = this.session;
+    const box = $("#end-confirm");
+    const unacked = this.ward.alarmsOf(this.id).filter((a) => a.state === "active");
+    const until = s.observation_until;
     const early = until && ageSeconds(until) < 0;
-    const question = early
-      ? `Observation is not complete (${duration(-ageSeconds(until))} left). End the session anyway? This is recorded.`
-      : "End this session? Its monitors will be freed.";
-    if (!confirm(question)) return;
-    try {
-      await api(`/api/v1/sessions/${this.sessionId}/end`, { method: "POST" });
-      this.close();
-    } catch (err) { this.onError(err); }
+    const parts = [];
+    if (unacked.length) {
+      parts.push(h("strong", {}, `${unacked.length} alarm${unacked.length > 1 ? "s are" : " is"} not acknowledged:`),
+        h("ul", {}, ...unacked.map((a) => h("li", {}, `${PRIORITY_WORD[a.priority]} · ${a.message} · ${answerText(a)}`))),
+        h("p", {}, "Ending the session closes them in your name."));
+    }
+    if (early) parts.push(h("p", {}, `Observation is not over: ${duration(-ageSeconds(until))} left. Ending now is recorded.`));
+    if (!parts.length) parts.push(h("p", {}, "End this session? Its monitors are freed."));
+    const error = h("p", { class: "error", role: "alert" });
+    const yes = h("button", { type: "button", class: "danger", "data-testid": "end-confirm-yes", onclick: async () => {
+      try {
+        await api(`/api/v1/sessions/${this.id}/end`, { method: "POST" });
+        box.hidden = true;
+        await this.refresh();
+      } catch (err) { error.textContent = err.message; }
+    } }, unacked.length || early ? "End session anyway" : "End session");
+    const no = h("button", { type: "button", onclick: () => { box.hidden = true; } }, "Cancel");
+    box.replaceChildren(...parts, error, h("div", { class: "row" }, yes, no));
+    box.hidden = false;
   }
+}
+
+if (requireSignIn()) {
+  const id = Number(location.pathname.split("/")[2]);
+  let page = null;
+  startStation((ward) => { page = new SessionPage(id, ward); });
+  page.refresh().catch((err) => page.fail(err));
 }
