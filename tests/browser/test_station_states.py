@@ -1,0 +1,267 @@
+"""What a nurse sees on the station: flashing that runs on through updates, the
+value in alarm in its colour, "unanswered" timers, technical alarms in cyan
+with their values blanked, "No monitor", alarms switched off, ending with
+alarms open, past sessions, the sound banner and the delivery messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import Shot, SignIn
+from tests.support import Api, ServerProcess, iso, now_utc, samples
+
+pytestmark = pytest.mark.browser
+
+
+async def _alarms(api: Api, session_id: int) -> list[dict[str, Any]]:
+    r = await api.http.get(
+        "/api/v1/alarms", params={"session_id": session_id}, headers=await api.auth()
+    )
+    return list(r.json())
+
+
+async def _feed(api: Api, token: str, seconds: float, seq0: int, **values: float) -> int:
+    """Post one sample every 250 ms for `seconds` (the monitor keeps sending)."""
+    seq = seq0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await api.post(token, [{"ts": iso(now_utc()), "seq": seq, **values}])
+        seq += 1
+        await asyncio.sleep(0.25)
+    return seq
+
+
+async def _colour(page: Page, selector: str) -> str:
+    return str(await page.eval_on_selector(selector, "el => getComputedStyle(el).color"))
+
+
+async def test_high_alarm_flashes_through_updates_with_its_value_in_red(
+    sign_in: SignIn, server: ServerProcess, api: Api, shot: Shot
+) -> None:
+    device, session = await api.monitored()
+    sid = session["id"]
+    t0 = now_utc() - timedelta(seconds=20)
+    await api.post(device["token"], samples(t0, 17, spo2=84, hr=80, rr=14))
+    page = await sign_in(server.url)
+    tile = page.get_by_test_id(f"tile-{sid}")
+    await expect(tile).to_have_attribute("data-alarm", "high")
+    await expect(tile.get_by_test_id("tile-alarm")).to_contain_text("SpO2 84% below 88%")
+    await expect(tile.get_by_test_id("tile-answer")).to_contain_text("unanswered 0:")
+    first = await tile.evaluate("el => el.getAnimations().map(a => a.animationName)")
+    assert first == ["flash-high"]
+    # values keep coming (a vitals frame every 250 ms): the animation runs on
+    feeding = asyncio.create_task(_feed(api, device["token"], 3.0, 100, spo2=84, hr=80, rr=14))
+    times = []
+    for _ in range(6):
+        await page.wait_for_timeout(450)
+        times.append(await tile.evaluate("el => el.getAnimations()[0].currentTime"))
+    await feeding
+    assert times == sorted(times) and times[-1] - times[0] > 2000, times
+    # IEC 60601-1-8: high ~2 Hz
+    duration = await tile.evaluate("el => getComputedStyle(el).animationDuration")
+    assert duration == "0.5s"
+    # the value in alarm takes the priority colour; the others keep theirs
+    assert await _colour(page, f"[data-testid=tile-{sid}] .vital.spo2 .value") == "rgb(255, 59, 59)"
+    assert await _colour(page, f"[data-testid=tile-{sid}] .vital.hr .value") == "rgb(53, 196, 106)"
+    # the alarm's live message and value, and its running "unanswered" time
+    alarm = (await _alarms(api, sid))[0]
+    row = page.get_by_test_id(f"alarm-{alarm['id']}")
+    await expect(row.get_by_test_id(f"answer-{alarm['id']}")).to_contain_text("unanswered")
+    before = await row.get_by_test_id(f"answer-{alarm['id']}").text_content()
+    await page.wait_for_timeout(1100)
+    assert await row.get_by_test_id(f"answer-{alarm['id']}").text_content() != before
+    await expect(row.get_by_test_id(f"alarm-msg-{alarm['id']}")).to_have_text(alarm["message"])
+    await shot(page, "station-high-alarm.png")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_lost_signal_is_technical_cyan_and_blanks_the_value(
+    sign_in: SignIn, server: ServerProcess, api: Api, shot: Shot
+) -> None:
+    device, session = await api.monitored()
+    sid = session["id"]
+    seq = await _feed(api, device["token"], 1.0, 0, hr=72, spo2=97, rr=14)
+    page = await sign_in(server.url)
+    tile = page.get_by_test_id(f"tile-{sid}")
+    await expect(tile.get_by_test_id("spo2")).to_contain_text("97")
+    # the probe comes off: HR and RR go on, no SpO2 for more than 15 s
+    await _feed(api, device["token"], 17.5, seq, hr=72, rr=14)
+    await expect(tile.get_by_test_id("alarm-label")).to_have_text("No SpO2 signal", timeout=10_000)
+    await expect(tile).to_have_attribute("data-kind", "technical")
+    await expect(tile.get_by_test_id("spo2")).to_have_attribute("data-blanked", "true")
+    await expect(tile.get_by_test_id("spo2").locator(".value")).to_have_text("– – –")
+    await expect(tile.get_by_test_id("hr").locator(".value")).to_have_text("72")
+    border = await tile.evaluate("el => getComputedStyle(el).borderTopColor")
+    assert border == "rgb(25, 211, 240)"  # cyan
+    alarm = next(a for a in await _alarms(api, sid) if a["kind"] == "technical")
+    kind = page.get_by_test_id(f"alarm-{alarm['id']}").locator(".a-kind")
+    await expect(kind).to_have_text("No SpO2 signal")
+    await shot(page, "station-technical-alarm.png")
+
+
+async def test_a_session_nobody_measures_says_no_monitor(
+    sign_in: SignIn, server: ServerProcess, api: Api
+) -> None:
+    nothing = await api.session([], room="Room NM")
+    silent_device = await api.device()
+    silent = await api.session([silent_device["id"]], room="Room NS")
+    page = await sign_in(server.url)
+    for s in (nothing, silent):
+        tile = page.get_by_test_id(f"tile-{s['id']}")
+        await expect(tile.get_by_test_id("alarm-label")).to_have_text("No monitor")
+        await expect(tile).to_have_attribute("data-nomonitor", "true")
+    await expect(page.get_by_test_id(f"tile-{nothing['id']}").get_by_test_id("tile-alarm")).to_have_text(
+        "No monitor: nobody is measuring this patient"
+    )
+    await expect(page.get_by_test_id(f"tile-{silent['id']}").get_by_test_id("tile-alarm")).to_contain_text(
+        "has sent nothing"
+    )
+    assert "OK" not in (await page.get_by_test_id(f"tile-{nothing['id']}").inner_text())
+
+
+async def test_switching_an_alarm_off_asks_why_and_shows_on_the_tile(
+    sign_in: SignIn, server: ServerProcess, api: Api, shot: Shot
+) -> None:
+    device, session = await api.monitored()
+    sid = session["id"]
+    await api.post(device["token"], samples(now_utc() - timedelta(seconds=5), 3, hr=70, spo2=97))
+    page = await sign_in(server.url, path=f"/sessions/{sid}")
+    await page.locator('input[name="spo2.low"]').fill("")
+    await page.locator('input[name="spo2.critical_low"]').fill("")
+    await page.get_by_test_id("save-limits").click()
+    confirm = page.get_by_test_id("off-confirm")
+    await expect(confirm).to_contain_text("SpO2 low")
+    await expect(confirm).to_contain_text("SpO2 high-priority low")
+    # no reason: not sent
+    await page.get_by_test_id("off-confirm-yes").click()
+    await expect(confirm).to_contain_text("Give a reason")
+    got = (await api.http.get(f"/api/v1/sessions/{sid}", headers=await api.auth())).json()
+    assert got["thresholds"]["spo2"]["low"] == 92
+    await page.get_by_test_id("off-reason").fill("probe keeps slipping")
+    await shot(page, "alarm-off-confirm.png")
+    await page.get_by_test_id("off-confirm-yes").click()
+    await expect(page.get_by_test_id("sv-off")).to_contain_text("SpO2 high-priority low, SpO2 low")
+    await expect(page.get_by_test_id("sv-events")).to_contain_text(
+        "alarm off: SpO2 high-priority low, SpO2 low (probe keeps slipping)"
+    )
+    # the ward tile: an "alarm off" mark on SpO2 until it is back
+    await page.get_by_test_id("ward-link").click()
+    mark = page.get_by_test_id(f"alarm-off-spo2-{sid}")
+    await expect(mark).to_be_visible()
+    await expect(page.get_by_test_id(f"alarm-off-hr-{sid}")).to_be_hidden()
+    await shot(page, "alarm-off-tile.png")
+    r = await api.http.patch(
+        f"/api/v1/sessions/{sid}/thresholds",
+        json={"spo2": {"low": 92, "critical_low": 88}},
+        headers=await api.auth(),
+    )
+    assert r.status_code == 200
+    await expect(mark).to_be_hidden()
+
+
+async def test_ending_with_unacknowledged_alarms_asks_and_the_session_stays_findable(
+    sign_in: SignIn, server: ServerProcess, api: Api, shot: Shot
+) -> None:
+    device, session = await api.monitored()
+    sid = session["id"]
+    await api.post(device["token"], samples(now_utc() - timedelta(seconds=20), 17, spo2=84))
+    page = await sign_in(server.url, path=f"/sessions/{sid}")
+    await page.get_by_test_id("end-session").click()
+    confirm = page.get_by_test_id("end-confirm")
+    await expect(confirm).to_contain_text("1 alarm is not acknowledged")
+    await expect(confirm).to_contain_text("SpO2 84% below 88%")
+    await shot(page, "end-session-confirm.png")
+    await page.get_by_test_id("end-confirm-yes").click()
+    await expect(page.get_by_test_id("sv-ended")).to_contain_text("Session ended")
+    ended = (await api.http.get(f"/api/v1/sessions/{sid}", headers=await api.auth())).json()
+    assert ended["status"] == "ended"
+
+    await page.goto(f"{server.url}/sessions")
+    row = page.get_by_test_id(f"past-{sid}")
+    await expect(row).to_contain_text(session["room"])
+    await expect(row).to_contain_text("SpO2 84% below 88%")
+    await expect(row).to_contain_text("never acknowledged")
+    await expect(page.get_by_test_id(f"record-{sid}")).to_have_attribute("href", f"/sessions/{sid}")
+    # by room, by patient; another day finds nothing
+    await page.get_by_test_id("filter-room").fill(session["room"])
+    await page.get_by_test_id("filter-patient").fill(session["patient"]["ref"])
+    await page.click("#filters button[type=submit]")
+    await expect(page.get_by_test_id("past-count")).to_have_text("1 session")
+    await shot(page, "past-sessions.png")
+    await page.get_by_test_id("filter-day").fill("2020-01-01")
+    await page.click("#filters button[type=submit]")
+    await expect(page.get_by_test_id("past-count")).to_have_text("No session matches.")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_sound_banner_and_delivery_messages(
+    sign_in: SignIn, server: ServerProcess, api: Api, shot: Shot
+) -> None:
+    device, session = await api.monitored()
+    sent: list[dict[str, Any]] = []
+    received_at: dict[int, float] = {}
+    sent_at: list[float] = []
+
+    def on_ws(ws: Any) -> None:
+        def got(frame: str) -> None:
+            msg = json.loads(frame)
+            if msg.get("type") == "alarm":
+                received_at[msg["event_id"]] = time.monotonic()
+
+        def out(frame: str) -> None:
+            sent.append(json.loads(frame))
+            sent_at.append(time.monotonic())
+
+        ws.on("framereceived", got)
+        ws.on("framesent", out)
+
+    page = await _page_listening(sign_in, server.url, on_ws)
+    banner = page.get_by_test_id("sound-banner")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("Sound is OFF")
+    await shot(page, "sound-banner.png")
+    statuses = [m for m in sent if m["type"] == "status"]
+    assert statuses and statuses[0] == {"type": "status", "visible": True, "sound": False}
+
+    await api.post(device["token"], samples(now_utc() - timedelta(seconds=20), 17, spo2=84))
+    alarm = (await _alarms(api, session["id"]))[0]
+    await expect(page.get_by_test_id(f"alarm-{alarm['id']}")).to_be_visible()
+    await page.wait_for_timeout(500)
+    confirms = [(m, t) for m, t in zip(sent, sent_at, strict=True) if m["type"] == "received"]
+    event_ids = {e for m, _ in confirms for e in m["event_ids"]}
+    assert received_at and set(received_at) <= event_ids
+    for event_id, at in received_at.items():
+        first = min(t for m, t in confirms if event_id in m["event_ids"])
+        assert first - at < 0.25, (event_id, first - at)
+
+    await page.get_by_test_id("sound-enable").click()
+    await expect(banner).to_be_hidden()
+    await expect(page.get_by_test_id("sound-toggle")).to_have_text("Sound on")
+    await page.wait_for_timeout(300)
+    assert {"type": "status", "visible": True, "sound": True} in sent
+    # the page is hidden (another tab): it says so at once
+    await page.evaluate(
+        """() => { Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+                   document.dispatchEvent(new Event('visibilitychange')); }"""
+    )
+    await page.wait_for_timeout(300)
+    assert sent[-1] == {"type": "status", "visible": False, "sound": True}
+    # sound switched off again: the red banner is back
+    await page.get_by_test_id("sound-toggle").click()
+    await expect(banner).to_be_visible()
+
+
+async def _page_listening(sign_in: SignIn, url: str, on_ws: Any) -> Page:
+    """A signed-in page whose WebSocket frames are watched from the first one."""
+    page = await sign_in(url)
+    page.on("websocket", on_ws)
+    await page.reload()  # the listener sees the connection made after this
+    await expect(page.get_by_test_id("link-status")).to_have_text("live")
+    return page
