@@ -26,7 +26,9 @@ async def _ward(api: Api) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     rooms = [await api.monitored() for _ in range(ROOMS)]
     t0 = now_utc() - timedelta(seconds=40)
     for device, _ in rooms:  # 30 s of measured history: every alarm raised at once
-        r = await api.post(device["token"], samples(t0, 30, hr=150, spo2=84, rr=34, sbp=120, dbp=80))
+        r = await api.post(
+            device["token"], samples(t0, 30, hr=150, spo2=84, rr=34, sbp=120, dbp=80)
+        )
         assert r.status_code == 202, r.text
     return rooms
 

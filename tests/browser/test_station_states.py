@@ -96,7 +96,9 @@ async def test_lost_signal_is_technical_cyan_and_blanks_the_value(
     await expect(tile.get_by_test_id("alarm-label")).to_have_text("No SpO2 signal", timeout=10_000)
     await expect(tile).to_have_attribute("data-kind", "technical")
     await expect(tile.get_by_test_id("spo2")).to_have_attribute("data-blanked", "true")
-    await expect(tile.get_by_test_id("spo2").locator(".value")).to_have_text("– – –")
+    await expect(tile.get_by_test_id("spo2").locator(".value")).to_have_text(
+        "\u2013 \u2013 \u2013"
+    )  # blanked
     await expect(tile.get_by_test_id("hr").locator(".value")).to_have_text("72")
     border = await tile.evaluate("el => getComputedStyle(el).borderTopColor")
     assert border == "rgb(25, 211, 240)"  # cyan
@@ -117,12 +119,12 @@ async def test_a_session_nobody_measures_says_no_monitor(
         tile = page.get_by_test_id(f"tile-{s['id']}")
         await expect(tile.get_by_test_id("alarm-label")).to_have_text("No monitor")
         await expect(tile).to_have_attribute("data-nomonitor", "true")
-    await expect(page.get_by_test_id(f"tile-{nothing['id']}").get_by_test_id("tile-alarm")).to_have_text(
-        "No monitor: nobody is measuring this patient"
-    )
-    await expect(page.get_by_test_id(f"tile-{silent['id']}").get_by_test_id("tile-alarm")).to_contain_text(
-        "has sent nothing"
-    )
+    await expect(
+        page.get_by_test_id(f"tile-{nothing['id']}").get_by_test_id("tile-alarm")
+    ).to_have_text("No monitor: nobody is measuring this patient")
+    await expect(
+        page.get_by_test_id(f"tile-{silent['id']}").get_by_test_id("tile-alarm")
+    ).to_contain_text("has sent nothing")
     assert "OK" not in (await page.get_by_test_id(f"tile-{nothing['id']}").inner_text())
 
 
@@ -248,8 +250,11 @@ async def test_sound_banner_and_delivery_messages(
     assert {"type": "status", "visible": True, "sound": True} in sent
     # the page is hidden (another tab): it says so at once
     await page.evaluate(
-        """() => { Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
-                   document.dispatchEvent(new Event('visibilitychange')); }"""
+        """() => {
+            const hidden = {value: 'hidden', configurable: true};
+            Object.defineProperty(document, 'visibilityState', hidden);
+            document.dispatchEvent(new Event('visibilitychange'));
+        }"""
     )
     await page.wait_for_timeout(300)
     assert sent[-1] == {"type": "status", "visible": False, "sound": True}
