@@ -6,7 +6,7 @@
 import { h, setText, show } from "./dom.js";
 
 const MIN_W = 168;
-const MIN_H = 128;
+const MIN_H = 120;
 const GAP = 8;
 
 /** Columns and tile size for `n` tiles in a `width` x `height` box. */
