@@ -270,3 +270,58 @@ async def _page_listening(sign_in: SignIn, url: str, on_ws: Any) -> Page:
     await page.reload()  # the listener sees the connection made after this
     await expect(page.get_by_test_id("link-status")).to_have_text("live")
     return page
+
+
+async def test_live_value_peak_and_conditions_when_the_server_sends_them(
+    sign_in: SignIn, server: ServerProcess, api: Api
+) -> None:
+    """The one-entry-per-problem alarm (alerted_at, worst_value, conditions):
+    rendered from the fields when present, from raised_at and message without."""
+    device, session = await api.monitored()
+    await api.post(device["token"], samples(now_utc() - timedelta(seconds=5), 2, sbp=164, dbp=90))
+    alarm = next(a for a in await _alarms(api, session["id"]) if a["metric"] == "sbp")
+    page = await sign_in(server.url)
+    row = page.get_by_test_id(f"alarm-{alarm['id']}")
+    await expect(row).to_contain_text(alarm["message"])  # today's object: message as sent
+    assert "peak" not in await row.inner_text()
+    alerted = iso(now_utc() - timedelta(seconds=80))
+    newer = {
+        **alarm,
+        "priority": "high",
+        "value": 204,
+        "threshold": 180,
+        "worst_value": 212,
+        "worst_at": iso(now_utc() - timedelta(seconds=30)),
+        "alerted_at": alerted,
+        "message": "BP 204/122: SBP above 180, DBP above 110",
+        "conditions": [
+            {
+                "rule": "sbp_high",
+                "metric": "sbp",
+                "priority": "high",
+                "active": True,
+                "value": 204,
+                "limit": 180,
+            },
+            {
+                "rule": "dbp_high",
+                "metric": "dbp",
+                "priority": "high",
+                "active": True,
+                "value": 122,
+                "limit": 110,
+            },
+        ],
+    }
+    await page.evaluate(
+        "(a) => { const w = window.vitalwatch.ward; w.setAlarm(a); w.emit('alarm', a, null); }",
+        newer,
+    )
+    await expect(row.get_by_test_id(f"alarm-msg-{alarm['id']}")).to_have_text(newer["message"])
+    await expect(row).to_contain_text("peak 212 mmHg at")
+    await expect(row).to_contain_text("SBP 204 (limit 180) · DBP 122 (limit 110)")
+    await expect(row.get_by_test_id(f"answer-{alarm['id']}")).to_contain_text("unanswered 1:2")
+    tile = page.get_by_test_id(f"tile-{session['id']}")
+    await expect(tile).to_have_attribute("data-alarm", "high")
+    await expect(tile.get_by_test_id("tile-alarm")).to_have_text(newer["message"])
+    await expect(tile.get_by_test_id("bp")).to_have_attribute("data-alarm", "high")

@@ -159,9 +159,10 @@ def _seen_from_afar(png: bytes, boxes: list[dict[str, float]], width: int) -> li
     seen = []
     for box in boxes:
         left, top = int(box["x"] * scale) + 1, int(box["y"] * scale) + 1
-        right, bottom = int((box["x"] + box["width"]) * scale) - 1, int(
-            (box["y"] + box["height"]) * scale
-        ) - 1
+        right, bottom = (
+            int((box["x"] + box["width"]) * scale) - 1,
+            int((box["y"] + box["height"]) * scale) - 1,
+        )
         pixels = [small.getpixel((x, y)) for x in range(left, right) for y in range(top, bottom)]
         counts: dict[str, int] = {}
         for p in pixels:
@@ -184,7 +185,13 @@ async def test_alarming_tiles_are_found_by_colour_alone_at_3_m(
     for sid in ids:
         i = next(i for i, s in enumerate(ward) if str(s["id"]) == sid)
         expected.append(
-            "red" if i in HIGH else "yellow" if i in MEDIUM else "cyan" if i in NO_MONITOR else "none"
+            "red"
+            if i in HIGH
+            else "yellow"
+            if i in MEDIUM
+            else "cyan"
+            if i in NO_MONITOR
+            else "none"
         )
     # several moments: both phases of every flash must read from afar
     for n in range(5):

@@ -9,15 +9,20 @@ import { answerText, conditionsText, isTechnical, peakText, sortAlarms, technica
 import { StillPointer, h, setAttr, setData, setText, syncChildren } from "./dom.js";
 import { PRIORITY_WORD, clock, mmss } from "./format.js";
 
-const FLASH_MS = { high: 500, medium: 2000 };
+const pendingPhase = new Set();
 
-/** Flashes of one priority run in step, and a redraw never restarts them. */
+/** Flashes run in step on the document's clock (every tile of one priority
+ *  on and off together) and a redraw never restarts them: the animation is
+ *  set once per priority, its phase fixed at the next frame. */
 export function syncFlash(el, priority) {
-  const period = FLASH_MS[priority];
-  const delay = period ? `-${Math.round(performance.now() % period)}ms` : "";
-  if (el.dataset.flashFor !== String(priority)) {
-    el.dataset.flashFor = String(priority);
-    el.style.animationDelay = delay;
+  if (el.dataset.flashFor === String(priority)) return;
+  el.dataset.flashFor = String(priority);
+  pendingPhase.add(el);
+  if (pendingPhase.size === 1) {
+    requestAnimationFrame(() => {
+      for (const e of pendingPhase) for (const a of e.getAnimations()) a.startTime = 0;
+      pendingPhase.clear();
+    });
   }
 }
 

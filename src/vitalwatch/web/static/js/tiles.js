@@ -90,7 +90,7 @@ export class TileView {
     h("div", { class: "t-who" }, this.patient, this.protocol),
     h("div", { class: "t-alarm" }, this.alarmText, this.alarmAnswer),
     h("div", { class: "vitals" }, ...this.cells.map((c) => c.el)),
-    this.spark,
+    h("div", { class: "t-trend" }, this.spark),
     h("div", { class: "t-foot" }, this.timing, this.stale, this.news2),
     this.actions);
     this.mounted = false;
