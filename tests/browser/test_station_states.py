@@ -325,3 +325,25 @@ async def test_live_value_peak_and_conditions_when_the_server_sends_them(
     await expect(tile).to_have_attribute("data-alarm", "high")
     await expect(tile.get_by_test_id("tile-alarm")).to_have_text(newer["message"])
     await expect(tile.get_by_test_id("bp")).to_have_attribute("data-alarm", "high")
+
+
+async def test_observation_is_never_complete_on_a_tile_while_an_alarm_is_open(
+    sign_in: SignIn, server: ServerProcess, api: Api
+) -> None:
+    rooms = [await api.monitored() for _ in range(2)]
+    for device, session in rooms:
+        r = await api.http.post(
+            f"/api/v1/sessions/{session['id']}/events",
+            json={"kind": "dose", "ts": iso(now_utc() - timedelta(hours=2))},
+            headers=await api.auth(),
+        )
+        assert r.status_code == 201, r.text
+        await api.post(device["token"], samples(now_utc() - timedelta(seconds=3), 2, hr=70))
+    (alarming, a_session), (_, calm) = rooms
+    await api.post(alarming["token"], samples(now_utc() - timedelta(seconds=1), 1, seq0=9, sbp=170))
+    page = await sign_in(server.url)
+    timing = page.get_by_test_id(f"tile-{a_session['id']}").get_by_test_id("tile-timing")
+    await expect(timing).to_contain_text("time over, alarm open")
+    assert "complete" not in (await timing.text_content() or "")
+    calm_timing = page.get_by_test_id(f"tile-{calm['id']}").get_by_test_id("tile-timing")
+    await expect(calm_timing).to_contain_text("observation complete")

@@ -173,13 +173,13 @@ export class TileView {
       timing = `Dosed ${duration(ageSeconds(session.first_dose_at, now))} ago`;
       if (session.observation_until) {
         const left = -ageSeconds(session.observation_until, now);
-        if (left > 0) timing += ` · observe ${duration(left)} more`;
+        if (left > 0) timing += ` · ${duration(left)} left`;
         else timing += ` · ${observationOver(session, alarms)}`;
       }
     }
     setText(this.timing, timing);
     if (news2) {
-      setText(this.news2, `NEWS2 ${news2.score} · ${news2.level}`);
+      setText(this.news2, `NEWS2 ${news2.score}${news2.level === "low" ? "" : ` ${news2.level}`}`);
       setData(this.news2, "level", news2.level === "emergency" ? "emergency" : news2.level === "urgent review" ? "urgent" : null);
       setAttr(this.news2, "title", `NEWS2 over ${4 - (news2.missing || []).length} of 4 measured parameters`);
     } else {
@@ -200,10 +200,10 @@ export class TileView {
 /** After the observation time: never "complete" while an alarm is open; the
  *  records' `readiness` decides when the session object carries it. */
 function observationOver(session, alarms) {
-  if (alarms.some((a) => a.state !== "resolved")) return "observation time over · alarm open";
+  if (alarms.some((a) => a.state !== "resolved")) return "time over, alarm open";
   const r = session.readiness;
   if (r && typeof r === "object" && "ready" in r) {
-    return r.ready ? "ready for discharge review" : "observation time over · not ready for discharge";
+    return r.ready ? "ready for discharge review" : "time over, not ready";
   }
   return "observation complete";
 }
