@@ -68,6 +68,26 @@ async def test_tile_updates_alarm_appears_and_is_acknowledged(
     await expect(page).to_have_url(f"{server.url}/sessions/{session['id']}")
     await expect(page.locator("#sv-charts .uplot")).to_have_count(4)
     await expect(page.get_by_test_id(f"chip-{session['id']}")).to_contain_text("HIGH")
+    # every chart draws every limit in force, inside its range (DBP and MAP too)
+    expected = {
+        "hr": "HR 40,HR 50,HR 120,HR 140",
+        "bp": "SBP 80,SBP 90,SBP 160,SBP 180,DBP 100,DBP 110,MAP 60,MAP 65",
+        "spo2": "SpO2 88,SpO2 92",
+        "rr": "RR 6,RR 8,RR 24,RR 30",
+    }
+    for key, limits in expected.items():
+        chart = page.get_by_test_id(f"chart-{key}")
+        await expect(chart).to_have_attribute("data-limits", limits)
+        await expect(chart).to_have_attribute("data-limits-drawn", limits)
+    # 24-hour clock times whatever the browser's locale; protocols in words
+    times = await page.evaluate(
+        """() => import('/static/js/format.js').then((f) => {
+             const t = new Date(2026, 0, 1, 15, 4, 5);
+             return [f.clock(t), f.clock(t, false)];
+        })"""
+    )
+    assert times == ["15:04:05", "15:04"]
+    await expect(page.locator("#sv-summary")).to_contain_text("Esketamine nasal spray")
     await shot(page, "session-view.png")
     assert page.errors == []  # type: ignore[attr-defined]
 
