@@ -6,25 +6,8 @@
 
 import { api } from "./api.js";
 import { answerText, conditionsText, isTechnical, peakText, sortAlarms, technicalLabel } from "./alarms.js";
-import { StillPointer, h, setAttr, setData, setText, syncChildren } from "./dom.js";
+import { StillPointer, h, setAttr, setData, setText, syncChildren, syncFlash } from "./dom.js";
 import { PRIORITY_WORD, clock, mmss } from "./format.js";
-
-const pendingPhase = new Set();
-
-/** Flashes run in step on the document's clock (every tile of one priority
- *  on and off together) and a redraw never restarts them: the animation is
- *  set once per priority, its phase fixed at the next frame. */
-export function syncFlash(el, priority) {
-  if (el.dataset.flashFor === String(priority)) return;
-  el.dataset.flashFor = String(priority);
-  pendingPhase.add(el);
-  if (pendingPhase.size === 1) {
-    requestAnimationFrame(() => {
-      for (const e of pendingPhase) for (const a of e.getAnimations()) a.startTime = 0;
-      pendingPhase.clear();
-    });
-  }
-}
 
 class AlarmRow {
   constructor(alarm, ward, roomOf) {

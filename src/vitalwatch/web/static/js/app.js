@@ -41,7 +41,8 @@ function setupWard(ward) {
       let tile = tiles.get(s.id);
       if (!tile) { tile = new TileView(s, open); tiles.set(s.id, tile); }
       const item = ward.vitals.get(s.id);
-      tile.update(s, latestFrom(s, item), byId.get(s.id) || [], item?.news2 ?? s.news2, ward.heard.get(s.id) ?? now, now);
+      tile.update(s, latestFrom(s, item), byId.get(s.id) || [], item?.news2 ?? s.news2,
+        ward.heard.get(s.id) ?? now, ward.nobodyMeasures(s.id), now);
       return tile.el;
     });
     if (syncChildren(tilesEl, wanted, guard)) {

@@ -90,7 +90,8 @@ export function makeChart(holder, chart, data, thresholds, events, width) {
   };
   const time24 = (u, splits) => {
     const step = splits.length > 1 ? splits[1] - splits[0] : 3600;
-    return splits.map((v) => (v === null ? "" : clock(new Date(v * 1000), step < 60)));
+    // ticks closer than a second: label the whole seconds only
+    return splits.map((v) => (v === null || (step < 1 && v % 1) ? "" : clock(new Date(v * 1000), step < 60)));
   };
   const opts = {
     width, height: 190,

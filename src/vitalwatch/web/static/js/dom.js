@@ -40,6 +40,23 @@ export function show(el, visible) {
   if (el.hidden === visible) el.hidden = !visible;
 }
 
+const pendingPhase = new Set();
+
+/** Flashes run in step on the document's clock (every tile of one priority
+ *  on and off together) and a redraw never restarts them: the animation is
+ *  set once per priority, its phase fixed at the next frame. */
+export function syncFlash(el, priority) {
+  if (el.dataset.flashFor === String(priority)) return;
+  el.dataset.flashFor = String(priority);
+  pendingPhase.add(el);
+  if (pendingPhase.size === 1) {
+    requestAnimationFrame(() => {
+      for (const e of pendingPhase) for (const a of e.getAnimations()) a.startTime = 0;
+      pendingPhase.clear();
+    });
+  }
+}
+
 /**
  * Says when a list may change its order: not while a button is pressed in
  * it, nor while the pointer moves over it (the nurse is aiming), for at most

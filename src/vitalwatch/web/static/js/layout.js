@@ -7,6 +7,8 @@ import { h, setText, show } from "./dom.js";
 
 const MIN_W = 168;
 const MIN_H = 120;
+const MAX_W = 560; // a few rooms: tiles of a readable size, not one red wall
+const MAX_H = 340;
 const GAP = 8;
 
 /** Columns and tile size for `n` tiles in a `width` x `height` box. */
@@ -19,8 +21,10 @@ export function gridFor(n, width, height) {
     if (w < MIN_W) break;
     const fits = hgt >= MIN_H;
     // a tile reads best about 1.5 times as wide as high: score by the usable size
-    const score = Math.min(w, hgt * 1.5) + (fits ? 10_000 : 0);
-    if (!best || score > best.score) best = { cols, rows, w, h: fits ? hgt : MIN_H * 1.25, fits, score };
+    const score = Math.min(w, hgt * 1.5, MAX_W) + (fits ? 10_000 : 0) - cols * 0.01;
+    if (!best || score > best.score) {
+      best = { cols, rows, w, h: fits ? Math.min(hgt, MAX_H) : MIN_H * 1.25, fits, score };
+    }
   }
   return best || { cols: 1, rows: n, w: width, h: MIN_H, fits: false };
 }
@@ -45,6 +49,7 @@ export class TileGrid {
     this.key = key;
     const g = gridFor(n, box.width - 4, box.height - 4);
     this.grid.style.setProperty("--cols", g.cols);
+    this.grid.style.setProperty("--tile-w", `${Math.floor(Math.min(g.w, MAX_W))}px`);
     this.grid.style.setProperty("--tile-h", `${Math.floor(g.h)}px`);
     this.grid.dataset.fits = g.fits ? "true" : "false";
   }

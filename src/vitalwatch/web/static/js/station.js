@@ -7,6 +7,7 @@
 import { session } from "./api.js";
 import { isSounding, sortAlarms, topPriority } from "./alarms.js";
 import { Delivery } from "./delivery.js";
+import { show } from "./dom.js";
 import { LiveConnection } from "./live.js";
 import { AlarmSound } from "./sound.js";
 import { WardState } from "./ward-state.js";
@@ -32,8 +33,6 @@ function linkStatus(up) {
   status.textContent = up ? "live" : "connection lost";
   status.className = `link-status ${up ? "up" : "down"}`;
 }
-
-function show(el, visible) { if (el && el.hidden === visible) el.hidden = !visible; }
 
 function setupSound(sound) {
   const toggle = $("#sound-toggle");

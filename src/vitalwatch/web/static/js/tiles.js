@@ -7,9 +7,8 @@
 // value until it is back.
 
 import { answerText, blankedMetrics, isTechnical, technicalLabel, topAlarm } from "./alarms.js";
-import { syncFlash } from "./alarm-list.js";
-import { h, setAttr, setData, setText, show } from "./dom.js";
-import { STALE_S, ageSeconds, duration, num, protocolLabel } from "./format.js";
+import { h, setAttr, setData, setText, show, syncFlash } from "./dom.js";
+import { PRIORITY_RANK, STALE_S, ageSeconds, duration, num, protocolLabel } from "./format.js";
 import { tileActions } from "./mounts.js";
 
 const LABELS = { high: "HIGH ALARM", medium: "MEDIUM ALARM", low: "LOW ALARM" };
@@ -96,11 +95,10 @@ export class TileView {
     this.mounted = false;
   }
 
-  update(session, latest, alarms, news2, heardAt, now = Date.now()) {
+  /** `noMonitor`: nobody measures this patient (WardState.nobodyMeasures). */
+  update(session, latest, alarms, news2, heardAt, noMonitor, now = Date.now()) {
     if (!this.mounted) { this.mounted = true; for (const fn of tileActions) fn(this.actions, session); }
     const top = topAlarm(alarms);
-    // nobody measures: no monitor bound, or one that has never sent a value
-    const noMonitor = !session.devices?.length || Object.keys(latest).length === 0;
     const el = this.el;
     const prio = top ? top.priority : null;
     setData(el, "alarm", prio || "none");
@@ -143,7 +141,7 @@ export class TileView {
       for (const a of alarms) {
         if (isTechnical(a) || a.condition_active === false) continue;
         const hit = metrics.includes(a.metric) || (a.conditions || []).some((c) => c.active !== false && metrics.includes(c.metric));
-        if (hit && (!best || { high: 3, medium: 2, low: 1 }[a.priority] > { high: 3, medium: 2, low: 1 }[best])) best = a.priority;
+        if (hit && (!best || PRIORITY_RANK[a.priority] > PRIORITY_RANK[best])) best = a.priority;
       }
       return best;
     };

@@ -42,6 +42,13 @@ export class WardState {
     this.emit("alarm", a, null);
   }
 
+  /** No monitor bound, or one that has never sent a value: nobody measures. */
+  nobodyMeasures(sessionId) {
+    const s = this.sessions.get(sessionId);
+    if (!s) return false;
+    return !s.devices?.length || (!Object.keys(s.latest || {}).length && !this.vitals.has(sessionId));
+  }
+
   alarmsOf(sessionId) {
     return [...this.alarms.values()].filter((a) => a.session_id === sessionId);
   }

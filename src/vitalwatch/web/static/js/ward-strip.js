@@ -3,8 +3,7 @@
 // its session page. A nurse looking at one session still sees every room.
 
 import { isTechnical, technicalLabel, topAlarm } from "./alarms.js";
-import { syncFlash } from "./alarm-list.js";
-import { StillPointer, h, setAttr, setData, setText, syncChildren } from "./dom.js";
+import { StillPointer, h, setAttr, setData, setText, syncChildren, syncFlash } from "./dom.js";
 
 const WORDS = { high: "HIGH", medium: "MEDIUM", low: "LOW" };
 
@@ -29,7 +28,7 @@ export class WardStrip {
         this.chips.set(s.id, chip);
       }
       const top = topAlarm(this.ward.alarmsOf(s.id));
-      const noMonitor = !s.devices?.length;
+      const noMonitor = this.ward.nobodyMeasures(s.id);
       setText(chip.room, s.room || `Session ${s.id}`);
       setText(chip.state, top ? (isTechnical(top) ? technicalLabel(top) : WORDS[top.priority]) : noMonitor ? "No monitor" : "OK");
       setData(chip.el, "alarm", top ? top.priority : "none");
