@@ -179,6 +179,7 @@ async def test_ending_with_unacknowledged_alarms_asks_and_the_session_stays_find
     confirm = page.get_by_test_id("end-confirm")
     await expect(confirm).to_contain_text("1 alarm is not acknowledged")
     await expect(confirm).to_contain_text("SpO2 84% below 88%")
+    await confirm.scroll_into_view_if_needed()
     await shot(page, "end-session-confirm.png")
     await page.get_by_test_id("end-confirm-yes").click()
     await expect(page.get_by_test_id("sv-ended")).to_contain_text("Session ended")

@@ -51,7 +51,7 @@ class VitalCell {
     this.off = h("span", { class: "alarm-off", "data-testid": `alarm-off-${cell.kind}-${sessionId}`, hidden: true });
     this.off.innerHTML = `${BELL_OFF}<span>alarm off</span>`; // static markup, built once
     this.el = h("div", { class: `vital ${cell.kind}`, "data-testid": cell.kind },
-      h("span", { class: "name" }, cell.name, this.off), this.value, h("span", { class: "unit" }, cell.unit));
+      h("span", { class: "name" }, cell.name), this.value, h("span", { class: "unit" }, cell.unit, this.off));
   }
 
   update(text, { stale, blanked, alarm, off }) {
