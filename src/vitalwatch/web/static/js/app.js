@@ -3,6 +3,7 @@
 
 import { api, login, session } from "./api.js";
 import { AlarmList } from "./alarm-list.js";
+import { mountChrome } from "./chrome.js";
 import { StillPointer, h, syncChildren } from "./dom.js";
 import { protocolLabel } from "./format.js";
 import { TileGrid } from "./layout.js";
@@ -118,6 +119,7 @@ function showApp() {
   if (next) { location.replace(next); return; }
   $("#login-view").hidden = true;
   $("#app-view").hidden = false;
+  mountChrome($("#chrome"), { ward: true, extra: [h("button", { id: "new-session", type: "button" }, "Start session")] });
   startStation((ward) => setupWard(ward));
   setupStartDialog();
 }

@@ -3,6 +3,7 @@
 // record. The ward strip and sound stay live on this page too.
 
 import { api } from "./api.js";
+import { mountChrome } from "./chrome.js";
 import { h } from "./dom.js";
 import { PRIORITY_WORD, clock, dateTime, protocolLabel } from "./format.js";
 import { recordLink } from "./record-link.js";
@@ -64,6 +65,7 @@ async function show(form) {
 }
 
 if (requireSignIn()) {
+  mountChrome($("#chrome"));
   startStation((ward) => new WardStrip($("#ward-strip"), ward));
   const form = $("#filters");
   const url = new URLSearchParams(location.search);

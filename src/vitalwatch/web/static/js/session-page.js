@@ -5,6 +5,7 @@
 // when alarms are unacknowledged).
 
 import { api } from "./api.js";
+import { mountChrome } from "./chrome.js";
 import { AlarmList } from "./alarm-list.js";
 import { answerText } from "./alarms.js";
 import { CHARTS, align, makeChart } from "./charts.js";
@@ -199,6 +200,7 @@ class SessionPage {
 }
 
 if (requireSignIn()) {
+  mountChrome($("#chrome"));
   const id = Number(location.pathname.split("/")[2]);
   let page = null;
   startStation((ward) => { page = new SessionPage(id, ward); });
