@@ -48,6 +48,9 @@ async def test_tile_updates_alarm_appears_and_is_acknowledged(
     row = page.get_by_test_id(f"alarm-{alarm['id']}")
     await expect(row).to_contain_text("SpO2 85% below 88%")
     await expect(tile.get_by_test_id("spo2")).to_contain_text("85")  # next vitals frame
+    assert await page.locator("#chrome").evaluate(
+        "el => [...el.childNodes].every((n) => n.nodeType === 1)"
+    ), "stray text in the page frame"
     await shot(page, "dashboard.png")
 
     await page.get_by_test_id(f"ack-{alarm['id']}").click()

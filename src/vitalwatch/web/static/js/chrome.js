@@ -7,7 +7,7 @@ import { h } from "./dom.js";
 
 /** Fill `el` with the page frame; `extra` are page buttons (the ward's "Start session"). */
 export function mountChrome(el, { ward = false, extra = [] } = {}) {
-  el.replaceChildren(
+  const parts = [
     h("header", { class: "topbar" },
       ward ? null : h("a", { class: "button", href: "/", "data-testid": "ward-link" }, "← Ward"),
       h("strong", { class: "brand" }, "VitalWatch"),
@@ -25,5 +25,6 @@ export function mountChrome(el, { ward = false, extra = [] } = {}) {
       h("button", { id: "sound-enable", type: "button", "data-testid": "sound-enable" }, "Enable sound")),
     h("div", { id: "connection-banner", class: "banner", "data-testid": "connection-banner", role: "alert", hidden: true },
       "Connection lost — alarms are NOT being received. Reconnecting…"),
-    ward ? null : h("nav", { id: "ward-strip", class: "ward-strip", "aria-label": "Every room", "data-testid": "ward-strip" }));
+    ward ? null : h("nav", { id: "ward-strip", class: "ward-strip", "aria-label": "Every room", "data-testid": "ward-strip" })];
+  el.replaceChildren(...parts.filter(Boolean));
 }
