@@ -92,6 +92,7 @@ export class AlarmList {
     this.rows = new Map();
     this.guard = new StillPointer(list, () => this.render());
     const roomOf = (sid) => {
+      if (sid === null || sid === undefined) return "Station"; // e.g. "no dashboard is watching"
       const s = ward.sessions.get(sid);
       return s ? (s.room || `Session ${sid}`) : `Session ${sid}`;
     };

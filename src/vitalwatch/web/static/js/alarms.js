@@ -57,6 +57,7 @@ export function answerText(alarm, now = Date.now()) {
 /** "peak 204 mmHg at 14:03:09" when the worst value differs from the current one. */
 export function peakText(alarm) {
   if (alarm.worst_value === undefined || alarm.worst_value === null) return "";
+  if (/\b(peak|lowest|highest)\b/i.test(alarm.message || "")) return ""; // the message says it
   if (alarm.value !== null && alarm.value !== undefined && Math.round(alarm.worst_value) === Math.round(alarm.value)) return "";
   const unit = METRIC[alarm.metric]?.unit ?? "";
   const at = alarm.worst_at ? ` at ${clock(alarm.worst_at)}` : "";
@@ -80,7 +81,7 @@ export function technicalLabel(alarm) {
   const message = alarm.message || "";
   if (rule === "no_monitor" || /no monitor/i.test(message)) return "No monitor";
   if (/offline/i.test(rule) || /offline/i.test(message)) return "Monitor offline";
-  const signal = /No (\S+) signal/i.exec(message);
+  const signal = /No (.+?) signal/i.exec(message);
   if (signal) return `No ${signal[1]} signal`;
   if (rule.startsWith("signal_lost") && METRIC[alarm.metric]) return `No ${METRIC[alarm.metric].short} signal`;
   if (/bp_overdue|bp_check_due/.test(rule)) return "BP check due";

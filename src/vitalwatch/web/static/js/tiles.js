@@ -48,14 +48,16 @@ class VitalCell {
   constructor(cell, sessionId) {
     this.cell = cell;
     this.value = h("span", { class: "value" });
+    this.unit = h("span", {}, cell.unit);
     this.off = h("span", { class: "alarm-off", "data-testid": `alarm-off-${cell.kind}-${sessionId}`, hidden: true });
     this.off.innerHTML = `${BELL_OFF}<span>alarm off</span>`; // static markup, built once
     this.el = h("div", { class: `vital ${cell.kind}`, "data-testid": cell.kind },
-      h("span", { class: "name" }, cell.name), this.value, h("span", { class: "unit" }, cell.unit, this.off));
+      h("span", { class: "name" }, cell.name), this.value, h("span", { class: "unit" }, this.unit, this.off));
   }
 
-  update(text, { stale, blanked, alarm, off }) {
+  update(text, { stale, blanked, alarm, off, unit }) {
     setText(this.value, blanked ? "– – –" : text);
+    setText(this.unit, unit ?? this.cell.unit);
     setData(this.el, "stale", stale && !blanked ? "true" : null);
     setData(this.el, "blanked", blanked ? "true" : null);
     setData(this.el, "alarm", alarm);
@@ -149,9 +151,10 @@ export class TileView {
     for (const cell of this.cells) {
       const k = cell.cell.kind;
       let text;
+      let unit;
       if (k === "bp") {
-        const bp = latest.sbp ? `${num(latest.sbp.value)}/${num(latest.dbp?.value)}` : "–/–";
-        text = bp + (latest.map ? ` (${num(latest.map.value)})` : "");
+        text = latest.sbp ? `${num(latest.sbp.value)}/${num(latest.dbp?.value)}` : "–/–";
+        unit = latest.map ? `mmHg · MAP ${num(latest.map.value)}` : "mmHg";
       } else text = num(latest[k]?.value);
       const metric = k === "bp" ? "sbp" : k;
       cell.update(text, {
@@ -159,6 +162,7 @@ export class TileView {
         blanked: cell.cell.metrics.some((m) => blanked.has(m)),
         alarm: alarmOf(cell.cell.metrics),
         off: off.filter((o) => cell.cell.metrics.includes(o.metric)).map((o) => o.label),
+        unit,
       });
     }
     const worst = Math.min(age("hr"), age("spo2"));
