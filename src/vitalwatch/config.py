@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     readings_retention_days: int | None = Field(default=None, ge=1)
     #: Live events older than this are pruned from the replay log.
     event_retention_s: int = Field(default=24 * 3600, ge=3600)
+    #: The longest alarm delay (sustain time, `for_s`) the clinic accepts as
+    #: "on": a longer one counts as switching that alarm off (confirmed, with
+    #: a reason, on the timeline and shown on the tile).
+    max_sustain_s: float = Field(default=60.0, ge=0, le=3600)
     # -- secondary notification (vitalwatch.notify) --
     #: The address staff reach the service at, for the links in notifications
     #: (acknowledge, central station); default http://<host>:<port>.

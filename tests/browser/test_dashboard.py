@@ -2,72 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from tests.backends import REQUIRE_ALL
+from tests.browser.conftest import Shot, SignIn
 from tests.support import NURSE, Api, ServerProcess, now_utc, samples
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-#: Screenshots for the README are refreshed only on request, so a test run
-#: leaves the tree as it was: VITALWATCH_UPDATE_SCREENSHOTS=1 make unit
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-UPDATE_SCREENSHOTS = os.environ.get("VITALWATCH_UPDATE_SCREENSHOTS") == "1"
-
-
-async def screenshot(page: Page, name: str, tmp: Path) -> None:
-    await page.screenshot(path=str((DOCS if UPDATE_SCREENSHOTS else tmp) / name))
-
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def backend() -> str:
-    """The page does not depend on the database: one backend is enough here."""
-    return "sqlite"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        message = "Chromium not installed (apt-get install chromium)"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        await browser.close()
-
-
-async def signed_in(browser: Browser, url: str) -> Page:
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(url + "/")
-    await page.fill("#username", NURSE[0])
-    await page.fill("#password", NURSE[1])
-    await page.click("button[type=submit]")
-    await expect(page.get_by_test_id("link-status")).to_have_text("live")
-    return page
 
 
 async def test_wrong_password_is_shown(browser: Browser, server: ServerProcess) -> None:
@@ -80,10 +24,10 @@ async def test_wrong_password_is_shown(browser: Browser, server: ServerProcess) 
 
 
 async def test_tile_updates_alarm_appears_and_is_acknowledged(
-    browser: Browser, server: ServerProcess, api: Api, tmp_path: Path
+    sign_in: SignIn, server: ServerProcess, api: Api, shot: Shot
 ) -> None:
     device, session = await api.monitored("esketamine-in")
-    page = await signed_in(browser, server.url)
+    page = await sign_in(server.url)
     tile = page.get_by_test_id(f"tile-{session['id']}")
     await expect(tile).to_be_visible()
 
@@ -103,10 +47,15 @@ async def test_tile_updates_alarm_appears_and_is_acknowledged(
     ).json()[0]
     row = page.get_by_test_id(f"alarm-{alarm['id']}")
     await expect(row).to_contain_text("SpO2 85% below 88%")
-    await screenshot(page, "dashboard.png", tmp_path)
+    await expect(tile.get_by_test_id("spo2")).to_contain_text("85")  # next vitals frame
+    assert await page.locator("#chrome").evaluate(
+        "el => [...el.childNodes].every((n) => n.nodeType === 1)"
+    ), "stray text in the page frame"
+    await shot(page, "dashboard.png")
 
     await page.get_by_test_id(f"ack-{alarm['id']}").click()
     await expect(row).to_contain_text("acknowledged by nurse")
+    await expect(page.get_by_test_id(f"ack-{alarm['id']}")).to_have_text("Acknowledged ✓")
     state = (
         await api.http.get(
             "/api/v1/alarms", params={"session_id": session["id"]}, headers=await api.auth()
@@ -118,31 +67,57 @@ async def test_tile_updates_alarm_appears_and_is_acknowledged(
     await page.get_by_test_id(f"silence-{alarm['id']}").click()
     await expect(row).to_contain_text("audio paused")
 
-    # the session view: charts, timeline, limits
+    # the session page: charts, timeline, limits; the ward stays in its strip
     await tile.click()
+    await expect(page).to_have_url(f"{server.url}/sessions/{session['id']}")
     await expect(page.locator("#sv-charts .uplot")).to_have_count(4)
-    await screenshot(page, "session-view.png", tmp_path)
+    await expect(page.get_by_test_id(f"chip-{session['id']}")).to_contain_text("HIGH")
+    # every chart draws every limit in force, inside its range (DBP and MAP too)
+    expected = {
+        "hr": "HR 40,HR 50,HR 120,HR 140",
+        "bp": "SBP 80,SBP 90,SBP 160,SBP 180,DBP 100,DBP 110,MAP 60,MAP 65",
+        "spo2": "SpO2 88,SpO2 92",
+        "rr": "RR 6,RR 8,RR 24,RR 30",
+    }
+    for key, limits in expected.items():
+        chart = page.get_by_test_id(f"chart-{key}")
+        await expect(chart).to_have_attribute("data-limits", limits)
+        await expect(chart).to_have_attribute("data-limits-drawn", limits)
+    # 24-hour clock times whatever the browser's locale; protocols in words
+    times = await page.evaluate(
+        """() => import('/static/js/format.js').then((f) => {
+             const t = new Date(2026, 0, 1, 15, 4, 5);
+             return [f.clock(t), f.clock(t, false)];
+        })"""
+    )
+    assert times == ["15:04:05", "15:04"]
+    await expect(page.locator("#sv-summary")).to_contain_text("Esketamine nasal spray")
+    await shot(page, "session-view.png")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_threshold_error_is_shown_next_to_the_field(
-    browser: Browser, server: ServerProcess, api: Api
+async def test_threshold_error_is_shown_next_to_the_field_in_words(
+    sign_in: SignIn, server: ServerProcess, api: Api, shot: Shot
 ) -> None:
     _, session = await api.monitored()
-    page = await signed_in(browser, server.url)
+    page = await sign_in(server.url)
     await page.get_by_test_id(f"tile-{session['id']}").click()
     field = page.locator('input[name="hr.high"]')
     await field.fill("150")  # above critical_high 140
-    await page.click("#thresholds-form button[type=submit]")
-    await expect(page.locator("#thresholds-error")).to_contain_text("must be below")
+    await page.get_by_test_id("save-limits").click()
+    error = page.get_by_test_id("limits-error")
+    await expect(error).to_have_text(
+        "Heart rate: high limit (150) must be below high-priority high limit (140)"
+    )
     await expect(field).to_have_class("invalid")
+    await shot(page, "limit-error.png")
 
 
 async def test_start_session_from_the_page(
-    browser: Browser, server: ServerProcess, api: Api
+    sign_in: SignIn, server: ServerProcess, api: Api
 ) -> None:
     device = await api.device("Bay 12 monitor")
-    page = await signed_in(browser, server.url)
+    page = await sign_in(server.url)
     await page.click("#new-session")
     await page.fill("#start-form input[name=ref]", "MRN-PAGE-1")
     await page.fill("#start-form input[name=display_name]", "J. Page")
@@ -153,11 +128,11 @@ async def test_start_session_from_the_page(
 
 
 async def test_connection_lost_banner_when_the_server_stops(
-    browser: Browser, new_server: Callable[..., ServerProcess]
+    sign_in: SignIn, new_server: Callable[..., ServerProcess]
 ) -> None:
     server = new_server()
     server.start()
-    page = await signed_in(browser, server.url)
+    page = await sign_in(server.url)
     banner = page.get_by_test_id("connection-banner")
     await expect(banner).to_be_hidden()
     server.stop()

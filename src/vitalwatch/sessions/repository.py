@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.devices.models import Device
@@ -30,10 +30,48 @@ async def get(db: AsyncSession, session_id: int, *, for_update: bool = False) ->
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
+async def by_ids(db: AsyncSession, ids: set[int]) -> Sequence[Session]:
+    return (await db.execute(select(Session).where(Session.id.in_(ids)))).scalars().all()
+
+
 async def list_(db: AsyncSession, status: str | None, limit: int = 1000) -> Sequence[Session]:
+    return await search(db, status=status, limit=limit)
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern for `text` anywhere, its wildcards taken literally (escape "\\")."""
+    literal = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{literal}%"
+
+
+async def search(
+    db: AsyncSession,
+    *,
+    status: str | None = None,
+    room: str | None = None,
+    patient: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 1000,
+) -> Sequence[Session]:
+    """Sessions, newest first: in `room` (any case), of `patient` (the reference, or
+    part of the display name), and running at some time between `since` and `until`."""
     stmt = select(Session).order_by(Session.id.desc()).limit(limit)
     if status is not None:
         stmt = stmt.where(Session.status == status)
+    if room is not None:
+        stmt = stmt.where(func.lower(Session.room) == room.lower())
+    if patient is not None:
+        stmt = stmt.join(Patient, Patient.id == Session.patient_id).where(
+            or_(
+                Patient.ref == patient,
+                func.lower(Patient.display_name).like(_contains(patient), escape="\\"),
+            )
+        )
+    if since is not None:
+        stmt = stmt.where(or_(Session.ended_at.is_(None), Session.ended_at >= since))
+    if until is not None:
+        stmt = stmt.where(Session.started_at < until)
     return (await db.execute(stmt)).scalars().all()
 
 

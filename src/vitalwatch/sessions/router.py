@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
-from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
+from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
-from vitalwatch.ids import PathId
+from vitalwatch.ids import MAX_ID, PathId
 from vitalwatch.sessions import service
 from vitalwatch.sessions.schemas import (
     EventCreate,
     EventOut,
+    ProtocolOut,
     ReadingSeries,
     SessionCreate,
     SessionOut,
+    ThresholdsChange,
+    Trends,
 )
 from vitalwatch.vitals import Metric
 
@@ -42,8 +45,50 @@ async def list_sessions(
     ctx: Ctx,
     claims: Staff,
     status_: Annotated[Literal["active", "ended"] | None, Query(alias="status")] = None,
+    room: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="This room (any case)")
+    ] = None,
+    patient: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=120,
+            description="The patient reference, or part of the display name (any case)",
+        ),
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Sessions still running at or after this time")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="Sessions started before this time")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> list[SessionOut]:
-    return await service.list_sessions(db, ctx, status_)
+    """Sessions, newest first; the filters combine (past sessions: today, by room, by patient)."""
+    return await service.list_sessions(
+        db, ctx, status_, room=room, patient=patient, since=since, until=until, limit=limit
+    )
+
+
+@router.get("/protocols", response_model=list[ProtocolOut])
+async def list_protocols(ctx: Ctx, claims: Staff) -> list[ProtocolOut]:
+    """The protocols in the clinic's words and the limits a session of each starts from."""
+    return service.protocols(ctx)
+
+
+@router.get("/trends", response_model=Trends)
+async def trends(
+    db: DbSession,
+    claims: Staff,
+    session_id: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=1, max_length=200)
+    ],
+    metric: Annotated[list[Metric], Query(min_length=1, max_length=6)],
+    since: AwareDatetime | None = None,
+    max_points: Annotated[int | None, Query(ge=2, le=10_000)] = None,
+) -> Trends:
+    """Several sessions' series in one request (the tiles' trends on page load)."""
+    return await service.trends(db, session_id, list(metric), since, max_points)
 
 
 @router.get("/{session_id}", response_model=SessionOut)
@@ -71,9 +116,13 @@ async def list_events(session_id: PathId, db: DbSession, claims: Staff) -> list[
 
 @router.patch("/{session_id}/thresholds", response_model=Thresholds, responses=_CONFLICT)
 async def patch_thresholds(
-    session_id: PathId, body: ThresholdsPatch, db: DbSession, ctx: Ctx, claims: Staff
+    session_id: PathId, body: ThresholdsChange, db: DbSession, ctx: Ctx, claims: Staff
 ) -> Thresholds:
-    """Merge the limits sent into those in force (audited with old and new)."""
+    """Merge the limits sent into those in force (audited with old, new and `reason`).
+
+    A limit of the protocol removed, or an alarm delay over the clinic's maximum,
+    switches that alarm off: the timeline says "alarm off: SpO2 low (reason)" and
+    the session's `alarms_off` lists it until it is back."""
     return await service.patch_thresholds(db, ctx, session_id, body, actor_of(claims))
 
 

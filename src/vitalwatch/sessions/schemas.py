@@ -10,12 +10,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
 from vitalwatch.ids import BodyId
-from vitalwatch.vitals import Protocol
+from vitalwatch.sessions.alarms_off import AlarmOff
+from vitalwatch.vitals import Metric, Protocol
 
 EventKind = Literal["dose", "phase", "note"]
-#: What the timeline shows: staff entries, and what the service itself notes
-#: ("late_readings": samples measured during the session arrived after it).
-TimelineKind = Literal["dose", "phase", "note", "late_readings"]
+#: What the timeline shows: the kinds staff add, and what the service itself
+#: writes: "alarm_off"/"alarm_on" when a limit change switches an alarm off or
+#: back on, "late_readings" when samples measured during the session arrived
+#: after its monitor was bound to another.
+TimelineKind = Literal["dose", "phase", "note", "alarm_off", "alarm_on", "late_readings"]
 
 
 class PatientIn(BaseModel):
@@ -93,9 +96,51 @@ class SessionOut(BaseModel):
     latest: dict[str, LatestValue]
     news2: News2Out | None
     alarms: list[AlarmOut]
+    alarms_off: list[AlarmOff] = Field(
+        default_factory=list,
+        description="Alarms switched off compared with the protocol's defaults: a limit "
+        "removed, a baseline-rise alarm removed, or an alarm delay over VITALWATCH_MAX_SUSTAIN_S",
+    )
 
 
 class ReadingSeries(BaseModel):
     metric: str
     ts: list[datetime]
     values: list[float]
+
+
+class ThresholdsChange(ThresholdsPatch):
+    """A PATCH of the limits, with why (asked for when it switches an alarm off)."""
+
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Why; written to the audit log and, for an alarm switched off, the timeline",
+    )
+
+    def limits(self) -> ThresholdsPatch:
+        """The limits part alone, as the merge takes it."""
+        return ThresholdsPatch.model_validate(
+            self.model_dump(exclude_unset=True, exclude={"reason"})
+        )
+
+
+class ProtocolOut(BaseModel):
+    """A protocol in the clinic's words, with the limits a session starts from."""
+
+    name: Protocol
+    label: str
+    observation_min: int | None
+    thresholds: Thresholds
+    max_sustain_s: float
+
+
+class TrendSeries(BaseModel):
+    session_id: int
+    metric: Metric
+    ts: list[datetime]
+    values: list[float]
+
+
+class Trends(BaseModel):
+    items: list[TrendSeries]

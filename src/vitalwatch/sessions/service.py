@@ -32,6 +32,7 @@ from vitalwatch.devices import repository as devices_repo
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
 from vitalwatch.sessions import repository
+from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import (
     DeviceRef,
@@ -40,11 +41,15 @@ from vitalwatch.sessions.schemas import (
     LatestValue,
     News2Out,
     PatientOut,
+    ProtocolOut,
     ReadingSeries,
     SessionCreate,
     SessionOut,
+    ThresholdsChange,
+    Trends,
+    TrendSeries,
 )
-from vitalwatch.vitals import METRICS
+from vitalwatch.vitals import METRICS, PROTOCOLS
 
 #: Baseline windows of clinical.md: 10 min before the first dose, or the
 #: first 5 min of the session while no dose has been given.
@@ -113,6 +118,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
         )
         bound = devices.get(s.id, [])
         patient = patients[s.patient_id]
+        thresholds = Thresholds.model_validate(s.thresholds)
         out.append(
             SessionOut(
                 id=s.id,
@@ -128,7 +134,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
                 observation_until=observation_until(s),
                 devices=[DeviceRef(id=d.id, name=d.name) for d in bound],
                 device_ids=[d.id for d in bound],
-                thresholds=Thresholds.model_validate(s.thresholds),
+                thresholds=thresholds,
                 baseline={m: (s.baseline or {}).get(m) for m in METRICS},
                 latest={m: LatestValue(value=v, ts=_from_ms(t)) for m, (v, t) in latest.items()},
                 news2=News2Out(
@@ -140,6 +146,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
                 if score is not None
                 else None,
                 alarms=alarms.get(s.id, []),
+                alarms_off=alarms_off(s.protocol, thresholds, ctx.settings.max_sustain_s),
             )
         )
     return out
@@ -244,8 +251,35 @@ async def get(db: AsyncSession, ctx: AppContext, session_id: int) -> SessionOut:
     return await view(db, ctx, session)
 
 
-async def list_sessions(db: AsyncSession, ctx: AppContext, status_: str | None) -> list[SessionOut]:
-    return await views(db, ctx, await repository.list_(db, status_))
+async def list_sessions(
+    db: AsyncSession,
+    ctx: AppContext,
+    status_: str | None,
+    *,
+    room: str | None = None,
+    patient: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 1000,
+) -> list[SessionOut]:
+    found = await repository.search(
+        db, status=status_, room=room, patient=patient, since=since, until=until, limit=limit
+    )
+    return await views(db, ctx, found)
+
+
+def protocols(ctx: AppContext) -> list[ProtocolOut]:
+    """The protocols in the clinic's words, with the limits a session starts from."""
+    return [
+        ProtocolOut(
+            name=name,
+            label=PROFILES[name].label,
+            observation_min=PROFILES[name].observation_min,
+            thresholds=defaults_for(name),
+            max_sustain_s=ctx.settings.max_sustain_s,
+        )
+        for name in PROTOCOLS
+    ]
 
 
 async def compute_baseline(
@@ -312,15 +346,24 @@ async def list_events(db: AsyncSession, session_id: int) -> list[EventOut]:
 
 
 async def patch_thresholds(
-    db: AsyncSession, ctx: AppContext, session_id: int, patch: ThresholdsPatch, actor: audit.Actor
+    db: AsyncSession,
+    ctx: AppContext,
+    session_id: int,
+    change: ThresholdsChange,
+    actor: audit.Actor,
 ) -> Thresholds:
+    """Merge the limits; an alarm switched off (or back on) is also on the timeline."""
     session = await _get_active(db, session_id)
+    patch = change.limits()
     old = Thresholds.model_validate(session.thresholds)
     try:
         new = merge(old, patch)
     except ValidationError as exc:
         raise _threshold_error(exc, ("body",), patch) from None
     session.thresholds = new.model_dump(mode="json")
+    max_s = ctx.settings.max_sustain_s
+    off_before = alarms_off(session.protocol, old, max_s)
+    off_after = alarms_off(session.protocol, new, max_s)
     await audit.record(
         db,
         actor=actor,
@@ -331,8 +374,18 @@ async def patch_thresholds(
             "old": old.model_dump(mode="json"),
             "new": session.thresholds,
             "patch": patch.model_dump(mode="json", exclude_unset=True),
+            "reason": change.reason,
+            "alarms_off": [a.label for a in off_after],
         },
     )
+    now = utcnow()
+    for kind, detail in timeline_details(off_before, off_after, change.reason):
+        await repository.add_event(
+            db,
+            SessionEvent(
+                session_id=session_id, kind=kind, ts=now, detail=detail, created_by=actor.id
+            ),
+        )
     await _publish(db, ctx, session)
     return new
 
@@ -364,6 +417,26 @@ async def end(db: AsyncSession, ctx: AppContext, session_id: int, actor: audit.A
     return out
 
 
+async def trends(
+    db: AsyncSession,
+    session_ids: list[int],
+    metrics: list[str],
+    since: datetime | None,
+    max_points: int | None,
+) -> Trends:
+    """Several sessions' series at once (the tiles' trend lines on page load)."""
+    known = {s.id for s in await repository.by_ids(db, set(session_ids))}
+    missing = [sid for sid in session_ids if sid not in known]
+    if missing:
+        raise not_found(missing[0])
+    items = []
+    for sid in dict.fromkeys(session_ids):
+        for metric in dict.fromkeys(metrics):
+            ts, values = await _series(db, sid, metric, since, None, max_points)
+            items.append(TrendSeries(session_id=sid, metric=metric, ts=ts, values=values))  # type: ignore[arg-type]
+    return Trends(items=items)
+
+
 async def readings_series(
     db: AsyncSession,
     session_id: int,
@@ -374,11 +447,21 @@ async def readings_series(
 ) -> ReadingSeries:
     if await repository.get(db, session_id) is None:
         raise not_found(session_id)
+    ts, values = await _series(db, session_id, metric, since, until, max_points)
+    return ReadingSeries(metric=metric, ts=ts, values=values)
+
+
+async def _series(
+    db: AsyncSession,
+    session_id: int,
+    metric: str,
+    since: datetime | None,
+    until: datetime | None,
+    max_points: int | None,
+) -> tuple[list[datetime], list[float]]:
     ts, values = await readings_repo.series(
         db, session_id, metric, _ms(since) if since else None, _ms(until) if until else None
     )
     if max_points is not None:
         ts, values = minmax_downsample(ts, values, max_points)
-    return ReadingSeries(
-        metric=metric, ts=[_from_ms(t) for t in ts.tolist()], values=values.tolist()
-    )
+    return [_from_ms(t) for t in ts.tolist()], values.tolist()

@@ -1,5 +1,7 @@
 // REST calls with the staff token; errors come back readable for a nurse.
 
+import { readableError, readableMessage } from "./format.js";
+
 const TOKEN_KEY = "vitalwatch.token";
 const USER_KEY = "vitalwatch.user";
 
@@ -19,21 +21,19 @@ export class ApiError extends Error {
     this.status = status;
     this.detail = detail;
   }
-  /** 422 details as {"hr.high": "message"} keyed by the field path after "body". */
+  /** 422 details as {"hr.high": "message in words"} keyed by the field path after "body". */
   fields() {
     const out = {};
     if (Array.isArray(this.detail)) {
-      for (const e of this.detail) out[(e.loc || []).slice(1).join(".")] = e.msg;
+      for (const e of this.detail) out[(e.loc || []).slice(1).join(".")] = readableError(e.loc, e.msg);
     }
     return out;
   }
 }
 
 function describe(detail) {
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) {
-    return detail.map((e) => `${(e.loc || []).slice(1).join(".")}: ${e.msg}`).join("; ");
-  }
+  if (typeof detail === "string") return readableMessage(detail);
+  if (Array.isArray(detail)) return detail.map((e) => readableError(e.loc, e.msg)).join("; ");
   return "";
 }
 
@@ -53,7 +53,12 @@ export async function api(path, { method = "GET", body, params } = {}) {
   }
   const headers = { Authorization: `Bearer ${session.token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let r;
+  try {
+    r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    throw new ApiError(0, "No answer from the service (network)");
+  }
   if (r.status === 401) {
     session.clear();
     window.dispatchEvent(new Event("vitalwatch:logout"));

@@ -1,11 +1,31 @@
-// Small formatting helpers shared by the views.
+// Formatting in the clinic's words: 24-hour times, durations, metric and
+// limit names, protocol labels, and API errors a nurse can read.
 
 export const PROTOCOLS = {
-  "ketamine-iv": "Ketamine IV", "ketamine-im": "Ketamine IM",
-  "esketamine-in": "Esketamine IN", custom: "Custom",
+  "ketamine-iv": "Ketamine IV infusion", "ketamine-im": "Ketamine IM injection",
+  "esketamine-in": "Esketamine nasal spray", custom: "Custom protocol",
 };
 export const PRIORITY_RANK = { high: 3, medium: 2, low: 1 };
+export const PRIORITY_WORD = { high: "HIGH", medium: "MEDIUM", low: "LOW" };
 export const STALE_S = 15;
+
+export const METRICS = ["hr", "sbp", "dbp", "map", "spo2", "rr"];
+export const METRIC = {
+  hr: { short: "HR", name: "Heart rate", unit: "/min" },
+  sbp: { short: "SBP", name: "Systolic BP", unit: "mmHg" },
+  dbp: { short: "DBP", name: "Diastolic BP", unit: "mmHg" },
+  map: { short: "MAP", name: "Mean arterial pressure", unit: "mmHg" },
+  spo2: { short: "SpO2", name: "SpO2", unit: "%" },
+  rr: { short: "RR", name: "Respiratory rate", unit: "/min" },
+};
+export const LIMIT_WORDS = {
+  critical_low: "high-priority low limit",
+  low: "low limit",
+  high: "high limit",
+  critical_high: "high-priority high limit",
+  for_s: "alarm delay",
+  baseline_rise: "rise over baseline",
+};
 
 export function esc(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({
@@ -26,10 +46,74 @@ export function duration(seconds) {
   return `${s} s`;
 }
 
-export function clock(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }) : "";
+/** A running timer as m:ss (or h:mm:ss): "unanswered 1:20". */
+export function mmss(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+/** 24-hour local time, "14:03:09" (never am/pm, whatever the browser's locale). */
+export function clock(iso, seconds = true) {
+  if (!iso) return "";
+  const d = iso instanceof Date ? iso : new Date(iso);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
+}
+
+/** "2026-11-23 14:03", local and 24-hour. */
+export function dateTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d, false)}`;
 }
 
 export function ageSeconds(iso, now = Date.now()) {
   return iso ? (now - new Date(iso).getTime()) / 1000 : Infinity;
+}
+
+export function protocolLabel(name) {
+  return PROTOCOLS[name] || name;
+}
+
+/** "Heart rate low limit" for a field path like "hr.low" or ["hr", "low"]. */
+export function fieldLabel(path) {
+  const parts = Array.isArray(path) ? path.map(String) : String(path).split(".");
+  const [section, field] = parts;
+  if (section === "baseline_rise" && METRIC[field]) return `${METRIC[field].name} rise over baseline`;
+  if (section === "reason") return "Reason";
+  if (METRIC[section]) return `${METRIC[section].name} ${LIMIT_WORDS[field] || field || ""}`.trim();
+  return parts.join(" ");
+}
+
+const PYDANTIC = [
+  [/^Input should be a valid number.*$/, "must be a number"],
+  [/^Input should be less than or equal to (.+)$/, "must be at most $1"],
+  [/^Input should be greater than or equal to (.+)$/, "must be at least $1"],
+  [/^Input should be greater than (.+)$/, "must be more than $1"],
+  [/^Input should be less than (.+)$/, "must be less than $1"],
+  [/^String should have at most (\d+) characters?$/, "must be at most $1 characters"],
+  [/^Extra inputs are not permitted$/, "is not a known field"],
+];
+
+/** A server message in words: "hr.low (200) must be below hr.high (120)"
+ *  becomes "low limit (200) must be below high limit (120)". */
+export function readableMessage(msg) {
+  let text = String(msg ?? "");
+  for (const [pattern, words] of PYDANTIC) text = text.replace(pattern, words);
+  text = text.replace(/^Value error, /, "");
+  return text.replace(/\b(hr|sbp|dbp|map|spo2|rr)\.(critical_low|critical_high|low|high|for_s)\b/g,
+    (_, m, f) => LIMIT_WORDS[f]);
+}
+
+/** One 422 entry as a sentence: "Heart rate: low limit (200) must be below high limit (120)". */
+export function readableError(loc, msg) {
+  const path = (loc || []).slice(1).filter((p) => p !== "thresholds");
+  const text = readableMessage(msg);
+  const metric = METRIC[path[0]];
+  if (metric && /limit|delay/.test(text)) return `${metric.name}: ${text}`;
+  return path.length ? `${fieldLabel(path)}: ${text}` : text;
 }

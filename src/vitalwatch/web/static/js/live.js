@@ -20,6 +20,14 @@ export class LiveConnection {
     this.open();
   }
 
+  /** Send one message to the server on the open connection; false when there is none. */
+  send(message) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(message));
+    return true;
+  }
+
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);

@@ -1,10 +1,25 @@
-// Session tiles: big current values with units, trend, alarm state in colour
-// AND words, stale markers, NEWS2, time since dose and observation left.
+// Room tiles as on a central station: one per session, built once and updated
+// in place. The whole tile flashes with its alarm (high ~2 Hz, medium
+// ~0.5 Hz, low steady; CSS animations a redraw never restarts), the alarm's
+// words are in the tile, the value in alarm takes the priority colour,
+// technical alarms are cyan and blank the values they make stale, a room
+// nobody measures says "No monitor", and an alarm switched off shows on its
+// value until it is back.
 
-import { PROTOCOLS, PRIORITY_RANK, STALE_S, ageSeconds, duration, esc, num } from "./format.js";
+import { answerText, blankedMetrics, isTechnical, technicalLabel, topAlarm } from "./alarms.js";
+import { h, setAttr, setData, setText, show, syncFlash } from "./dom.js";
+import { PRIORITY_RANK, STALE_S, ageSeconds, duration, num, protocolLabel } from "./format.js";
+import { tileActions } from "./mounts.js";
 
 const LABELS = { high: "HIGH ALARM", medium: "MEDIUM ALARM", low: "LOW ALARM" };
-const TREND_S = 600;
+// cuff blood pressure comes every 5-15 min: stale only when far older than that
+const STALE_AFTER = { hr: STALE_S, spo2: STALE_S, rr: 30, bp: 20 * 60 };
+const CELLS = [
+  { kind: "hr", name: "HR", unit: "/min", metrics: ["hr"] },
+  { kind: "bp", name: "BP", unit: "mmHg", metrics: ["sbp", "dbp", "map"] },
+  { kind: "spo2", name: "SpO2", unit: "%", metrics: ["spo2"] },
+  { kind: "rr", name: "RR", unit: "/min", metrics: ["rr"] },
+];
 
 /** Latest values of a session as {metric: {value, ts}} from a session object or vitals item. */
 export function latestFrom(session, item) {
@@ -17,17 +32,6 @@ export function latestFrom(session, item) {
   return out;
 }
 
-export function topPriority(alarms) {
-  let best = null;
-  for (const a of alarms) {
-    if (!best || PRIORITY_RANK[a.priority] > PRIORITY_RANK[best]) best = a.priority;
-  }
-  return best;
-}
-
-// cuff blood pressure comes every 5-15 min: stale only when far older than that
-const STALE_AFTER = { hr: STALE_S, spo2: STALE_S, rr: 30, bp: 20 * 60 };
-
 /**
  * How old a value is, judged without trusting the device clock: how long the
  * dashboard has heard nothing from the session, plus how far the value lags
@@ -38,83 +42,170 @@ function staleness(ts, newestTs, silentFor) {
   return Math.max(0, lag) + silentFor;
 }
 
-function vital(kind, name, value, unit, age, alarming) {
-  const stale = age > STALE_AFTER[kind];
-  return `<div class="vital ${kind}${stale ? " stale" : ""}${alarming ? " alarming" : ""}" data-testid="${kind}">
-    <span class="name">${name}</span><span class="value">${value}</span><span class="unit">${unit}</span></div>`;
+const BELL_OFF = '<svg viewBox="0 0 16 16" aria-hidden="true" class="bell-off"><path d="M8 1.5a4 4 0 0 0-4 4v3L2.5 11h11L12 8.5v-3a4 4 0 0 0-4-4zM6.5 12.5a1.5 1.5 0 0 0 3 0" fill="none" stroke="currentColor" stroke-width="1.4"/><path d="M2 2l12 12" stroke="currentColor" stroke-width="1.8"/></svg>';
+
+class VitalCell {
+  constructor(cell, sessionId) {
+    this.cell = cell;
+    this.value = h("span", { class: "value" });
+    this.unit = h("span", {}, cell.unit);
+    this.off = h("span", { class: "alarm-off", "data-testid": `alarm-off-${cell.kind}-${sessionId}`, hidden: true });
+    this.off.innerHTML = `${BELL_OFF}<span>alarm off</span>`; // static markup, built once
+    this.el = h("div", { class: `vital ${cell.kind}`, "data-testid": cell.kind },
+      h("span", { class: "name" }, cell.name), this.value, h("span", { class: "unit" }, this.unit, this.off));
+  }
+
+  update(text, { stale, blanked, alarm, off, unit }) {
+    setText(this.value, blanked ? "– – –" : text);
+    setText(this.unit, unit ?? this.cell.unit);
+    setData(this.el, "stale", stale && !blanked ? "true" : null);
+    setData(this.el, "blanked", blanked ? "true" : null);
+    setData(this.el, "alarm", alarm);
+    show(this.off, off.length > 0);
+    setAttr(this.off, "title", off.length ? `Alarm off: ${off.join(", ")}` : null);
+  }
 }
 
-export function renderTile(session, latest, alarms, news2, heardAt, now = Date.now()) {
-  const prio = topPriority(alarms);
-  const metrics = new Set(alarms.map((a) => a.metric));
-  const bp = latest.sbp ? `${num(latest.sbp.value)}/${num(latest.dbp?.value)}` : "–/–";
-  const map = latest.map ? ` (${num(latest.map.value)})` : "";
-  const silentFor = Math.max(0, (now - heardAt) / 1000);
-  const newestTs = Object.values(latest).map((v) => v.ts).sort().pop();
-  const age = (m) => staleness(latest[m]?.ts, newestTs, silentFor);
-  const worst = Math.min(age("hr"), age("spo2"));
-  const staleNote = Number.isFinite(worst) && worst > STALE_S
-    ? `<span class="stale-marker">no data ${Math.round(worst)} s</span>` : "";
-  let timing = "Not dosed yet";
-  if (session.first_dose_at) {
-    timing = `Dosed ${duration(ageSeconds(session.first_dose_at, now))} ago`;
-    if (session.observation_until) {
-      const left = -ageSeconds(session.observation_until, now);
-      timing += left > 0 ? ` · observe ${duration(left)} more` : " · observation complete";
+export class TileView {
+  constructor(session, openSession) {
+    const id = session.id;
+    this.id = id;
+    this.room = h("span", { class: "t-room" });
+    this.label = h("span", { class: "t-label", "data-testid": "alarm-label" });
+    this.patient = h("span", { class: "t-patient" });
+    this.protocol = h("span", { class: "t-protocol" });
+    this.alarmText = h("span", { class: "t-alarm-text", "data-testid": "tile-alarm" });
+    this.alarmAnswer = h("span", { class: "t-alarm-answer", "data-testid": "tile-answer" });
+    this.cells = CELLS.map((c) => new VitalCell(c, id));
+    this.spark = h("canvas", { class: "spark", width: 320, height: 40, "aria-hidden": "true" });
+    this.timing = h("span", { class: "t-timing", "data-testid": "tile-timing" });
+    this.stale = h("span", { class: "t-stale" });
+    this.news2 = h("span", { class: "t-news2", "data-testid": "news2" });
+    this.actions = h("div", { class: "t-actions", dataset: { mount: "tile-actions" } });
+    this.el = h("article", {
+      class: "tile", tabindex: 0, role: "link", "data-testid": `tile-${id}`, dataset: { session: id },
+      onclick: (ev) => { if (!ev.target.closest(".t-actions")) openSession(id); },
+      onkeydown: (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); openSession(id); } },
+    },
+    h("div", { class: "t-head" }, this.room, this.label),
+    h("div", { class: "t-who" }, this.patient, this.protocol),
+    h("div", { class: "t-alarm" }, this.alarmText, this.alarmAnswer),
+    h("div", { class: "vitals" }, ...this.cells.map((c) => c.el)),
+    h("div", { class: "t-trend" }, this.spark),
+    h("div", { class: "t-foot" }, this.timing, this.stale, this.news2),
+    this.actions);
+    this.mounted = false;
+  }
+
+  /** `noMonitor`: nobody measures this patient (WardState.nobodyMeasures). */
+  update(session, latest, alarms, news2, heardAt, noMonitor, now = Date.now()) {
+    if (!this.mounted) { this.mounted = true; for (const fn of tileActions) fn(this.actions, session); }
+    const top = topAlarm(alarms);
+    const el = this.el;
+    const prio = top ? top.priority : null;
+    setData(el, "alarm", prio || "none");
+    setData(el, "kind", top ? top.kind : noMonitor ? "technical" : null);
+    setData(el, "unanswered", top && top.state === "active" ? "true" : null);
+    setData(el, "nomonitor", noMonitor ? "true" : null);
+    syncFlash(el, prio || "none");
+    let label = "OK";
+    if (top) label = isTechnical(top) ? technicalLabel(top) : LABELS[prio];
+    else if (noMonitor) label = "No monitor";
+    setText(this.label, label);
+    setAttr(el, "aria-label", `${session.room || `Session ${session.id}`}: ${label}`);
+
+    setText(this.room, session.room || `Session ${session.id}`);
+    setText(this.patient, session.patient.display_name || session.patient.ref);
+    setText(this.protocol, protocolLabel(session.protocol));
+    const more = alarms.filter((a) => a !== top).length;
+    let text = "";
+    if (top) text = top.message + (more ? `  (+${more} more)` : "");
+    else if (noMonitor) {
+      text = session.devices?.length
+        ? `No monitor: ${session.devices.map((d) => d.name).join(", ")} has sent nothing`
+        : "No monitor: nobody is measuring this patient";
+    }
+    setText(this.alarmText, text);
+    setAttr(this.alarmText, "title", text || null);
+    setText(this.alarmAnswer, top ? answerText(top, now) : "");
+
+    this.updateValues(session, latest, alarms, heardAt, now);
+    this.updateFoot(session, alarms, news2, now);
+  }
+
+  updateValues(session, latest, alarms, heardAt, now) {
+    const silentFor = Math.max(0, (now - heardAt) / 1000);
+    const newestTs = Object.values(latest).map((v) => v.ts).sort().pop();
+    const age = (m) => staleness(latest[m]?.ts, newestTs, silentFor);
+    const blanked = blankedMetrics(alarms, session.devices?.length ?? 0);
+    const alarmOf = (metrics) => {
+      let best = null;
+      for (const a of alarms) {
+        if (isTechnical(a) || a.condition_active === false) continue;
+        const hit = metrics.includes(a.metric) || (a.conditions || []).some((c) => c.active !== false && metrics.includes(c.metric));
+        if (hit && (!best || PRIORITY_RANK[a.priority] > PRIORITY_RANK[best])) best = a.priority;
+      }
+      return best;
+    };
+    const off = session.alarms_off || [];
+    for (const cell of this.cells) {
+      const k = cell.cell.kind;
+      let text;
+      let unit;
+      if (k === "bp") {
+        text = latest.sbp ? `${num(latest.sbp.value)}/${num(latest.dbp?.value)}` : "–/–";
+        unit = latest.map ? `mmHg · MAP ${num(latest.map.value)}` : "mmHg";
+      } else text = num(latest[k]?.value);
+      const metric = k === "bp" ? "sbp" : k;
+      cell.update(text, {
+        stale: age(metric) > STALE_AFTER[k],
+        blanked: cell.cell.metrics.some((m) => blanked.has(m)),
+        alarm: alarmOf(cell.cell.metrics),
+        off: off.filter((o) => cell.cell.metrics.includes(o.metric)).map((o) => o.label),
+        unit,
+      });
+    }
+    const worst = Math.min(age("hr"), age("spo2"));
+    setText(this.stale, Number.isFinite(worst) && worst > STALE_S ? `no data ${Math.round(worst)} s` : "");
+  }
+
+  updateFoot(session, alarms, news2, now) {
+    let timing = "Not dosed yet";
+    if (session.first_dose_at) {
+      timing = `Dosed ${duration(ageSeconds(session.first_dose_at, now))} ago`;
+      if (session.observation_until) {
+        const left = -ageSeconds(session.observation_until, now);
+        if (left > 0) timing += ` · ${duration(left)} left`;
+        else timing += ` · ${observationOver(session, alarms)}`;
+      }
+    }
+    setText(this.timing, timing);
+    if (news2) {
+      setText(this.news2, `NEWS2 ${news2.score}${news2.level === "low" ? "" : ` ${news2.level}`}`);
+      setData(this.news2, "level", news2.level === "emergency" ? "emergency" : news2.level === "urgent review" ? "urgent" : null);
+      setAttr(this.news2, "title", `NEWS2 over ${4 - (news2.missing || []).length} of 4 measured parameters`);
+    } else {
+      setText(this.news2, "NEWS2 –");
+      setData(this.news2, "level", null);
     }
   }
-  const n2 = news2 ? `<span class="news2 ${news2.level === "emergency" ? "emergency" : news2.level === "urgent review" ? "urgent" : ""}"
-      data-testid="news2" title="NEWS2 over ${4 - (news2.missing || []).length} of 4 measured parameters">NEWS2 ${news2.score} · ${esc(news2.level)}</span>` : `<span data-testid="news2">NEWS2 –</span>`;
-  return `<article class="tile ${prio ? `prio-${prio}` : ""}" tabindex="0" data-testid="tile-${session.id}" data-session="${session.id}"
-      aria-label="${esc(session.room || "")} ${prio ? LABELS[prio] : "no alarm"}">
-    <div class="tile-head"><span class="room">${esc(session.room || `Session ${session.id}`)}</span>
-      <span class="alarm-label" data-testid="alarm-label">${prio ? LABELS[prio] : "OK"}</span></div>
-    <div class="who"><span>${esc(session.patient.display_name || session.patient.ref)}</span><span>${PROTOCOLS[session.protocol] || esc(session.protocol)}</span></div>
-    <div class="vitals">
-      ${vital("hr", "HR", num(latest.hr?.value), "/min", age("hr"), metrics.has("hr"))}
-      ${vital("bp", "BP", bp + map, "mmHg", age("sbp"), metrics.has("sbp") || metrics.has("dbp") || metrics.has("map"))}
-      ${vital("spo2", "SpO2", num(latest.spo2?.value), "%", age("spo2"), metrics.has("spo2"))}
-      ${vital("rr", "RR", num(latest.rr?.value), "/min", age("rr"), metrics.has("rr"))}
-    </div>
-    <canvas class="spark" data-spark="${session.id}" width="320" height="34" aria-hidden="true"></canvas>
-    <div class="tile-foot"><span>${timing}</span>${staleNote}${n2}</div>
-  </article>`;
+
+  /** Draw the trend only when its data changed. */
+  drawTrend(trends) {
+    const v = trends.version(this.id);
+    if (v === this.trendVersion) return;
+    this.trendVersion = v;
+    trends.draw(this.spark, this.id);
+  }
 }
 
-/** Keep ~10 min of HR and SpO2 per session for the tile's trend line. */
-export class TrendHistory {
-  constructor() { this.data = new Map(); }
-
-  add(sessionId, ts, hr, spo2) {
-    const t = new Date(ts).getTime() / 1000;
-    const series = this.data.get(sessionId) || [];
-    if (series.length && t <= series[series.length - 1][0]) return;
-    series.push([t, hr, spo2]);
-    while (series.length && series[0][0] < t - TREND_S) series.shift();
-    this.data.set(sessionId, series);
+/** After the observation time: never "complete" while an alarm is open; the
+ *  records' `readiness` decides when the session object carries it. */
+function observationOver(session, alarms) {
+  if (alarms.some((a) => a.state !== "resolved")) return "time over, alarm open";
+  const r = session.readiness;
+  if (r && typeof r === "object" && "ready" in r) {
+    return r.ready ? "ready for discharge review" : "time over, not ready";
   }
-
-  draw(canvas, sessionId) {
-    const series = this.data.get(sessionId) || [];
-    const ctx = canvas.getContext("2d");
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
-    if (series.length < 2) return;
-    const t0 = series[series.length - 1][0] - TREND_S;
-    const x = (t) => ((t - t0) / TREND_S) * canvas.width;
-    const line = (index, lo, hi, colour) => {
-      ctx.strokeStyle = colour;
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      let started = false;
-      for (const row of series) {
-        if (row[index] === undefined || row[index] === null) { started = false; continue; }
-        const y = canvas.height - ((Math.min(hi, Math.max(lo, row[index])) - lo) / (hi - lo)) * canvas.height;
-        if (started) ctx.lineTo(x(row[0]), y); else ctx.moveTo(x(row[0]), y);
-        started = true;
-      }
-      ctx.stroke();
-    };
-    line(1, 30, 180, "#35c46a");
-    line(2, 80, 100, "#3fd0ff");
-  }
+  return "observation complete";
 }

@@ -1,6 +1,7 @@
 // Alarm tones with Web Audio, IEC 60601-1-8-like patterns: high = 10 pulses,
-// medium = 3 pulses, low = 1-2 pulses. The browser needs one click to allow
-// sound; the choice is remembered for this browser session.
+// medium = 3 pulses, low = 2 pulses. The browser needs a gesture to allow
+// sound: the choice is remembered for this browser session, and a page that
+// cannot sound says so with a red banner (SoundBanner) until it can.
 
 const PATTERNS = {
   high: { freq: 880, pulses: [0, .25, .5, 1.0, 1.25, 2.0, 2.25, 2.5, 3.0, 3.25], every: 8 },
@@ -15,22 +16,39 @@ export class AlarmSound {
     this.current = null; // priority sounding now
     this.nextAt = 0;
     this.wanted = sessionStorage.getItem(KEY) === "on";
-    setInterval(() => this.tick(), 250);
+    this.listeners = [];
+    this.was = false;
+    setInterval(() => { this.tick(); this.notice(); }, 250);
   }
 
   get enabled() { return this.ctx !== null && this.ctx.state === "running"; }
 
+  /** Call `fn(enabled)` whenever sound becomes possible or impossible. */
+  onChange(fn) { this.listeners.push(fn); }
+
+  notice() {
+    if (this.enabled === this.was) return;
+    this.was = this.enabled;
+    for (const fn of this.listeners) fn(this.was);
+  }
+
+  /** Allow sound; needs a user gesture, except right after one on the previous page. */
   async enable() {
-    this.ctx = this.ctx || new AudioContext();
-    await this.ctx.resume();
     this.wanted = true;
     sessionStorage.setItem(KEY, "on");
+    if (!this.ctx) {
+      this.ctx = new AudioContext();
+      this.ctx.addEventListener("statechange", () => this.notice());
+    }
+    // resume() waits for a gesture when the browser wants one: do not hang on it
+    await Promise.race([this.ctx.resume(), new Promise((r) => setTimeout(r, 500))]);
+    this.notice();
   }
 
   disable() {
     this.wanted = false;
     sessionStorage.setItem(KEY, "off");
-    if (this.ctx) this.ctx.suspend();
+    if (this.ctx) this.ctx.suspend().then(() => this.notice());
   }
 
   /** The priority to sound: the highest among alarms not acknowledged and not silenced. */

@@ -1,0 +1,113 @@
+// The session page's trends (uPlot): every chart draws its alarm limits as
+// dashed lines (red high priority, yellow medium) and keeps them in range,
+// marks the doses, and writes its times as 24-hour clock times.
+
+import { METRIC, clock } from "./format.js";
+
+export const CHARTS = [
+  { key: "hr", title: "Heart rate (/min)", metrics: ["hr"], colours: ["#35c46a"] },
+  { key: "bp", title: "Blood pressure (mmHg): systolic, diastolic, mean", metrics: ["sbp", "dbp", "map"], colours: ["#ff8c42", "#ffb380", "#c08050"] },
+  { key: "spo2", title: "SpO2 (%)", metrics: ["spo2"], colours: ["#3fd0ff"] },
+  { key: "rr", title: "Respiratory rate (/min)", metrics: ["rr"], colours: ["#e6e6e6"] },
+];
+const TIERS = [["critical_low", "#ff3b3b"], ["low", "#ffd21f"], ["high", "#ffd21f"], ["critical_high", "#ff3b3b"]];
+
+/** The limit lines of a chart: [{value, colour, label}], from the limits in force. */
+export function limitLines(chart, thresholds) {
+  const lines = [];
+  for (const metric of chart.metrics) {
+    const limits = thresholds[metric] || {};
+    for (const [tier, colour] of TIERS) {
+      const value = limits[tier];
+      if (value !== null && value !== undefined) lines.push({ value, colour, label: `${METRIC[metric].short} ${value}` });
+    }
+  }
+  return lines;
+}
+
+/** Merge several metrics' series onto one time axis for uPlot. */
+export function align(seriesList) {
+  const times = [...new Set(seriesList.flatMap((s) => s.ts.map((t) => new Date(t).getTime() / 1000)))].sort((a, b) => a - b);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const columns = seriesList.map((s) => {
+    const col = new Array(times.length).fill(null);
+    s.ts.forEach((t, i) => { col[index.get(new Date(t).getTime() / 1000)] = s.values[i]; });
+    return col;
+  });
+  return [times, ...columns];
+}
+
+function markers(lines, events, holder) {
+  return {
+    hooks: {
+      draw: (u) => {
+        const { ctx } = u;
+        const { left, top, width, height } = u.bbox;
+        const drawn = [];
+        ctx.save();
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        ctx.font = `${11 * devicePixelRatio}px sans-serif`;
+        lines.forEach((line, i) => {
+          const y = u.valToPos(line.value, "y", true);
+          if (y < top - 1 || y > top + height + 1) return;
+          drawn.push(line.label);
+          ctx.strokeStyle = line.colour;
+          ctx.fillStyle = line.colour;
+          ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+          ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + width, y); ctx.stroke();
+          // labels of neighbouring lines side by side, not on top of each other
+          const x = left + width - ctx.measureText(line.label).width - 4 - (i % 3) * 70 * devicePixelRatio;
+          ctx.fillText(line.label, x, y - 3);
+        });
+        ctx.setLineDash([]);
+        for (const ev of events.filter((e) => e.kind === "dose")) {
+          const x = u.valToPos(new Date(ev.ts).getTime() / 1000, "x", true);
+          if (x < left || x > left + width) continue;
+          ctx.strokeStyle = "#c58bff";
+          ctx.fillStyle = "#c58bff";
+          ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
+          ctx.fillText("dose", x + 3, top + 12 * devicePixelRatio);
+        }
+        ctx.restore();
+        holder.dataset.limitsDrawn = drawn.join(",");
+      },
+    },
+  };
+}
+
+/** One chart: a uPlot whose y range always holds the limits and the data. */
+export function makeChart(holder, chart, data, thresholds, events, width) {
+  const lines = limitLines(chart, thresholds);
+  holder.dataset.limits = lines.map((l) => l.label).join(",");
+  const range = (u, min, max) => {
+    const values = [...lines.map((l) => l.value)];
+    if (min !== null && Number.isFinite(min)) values.push(min, max);
+    if (!values.length) return [0, 100];
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    const pad = Math.max(2, (hi - lo) * 0.08);
+    return [Math.floor(lo - pad), Math.ceil(hi + pad)];
+  };
+  const time24 = (u, splits) => {
+    const step = splits.length > 1 ? splits[1] - splits[0] : 3600;
+    // ticks closer than a second: label the whole seconds only
+    return splits.map((v) => (v === null || (step < 1 && v % 1) ? "" : clock(new Date(v * 1000), step < 60)));
+  };
+  const opts = {
+    width, height: 190,
+    scales: { x: { time: true }, y: { range } },
+    axes: [
+      { stroke: "#8b9bb0", grid: { stroke: "#263241" }, values: time24 },
+      { stroke: "#8b9bb0", grid: { stroke: "#263241" } },
+    ],
+    series: [
+      { value: (u, v) => (v === null ? "–" : clock(new Date(v * 1000))) },
+      ...chart.metrics.map((m, i) => ({
+        label: METRIC[m].short, stroke: chart.colours[i], width: 1.5,
+        spanGaps: !["hr", "spo2"].includes(m), points: { show: ["sbp", "dbp", "map"].includes(m) },
+      })),
+    ],
+    plugins: [markers(lines, events, holder)],
+  };
+  return new window.uPlot(opts, data, holder);
+}

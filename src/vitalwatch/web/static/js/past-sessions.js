@@ -1,0 +1,79 @@
+// Past sessions: today by default, by room and by patient, each with its
+// alarms (who acknowledged them, or that nobody did) and the way to its
+// record. The ward strip and sound stay live on this page too.
+
+import { api } from "./api.js";
+import { mountChrome } from "./chrome.js";
+import { h } from "./dom.js";
+import { PRIORITY_WORD, clock, dateTime, protocolLabel } from "./format.js";
+import { recordLink } from "./record-link.js";
+import { requireSignIn, startStation } from "./station.js";
+import { WardStrip } from "./ward-strip.js";
+
+const $ = (sel) => document.querySelector(sel);
+const pad = (n) => String(n).padStart(2, "0");
+
+function localDay(d = new Date()) {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** The query for the filters: a day is local midnight to midnight. */
+function query(form) {
+  const params = { limit: 200 };
+  if (form.status.value) params.status = form.status.value;
+  if (form.room.value.trim()) params.room = form.room.value.trim();
+  if (form.patient.value.trim()) params.patient = form.patient.value.trim();
+  if (form.day.value) {
+    const [y, m, d] = form.day.value.split("-").map(Number);
+    params.since = new Date(y, m - 1, d).toISOString();
+    params.until = new Date(y, m - 1, d + 1).toISOString();
+  }
+  return params;
+}
+
+function alarmItem(a) {
+  const who = a.acked_at
+    ? h("span", {}, ` — acknowledged by ${a.acked_by} at ${clock(a.acked_at)}`)
+    : h("span", { class: "unacked" }, a.state === "resolved" ? " — never acknowledged" : " — still open");
+  return h("li", { dataset: { priority: a.priority, kind: a.kind } },
+    h("b", {}, `${PRIORITY_WORD[a.priority]}${a.kind === "technical" ? " technical" : ""}`), ` ${clock(a.raised_at)} ${a.message}`, who);
+}
+
+async function row(s) {
+  const [alarms, link] = await Promise.all([
+    api("/api/v1/alarms", { params: { session_id: s.id, limit: 200 } }),
+    recordLink(s.id),
+  ]);
+  return h("tr", { "data-testid": `past-${s.id}` },
+    h("td", {}, s.room || `Session ${s.id}`),
+    h("td", {}, s.patient.display_name ? `${s.patient.display_name} (${s.patient.ref})` : s.patient.ref),
+    h("td", {}, protocolLabel(s.protocol)),
+    h("td", {}, dateTime(s.started_at)),
+    h("td", {}, s.ended_at ? `${dateTime(s.ended_at)}${s.ended_early ? " (early)" : ""}` : "still running"),
+    h("td", {}, alarms.length ? h("ul", { class: "past-alarms" }, ...alarms.map(alarmItem)) : h("span", { class: "muted" }, "none")),
+    h("td", {}, h("a", { href: link.href, "data-testid": `record-${s.id}` }, link.label)));
+}
+
+async function show(form) {
+  $("#past-error").textContent = "";
+  try {
+    const sessions = await api("/api/v1/sessions", { params: query(form) });
+    const rows = await Promise.all(sessions.map(row));
+    $("#past-rows").replaceChildren(...rows);
+    $("#past-count").textContent = sessions.length ? `${sessions.length} session${sessions.length > 1 ? "s" : ""}` : "No session matches.";
+  } catch (err) { $("#past-error").textContent = err.message; }
+}
+
+if (requireSignIn()) {
+  mountChrome($("#chrome"));
+  startStation((ward) => new WardStrip($("#ward-strip"), ward));
+  const form = $("#filters");
+  const url = new URLSearchParams(location.search);
+  form.day.value = url.has("day") ? url.get("day") : localDay();
+  form.room.value = url.get("room") || "";
+  form.patient.value = url.get("patient") || "";
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); show(form); });
+  $("#today").addEventListener("click", () => { form.day.value = localDay(); show(form); });
+  $("#any-day").addEventListener("click", () => { form.day.value = ""; show(form); });
+  show(form);
+}

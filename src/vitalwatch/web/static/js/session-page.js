@@ -1,0 +1,208 @@
+// One session's page: the live ward stays on screen (the strip above, sound,
+// confirmations), this session's open alarms with Acknowledge and Silence,
+// trends with every limit drawn, the timeline, the alarm history, the limits
+// (switching an alarm off asks why), and ending the session (asked first
+// when alarms are unacknowledged).
+
+import { api } from "./api.js";
+import { mountChrome } from "./chrome.js";
+import { AlarmList } from "./alarm-list.js";
+import { answerText } from "./alarms.js";
+import { CHARTS, align, makeChart } from "./charts.js";
+import { h } from "./dom.js";
+import { PRIORITY_WORD, ageSeconds, clock, dateTime, duration, protocolLabel } from "./format.js";
+import { LimitsForm } from "./limits-form.js";
+import { sessionSections } from "./mounts.js";
+import { recordLink } from "./record-link.js";
+import { requireSignIn, startStation } from "./station.js";
+import { WardStrip } from "./ward-strip.js";
+
+const $ = (sel) => document.querySelector(sel);
+const EVENT_WORDS = { dose: "Dose", phase: "Phase", note: "Note", alarm_off: "Alarm off", alarm_on: "Alarm back on" };
+
+class SessionPage {
+  constructor(id, ward) {
+    this.id = id;
+    this.ward = ward;
+    this.plots = [];
+    this.limits = new LimitsForm($("#limits-form"), { onSaved: () => this.refresh() });
+    new WardStrip($("#ward-strip"), ward, id);
+    this.list = new AlarmList($("#sv-alarm-list"), ward, {
+      filter: (a) => a.session_id === id, countEl: $("#sv-alarm-count"),
+    });
+    ward.on("alarm", (a) => { if (a.session_id === id) { this.emptyNote(); this.scheduleRefresh(); } });
+    ward.on("snapshot", () => this.emptyNote());
+    ward.on("session", (s) => { if (s.id === id) this.scheduleRefresh(); });
+    ward.on("vitals", (items) => { if (items.some((i) => i.session_id === id)) this.liveValues = true; });
+    setInterval(() => { if (this.liveValues) { this.liveValues = false; this.refreshCharts(); } }, 10_000);
+    setInterval(() => this.observation(), 1000);
+    $("#event-form").addEventListener("submit", (e) => this.addEvent(e));
+    $("#end-session").addEventListener("click", () => this.askEnd());
+  }
+
+  emptyNote() { $("#sv-no-alarms").hidden = this.ward.alarmsOf(this.id).length > 0; }
+
+  scheduleRefresh() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => this.refresh().catch((e) => this.fail(e)), 300);
+  }
+
+  fail(err) { $("#sv-error").textContent = err.message || String(err); }
+
+  async refresh() {
+    const id = this.id;
+    const [session, events, alarms] = await Promise.all([
+      api(`/api/v1/sessions/${id}`),
+      api(`/api/v1/sessions/${id}/events`),
+      api("/api/v1/alarms", { params: { session_id: id } }),
+    ]);
+    this.session = session;
+    this.events = events;
+    $("#sv-error").textContent = "";
+    document.title = `${session.room || `Session ${id}`} · VitalWatch`;
+    $("#sv-title").textContent = `${session.room || `Session ${id}`} · ${session.patient.display_name || session.patient.ref}`;
+    this.summary(session);
+    this.alarmsOff(session);
+    this.timeline(events);
+    this.history(alarms);
+    this.limits.render(session);
+    this.observation();
+    this.ended(session);
+    if (!this.mounted) {
+      this.mounted = true;
+      for (const fn of sessionSections) fn($("#sv-extensions"), session);
+    }
+    await this.refreshCharts();
+  }
+
+  summary(s) {
+    const baseline = Object.entries(s.baseline).filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k.toUpperCase()} ${Math.round(v)}`).join(", ") || "not yet";
+    const item = (label, value) => h("span", {}, `${label} `, h("b", {}, value));
+    $("#sv-summary").replaceChildren(
+      item("Protocol", protocolLabel(s.protocol)),
+      item("Patient", s.patient.ref),
+      item("Started", dateTime(s.started_at)),
+      item("First dose", s.first_dose_at ? clock(s.first_dose_at) : "not yet"),
+      item("Baseline", baseline),
+      item("Monitors", s.devices.map((d) => d.name).join(", ") || "none — nobody is measuring"),
+    );
+  }
+
+  alarmsOff(s) {
+    const box = $("#sv-off");
+    const off = s.alarms_off || [];
+    box.hidden = off.length === 0;
+    box.replaceChildren(h("strong", {}, "Alarm off: "), off.map((o) => o.label).join(", "),
+      h("span", { class: "muted" }, " — these conditions cannot sound. Set the limit again to switch it back on."));
+  }
+
+  timeline(events) {
+    $("#sv-events").replaceChildren(...(events.length ? events.map((e) => h("li", { dataset: { kind: e.kind } },
+      `${clock(e.ts)} `, h("strong", {}, EVENT_WORDS[e.kind] || e.kind), ` ${e.detail || ""}`))
+      : [h("li", { class: "muted" }, "No events yet")]));
+  }
+
+  history(alarms) {
+    $("#sv-alarms").replaceChildren(...(alarms.length ? alarms.map((a) => h("tr", { dataset: { alarm: a.id } },
+      h("td", {}, clock(a.raised_at)),
+      h("td", {}, `${PRIORITY_WORD[a.priority]}${a.kind === "technical" ? " · technical" : ""}`),
+      h("td", {}, a.message),
+      h("td", {}, a.state === "resolved" ? `resolved ${clock(a.resolved_at)}` : `${a.state}${a.condition_active ? "" : " (cleared)"}`),
+      h("td", {}, a.acked_at ? `${a.acked_by} ${clock(a.acked_at)}` : a.state === "resolved" ? "never" : answerText(a))))
+      : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No alarms"))]));
+  }
+
+  observation() {
+    const s = this.session;
+    if (!s) return;
+    const until = s.observation_until;
+    let text = "No observation time set (no dose yet, or a custom protocol).";
+    if (until) {
+      text = ageSeconds(until) < 0
+        ? `Observation continues until ${clock(until, false)} (${duration(-ageSeconds(until))} more).`
+        : `Observation time over since ${clock(until, false)}.`;
+    }
+    $("#sv-observation").textContent = text;
+  }
+
+  async ended(s) {
+    const box = $("#sv-ended");
+    const active = s.status === "active";
+    $("#end-session").hidden = !active;
+    $("#event-form").hidden = !active;
+    box.hidden = active;
+    if (!active) {
+      const link = await recordLink(s.id);
+      box.replaceChildren(`Session ended ${dateTime(s.ended_at)}${s.ended_early ? " (before the observation time was over)" : ""}. `,
+        h("a", { href: link.href }, link.label), " · ", h("a", { href: "/sessions" }, "Past sessions"));
+    }
+  }
+
+  async refreshCharts() {
+    const s = this.session;
+    if (!s) return;
+    const metrics = [...new Set(CHARTS.flatMap((c) => c.metrics))];
+    const series = await Promise.all(metrics.map((m) =>
+      api(`/api/v1/sessions/${s.id}/readings`, { params: { metric: m, max_points: 800 } })));
+    const byMetric = Object.fromEntries(series.map((r) => [r.metric, r]));
+    const box = $("#sv-charts");
+    this.plots.forEach((p) => p.destroy());
+    this.plots = [];
+    box.replaceChildren();
+    for (const chart of CHARTS) {
+      const holder = h("div", { class: "chart", "data-testid": `chart-${chart.key}` }, h("h3", {}, chart.title));
+      box.append(holder);
+      const width = Math.max(300, holder.clientWidth - 16);
+      this.plots.push(makeChart(holder, chart, align(chart.metrics.map((m) => byMetric[m])), s.thresholds, this.events, width));
+    }
+  }
+
+  async addEvent(ev) {
+    ev.preventDefault();
+    const form = ev.target;
+    $("#event-error").textContent = "";
+    try {
+      await api(`/api/v1/sessions/${this.id}/events`, {
+        method: "POST", body: { kind: form.kind.value, detail: form.detail.value || null },
+      });
+      form.detail.value = "";
+      await this.refresh();
+    } catch (err) { $("#event-error").textContent = err.message; }
+  }
+
+  askEnd() {
+    const s = this.session;
+    const box = $("#end-confirm");
+    const unacked = this.ward.alarmsOf(this.id).filter((a) => a.state === "active");
+    const until = s.observation_until;
+    const early = until && ageSeconds(until) < 0;
+    const parts = [];
+    if (unacked.length) {
+      parts.push(h("strong", {}, `${unacked.length} alarm${unacked.length > 1 ? "s are" : " is"} not acknowledged:`),
+        h("ul", {}, ...unacked.map((a) => h("li", {}, `${PRIORITY_WORD[a.priority]} · ${a.message} · ${answerText(a)}`))),
+        h("p", {}, "Ending the session closes them in your name."));
+    }
+    if (early) parts.push(h("p", {}, `Observation is not over: ${duration(-ageSeconds(until))} left. Ending now is recorded.`));
+    if (!parts.length) parts.push(h("p", {}, "End this session? Its monitors are freed."));
+    const error = h("p", { class: "error", role: "alert" });
+    const yes = h("button", { type: "button", class: "danger", "data-testid": "end-confirm-yes", onclick: async () => {
+      try {
+        await api(`/api/v1/sessions/${this.id}/end`, { method: "POST" });
+        box.hidden = true;
+        await this.refresh();
+      } catch (err) { error.textContent = err.message; }
+    } }, unacked.length || early ? "End session anyway" : "End session");
+    const no = h("button", { type: "button", onclick: () => { box.hidden = true; } }, "Cancel");
+    box.replaceChildren(...parts, error, h("div", { class: "row" }, yes, no));
+    box.hidden = false;
+  }
+}
+
+if (requireSignIn()) {
+  mountChrome($("#chrome"));
+  const id = Number(location.pathname.split("/")[2]);
+  let page = null;
+  startStation((ward) => { page = new SessionPage(id, ward); });
+  page.refresh().catch((err) => page.fail(err));
+}
