@@ -26,6 +26,7 @@ from vitalwatch.health.router import router as health_router
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
 from vitalwatch.logging import configure_logging, get_logger
+from vitalwatch.patients.router import router as patients_router
 from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.sessions.router import router as sessions_router
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         devices_router,
         sessions_router,
+        patients_router,
         alarms_router,
         live_router,
         web_router,

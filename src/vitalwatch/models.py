@@ -8,7 +8,8 @@ from vitalwatch.db import Base
 from vitalwatch.devices.models import Device
 from vitalwatch.live.models import LiveEvent
 from vitalwatch.readings.models import readings
-from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
+from vitalwatch.patients.models import Patient
+from vitalwatch.sessions.models import Session, SessionDevice, SessionEvent
 
 __all__ = [
     "Alarm",

@@ -5,31 +5,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
 from vitalwatch.ids import BodyId
+from vitalwatch.patients.schemas import PatientIn, PatientOut
 from vitalwatch.vitals import Protocol
 
 EventKind = Literal["dose", "phase", "note"]
 
 
-class PatientIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    ref: str = Field(min_length=1, max_length=64, description="MRN or pseudonym")
-    display_name: str | None = Field(default=None, max_length=120)
-
-
 class SessionCreate(BaseModel):
+    """`patient` picks the patient by reference (created when new), `patient_id`
+    picks one on record; exactly one of them."""
+
     model_config = ConfigDict(extra="forbid")
 
-    patient: PatientIn
+    patient: PatientIn | None = None
+    patient_id: BodyId | None = None
     protocol: Protocol
     room: str | None = Field(default=None, max_length=64)
     device_ids: list[BodyId] = Field(default_factory=list, max_length=16)
     thresholds: ThresholdsPatch | None = None
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> SessionCreate:
+        if (self.patient is None) == (self.patient_id is None):
+            raise PydanticCustomError(
+                "patient", "send exactly one of patient {ref, display_name} or patient_id"
+            )
+        return self
 
 
 class EventCreate(BaseModel):
@@ -52,11 +59,6 @@ class EventOut(BaseModel):
 class DeviceRef(BaseModel):
     id: int
     name: str
-
-
-class PatientOut(BaseModel):
-    ref: str
-    display_name: str | None
 
 
 class LatestValue(BaseModel):

@@ -29,6 +29,9 @@ from vitalwatch.audit import service as audit
 from vitalwatch.context import AppContext
 from vitalwatch.db import on_commit, utcnow
 from vitalwatch.devices import repository as devices_repo
+from vitalwatch.patients import repository as patients_repo
+from vitalwatch.patients import service as patients_service
+from vitalwatch.patients.models import Patient
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
 from vitalwatch.sessions import repository
@@ -98,7 +101,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
     if not sessions:
         return []
     ids = {s.id for s in sessions}
-    patients = await repository.patients(db, {s.patient_id for s in sessions})
+    patients = await patients_repo.by_ids(db, {s.patient_id for s in sessions})
     devices = await repository.devices_of(db, ids)
     alarms = await alarms_service.views_for(db, ids)
     await ctx.latest.ensure_loaded(db, ids)
@@ -116,7 +119,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
         out.append(
             SessionOut(
                 id=s.id,
-                patient=PatientOut(ref=patient.ref, display_name=patient.display_name),
+                patient=PatientOut.model_validate(patient),
                 protocol=s.protocol,  # type: ignore[arg-type]
                 room=s.room,
                 status=s.status,  # type: ignore[arg-type]
@@ -175,9 +178,51 @@ async def _get_active(db: AsyncSession, session_id: int) -> Session:
     return session
 
 
+#: A start repeated within this time (a double click, a retried request) with the
+#: same patient, protocol, room and monitors returns the session already started.
+REPEAT_WINDOW = timedelta(seconds=60)
+
+
+async def _patient_of(db: AsyncSession, body: SessionCreate, actor: audit.Actor) -> Patient:
+    """Picked by id, or by reference (created when new); raises the patients' errors."""
+    if body.patient is not None:
+        return await patients_service.pick_or_create(db, body.patient, actor)
+    assert body.patient_id is not None
+    patient = await patients_repo.get(db, body.patient_id, for_update=True)
+    if patient is None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "patient_id"),
+                    "msg": f"patient {body.patient_id} does not exist",
+                    "input": body.patient_id,
+                }
+            ]
+        )
+    return patient
+
+
+async def _repeated_start(
+    db: AsyncSession, patient: Patient, body: SessionCreate, device_ids: list[int]
+) -> Session | None:
+    """The session this request already started, if it is a repeat. The patient's
+    row is locked, so of two simultaneous starts the second sees the first."""
+    recent = await repository.active_since(db, patient.id, utcnow() - REPEAT_WINDOW)
+    if not recent:
+        return None
+    bound = await repository.devices_of(db, {s.id for s in recent})
+    for s in recent:
+        same_devices = sorted(d.id for d in bound[s.id]) == sorted(device_ids)
+        if s.protocol == body.protocol and s.room == body.room and same_devices:
+            return s
+    return None
+
+
 async def create(
     db: AsyncSession, ctx: AppContext, body: SessionCreate, actor: audit.Actor
-) -> SessionOut:
+) -> tuple[SessionOut, bool]:
+    """The new session and True; or a repeated start's session and False."""
     thresholds = defaults_for(body.protocol)
     if body.thresholds is not None:
         try:
@@ -199,7 +244,10 @@ async def create(
                 for d in missing
             ]
         )
-    patient = await repository.upsert_patient(db, body.patient.ref, body.patient.display_name)
+    patient = await _patient_of(db, body, actor)
+    repeat = await _repeated_start(db, patient, body, device_ids)
+    if repeat is not None:
+        return await view(db, ctx, repeat), False
     session = Session(
         patient_id=patient.id,
         protocol=body.protocol,
@@ -229,12 +277,13 @@ async def create(
             "protocol": body.protocol,
             "room": body.room,
             "device_ids": device_ids,
+            "patient_id": patient.id,
             "threshold_overrides": body.thresholds.model_dump(exclude_unset=True)
             if body.thresholds
             else None,
         },
     )
-    return await _publish(db, ctx, session)
+    return await _publish(db, ctx, session), True
 
 
 async def get(db: AsyncSession, ctx: AppContext, session_id: int) -> SessionOut:
