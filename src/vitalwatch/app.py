@@ -29,6 +29,9 @@ from vitalwatch.logging import configure_logging, get_logger
 from vitalwatch.patients.router import router as patients_router
 from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
+from vitalwatch.records import errors as records_errors
+from vitalwatch.records.router import router as records_router
+from vitalwatch.records.watcher import RecordsWatcher
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 
@@ -71,6 +74,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ctx.hub.start()
     await ctx.cluster.start()
     housekeeping.start()
+    records_watcher = RecordsWatcher(ctx)
+    records_watcher.start()
     heap.settle_after_startup()
     log.info(
         "service_started",
@@ -81,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await records_watcher.stop()
         await ctx.cluster.stop()
         await housekeeping.stop()
         await ctx.hub.stop()
@@ -119,12 +125,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ctx = build_context(settings)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(records_errors.RecordError, records_errors.handler)
     for router in (
         health_router,
         auth_router,
         devices_router,
         sessions_router,
         patients_router,
+        records_router,
         alarms_router,
         live_router,
         web_router,

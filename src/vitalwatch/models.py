@@ -7,8 +7,15 @@ from vitalwatch.cluster.models import PartitionOwner
 from vitalwatch.db import Base
 from vitalwatch.devices.models import Device
 from vitalwatch.live.models import LiveEvent
-from vitalwatch.readings.models import readings
 from vitalwatch.patients.models import Patient
+from vitalwatch.readings.models import readings
+from vitalwatch.records.models import (
+    ChecklistEntry,
+    Observation,
+    RecordProfile,
+    RemsForm,
+    SessionReadiness,
+)
 from vitalwatch.sessions.models import Session, SessionDevice, SessionEvent
 
 __all__ = [
@@ -16,13 +23,18 @@ __all__ = [
     "AlarmLogEntry",
     "AuditEntry",
     "Base",
+    "ChecklistEntry",
     "Device",
     "LiveEvent",
+    "Observation",
     "PartitionOwner",
     "Patient",
+    "RecordProfile",
+    "RemsForm",
     "Session",
     "SessionDevice",
     "SessionEvent",
+    "SessionReadiness",
     "User",
     "readings",
 ]

@@ -954,6 +954,33 @@ class AlarmEngine:
             return self._resolve(sid, rule, now, "Signal back" if kind == "technical" else "Done")
         return []
 
+    # -- nurses' observations (records/) --------------------------------------------------
+
+    def observe(self, session_id: int, kind: str, value: float, ts: float) -> list[Transition]:
+        """A condition the nurse records rather than a monitor measures. "moass":
+        MOAA/S <= 2 raises "sedation" (high, latching); a later score >= 3 clears
+        it. "observation_due" (1 or 0): a low reminder that clears itself."""
+        if session_id not in self._slots:
+            return []
+        sedation = kind == "moass"
+        rule, priority = ("sedation", "high") if sedation else ("observation_due", "low")
+        present = value <= 2 if sedation else value > 0
+        message = f"Sedation: MOAA/S {_fmt(value)} (2 or below)" if sedation else "Observation due"
+        alarm = self._alarms.get((session_id, rule))
+        if not present:
+            why = "MOAA/S 3 or above" if sedation else "Observation recorded"
+            return self._condition_cleared(session_id, rule, ts, why)
+        if alarm is None:
+            view = AlarmView(session_id, rule, "physiological", None, priority, "active", True,
+                             value, 2.0 if sedation else None, message, ts)  # fmt: skip
+            alarm = self._alarms[(session_id, rule)] = _Alarm(view, ts, latching=sedation)
+            return [self._transition(alarm, "raised", ts, message)]
+        if alarm.view.condition_active and alarm.view.value == value:
+            return []
+        action = "updated" if alarm.view.condition_active else "condition_returned"
+        alarm.view = replace(alarm.view, condition_active=True, value=value, message=message)
+        return [self._transition(alarm, action, ts, message)]
+
     # -- staff actions ------------------------------------------------------------------
 
     def acknowledge(self, session_id: int, rule: str, now: float, user: str) -> list[Transition]:

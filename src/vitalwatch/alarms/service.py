@@ -296,6 +296,11 @@ class AlarmService:
             await self._run(self.engine.upsert_session(cfg))
             self._gauge.set(self.engine.session_count())
 
+    async def observe(self, session_id: int, kind: str, value: float, ts: float) -> None:
+        """A nurse's observation as an alarm condition (engine.observe), stored and sent."""
+        async with self.lock:
+            await self._run(self.engine.observe(session_id, kind, value, ts))
+
     # -- staff actions ------------------------------------------------------------------
 
     async def acknowledge(

@@ -13,6 +13,7 @@ from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
 from vitalwatch.ids import PathId
 from vitalwatch.patients.service import PatientMismatch
+from vitalwatch.records import doses
 from vitalwatch.sessions import service
 from vitalwatch.sessions.schemas import (
     EventCreate,
@@ -75,8 +76,10 @@ async def get_session(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
 async def add_event(
     session_id: PathId, body: EventCreate, db: DbSession, ctx: Ctx, claims: Staff
 ) -> EventOut:
-    """Add to the dosing timeline; the first `dose` fixes the pre-dose baseline."""
-    return await service.add_event(db, ctx, session_id, body, actor_of(claims))
+    """Add to the dosing timeline; the first `dose` fixes the pre-dose baseline. A dose
+    may carry its drug, amount, route, lot and infusion stop; one given with the
+    pre-dose checklist incomplete is stored, flagged and audited (`override_reason`)."""
+    return await doses.add_event(db, ctx, session_id, body, actor_of(claims))
 
 
 @router.get("/{session_id}/events", response_model=list[EventOut])

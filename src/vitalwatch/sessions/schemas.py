@@ -12,6 +12,7 @@ from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
 from vitalwatch.ids import BodyId
 from vitalwatch.patients.schemas import PatientIn, PatientOut
+from vitalwatch.records.schemas import DoseIn, DoseRecord, ReadinessOut
 from vitalwatch.vitals import Protocol
 
 EventKind = Literal["dose", "phase", "note"]
@@ -45,6 +46,13 @@ class EventCreate(BaseModel):
     kind: EventKind
     ts: AwareDatetime | None = Field(default=None, description="When it happened; now if left out")
     detail: str | None = Field(default=None, max_length=2000)
+    dose: DoseIn | None = Field(default=None, description="kind dose: drug, amount, route, lot")
+    override_reason: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=1000,
+        description="kind dose: why the dose is given with the pre-dose checklist incomplete",
+    )
 
 
 class EventOut(BaseModel):
@@ -54,6 +62,7 @@ class EventOut(BaseModel):
     ts: datetime
     detail: str | None
     created_by: int | None
+    dose: DoseRecord | None = None
 
 
 class DeviceRef(BaseModel):
@@ -92,6 +101,7 @@ class SessionOut(BaseModel):
     latest: dict[str, LatestValue]
     news2: News2Out | None
     alarms: list[AlarmOut]
+    readiness: ReadinessOut
 
 
 class ReadingSeries(BaseModel):

@@ -32,8 +32,11 @@ from vitalwatch.devices import repository as devices_repo
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients import service as patients_service
 from vitalwatch.patients.models import Patient
+from vitalwatch.patients.schemas import PatientOut
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
+from vitalwatch.records import readiness
+from vitalwatch.records.schemas import DoseRecord
 from vitalwatch.sessions import repository
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import (
@@ -42,7 +45,6 @@ from vitalwatch.sessions.schemas import (
     EventOut,
     LatestValue,
     News2Out,
-    PatientOut,
     ReadingSeries,
     SessionCreate,
     SessionOut,
@@ -105,6 +107,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
     devices = await repository.devices_of(db, ids)
     alarms = await alarms_service.views_for(db, ids)
     await ctx.latest.ensure_loaded(db, ids)
+    ready = await readiness.compute(db, ctx, sessions)
     out = []
     for s in sessions:
         latest = ctx.latest.get(s.id)
@@ -143,6 +146,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
                 if score is not None
                 else None,
                 alarms=alarms.get(s.id, []),
+                readiness=ready[s.id],
             )
         )
     return out
@@ -313,27 +317,52 @@ async def compute_baseline(
     return values if any(v is not None for v in values.values()) else None
 
 
-async def add_event(
-    db: AsyncSession, ctx: AppContext, session_id: int, body: EventCreate, actor: audit.Actor
-) -> EventOut:
-    session = await _get_active(db, session_id)
+def event_time(ctx: AppContext, sent: datetime | None, loc: str = "ts") -> datetime:
+    """A staff-given time in UTC (now when left out); 422 when in the future."""
     now = utcnow()
-    ts = body.ts.astimezone(UTC) if body.ts is not None else now
+    ts = sent.astimezone(UTC) if sent is not None else now
     if ts > now + timedelta(seconds=ctx.settings.max_future_skew_s):
         raise RequestValidationError(
             [
                 {
                     "type": "value_error",
-                    "loc": ("body", "ts"),
-                    "msg": "ts is in the future",
-                    "input": body.ts.isoformat() if body.ts else None,
+                    "loc": ("body", loc),
+                    "msg": f"{loc} is in the future",
+                    "input": sent.isoformat() if sent else None,
                 }
             ]
         )
+    return ts
+
+
+def event_out(event: SessionEvent) -> EventOut:
+    out = EventOut.model_validate(event, from_attributes=True)
+    if event.data is not None:
+        out.dose = DoseRecord.model_validate(event.data)
+    return out
+
+
+async def add_event(
+    db: AsyncSession,
+    ctx: AppContext,
+    session_id: int,
+    body: EventCreate,
+    actor: audit.Actor,
+    data: dict[str, Any] | None = None,
+) -> EventOut:
+    """`data`: a dose's details (records/doses.py builds them)."""
+    session = await _get_active(db, session_id)
+    now = utcnow()
+    ts = event_time(ctx, body.ts)
     event = await repository.add_event(
         db,
         SessionEvent(
-            session_id=session_id, kind=body.kind, ts=ts, detail=body.detail, created_by=actor.id
+            session_id=session_id,
+            kind=body.kind,
+            ts=ts,
+            detail=body.detail,
+            data=data,
+            created_by=actor.id,
         ),
     )
     await audit.record(
@@ -348,16 +377,13 @@ async def add_event(
         session.first_dose_at = ts
         session.baseline = await compute_baseline(db, session, now)
         await _publish(db, ctx, session)
-    return EventOut.model_validate(event, from_attributes=True)
+    return event_out(event)
 
 
 async def list_events(db: AsyncSession, session_id: int) -> list[EventOut]:
     if await repository.get(db, session_id) is None:
         raise not_found(session_id)
-    return [
-        EventOut.model_validate(e, from_attributes=True)
-        for e in await repository.events(db, session_id)
-    ]
+    return [event_out(e) for e in await repository.events(db, session_id)]
 
 
 async def patch_thresholds(

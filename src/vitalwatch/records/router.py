@@ -1,0 +1,129 @@
+"""The session record (nurse or admin): record profiles, pre-dose checklist,
+infusion stop, observations, discharge readiness and sign-off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from vitalwatch.auth.deps import Admin, Staff, actor_of
+from vitalwatch.context import Ctx
+from vitalwatch.db import DbSession
+from vitalwatch.ids import PathId
+from vitalwatch.records import checklist, discharge, doses, observations, profiles, readiness
+from vitalwatch.records.errors import RecordNotFound
+from vitalwatch.records.schemas import (
+    ChecklistAnswer,
+    ChecklistOut,
+    InfusionStop,
+    ObservationField,
+    ObservationIn,
+    ObservationOut,
+    ObservationSeries,
+    ReadinessOut,
+    RecordProfileIn,
+    RecordProfileOut,
+    SignOffIn,
+)
+from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.schemas import EventOut
+from vitalwatch.vitals import Protocol
+
+router = APIRouter(tags=["records"])
+SESSION = "/api/v1/sessions/{session_id}"
+_E: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such session or item"},
+    409: {"description": "The session has ended, or the record does not allow it"},
+}
+
+
+@router.get("/api/v1/record-profiles", response_model=list[RecordProfileOut])
+async def list_profiles(db: DbSession, claims: Staff) -> list[RecordProfileOut]:
+    """Each protocol's checklist, observation interval and discharge margins in force."""
+    return await profiles.all_current(db)
+
+
+@router.get("/api/v1/record-profiles/{protocol}", response_model=RecordProfileOut)
+async def get_profile(protocol: Protocol, db: DbSession, claims: Staff) -> RecordProfileOut:
+    return await profiles.current(db, protocol)
+
+
+@router.put("/api/v1/record-profiles/{protocol}", response_model=RecordProfileOut)
+async def put_profile(
+    protocol: Protocol, body: RecordProfileIn, db: DbSession, claims: Admin
+) -> RecordProfileOut:
+    """A new version for sessions started from now on (audited with old and new)."""
+    return await profiles.save(db, protocol, body, actor_of(claims))
+
+
+@router.get(f"{SESSION}/checklist", response_model=ChecklistOut, responses=_E)
+async def get_checklist(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> ChecklistOut:
+    return await checklist.get(db, session_id, ctx.settings.tz)
+
+
+@router.put(f"{SESSION}/checklist/{{key}}", response_model=ChecklistOut, responses=_E)
+async def answer_checklist(
+    session_id: PathId, key: str, body: ChecklistAnswer, db: DbSession, ctx: Ctx, claims: Staff
+) -> ChecklistOut:
+    """Answer one item (audited with who and when); the BP gate takes a decision."""
+    return await checklist.answer(db, session_id, key, body, actor_of(claims), ctx.settings.tz)
+
+
+@router.post(f"{SESSION}/doses/{{event_id}}/stop", response_model=EventOut, responses=_E)
+async def stop_infusion(
+    session_id: PathId,
+    event_id: PathId,
+    db: DbSession,
+    ctx: Ctx,
+    claims: Staff,
+    body: InfusionStop | None = None,
+) -> EventOut:
+    """The IV infusion of a dose stopped (observation time counts from here)."""
+    return await doses.stop_infusion(
+        db, ctx, session_id, event_id, body or InfusionStop(), actor_of(claims)
+    )
+
+
+@router.post(
+    f"{SESSION}/observations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ObservationOut,
+    responses=_E,
+)
+async def add_observation(
+    session_id: PathId, body: ObservationIn, db: DbSession, ctx: Ctx, claims: Staff
+) -> ObservationOut:
+    """MOAA/S 2 or below raises the high "sedation" alarm."""
+    return await observations.add(db, ctx, session_id, body, actor_of(claims))
+
+
+@router.get(f"{SESSION}/observations", response_model=list[ObservationOut], responses=_E)
+async def list_observations(
+    session_id: PathId, db: DbSession, claims: Staff
+) -> list[ObservationOut]:
+    return await observations.list_(db, session_id)
+
+
+@router.get(f"{SESSION}/observations/series", response_model=ObservationSeries, responses=_E)
+async def observation_series(
+    session_id: PathId, field: ObservationField, db: DbSession, claims: Staff
+) -> ObservationSeries:
+    return await observations.series(db, session_id, field)
+
+
+@router.get(f"{SESSION}/readiness", response_model=ReadinessOut, responses=_E)
+async def get_readiness(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> ReadinessOut:
+    session = await sessions_repo.get(db, session_id)
+    if session is None:
+        raise RecordNotFound(f"Session {session_id} not found")
+    await ctx.latest.ensure_loaded(db, {session_id})
+    return (await readiness.compute(db, ctx, [session]))[session_id]
+
+
+@router.post(f"{SESSION}/discharge", response_model=ReadinessOut, responses=_E)
+async def sign_off(
+    session_id: PathId, body: SignOffIn, db: DbSession, ctx: Ctx, claims: Staff
+) -> ReadinessOut:
+    """The nurse's sign-off; while not ready it needs an override reason."""
+    return await discharge.sign_off(db, ctx, session_id, body, actor_of(claims))
