@@ -255,7 +255,7 @@ async def dosed_session(
         {"ts": iso(t0 - timedelta(minutes=m)), "seq": 5000 + m, "sbp": 120, "dbp": 80}
         for m in (9, 2)
     ]
-    if bp_at_40:
+    if bp_at_40 and minutes_ago > 42:
         pre.append({"ts": iso(t0 + timedelta(minutes=41)), "seq": 6000, "sbp": 134, "dbp": 86})
     now: dict[str, Any] = {"ts": iso(now_utc() - timedelta(seconds=2)), "seq": 7000}
     if now_hr is not None:
