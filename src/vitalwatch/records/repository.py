@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vitalwatch.audit.models import AuditEntry
 from vitalwatch.readings.models import readings
 from vitalwatch.records.models import (
     ChecklistEntry,
@@ -146,3 +147,33 @@ async def rems_form(db: AsyncSession, session_id: int) -> RemsForm | None:
 async def rems_forms(db: AsyncSession, session_ids: Iterable[int]) -> dict[int, RemsForm]:
     stmt = select(RemsForm).where(RemsForm.session_id.in_(list(session_ids)))
     return {f.session_id: f for f in (await db.execute(stmt)).scalars()}
+
+
+async def session_readings(
+    db: AsyncSession, session_id: int
+) -> tuple[list[int], list[tuple[float | None, ...]]]:
+    """Every stored sample of a session in time order: ts_ms and the metric columns."""
+    c = readings.c
+    rows = (
+        await db.execute(
+            select(c.ts_ms, c.hr, c.sbp, c.dbp, c.map, c.spo2, c.rr)
+            .where(c.session_id == session_id)
+            .order_by(c.ts_ms, c.id)
+        )
+    ).all()
+    return [int(r[0]) for r in rows], [tuple(r[1:]) for r in rows]
+
+
+async def audit_of(
+    db: AsyncSession, session_id: int, actions: Iterable[str]
+) -> Sequence[AuditEntry]:
+    stmt = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity == "session",
+            AuditEntry.entity_id == session_id,
+            AuditEntry.action.in_(list(actions)),
+        )
+        .order_by(AuditEntry.id)
+    )
+    return (await db.execute(stmt)).scalars().all()

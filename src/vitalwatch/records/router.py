@@ -6,12 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, status
+from fastapi.responses import HTMLResponse, Response
 
 from vitalwatch.auth.deps import Admin, Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
 from vitalwatch.ids import PathId
-from vitalwatch.records import checklist, discharge, doses, observations, profiles, readiness
+from vitalwatch.records import (
+    checklist,
+    discharge,
+    doses,
+    observations,
+    profiles,
+    readiness,
+    report,
+    report_html,
+    report_pdf,
+)
 from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.schemas import (
     ChecklistAnswer,
@@ -127,3 +138,29 @@ async def sign_off(
 ) -> ReadinessOut:
     """The nurse's sign-off; while not ready it needs an override reason."""
     return await discharge.sign_off(db, ctx, session_id, body, actor_of(claims))
+
+
+@router.get(f"{SESSION}/report", response_class=HTMLResponse, responses=_E)
+async def report_page(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> HTMLResponse:
+    """The session report as an HTML fragment built for printing (the page
+    /sessions/{id}/report shows it)."""
+    built = await report.build(db, ctx, session_id)
+    return HTMLResponse(report_html.render(built), headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    f"{SESSION}/report.pdf",
+    response_class=Response,
+    responses={**_E, 200: {"content": {"application/pdf": {}}}},
+)
+async def report_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> Response:
+    """The same report as a PDF (vector charts)."""
+    built = await report.build(db, ctx, session_id)
+    return Response(
+        report_pdf.render(built),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="session-{session_id}-report.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
