@@ -18,7 +18,7 @@ from vitalwatch.db import utcnow
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.models import Patient
 from vitalwatch.records import checklist, readiness, repository
-from vitalwatch.records.charts import Chart, Series, svg
+from vitalwatch.records.charts import Chart, Series, dt, svg
 from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ROUTE_LABELS, ChecklistOut, DoseRecord, ReadinessOut
@@ -135,6 +135,8 @@ def _charts(report_session: Session, ts: list[int], rows: list[tuple[float | Non
         Chart("Respiratory rate", "/min", [series("rr", "RR", "#444")], lines("rr"), markers),
     ]
     start = report_session.started_at
+    if t.size:  # readings may be dated before the start (a monitor's backlog)
+        start, end = min(start, dt(int(t[0]))), max(end, dt(int(t[-1])))
     return [(c.title, svg(c, start, end, tz)) for c in charts]
 
 
