@@ -140,7 +140,10 @@ def _charts(report_session: Session, ts: list[int], rows: list[tuple[float | Non
     return [(c.title, svg(c, start, end, tz)) for c in charts]
 
 
-async def build(db: AsyncSession, ctx: AppContext, session_id: int) -> Report:
+async def build(
+    db: AsyncSession, ctx: AppContext, session_id: int, *, charts: bool = True
+) -> Report:
+    """`charts=False`: without the trend charts (reads only the cuff readings)."""
     session = await sessions_repo.get(db, session_id)
     if session is None:
         raise RecordNotFound(f"Session {session_id} not found")
@@ -153,9 +156,13 @@ async def build(db: AsyncSession, ctx: AppContext, session_id: int) -> Report:
     end = state.signed_off_at or session.ended_at or now
     events = list(await sessions_repo.events(db, session_id))
     doses = [e for e in events if e.kind == "dose"]
-    ts, rows = await repository.session_readings(db, session_id)
-    bps = [(t, float(r[1]), float(r[2])) for t, r in zip(ts, rows, strict=True)
-           if r[1] is not None and r[2] is not None]  # fmt: skip
+    if charts:
+        ts, rows = await repository.session_readings(db, session_id)
+        bps = [(t, float(r[1]), float(r[2])) for t, r in zip(ts, rows, strict=True)
+               if r[1] is not None and r[2] is not None]  # fmt: skip
+    else:
+        ts, rows = [], []
+        bps = (await repository.bp_readings(db, [session_id])).get(session_id, [])
     checkpoints: list[Checkpoint] = []
     if session.first_dose_at is not None:
         labels = ("Before dosing", "About 40 min after the dose", "Before discharge")
@@ -207,7 +214,7 @@ async def build(db: AsyncSession, ctx: AppContext, session_id: int) -> Report:
         checklist=await checklist.state(db, session, tz),
         doses=[(e, DoseRecord.model_validate(e.data or {})) for e in doses],
         events=events,
-        charts=_charts(session, ts, rows, doses, tz, session.ended_at or now),
+        charts=_charts(session, ts, rows, doses, tz, session.ended_at or now) if charts else [],
         checkpoints=checkpoints,
         observations=list(await repository.observations(db, session_id)),
         alarms=alarm_rows,

@@ -17,7 +17,7 @@ from vitalwatch.records.models import (
     RemsForm,
     SessionReadiness,
 )
-from vitalwatch.sessions.models import SessionEvent
+from vitalwatch.sessions.models import Session, SessionEvent
 
 
 def ms(t: datetime) -> int:
@@ -175,5 +175,14 @@ async def audit_of(
             AuditEntry.action.in_(list(actions)),
         )
         .order_by(AuditEntry.id)
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def dosed_sessions(db: AsyncSession, protocol: str, since: datetime) -> Sequence[Session]:
+    stmt = (
+        select(Session)
+        .where(Session.protocol == protocol, Session.first_dose_at >= since)
+        .order_by(Session.first_dose_at)
     )
     return (await db.execute(stmt)).scalars().all()

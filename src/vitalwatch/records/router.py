@@ -19,6 +19,7 @@ from vitalwatch.records import (
     observations,
     profiles,
     readiness,
+    rems,
     report,
     report_html,
     report_pdf,
@@ -27,6 +28,7 @@ from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.schemas import (
     ChecklistAnswer,
     ChecklistOut,
+    FormDue,
     InfusionStop,
     ObservationField,
     ObservationIn,
@@ -35,6 +37,8 @@ from vitalwatch.records.schemas import (
     ReadinessOut,
     RecordProfileIn,
     RecordProfileOut,
+    RemsAnswers,
+    RemsFormOut,
     SignOffIn,
 )
 from vitalwatch.sessions import repository as sessions_repo
@@ -164,3 +168,34 @@ async def report_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.get(f"{SESSION}/rems-form", response_model=RemsFormOut, responses=_E)
+async def get_rems_form(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> RemsFormOut:
+    """The REMS Patient Monitoring Form in the form's order, pre-filled, gaps marked."""
+    return await rems.get(db, await report.build(db, ctx, session_id, charts=False))
+
+
+@router.put(f"{SESSION}/rems-form", response_model=RemsFormOut, responses=_E)
+async def save_rems_form(
+    session_id: PathId, body: RemsAnswers, db: DbSession, ctx: Ctx, claims: Staff
+) -> RemsFormOut:
+    """The nurse's answers (merged; null clears one). Closed once marked submitted."""
+    built = await report.build(db, ctx, session_id, charts=False)
+    return await rems.save(db, built, body.answers, actor_of(claims))
+
+
+@router.post(f"{SESSION}/rems-form/submitted", response_model=RemsFormOut, responses=_E)
+async def rems_form_submitted(
+    session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
+) -> RemsFormOut:
+    """Record that the clinic submitted the form on the REMS portal (VitalWatch sends
+    nothing); refused while a needed field is empty."""
+    built = await report.build(db, ctx, session_id, charts=False)
+    return await rems.mark_submitted(db, built, actor_of(claims))
+
+
+@router.get("/api/v1/rems-forms/due", response_model=list[FormDue])
+async def forms_due(db: DbSession, ctx: Ctx, claims: Staff) -> list[FormDue]:
+    """Forms not yet marked submitted, with the days left of the 7 calendar days."""
+    return await rems.due(db, ctx)

@@ -6,8 +6,8 @@ imports the sessions domain.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -226,3 +226,52 @@ class SignOffIn(BaseModel):
         max_length=1000,
         description="Required to sign off while the criteria are not met",
     )
+
+
+class RemsField(BaseModel):
+    key: str
+    section: str
+    label: str
+    kind: str
+    options: list[str]
+    value: Any
+    prefilled: Any
+    source: str | None  # where the pre-filled value comes from
+    answered: bool  # the nurse gave or confirmed this value
+    needed: bool
+    gap: bool  # needed and empty: for the nurse to complete
+
+
+class RemsFormOut(BaseModel):
+    session_id: int
+    status: Literal["draft", "submitted"]
+    due_date: date | None
+    days_left: int | None  # of the 7 calendar days; negative: overdue
+    fields: list[RemsField]
+    gaps: list[str]
+    alarms: list[str]
+    updated_at: datetime | None
+    updated_by: str | None
+    submitted_at: datetime | None
+    submitted_by: str | None
+
+
+class RemsAnswers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answers: dict[str, Any] = Field(description="Field key -> value; null clears an answer")
+
+
+class FormDue(BaseModel):
+    session_id: int
+    patient_id: int
+    patient_ref: str
+    patient_name: str | None
+    room: str | None
+    session_date: date
+    due_date: date
+    days_left: int
+    status: Literal["draft", "submitted"]
+    gaps: int
+    submitted_at: datetime | None
+    submitted_by: str | None
