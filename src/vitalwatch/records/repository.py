@@ -186,3 +186,16 @@ async def dosed_sessions(db: AsyncSession, protocol: str, since: datetime) -> Se
         .order_by(Session.first_dose_at)
     )
     return (await db.execute(stmt)).scalars().all()
+
+
+async def extremes(db: AsyncSession, session_id: int, since_ms: int) -> dict[str, float | None]:
+    """Peak SBP, DBP and HR and the lowest SpO2 of a session from `since_ms` on."""
+    c = readings.c
+    row = (
+        await db.execute(
+            select(func.max(c.sbp), func.max(c.dbp), func.max(c.hr), func.min(c.spo2)).where(
+                c.session_id == session_id, c.ts_ms >= since_ms
+            )
+        )
+    ).one()
+    return dict(zip(("sbp", "dbp", "hr", "spo2"), row, strict=True))

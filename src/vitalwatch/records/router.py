@@ -23,6 +23,7 @@ from vitalwatch.records import (
     report,
     report_html,
     report_pdf,
+    series,
 )
 from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.schemas import (
@@ -39,6 +40,7 @@ from vitalwatch.records.schemas import (
     RecordProfileOut,
     RemsAnswers,
     RemsFormOut,
+    SeriesOut,
     SignOffIn,
 )
 from vitalwatch.sessions import repository as sessions_repo
@@ -199,3 +201,10 @@ async def rems_form_submitted(
 async def forms_due(db: DbSession, ctx: Ctx, claims: Staff) -> list[FormDue]:
     """Forms not yet marked submitted, with the days left of the 7 calendar days."""
     return await rems.due(db, ctx)
+
+
+@router.get("/api/v1/patients/{patient_id}/series", response_model=SeriesOut, tags=["patients"])
+async def patient_series(patient_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> SeriesOut:
+    """Every session of a patient: baseline, peaks, lowest SpO2 and MOAA/S, alarms,
+    time to discharge readiness and dose."""
+    return await series.of_patient(db, ctx, patient_id)

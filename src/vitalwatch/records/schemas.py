@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from vitalwatch.patients.schemas import PatientOut
+
 ItemKind = Literal["check", "bp_gate"]
 Route = Literal["iv_infusion", "iv_bolus", "im", "intranasal", "sc", "oral", "other"]
 DoseUnit = Literal["mg", "mg/kg"]
@@ -275,3 +277,32 @@ class FormDue(BaseModel):
     gaps: int
     submitted_at: datetime | None
     submitted_by: str | None
+
+
+class SeriesSession(BaseModel):
+    """One session of a course: the figures a prescriber compares (after the dose)."""
+
+    session_id: int
+    protocol: str
+    started_at: datetime
+    first_dose_at: datetime | None
+    status: str
+    dose_mg: float | None
+    dose: str | None
+    baseline_sbp: float | None
+    baseline_dbp: float | None
+    baseline_hr: float | None
+    peak_sbp: float | None
+    peak_dbp: float | None
+    peak_hr: float | None
+    lowest_spo2: float | None
+    lowest_moass: int | None
+    alarms: dict[str, int]  # priority -> how many
+    ready_min: int | None  # minutes from the dose until every criterion first held
+    stable_min: int | None  # ... until the criteria other than time first held
+    signed_off_at: datetime | None
+
+
+class SeriesOut(BaseModel):
+    patient: PatientOut
+    sessions: list[SeriesSession]
