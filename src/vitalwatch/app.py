@@ -22,6 +22,7 @@ from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.errors import validation_body
+from vitalwatch.fhir.router import router as fhir_router
 from vitalwatch.health.router import router as health_router
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions_router,
         patients_router,
         records_router,
+        fhir_router,
         alarms_router,
         live_router,
         web_router,
