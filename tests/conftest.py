@@ -6,8 +6,10 @@ PostgreSQL (skipped with a visible reason when no PostgreSQL is reachable).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +69,27 @@ async def api(server: ServerProcess) -> AsyncIterator[Api]:
     client = Api(server.url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium through Playwright (skipped, or failed in CI, when absent)."""
+    # imported here: only the page tests need Playwright loaded
+    from playwright.async_api import async_playwright
+
+    from tests.backends import REQUIRE_ALL
+
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        message = "Chromium not installed (apt-get install chromium)"
+        if REQUIRE_ALL:
+            pytest.fail(message)
+        pytest.skip(message)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield browser
+        await browser.close()

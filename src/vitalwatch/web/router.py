@@ -1,4 +1,9 @@
-"""The nurses' dashboard: one static page (no build step) served by the service."""
+"""The nurses' pages: static HTML + ES modules (no build step) served by the service.
+
+The central station is `/`; the session record, its report and REMS form, the
+forms due, the patients and a patient's series are pages of their own with
+stable URLs (each signs in through js/api.js and reads the API).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,51 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
+from vitalwatch.ids import PathId
+
 router = APIRouter(include_in_schema=False)
 
 STATIC = (Path(__file__).parent / "static").resolve()
 
 
+def _page(name: str) -> FileResponse:
+    return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/")
 async def index() -> FileResponse:
-    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    return _page("index.html")
+
+
+@router.get("/sessions/{session_id}/record")
+async def session_record(session_id: PathId) -> FileResponse:
+    """Checklist, doses, observations, readiness and sign-off of one session."""
+    return _page("record.html")
+
+
+@router.get("/sessions/{session_id}/report")
+async def session_report(session_id: PathId) -> FileResponse:
+    return _page("report.html")
+
+
+@router.get("/sessions/{session_id}/rems")
+async def rems_form(session_id: PathId) -> FileResponse:
+    return _page("rems.html")
+
+
+@router.get("/rems/due")
+async def forms_due() -> FileResponse:
+    return _page("forms-due.html")
+
+
+@router.get("/patients")
+async def patients() -> FileResponse:
+    return _page("patients.html")
+
+
+@router.get("/patients/{patient_id}")
+async def patient_series(patient_id: PathId) -> FileResponse:
+    return _page("patient.html")
 
 
 @router.get("/static/{path:path}")
