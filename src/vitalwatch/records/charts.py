@@ -95,7 +95,8 @@ def svg(chart: Chart, start: datetime, end: datetime, tz: ZoneInfo) -> str:
         )
         v += step
     minutes = (t1 - t0) / 60_000
-    tick = next(m for m in (5, 10, 15, 30, 60, 120, 240, 10_000) if minutes / m <= 8)
+    steps = (5, 10, 15, 30, 60, 120, 240, 720, 1440)
+    tick = next((m for m in steps if minutes / m <= 8), max(1440, int(minutes // 8) + 1))
     first = start.astimezone(tz).replace(second=0, microsecond=0)
     first += timedelta(minutes=(-first.minute) % tick)
     t = first
