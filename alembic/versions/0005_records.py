@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("id", _ID, nullable=False),
         sa.Column("protocol", sa.String(length=32), nullable=False),
         sa.Column("checklist", sa.JSON(), nullable=False),
-        sa.Column("observation_interval_min", sa.Integer(), nullable=False),
+        sa.Column("observation_interval_min", sa.Float(), nullable=False),
         sa.Column("sbp_margin", sa.Float(), nullable=False),
         sa.Column("dbp_margin", sa.Float(), nullable=False),
         sa.Column("hr_margin", sa.Float(), nullable=False),

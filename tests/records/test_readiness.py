@@ -163,7 +163,7 @@ async def test_observation_due_reminder_is_a_low_alarm(new_server: object) -> No
                 "bp_max_age_min",
             )
         }
-        body["observation_interval_min"] = 1
+        body["observation_interval_min"] = 0.25
         assert (
             await api.http.put("/api/v1/record-profiles/ketamine-im", json=body, headers=h_admin)
         ).status_code == 200
@@ -174,7 +174,7 @@ async def test_observation_due_reminder_is_a_low_alarm(new_server: object) -> No
             r = await api.http.get("/api/v1/alarms", params={"session_id": sid}, headers=h)
             return [a for a in r.json() if a["rule"] == "observation_due" and a["state"] == state]
 
-        due = (await wait_for(lambda: reminder("active"), timeout=10))[0]
+        due = (await wait_for(lambda: reminder("active"), timeout=30))[0]
         assert due["priority"] == "low" and due["message"] == "Observation due"
         assert (await readiness(api, sid))["observation_due"] is True
         await observe(api, sid, moass=5)

@@ -35,7 +35,7 @@ class RecordProfile(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     protocol: Mapped[str] = mapped_column(String(32))
     checklist: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    observation_interval_min: Mapped[int] = mapped_column(Integer)
+    observation_interval_min: Mapped[float] = mapped_column(Float)
     sbp_margin: Mapped[float] = mapped_column(Float)
     dbp_margin: Mapped[float] = mapped_column(Float)
     hr_margin: Mapped[float] = mapped_column(Float)

@@ -89,7 +89,7 @@ def checkpoints(
 class _Inputs:
     profile: RecordProfileOut
     doses: Sequence[SessionEvent]
-    newest_observation: datetime | None
+    newest_observation: datetime | None  # when recorded
     last_moass: Observation | None
     alarms: Sequence[Alarm]
     bps: Sequence[tuple[int, float, float]]
@@ -179,7 +179,10 @@ def evaluate(s: Session, i: _Inputs, now: datetime, tz: ZoneInfo) -> ReadinessOu
         reasons.append(f"MOAA/S {moass.moass} at {hm(moass.ts, tz)}: needs 5")
     stable = vitals_ok and no_alarm and sedation_ok
     ready = stable and observation_met and checkpoints_met is not False
-    last_seen = max(filter(None, (i.newest_observation, s.first_dose_at)))
+    # counted from when the dose or observation was recorded: a backlog typed in
+    # from paper does not make the next round due at once
+    dosed_at = max((e.created_at for e in i.doses), default=s.first_dose_at)
+    last_seen = max(filter(None, (i.newest_observation, dosed_at)))
     next_due = last_seen + timedelta(minutes=i.profile.observation_interval_min)
     due = s.status == "active" and not (row and row.signed_off_at) and now >= next_due
     return ReadinessOut(

@@ -64,12 +64,13 @@ async def observations_of(
 async def last_observation(
     db: AsyncSession, session_ids: Iterable[int]
 ) -> dict[int, tuple[datetime, Observation | None]]:
-    """Per session: the newest observation round's time and the newest MOAA/S one."""
+    """Per session: when the newest observation round was recorded, and the newest
+    MOAA/S observation."""
     ids = list(session_ids)
     newest = dict(
         (
             await db.execute(
-                select(Observation.session_id, func.max(Observation.ts))
+                select(Observation.session_id, func.max(Observation.created_at))
                 .where(Observation.session_id.in_(ids))
                 .group_by(Observation.session_id)
             )

@@ -44,7 +44,7 @@ class RecordProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     checklist: list[ChecklistItemDef] = Field(min_length=1, max_length=30)
-    observation_interval_min: int = Field(default=15, ge=1, le=240)
+    observation_interval_min: float = Field(default=15, ge=0.25, le=240)
     sbp_margin: float = Field(default=20, gt=0, le=100, description="mmHg either side of baseline")
     dbp_margin: float = Field(default=15, gt=0, le=100)
     hr_margin: float = Field(default=20, gt=0, le=100, description="/min either side of baseline")
