@@ -29,18 +29,27 @@ async def _record(api: Api, hours: float) -> int:
     device = await api.device("Bench monitor")
     r = await api.http.post(
         "/api/v1/sessions",
-        json={"patient": {"ref": "BENCH-1", "display_name": "Bench Patient"},
-              "protocol": "esketamine-in", "room": "Bench", "device_ids": [device["id"]]},
+        json={
+            "patient": {"ref": "BENCH-1", "display_name": "Bench Patient"},
+            "protocol": "esketamine-in",
+            "room": "Bench",
+            "device_ids": [device["id"]],
+        },
         headers=await api.auth(),
-    )  # fmt: skip
+    )
     sid = int(r.json()["id"])
     n = int(hours * 3600)
     start = now_utc() - timedelta(seconds=n + 5)
     for chunk in range(0, n, 2000):
         batch = []
         for i in range(chunk, min(n, chunk + 2000)):
-            sample = {"ts": iso(start + timedelta(seconds=i)), "seq": i,
-                      "hr": 72 + (i % 40) / 4, "spo2": 97 + (i % 3), "rr": 14 + (i % 5)}  # fmt: skip
+            sample = {
+                "ts": iso(start + timedelta(seconds=i)),
+                "seq": i,
+                "hr": 72 + (i % 40) / 4,
+                "spo2": 97 + (i % 3),
+                "rr": 14 + (i % 5),
+            }
             if i % 300 == 0:
                 sample.update(sbp=122 + (i % 1800) / 60, dbp=80 + (i % 900) / 60)
             batch.append(sample)
@@ -48,17 +57,23 @@ async def _record(api: Api, hours: float) -> int:
     h = await api.auth()
     await api.http.post(
         f"/api/v1/sessions/{sid}/events",
-        json={"kind": "dose", "ts": iso(start + timedelta(minutes=10)),
-              "dose": {"amount": 84, "lot_number": "BENCH"}},
+        json={
+            "kind": "dose",
+            "ts": iso(start + timedelta(minutes=10)),
+            "dose": {"amount": 84, "lot_number": "BENCH"},
+        },
         headers=h,
-    )  # fmt: skip
+    )
     for m in range(15, int(hours * 60), 15):
         await api.http.post(
             f"/api/v1/sessions/{sid}/observations",
-            json={"ts": iso(start + timedelta(minutes=m)), "moass": 5 if m > 60 else 4,
-                  "dissociation": "mild" if m < 60 else "none"},
+            json={
+                "ts": iso(start + timedelta(minutes=m)),
+                "moass": 5 if m > 60 else 4,
+                "dissociation": "mild" if m < 60 else "none",
+            },
             headers=h,
-        )  # fmt: skip
+        )
     return sid
 
 
@@ -82,8 +97,10 @@ async def main(runs: int, hours: float) -> None:
                     assert r.status_code == 200, r.text
                     size = len(r.content)
                 first, rest = times[0], times[1:]
-                print(f"{name:<8} {first:>9.0f} {statistics.median(rest):>10.0f} "
-                      f"{max(rest):>8.0f} {size / 1024:>8.0f}")  # fmt: skip
+                print(
+                    f"{name:<8} {first:>9.0f} {statistics.median(rest):>10.0f} "
+                    f"{max(rest):>8.0f} {size / 1024:>8.0f}"
+                )
         finally:
             await api.aclose()
             server.stop()

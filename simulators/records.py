@@ -55,8 +55,11 @@ class RecordKeeper:
             if item["kind"] == "bp_gate":
                 if item["bp"] is None:
                     continue  # no pre-dose BP: the dose is recorded with the gap flagged
-                body = {"decision": "proceed", "clinician": "Dr Demo (simulated)",
-                        "reason": "Simulated patient: BP reviewed, dosing goes ahead"}  # fmt: skip
+                body = {
+                    "decision": "proceed",
+                    "clinician": "Dr Demo (simulated)",
+                    "reason": "Simulated patient: BP reviewed, dosing goes ahead",
+                }
             await self.staff.request(
                 "PUT", f"/api/v1/sessions/{session_id}/checklist/{item['key']}", json=body
             )
@@ -64,8 +67,13 @@ class RecordKeeper:
     def dose_body(self, protocol: str, ts: str, detail: str) -> dict[str, Any]:
         dose = dict(DOSES.get(protocol, {"amount": 1, "unit": "mg", "route": "other"}))
         dose["lot_number"] = "SIM-LOT-1"
-        return {"kind": "dose", "ts": ts, "detail": detail, "dose": dose,
-                "override_reason": "Simulated session: checklist gaps accepted"}  # fmt: skip
+        return {
+            "kind": "dose",
+            "ts": ts,
+            "detail": detail,
+            "dose": dose,
+            "override_reason": "Simulated session: checklist gaps accepted",
+        }
 
     def dosed(self, session_id: int, event: dict[str, Any]) -> None:
         self._room(session_id).dose_event = int(event["id"])
@@ -86,22 +94,29 @@ class RecordKeeper:
         if protocol == "ketamine-iv" and not room.stopped and since >= INFUSION_S:
             room.stopped = True
             await self.staff.request(
-                "POST", f"/api/v1/sessions/{session_id}/doses/{room.dose_event}/stop",
+                "POST",
+                f"/api/v1/sessions/{session_id}/doses/{room.dose_event}/stop",
                 json={"ts": ts_of(dose_at_s + INFUSION_S)},
-            )  # fmt: skip
+            )
         if t - room.observed_at < OBSERVE_EVERY_S:
             return
         room.observed_at = t
         recovering = since < 45 * 60
         await self.staff.request(
-            "POST", f"/api/v1/sessions/{session_id}/observations",
-            json={"ts": ts_of(t), "moass": 4 if recovering else 5,
-                  "dissociation": "mild" if recovering else "none", "nausea": False},
-        )  # fmt: skip
+            "POST",
+            f"/api/v1/sessions/{session_id}/observations",
+            json={
+                "ts": ts_of(t),
+                "moass": 4 if recovering else 5,
+                "dissociation": "mild" if recovering else "none",
+                "nausea": False,
+            },
+        )
         r = await self.staff.request("GET", f"/api/v1/sessions/{session_id}/readiness")
         if r.status_code == 200 and r.json()["ready"]:
             signed = await self.staff.request(
-                "POST", f"/api/v1/sessions/{session_id}/discharge",
+                "POST",
+                f"/api/v1/sessions/{session_id}/discharge",
                 json={"left_with": "Family member (simulated)"},
-            )  # fmt: skip
+            )
             room.signed_off = signed.status_code == 200

@@ -135,9 +135,12 @@ class Simulation:
             if room.session_id is not None:
                 patient = room.device.patient
                 await self.records.after_step(
-                    room.session_id, patient.protocol, t1, patient.dose_at_s,
+                    room.session_id,
+                    patient.protocol,
+                    t1,
+                    patient.dose_at_s,
                     lambda t: iso(self.sim_start + t),
-                )  # fmt: skip
+                )
         except Refused as e:
             room.problem, room.stopped_at = str(e), t0
         except NotAcknowledged as e:  # the monitor goes on with its next batch

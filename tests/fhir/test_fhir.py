@@ -33,10 +33,15 @@ async def _all_pages(api: Api, first: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def test_patient_encounter_and_paged_observations_validate(api: Api) -> None:
-    _, session, t0 = await dosed_session(
-        api, patient={"ref": "MRN-FHIR-1", "display_name": "Fhir Patient", "date_of_birth": "1990-01-02",
-                      "sex": "female"},
-    )  # fmt: skip
+    _, session, _ = await dosed_session(
+        api,
+        patient={
+            "ref": "MRN-FHIR-1",
+            "display_name": "Fhir Patient",
+            "date_of_birth": "1990-01-02",
+            "sex": "female",
+        },
+    )
     pid = session["patient"]["id"]
     await observe(api, session["id"], moass=4, dissociation="mild", cadss=8)
     meta = (await _get(api, "/fhir/r4/metadata")).json()

@@ -19,9 +19,13 @@ async def test_esketamine_checklist_bp_gate_and_flagged_dose(
     sid, h = session["id"], await api.auth()
     cl = (await api.http.get(f"/api/v1/sessions/{sid}/checklist", headers=h)).json()
     assert [i["key"] for i in cl["items"]] == [
-        "consent", "contraindications", "concomitant_medications", "baseline_vitals",
-        "transport_home", "bp_gate",
-    ]  # fmt: skip
+        "consent",
+        "contraindications",
+        "concomitant_medications",
+        "baseline_vitals",
+        "transport_home",
+        "bp_gate",
+    ]
     assert cl["complete"] is False
     gate = cl["items"][-1]
     assert gate["satisfied"] is False and gate["status"] == "No pre-dose BP yet"
@@ -102,8 +106,13 @@ async def test_bp_gate_decision_covers_that_reading_not_a_higher_one(api: Api) -
 async def test_complete_checklist_dose_is_not_flagged_and_infusion_stops(api: Api) -> None:
     _, session = await api.monitored("ketamine-iv")
     sid, h = session["id"], await api.auth()
-    for key in ("consent", "contraindications", "concomitant_medications", "baseline_vitals",
-                "transport_home"):  # fmt: skip
+    for key in (
+        "consent",
+        "contraindications",
+        "concomitant_medications",
+        "baseline_vitals",
+        "transport_home",
+    ):
         await api.http.put(
             f"/api/v1/sessions/{sid}/checklist/{key}", json={"done": True}, headers=h
         )

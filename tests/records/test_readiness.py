@@ -20,7 +20,7 @@ from tests.support import (
 async def test_all_criteria_met_is_ready_and_first_moment_recorded(
     api: Api, server: ServerProcess
 ) -> None:
-    _, session, t0 = await dosed_session(api)
+    _, session, _ = await dosed_session(api)
     sid = session["id"]
     r = await readiness(api, sid)
     assert r["applies"] and r["observation_met"] and r["vitals_near_baseline"]
@@ -45,7 +45,7 @@ async def test_all_criteria_met_is_ready_and_first_moment_recorded(
 
 
 async def test_observation_time_not_over_blocks(api: Api) -> None:
-    _, session, t0 = await dosed_session(api, minutes_ago=45)
+    _, session, _ = await dosed_session(api, minutes_ago=45)
     await observe(api, session["id"], moass=5)
     r = await readiness(api, session["id"])
     assert r["observation_met"] is False and r["ready"] is False and r["stable"] is True

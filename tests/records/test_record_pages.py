@@ -25,6 +25,16 @@ def backend() -> str:
     return "sqlite"
 
 
+async def _until_text(page: Any, testid: str, how: str, text: str, timeout: float = 30_000) -> None:
+    """Wait until the element's text `how` (includes, startsWith, ===) `text`."""
+    test = f"t === {text!r}" if how == "===" else f"t.{how}({text!r})"
+    await page.wait_for_function(
+        f"(() => {{ const t = document.querySelector('[data-testid={testid}]').textContent; "
+        f"return {test}; }})()",
+        timeout=timeout,
+    )
+
+
 async def _sign_in(page: Any) -> None:
     await page.fill("#username", NURSE[0])
     await page.fill("#password", NURSE[1])
@@ -37,10 +47,14 @@ async def test_whole_esketamine_session_by_hand(
     device = await api.device("Bay 1 monitor")
     r = await api.http.post(
         "/api/v1/sessions",
-        json={"patient": {"ref": "MRN-UI-1", "display_name": "Mara Quist"}, "protocol": "esketamine-in",
-              "room": "Room 1", "device_ids": [device["id"]]},
+        json={
+            "patient": {"ref": "MRN-UI-1", "display_name": "Mara Quist"},
+            "protocol": "esketamine-in",
+            "room": "Room 1",
+            "device_ids": [device["id"]],
+        },
         headers=await api.auth(),
-    )  # fmt: skip
+    )
     sid = r.json()["id"]
     t0 = (now_utc() - timedelta(minutes=130)).replace(second=0, microsecond=0)
     pre = samples(t0 - timedelta(minutes=10), 120, step_s=5, hr=70, spo2=98)
@@ -73,9 +87,7 @@ async def test_whole_esketamine_session_by_hand(
     await page.fill("form.gate [name=clinician]", "Dr Osei")
     await page.fill("form.gate [name=reason]", "Known white-coat hypertension")
     await page.click("form.gate button[type=submit]")
-    await page.wait_for_function(
-        "document.querySelector('[data-testid=gate-status]').textContent.includes('decided to proceed')"
-    )
+    await _until_text(page, "gate-status", "includes", "decided to proceed")
     assert not await page.locator("#override-box").is_visible()
 
     form = page.locator("#dose-form")
@@ -98,15 +110,10 @@ async def test_whole_esketamine_session_by_hand(
     await obs.locator("[name=dissociation]").select_option("none")
     await obs.locator("button[type=submit]").click()
     banner = page.locator("[data-testid=ready-banner]")
-    await page.wait_for_function(
-        "document.querySelector('[data-testid=ready-banner]').textContent === 'Ready for discharge'",
-        timeout=15_000,
-    )
+    await _until_text(page, "ready-banner", "===", "Ready for discharge")
     await page.fill("#signoff-form [name=left_with]", "Partner (Alex)")
     await page.click("#signoff-form button[type=submit]")
-    await page.wait_for_function(
-        "document.querySelector('[data-testid=ready-banner]').textContent.startsWith('Signed off at')"
-    )
+    await _until_text(page, "ready-banner", "startsWith", "Signed off at")
     assert "Partner (Alex)" in await banner.inner_text()
     shot = DOCS if os.environ.get("VITALWATCH_UPDATE_SCREENSHOTS") == "1" else tmp_path
     await page.screenshot(path=str(shot / "session-record.png"), full_page=True)
@@ -122,8 +129,15 @@ async def test_whole_esketamine_session_by_hand(
     await download.save_as(str(pdf_path))
     pages = pypdf.PdfReader(io.BytesIO(pdf_path.read_bytes())).pages
     text = " ".join(" ".join(p.extract_text() for p in pages).split())  # table cells wrap
-    for expected in ("Mara Quist", "esketamine 84 mg, intranasal", "SPR-84A", "138/88", "150/95",
-                     "Dr Osei decided to proceed", "Partner (Alex)"):  # fmt: skip
+    for expected in (
+        "Mara Quist",
+        "esketamine 84 mg, intranasal",
+        "SPR-84A",
+        "138/88",
+        "150/95",
+        "Dr Osei decided to proceed",
+        "Partner (Alex)",
+    ):
         assert expected in text, expected
 
     await page.goto(f"{server.url}/sessions/{sid}/rems")
@@ -132,14 +146,19 @@ async def test_whole_esketamine_session_by_hand(
     assert await page.locator("#f-bp_40").input_value() == "138/88 at " + (
         t0 + timedelta(minutes=41)
     ).strftime("%H:%M")
-    for key in ("med_benzodiazepines", "med_sedative_hypnotics", "med_psychostimulants", "med_maois",
-                "med_opioids", "respiratory_depression", "serious_adverse_events"):  # fmt: skip
+    for key in (
+        "med_benzodiazepines",
+        "med_sedative_hypnotics",
+        "med_psychostimulants",
+        "med_maois",
+        "med_opioids",
+        "respiratory_depression",
+        "serious_adverse_events",
+    ):
         await page.select_option(f"#f-{key}", "no")
     await page.fill("#f-patient_dob", "1980-05-06")  # not on record: a gap to complete
     await page.click("#rems-submitted")
-    await page.wait_for_function(
-        "document.querySelector('[data-testid=rems-status]').textContent.startsWith('Marked submitted')"
-    )
+    await _until_text(page, "rems-status", "startsWith", "Marked submitted")
     await page.screenshot(path=str(shot / "rems-form.png"), full_page=True)
 
     await page.goto(f"{server.url}/rems/due")

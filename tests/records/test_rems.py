@@ -14,7 +14,7 @@ def _field(form: dict[str, Any], key: str) -> dict[str, Any]:
 async def test_form_prefilled_gaps_completed_and_marked_submitted(
     api: Api, server: ServerProcess
 ) -> None:
-    _, session, t0 = await dosed_session(
+    _, session, _ = await dosed_session(
         api,
         patient={"ref": "MRN-REMS-1", "display_name": "Rita Levi", "date_of_birth": "1975-04-22"},
         dose={"amount": 84, "lot_number": "SPR-884"},
@@ -62,8 +62,17 @@ async def test_form_prefilled_gaps_completed_and_marked_submitted(
         "answers",
         "med_opioids",
     ]
-    answers = {k: "no" for k in ("med_benzodiazepines", "med_sedative_hypnotics", "med_psychostimulants",
-                                 "med_maois", "med_opioids", "serious_adverse_events")}  # fmt: skip
+    answers = {
+        k: "no"
+        for k in (
+            "med_benzodiazepines",
+            "med_sedative_hypnotics",
+            "med_psychostimulants",
+            "med_maois",
+            "med_opioids",
+            "serious_adverse_events",
+        )
+    }
     answers["monitoring_provider"] = "RN Sam Patel"
     r = await api.http.put(
         f"/api/v1/sessions/{sid}/rems-form", json={"answers": answers}, headers=h

@@ -44,24 +44,44 @@ async def _documented_session(api: Api) -> tuple[dict[str, Any], int]:
 
 
 async def test_report_html_and_pdf_carry_the_record(api: Api, tmp_path: Path) -> None:
-    session, sid = await _documented_session(api)
+    _, sid = await _documented_session(api)
     h = await api.auth()
     html = await api.http.get(f"/api/v1/sessions/{sid}/report", headers=h)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     text = html.text
     for expected in (
-        "Zoë Łukasiewicz", "MRN-REPORT-1", "Esketamine nasal spray", "esketamine 56 mg, intranasal",
-        "LOT-1", "Before dosing", "About 40 min after the dose", "134/86", "moderate (CADSS 20)",
-        "hr.high 120 -&gt; 125", "<svg", "Acknowledged by", ">nurse<", "Consent on file",
-    ):  # fmt: skip
+        "Zoë Łukasiewicz",
+        "MRN-REPORT-1",
+        "Esketamine nasal spray",
+        "esketamine 56 mg, intranasal",
+        "LOT-1",
+        "Before dosing",
+        "About 40 min after the dose",
+        "134/86",
+        "moderate (CADSS 20)",
+        "hr.high 120 -&gt; 125",
+        "<svg",
+        "Acknowledged by",
+        ">nurse<",
+        "Consent on file",
+    ):
         assert expected in text, expected
     assert "<script" not in text
     pdf = await api.http.get(f"/api/v1/sessions/{sid}/report.pdf", headers=h)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     reader = pypdf.PdfReader(io.BytesIO(pdf.content))
     body = "\n".join(page.extract_text() for page in reader.pages)
-    for expected in ("Session report", "Zoë Łukasiewicz", "MRN-REPORT-1", "134/86", "LOT-1",
-                     "hr.high 120 -> 125", "nurse", "About 40 min after the dose", "Heart rate"):  # fmt: skip
+    for expected in (
+        "Session report",
+        "Zoë Łukasiewicz",
+        "MRN-REPORT-1",
+        "134/86",
+        "LOT-1",
+        "hr.high 120 -> 125",
+        "nurse",
+        "About 40 min after the dose",
+        "Heart rate",
+    ):
         assert expected in body, expected
     # charts are vector paths: no page holds a raster image
     assert all(not page.images for page in reader.pages)

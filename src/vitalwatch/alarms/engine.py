@@ -971,8 +971,19 @@ class AlarmEngine:
             why = "MOAA/S 3 or above" if sedation else "Observation recorded"
             return self._condition_cleared(session_id, rule, ts, why)
         if alarm is None:
-            view = AlarmView(session_id, rule, "physiological", None, priority, "active", True,
-                             value, 2.0 if sedation else None, message, ts)  # fmt: skip
+            view = AlarmView(
+                session_id,
+                rule,
+                "physiological",
+                None,
+                priority,
+                "active",
+                True,
+                value,
+                2.0 if sedation else None,
+                message,
+                ts,
+            )
             alarm = self._alarms[(session_id, rule)] = _Alarm(view, ts, latching=sedation)
             return [self._transition(alarm, "raised", ts, message)]
         if alarm.view.condition_active and alarm.view.value == value:

@@ -35,37 +35,95 @@ class Kind:
 
 
 VITALS: Final[tuple[Kind, ...]] = (
-    Kind("hr", "Heart rate",
-         (Code(LOINC, "8867-4", "Heart rate"), Code(MDC, "147842", "MDC_ECG_HEART_RATE")),
-         "heartrate", "/min", "hr"),
-    Kind("bp", "Blood pressure panel",
-         (Code(LOINC, "85354-9", "Blood pressure panel with all children optional"),
-          Code(MDC, "150020", "MDC_PRESS_BLD_NONINV")),
-         "bp", None, "sbp"),
-    Kind("map", "Mean blood pressure",
-         (Code(LOINC, "8478-0", "Mean blood pressure"), Code(MDC, "150023", "MDC_PRESS_BLD_NONINV_MEAN")),
-         "vitalsigns", "mm[Hg]", "map"),
-    Kind("spo2", "Oxygen saturation",
-         (Code(LOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
-          Code(LOINC, "2708-6", "Oxygen saturation in Arterial blood"),
-          Code(MDC, "150456", "MDC_PULS_OXIM_SAT_O2")),
-         "oxygensat", "%", "spo2"),
-    Kind("rr", "Respiratory rate",
-         (Code(LOINC, "9279-1", "Respiratory rate"), Code(MDC, "151562", "MDC_RESP_RATE")),
-         "resprate", "/min", "rr"),
-)  # fmt: skip
+    Kind(
+        "hr",
+        "Heart rate",
+        (Code(LOINC, "8867-4", "Heart rate"), Code(MDC, "147842", "MDC_ECG_HEART_RATE")),
+        "heartrate",
+        "/min",
+        "hr",
+    ),
+    Kind(
+        "bp",
+        "Blood pressure panel",
+        (
+            Code(LOINC, "85354-9", "Blood pressure panel with all children optional"),
+            Code(MDC, "150020", "MDC_PRESS_BLD_NONINV"),
+        ),
+        "bp",
+        None,
+        "sbp",
+    ),
+    Kind(
+        "map",
+        "Mean blood pressure",
+        (
+            Code(LOINC, "8478-0", "Mean blood pressure"),
+            Code(MDC, "150023", "MDC_PRESS_BLD_NONINV_MEAN"),
+        ),
+        "vitalsigns",
+        "mm[Hg]",
+        "map",
+    ),
+    Kind(
+        "spo2",
+        "Oxygen saturation",
+        (
+            Code(LOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
+            Code(LOINC, "2708-6", "Oxygen saturation in Arterial blood"),
+            Code(MDC, "150456", "MDC_PULS_OXIM_SAT_O2"),
+        ),
+        "oxygensat",
+        "%",
+        "spo2",
+    ),
+    Kind(
+        "rr",
+        "Respiratory rate",
+        (Code(LOINC, "9279-1", "Respiratory rate"), Code(MDC, "151562", "MDC_RESP_RATE")),
+        "resprate",
+        "/min",
+        "rr",
+    ),
+)
 BP_PARTS: Final = (
-    ("sbp", Code(LOINC, "8480-6", "Systolic blood pressure"), Code(MDC, "150021", "MDC_PRESS_BLD_NONINV_SYS")),
-    ("dbp", Code(LOINC, "8462-4", "Diastolic blood pressure"), Code(MDC, "150022", "MDC_PRESS_BLD_NONINV_DIA")),
-)  # fmt: skip
+    (
+        "sbp",
+        Code(LOINC, "8480-6", "Systolic blood pressure"),
+        Code(MDC, "150021", "MDC_PRESS_BLD_NONINV_SYS"),
+    ),
+    (
+        "dbp",
+        Code(LOINC, "8462-4", "Diastolic blood pressure"),
+        Code(MDC, "150022", "MDC_PRESS_BLD_NONINV_DIA"),
+    ),
+)
 NURSING: Final[tuple[Kind, ...]] = (
-    Kind("moass", "Modified Observer's Assessment of Alertness/Sedation (MOAA/S)",
-         (Code(LOCAL, "moass", "MOAA/S score"),), None, None, "moass"),
-    Kind("cadss", "Clinician-Administered Dissociative States Scale (CADSS) total",
-         (Code(LOCAL, "cadss", "CADSS total score"),), None, None, "cadss"),
-    Kind("dissociation", "Dissociation (none, mild, moderate, severe)",
-         (Code(LOCAL, "dissociation", "Dissociation severity"),), None, None, "dissociation"),
-)  # fmt: skip
+    Kind(
+        "moass",
+        "Modified Observer's Assessment of Alertness/Sedation (MOAA/S)",
+        (Code(LOCAL, "moass", "MOAA/S score"),),
+        None,
+        None,
+        "moass",
+    ),
+    Kind(
+        "cadss",
+        "Clinician-Administered Dissociative States Scale (CADSS) total",
+        (Code(LOCAL, "cadss", "CADSS total score"),),
+        None,
+        None,
+        "cadss",
+    ),
+    Kind(
+        "dissociation",
+        "Dissociation (none, mild, moderate, severe)",
+        (Code(LOCAL, "dissociation", "Dissociation severity"),),
+        None,
+        None,
+        "dissociation",
+    ),
+)
 ALL: Final = {k.key: k for k in (*VITALS, *NURSING)}
 
 
@@ -78,7 +136,7 @@ def kinds_for(token: str) -> set[str]:
         for c in k.codes
         if c.code == code and (not system or c.system == system)
     }
-    for key, loinc, mdc in BP_PARTS:  # a component's code finds its panel
+    for _, loinc, mdc in BP_PARTS:  # a component's code finds its panel
         if any(c.code == code and (not system or c.system == system) for c in (loinc, mdc)):
             found.add("bp")
     return found

@@ -35,9 +35,14 @@ def _reading_filter(
 
 
 async def readings_after(
-    db: AsyncSession, session_ids: list[int], columns: Sequence[str], lo: int | None, hi: int | None,
-    after: tuple[int, int] | None, limit: int,
-) -> list[dict[str, Any]]:  # fmt: skip
+    db: AsyncSession,
+    session_ids: list[int],
+    columns: Sequence[str],
+    lo: int | None,
+    hi: int | None,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
     c = readings.c
     stmt = select(c.id, c.session_id, c.ts_ms, *(c[m] for m in _VITAL_COLUMNS)).where(
         *_reading_filter(session_ids, columns, lo, hi)
@@ -51,8 +56,16 @@ async def readings_after(
 async def reading(db: AsyncSession, reading_id: int) -> dict[str, Any] | None:
     c = readings.c
     row = (
-        await db.execute(select(c.id, c.session_id, c.ts_ms, *(c[m] for m in _VITAL_COLUMNS)).where(c.id == reading_id))
-    ).mappings().first()  # fmt: skip
+        (
+            await db.execute(
+                select(c.id, c.session_id, c.ts_ms, *(c[m] for m in _VITAL_COLUMNS)).where(
+                    c.id == reading_id
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
@@ -62,9 +75,11 @@ async def count_values(
     c = readings.c
     row = (
         await db.execute(
-            select(*(func.count(c[m]) for m in _VITAL_COLUMNS)).where(*_reading_filter(session_ids, columns, lo, hi))
+            select(*(func.count(c[m]) for m in _VITAL_COLUMNS)).where(
+                *_reading_filter(session_ids, columns, lo, hi)
+            )
         )
-    ).one()  # fmt: skip
+    ).one()
     return dict(zip(_VITAL_COLUMNS, (int(v) for v in row), strict=True))
 
 
@@ -81,9 +96,14 @@ def _obs_filter(
 
 
 async def observations_after(
-    db: AsyncSession, session_ids: list[int], columns: Sequence[str], lo: Any, hi: Any,
-    after: int | None, limit: int,
-) -> Sequence[Observation]:  # fmt: skip
+    db: AsyncSession,
+    session_ids: list[int],
+    columns: Sequence[str],
+    lo: Any,
+    hi: Any,
+    after: int | None,
+    limit: int,
+) -> Sequence[Observation]:
     stmt = select(Observation).where(*_obs_filter(session_ids, columns, lo, hi))
     if after is not None:
         stmt = stmt.where(Observation.id >= after)
@@ -97,7 +117,9 @@ async def count_observations(
         return 0
     counts = (
         await db.execute(
-            select(*(func.count(getattr(Observation, col)) for col in columns)).where(*_obs_filter(session_ids, columns, lo, hi))
+            select(*(func.count(getattr(Observation, col)) for col in columns)).where(
+                *_obs_filter(session_ids, columns, lo, hi)
+            )
         )
-    ).one()  # fmt: skip
+    ).one()
     return sum(int(v) for v in counts)

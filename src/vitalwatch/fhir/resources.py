@@ -82,20 +82,30 @@ def vital(
         "id": f"r{reading_id}-{kind.key}",
         "meta": {"profile": _profiles(kind)},
         "status": "final",
-        "category": [{"coding": [{"system": CATEGORY, "code": "vital-signs", "display": "Vital Signs"}], "text": "Vital Signs"}],
+        "category": [
+            {
+                "coding": [{"system": CATEGORY, "code": "vital-signs", "display": "Vital Signs"}],
+                "text": "Vital Signs",
+            }
+        ],
         "code": _concept(kind),
         "subject": {"reference": f"Patient/{session.patient_id}"},
         "encounter": {"reference": f"Encounter/{session.id}"},
         "effectiveDateTime": _ms(ts_ms),
-    }  # fmt: skip
+    }
     if kind.key == "bp":
         out["component"] = [
             {
-                "code": {"coding": [{"system": c.system, "code": c.code, "display": c.display} for c in (loinc, mdc)]},
+                "code": {
+                    "coding": [
+                        {"system": c.system, "code": c.code, "display": c.display}
+                        for c in (loinc, mdc)
+                    ]
+                },
                 "valueQuantity": _quantity(float(row[metric] or 0), "mm[Hg]"),
             }
             for metric, loinc, mdc in BP_PARTS
-        ]  # fmt: skip
+        ]
     else:
         assert kind.column is not None and kind.unit is not None
         out["valueQuantity"] = _quantity(float(row[kind.column] or 0), kind.unit)

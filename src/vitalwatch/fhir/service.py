@@ -215,8 +215,12 @@ async def search_observations(
         total += await repository.count_observations(
             db, ids, [k.column or "" for _, k in nursing], lo, hi
         )
-    params: list[tuple[str, str]] = [("patient", patient), *(("code", c) for c in codes),
-                                     *(("date", d) for d in dates), ("_count", str(count))]  # fmt: skip
+    params: list[tuple[str, str]] = [
+        ("patient", patient),
+        *(("code", c) for c in codes),
+        *(("date", d) for d in dates),
+        ("_count", str(count)),
+    ]
     this = params + ([("_cursor", cursor_value)] if cursor_value else [])
     links = [{"relation": "self", "url": f"{base}/Observation?{urlencode(this)}"}]
     if following is not None:
@@ -279,12 +283,22 @@ def capability(base: str, version: str) -> dict[str, Any]:
                 "security": {"description": "Authorization: Bearer <staff access token>"},
                 "resource": [
                     {"type": "Patient", "interaction": [{"code": "read"}]},
-                    {"type": "Encounter", "interaction": [{"code": "read"}, {"code": "search-type"}],
-                     "searchParam": search},
-                    {"type": "Observation", "interaction": [{"code": "read"}, {"code": "search-type"}],
-                     "searchParam": [*search, {"name": "code", "type": "token"},
-                                     {"name": "date", "type": "date"}, {"name": "_count", "type": "number"}]},
+                    {
+                        "type": "Encounter",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": search,
+                    },
+                    {
+                        "type": "Observation",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            *search,
+                            {"name": "code", "type": "token"},
+                            {"name": "date", "type": "date"},
+                            {"name": "_count", "type": "number"},
+                        ],
+                    },
                 ],
             }
         ],
-    }  # fmt: skip
+    }

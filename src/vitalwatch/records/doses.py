@@ -34,9 +34,8 @@ def _record(protocol: str, dose: DoseIn, body: EventCreate) -> DoseRecord:
     total = dose.amount
     if dose.unit == "mg/kg":
         total = round(dose.amount * dose.weight_kg, 1) if dose.amount and dose.weight_kg else None
-    if dose.infusion_stop is not None:
-        if route != "iv_infusion":
-            raise RecordInvalid(("body", "dose", "infusion_stop"), "only an IV infusion stops")
+    if dose.infusion_stop is not None and route != "iv_infusion":
+        raise RecordInvalid(("body", "dose", "infusion_stop"), "only an IV infusion stops")
     return DoseRecord(
         drug=dose.drug or drug,
         amount=dose.amount,

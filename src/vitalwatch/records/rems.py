@@ -51,7 +51,7 @@ FIELDS: tuple[Field, ...] = (
         "Non-benzodiazepine sedative hypnotics",
         "choice",
         YNU,
-    ),  # fmt: skip
+    ),
     Field("med_psychostimulants", "Concomitant medications", "Psychostimulants", "choice", YNU),
     Field(
         "med_maois",
@@ -71,14 +71,14 @@ FIELDS: tuple[Field, ...] = (
         "Monitoring",
         "Minutes from first administration to end of monitoring",
         "number",
-    ),  # fmt: skip
+    ),
     Field(
         "ready_minutes",
         "Monitoring",
         "Without the 2-hour requirement, minutes after administration when the patient "
         "would have been ready to leave",
         "number",
-    ),  # fmt: skip
+    ),
     Field(
         "vitals_ok_before",
         "Vital signs",
@@ -92,7 +92,7 @@ FIELDS: tuple[Field, ...] = (
         "Vital signs acceptable before completion of monitoring",
         "choice",
         YN,
-    ),  # fmt: skip
+    ),
     Field("bp_before", "Vital signs", "BP before administration (mmHg, time)", "text"),
     Field("bp_40", "Vital signs", "BP about 40 minutes after administration (mmHg, time)", "text"),
     Field("bp_end", "Vital signs", "BP before completion of monitoring (mmHg, time)", "text"),

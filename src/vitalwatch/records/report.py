@@ -94,8 +94,14 @@ def _changes(detail: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _charts(report_session: Session, ts: list[int], rows: list[tuple[float | None, ...]],
-            doses: list[SessionEvent], tz: ZoneInfo, end: datetime) -> list[tuple[str, str]]:  # fmt: skip
+def _charts(
+    report_session: Session,
+    ts: list[int],
+    rows: list[tuple[float | None, ...]],
+    doses: list[SessionEvent],
+    tz: ZoneInfo,
+    end: datetime,
+) -> list[tuple[str, str]]:
     t = np.asarray(ts, dtype=np.int64)
     table = np.array(rows, dtype=np.float64) if rows else np.empty((0, len(METRICS)))
     limits = Thresholds.model_validate(report_session.thresholds)
@@ -109,8 +115,12 @@ def _charts(report_session: Session, ts: list[int], rows: list[tuple[float | Non
     def lines(metric: str) -> list[tuple[float, str, str]]:
         lim = getattr(limits, metric)
         out = []
-        for name, colour in (("critical_low", "#c00"), ("low", "#c80"), ("high", "#c80"),
-                             ("critical_high", "#c00")):  # fmt: skip
+        for name, colour in (
+            ("critical_low", "#c00"),
+            ("low", "#c80"),
+            ("high", "#c80"),
+            ("critical_high", "#c00"),
+        ):
             value = getattr(lim, name)
             if value is not None:
                 out.append(
@@ -158,8 +168,11 @@ async def build(
     doses = [e for e in events if e.kind == "dose"]
     if charts:
         ts, rows = await repository.session_readings(db, session_id)
-        bps = [(t, float(r[1]), float(r[2])) for t, r in zip(ts, rows, strict=True)
-               if r[1] is not None and r[2] is not None]  # fmt: skip
+        bps = [
+            (t, float(r[1]), float(r[2]))
+            for t, r in zip(ts, rows, strict=True)
+            if r[1] is not None and r[2] is not None
+        ]
     else:
         ts, rows = [], []
         bps = (await repository.bp_readings(db, [session_id])).get(session_id, [])

@@ -18,11 +18,15 @@ from vitalwatch.records.text import day, num
 #: Unicode fonts (patients' names are not all Latin-1): .ci/run installs
 #: fonts-liberation; DejaVu is common; else the PDF core font, text reduced to Latin-1.
 _FONTS = (
-    ("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
-    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-)  # fmt: skip
+    (
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+    ),
+    (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    ),
+)
 FLAG = (180, 0, 0)
 
 
@@ -96,22 +100,36 @@ def render(r: Report) -> bytes:
     pdf.set_font(style="B", size=16)
     pdf.cell(0, 9, "Session report", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(style="", size=9)
-    _text(pdf, f"{r.protocol_label} - session {s.id}" + (f" - {s.room}" if s.room else "")
-          + f" - printed {day(r.generated_at, r.tz)} {t(r.generated_at)} ({r.tz})")  # fmt: skip
+    _text(
+        pdf,
+        f"{r.protocol_label} - session {s.id}"
+        + (f" - {s.room}" if s.room else "")
+        + f" - printed {day(r.generated_at, r.tz)} {t(r.generated_at)} ({r.tz})",
+    )
     base = s.baseline or {}
     _table(
         pdf,
         ["Patient", "Reference", "Date of birth", "Sex"],
-        [[p.display_name or "(no name on record)", p.ref, str(p.date_of_birth or "not recorded"),
-          p.sex or "not recorded"],
-         ["Started " + f"{day(s.started_at, r.tz)} {t(s.started_at)}",
-          "First dose " + (t(s.first_dose_at) or "none"),
-          "Ended " + (t(s.ended_at) or "still active")
-          + (" (before the observation time)" if s.ended_early else ""),
-          f"Baseline HR {num(base.get('hr'))}, BP {num(base.get('sbp'))}/{num(base.get('dbp'))}"]],
+        [
+            [
+                p.display_name or "(no name on record)",
+                p.ref,
+                str(p.date_of_birth or "not recorded"),
+                p.sex or "not recorded",
+            ],
+            [
+                "Started " + f"{day(s.started_at, r.tz)} {t(s.started_at)}",
+                "First dose " + (t(s.first_dose_at) or "none"),
+                "Ended "
+                + (t(s.ended_at) or "still active")
+                + (" (before the observation time)" if s.ended_early else ""),
+                f"Baseline HR {num(base.get('hr'))}, "
+                f"BP {num(base.get('sbp'))}/{num(base.get('dbp'))}",
+            ],
+        ],
         (45, 45, 50, 50),
         [False, s.ended_early],
-    )  # fmt: skip
+    )
 
     _heading(pdf, "Pre-dose checklist")
     items = r.checklist.items
@@ -132,16 +150,23 @@ def render(r: Report) -> bytes:
             pdf,
             ["Time", "Dose", "Lot", "Infusion", "Checklist"],
             [
-                [t(e.ts), r.dose_text(d), d.lot_number or "not recorded",
-                 f"{t(d.infusion_start)}-{t(d.infusion_stop) or 'no stop'}" if d.route == "iv_infusion" else "",
-                 "complete" if d.checklist_complete else
-                 f"Checklist incomplete ({'; '.join(d.checklist_missing)}). Override: "
-                 f"{d.override_reason or 'no reason given'}"]
+                [
+                    t(e.ts),
+                    r.dose_text(d),
+                    d.lot_number or "not recorded",
+                    f"{t(d.infusion_start)}-{t(d.infusion_stop) or 'no stop'}"
+                    if d.route == "iv_infusion"
+                    else "",
+                    "complete"
+                    if d.checklist_complete
+                    else f"Checklist incomplete ({'; '.join(d.checklist_missing)}). Override: "
+                    f"{d.override_reason or 'no reason given'}",
+                ]
                 for e, d in r.doses
             ],
             (14, 52, 24, 22, 78),
             [not d.checklist_complete for _, d in r.doses],
-        )  # fmt: skip
+        )
     else:
         _text(pdf, "No dose recorded.")
 
@@ -156,24 +181,40 @@ def render(r: Report) -> bytes:
     _table(
         pdf,
         ["Checkpoint", "Time", "Minutes after dose", "BP (mmHg)"],
-        [[c.label, t(c.ts) or "no reading", str(c.minutes_after_dose) if c.ts else "",
-          f"{num(c.sbp)}/{num(c.dbp)}" if c.ts else ""] for c in r.checkpoints]
+        [
+            [
+                c.label,
+                t(c.ts) or "no reading",
+                str(c.minutes_after_dose) if c.ts else "",
+                f"{num(c.sbp)}/{num(c.dbp)}" if c.ts else "",
+            ]
+            for c in r.checkpoints
+        ]
         or [["No dose: no checkpoints", "", "", ""]],
         (70, 30, 40, 50),
         [c.ts is None for c in r.checkpoints],
-    )  # fmt: skip
+    )
 
     _heading(pdf, "Observations")
     if r.observations:
         _table(
             pdf,
             ["Time", "MOAA/S", "Dissociation", "Nausea", "Vomiting", "Resp. depr.", "Note", "By"],
-            [[t(o.ts), "" if o.moass is None else str(o.moass),
-              (o.dissociation or "") + (f" (CADSS {o.cadss})" if o.cadss is not None else ""),
-              yes_no(o.nausea), yes_no(o.vomiting), yes_no(o.respiratory_depression),
-              o.note or "", o.created_by or ""] for o in r.observations],
+            [
+                [
+                    t(o.ts),
+                    "" if o.moass is None else str(o.moass),
+                    (o.dissociation or "") + (f" (CADSS {o.cadss})" if o.cadss is not None else ""),
+                    yes_no(o.nausea),
+                    yes_no(o.vomiting),
+                    yes_no(o.respiratory_depression),
+                    o.note or "",
+                    o.created_by or "",
+                ]
+                for o in r.observations
+            ],
             (14, 16, 28, 16, 18, 20, 56, 22),
-        )  # fmt: skip
+        )
     else:
         _text(pdf, "No observations recorded.")
 
@@ -182,12 +223,20 @@ def render(r: Report) -> bytes:
         _table(
             pdf,
             ["Raised", "Priority", "Alarm", "Acknowledged by", "Time to ack.", "Resolved"],
-            [[t(a.raised_at), a.priority + (" (escalated)" if a.escalated else ""), a.message,
-              a.acked_by or "not acknowledged", seconds(a.ack_s), t(a.resolved_at) or "open"]
-             for a in r.alarms],
+            [
+                [
+                    t(a.raised_at),
+                    a.priority + (" (escalated)" if a.escalated else ""),
+                    a.message,
+                    a.acked_by or "not acknowledged",
+                    seconds(a.ack_s),
+                    t(a.resolved_at) or "open",
+                ]
+                for a in r.alarms
+            ],
             (15, 24, 76, 30, 22, 23),
             [a.priority == "high" for a in r.alarms],
-        )  # fmt: skip
+        )
     else:
         _text(pdf, "No alarms.")
 
@@ -205,16 +254,22 @@ def render(r: Report) -> bytes:
     _heading(pdf, "Discharge")
     q = r.readiness
     rows = [
-        ["Observation time", ("met" if q.observation_met else "not met")
-         + (f" (until {t(q.observation_until)})" if q.observation_until else "")],
+        [
+            "Observation time",
+            ("met" if q.observation_met else "not met")
+            + (f" (until {t(q.observation_until)})" if q.observation_until else ""),
+        ],
         ["Vitals near baseline", "yes" if q.vitals_near_baseline else "no"],
         ["No recent alarm", "yes" if q.no_recent_alarm else "no"],
         ["MOAA/S 5", "yes" if q.sedation_ok else "no"],
         ["Clinically ready (without the observation time)", t(q.stable_at) or "not reached"],
         ["All criteria first met", t(q.first_ready_at) or "not reached"],
-        ["Signed off", f"{t(q.signed_off_at)} by {q.signed_off_by}" if q.signed_off_at else "not signed off"],
+        [
+            "Signed off",
+            f"{t(q.signed_off_at)} by {q.signed_off_by}" if q.signed_off_at else "not signed off",
+        ],
         ["Left with", q.left_with or ""],
-    ]  # fmt: skip
+    ]
     flags = [False] * len(rows)
     if q.override_reason:
         rows.append(["Signed off before ready", q.override_reason])

@@ -23,10 +23,18 @@ log = get_logger(__name__)
 def _fingerprint(r: ReadinessOut) -> tuple[object, ...]:
     """What a dashboard shows: flags and reasons (no moving times)."""
     return (
-        r.ready, r.stable, r.observation_met, r.vitals_near_baseline, r.bp_checkpoints_met,
-        r.no_recent_alarm, r.sedation_ok, r.observation_due, tuple(r.reasons),
-        r.first_ready_at, r.signed_off_at,
-    )  # fmt: skip
+        r.ready,
+        r.stable,
+        r.observation_met,
+        r.vitals_near_baseline,
+        r.bp_checkpoints_met,
+        r.no_recent_alarm,
+        r.sedation_ok,
+        r.observation_due,
+        tuple(r.reasons),
+        r.first_ready_at,
+        r.signed_off_at,
+    )
 
 
 class RecordsWatcher:
