@@ -14,6 +14,7 @@ from typing import Any
 from simulators.staff import Staff
 
 OBSERVE_EVERY_S = 15 * 60
+CHECK_EVERY_S = 60  # simulated seconds between looks at the readiness
 #: protocol -> the dose a nurse records
 DOSES: dict[str, dict[str, Any]] = {
     "esketamine-in": {"amount": 56, "unit": "mg", "route": "intranasal"},
@@ -27,6 +28,7 @@ INFUSION_S = 40 * 60
 class _Room:
     dose_event: int | None = None
     observed_at: float = -1e9
+    checked_at: float = -1e9
     stopped: bool = False
     signed_off: bool = False
     problems: list[str] = field(default_factory=list)
@@ -98,20 +100,22 @@ class RecordKeeper:
                 f"/api/v1/sessions/{session_id}/doses/{room.dose_event}/stop",
                 json={"ts": ts_of(dose_at_s + INFUSION_S)},
             )
-        if t - room.observed_at < OBSERVE_EVERY_S:
+        if t - room.observed_at >= OBSERVE_EVERY_S:
+            room.observed_at = t
+            recovering = since < 45 * 60
+            await self.staff.request(
+                "POST",
+                f"/api/v1/sessions/{session_id}/observations",
+                json={
+                    "ts": ts_of(t),
+                    "moass": 4 if recovering else 5,
+                    "dissociation": "mild" if recovering else "none",
+                    "nausea": False,
+                },
+            )
+        if t - room.checked_at < CHECK_EVERY_S:
             return
-        room.observed_at = t
-        recovering = since < 45 * 60
-        await self.staff.request(
-            "POST",
-            f"/api/v1/sessions/{session_id}/observations",
-            json={
-                "ts": ts_of(t),
-                "moass": 4 if recovering else 5,
-                "dissociation": "mild" if recovering else "none",
-                "nausea": False,
-            },
-        )
+        room.checked_at = t
         r = await self.staff.request("GET", f"/api/v1/sessions/{session_id}/readiness")
         if r.status_code == 200 and r.json()["ready"]:
             signed = await self.staff.request(

@@ -14,6 +14,7 @@ from vitalwatch.context import AppContext
 from vitalwatch.db import run_on_commit
 from vitalwatch.logging import get_logger
 from vitalwatch.records import discharge, publish, readiness, repository
+from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ReadinessOut
 from vitalwatch.sessions import repository as sessions_repo
 
@@ -101,7 +102,7 @@ class RecordsWatcher:
             await self._hand_over(s.id, states[s.id], last.get(s.id))
 
     async def _hand_over(
-        self, session_id: int, r: ReadinessOut, last: tuple[datetime, object] | None
+        self, session_id: int, r: ReadinessOut, last: tuple[datetime, Observation | None] | None
     ) -> None:
         cluster = self._ctx.cluster
         if self._due.get(session_id) != r.observation_due:
@@ -109,7 +110,10 @@ class RecordsWatcher:
             now = datetime.now().timestamp()
             await cluster.observe(session_id, "observation_due", float(r.observation_due), now)
         moass = last[1] if last else None
-        if moass is not None and self._moass.get(session_id) != moass.id:  # type: ignore[attr-defined]
-            self._moass[session_id] = moass.id  # type: ignore[attr-defined]
-            score = float(moass.moass)  # type: ignore[attr-defined]
-            await cluster.observe(session_id, "moass", score, moass.ts.timestamp())  # type: ignore[attr-defined]
+        if (
+            moass is not None
+            and moass.moass is not None
+            and self._moass.get(session_id) != moass.id
+        ):
+            self._moass[session_id] = moass.id
+            await cluster.observe(session_id, "moass", float(moass.moass), moass.ts.timestamp())
