@@ -957,15 +957,17 @@ class AlarmEngine:
     # -- nurses' observations (records/) --------------------------------------------------
 
     def observe(self, session_id: int, kind: str, value: float, ts: float) -> list[Transition]:
-        """A condition the nurse records rather than a monitor measures. "moass":
+        """A condition the nurse records rather than a monitor measures. "moaa_s":
         MOAA/S <= 2 raises "sedation" (high, latching); a later score >= 3 clears
         it. "observation_due" (1 or 0): a low reminder that clears itself."""
         if session_id not in self._slots:
             return []
-        sedation = kind == "moass"
+        sedation = kind == "moaa_s"
         rule, priority = ("sedation", "high") if sedation else ("observation_due", "low")
         present = value <= 2 if sedation else value > 0
-        message = f"Sedation: MOAA/S {_fmt(value)} (2 or below)" if sedation else "Observation due"
+        message = (
+            f"Sedation: MOAA/S {_fmt(value)} (at or below 2)" if sedation else "Observation due"
+        )
         alarm = self._alarms.get((session_id, rule))
         if not present:
             why = "MOAA/S 3 or above" if sedation else "Observation recorded"

@@ -296,10 +296,10 @@ class AlarmService:
             await self._run(self.engine.upsert_session(cfg))
             self._gauge.set(self.engine.session_count())
 
-    async def observe(self, session_id: int, kind: str, value: float, ts: float) -> None:
+    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
         """A nurse's observation as an alarm condition (engine.observe), stored and sent."""
         async with self.lock:
-            await self._run(self.engine.observe(session_id, kind, value, ts))
+            await self._run(self.engine.observe(session_id, kind, value, ts.timestamp()))
 
     # -- staff actions ------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -449,8 +450,9 @@ class RedisCluster:
             await unit.alarms.reload_session(int(fields[b"s"]))
             return {"o": "ok"}
         if kind == "observe":
+            at = datetime.fromtimestamp(float(fields[b"t"]), tz=UTC)
             await unit.alarms.observe(
-                int(fields[b"s"]), fields[b"x"].decode(), float(fields[b"v"]), float(fields[b"t"])
+                int(fields[b"s"]), fields[b"x"].decode(), float(fields[b"v"]), at
             )
             return {"o": "ok"}
         if kind == "alarm":
@@ -592,12 +594,13 @@ class RedisCluster:
         unit = self.partitions.get(session_id % self._count)
         return unit is not None and not unit.lost
 
-    async def observe(self, session_id: int, kind: str, value: float, ts: float) -> None:
+    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
         """Best effort: the owner's records check re-sends the newest MOAA/S within
         seconds (records/watcher.py), so a lost message delays, never loses, it."""
         try:
             await self._ask(
-                session_id, {"k": "observe", "s": session_id, "x": kind, "v": value, "t": ts}
+                session_id,
+                {"k": "observe", "s": session_id, "x": kind, "v": value, "t": ts.timestamp()},
             )
         except (RedisError, TimeoutError) as exc:
             log.warning("observation_unanswered", session_id=session_id, error=type(exc).__name__)

@@ -63,7 +63,7 @@ class Cluster(Protocol):
         """Whether this process evaluates the session (runs its periodic checks)."""
         ...
 
-    async def observe(self, session_id: int, kind: str, value: float, ts: float) -> None:
+    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
         """A nurse's observation reaches the session's alarm engine (engine.observe)."""
         ...
 
@@ -180,5 +180,5 @@ class LocalCluster:
     def owns(self, session_id: int) -> bool:
         return True
 
-    async def observe(self, session_id: int, kind: str, value: float, ts: float) -> None:
+    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
         await self.partition.alarms.observe(session_id, kind, value, ts)

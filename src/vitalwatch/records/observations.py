@@ -50,7 +50,7 @@ async def add(
             score = float(body.moass)
 
             async def _alarm() -> None:
-                await ctx.cluster.observe(session_id, "moass", score, ts.timestamp())
+                await ctx.cluster.observe(session_id, "moaa_s", score, ts)
 
             on_commit(db, _alarm)
     await publish.session_changed(db, ctx, [session])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime
+from datetime import UTC, datetime
 
 from vitalwatch.context import AppContext
 from vitalwatch.db import run_on_commit
@@ -107,7 +107,7 @@ class RecordsWatcher:
         cluster = self._ctx.cluster
         if self._due.get(session_id) != r.observation_due:
             self._due[session_id] = r.observation_due
-            now = datetime.now().timestamp()
+            now = datetime.now(UTC)
             await cluster.observe(session_id, "observation_due", float(r.observation_due), now)
         moass = last[1] if last else None
         if (
@@ -116,4 +116,4 @@ class RecordsWatcher:
             and self._moass.get(session_id) != moass.id
         ):
             self._moass[session_id] = moass.id
-            await cluster.observe(session_id, "moass", float(moass.moass), moass.ts.timestamp())
+            await cluster.observe(session_id, "moaa_s", float(moass.moass), moass.ts)
