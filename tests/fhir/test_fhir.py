@@ -127,6 +127,9 @@ async def test_observation_search_by_code_and_date(api: Api) -> None:
     bad = await _get(api, "/fhir/r4/Observation", patient=str(pid), date="ge-yesterday")
     assert bad.status_code == 400
     OperationOutcome.model_validate(bad.json())
+    for odd in ("999999", "%C2%B3", "-1", "99999999999999999999"):
+        assert (await _get(api, f"/fhir/r4/Patient/{odd}")).status_code == 404
+    assert (await _get(api, "/fhir/r4/Observation", patient="Patient/%C2%B3")).status_code == 400
     missing = await _get(api, "/fhir/r4/Patient/999999")
     assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
     assert (await _get(api, "/fhir/r4/Observation")).status_code == 400

@@ -62,7 +62,8 @@ async def test_moass_2_raises_a_high_latching_alarm_resolved_after_ack_and_recov
     alarm = alarms[0]
     assert alarm["priority"] == "high" and alarm["state"] == "active"
     assert (
-        alarm["message"] == "Sedation: MOAA/S 2 (at or below 2)" and alarm["kind"] == "physiological"
+        alarm["message"] == "Sedation: MOAA/S 2 (at or below 2)"
+        and alarm["kind"] == "physiological"
     )
     # a better score clears the condition, but a high alarm latches until acknowledged
     await observe(api, sid, moass=4)

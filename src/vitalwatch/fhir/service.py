@@ -4,6 +4,7 @@ then the nurses' scored observations in the order entered)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from vitalwatch.patients import repository as patients_repo
 from vitalwatch.records.models import Observation as NurseObservation
 from vitalwatch.sessions import repository as sessions_repo
 
+#: ids are ASCII digits (str.isdigit() also takes "³", which int() refuses)
+_DIGITS = re.compile(r"[0-9]{1,19}")
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 
@@ -36,7 +39,7 @@ class FhirError(Exception):
 
 
 def _int_id(value: str, what: str) -> int:
-    if not value.isdigit() or not 0 < int(value) < 2**63:
+    if not _DIGITS.fullmatch(value) or not 0 < int(value) < 2**63:
         raise FhirError(404, "not-found", f"{what}/{value} not found")
     return int(value)
 
@@ -139,7 +142,7 @@ class Cursor:
 
 def _patient_id(value: str) -> int:
     ref = value.removeprefix("Patient/")
-    if not ref.isdigit():
+    if not _DIGITS.fullmatch(ref) or not 0 < int(ref) < 2**63:
         raise FhirError(400, "invalid", "patient: a Patient id, as Patient/12 or 12")
     return int(ref)
 
