@@ -161,7 +161,9 @@ def prefill(r: Report) -> dict[str, tuple[Any, str]]:
         for key, point in zip(("bp_before", "bp_40", "bp_end"), r.checkpoints, strict=False):
             if point.ts is not None:
                 text = f"{num(point.sbp)}/{num(point.dbp)} at {hm(point.ts, tz)}"
-                out[key] = (text, f"reading {point.minutes_after_dose} min after the dose")
+                m = point.minutes_after_dose or 0
+                when = f"{m} min after the dose" if m >= 0 else f"{-m} min before the dose"
+                out[key] = (text, f"reading {when}")
         after = [o for o in r.observations if o.ts >= s.first_dose_at]
         scored = [o.moass for o in after if o.moass is not None]
         if scored:
