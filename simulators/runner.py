@@ -22,6 +22,7 @@ import httpx
 
 from simulators.device import Faults, NotAcknowledged, Refused, SimDevice, iso
 from simulators.physiology import Patient
+from simulators.records import RecordKeeper
 from simulators.scenarios import ExpectedAlarm, Scenario, for_patient, raised_conditions
 from simulators.staff import Staff
 
@@ -68,6 +69,7 @@ class Simulation:
         self.cfg = cfg
         self.client = httpx.AsyncClient(base_url=cfg.url, timeout=30)
         self.staff = Staff(self.client, cfg.user, cfg.password)
+        self.records = RecordKeeper(self.staff)  # the nurse's documentation
         self.rooms: list[Room] = []
         self.sim_start = 0.0
         self.sim_t = 0
@@ -130,6 +132,15 @@ class Simulation:
         try:
             await room.device.post(room.device.samples_between(t0, t1))
             await self._dose(room, t1)
+            if room.session_id is not None:
+                patient = room.device.patient
+                await self.records.after_step(
+                    room.session_id,
+                    patient.protocol,
+                    t1,
+                    patient.dose_at_s,
+                    lambda t: iso(self.sim_start + t),
+                )
         except Refused as e:
             room.problem, room.stopped_at = str(e), t0
         except NotAcknowledged as e:  # the monitor goes on with its next batch
@@ -139,17 +150,19 @@ class Simulation:
         dose_at = room.device.patient.dose_at_s
         if room.dose_posted or t1 <= dose_at:
             return
+        assert room.session_id is not None
+        protocol = room.device.patient.protocol
+        await self.records.before_dose(room.session_id)
         r = await self.staff.request(
             "POST",
             f"/api/v1/sessions/{room.session_id}/events",
-            json={
-                "kind": "dose",
-                "ts": iso(self.sim_start + dose_at),
-                "detail": f"{room.device.patient.protocol} dose (simulated)",
-            },
+            json=self.records.dose_body(
+                protocol, iso(self.sim_start + dose_at), f"{protocol} dose (simulated)"
+            ),
         )
         if r.status_code != 201:
             raise Refused("the dose event", r)
+        self.records.dosed(room.session_id, r.json())
         room.dose_posted = True
 
     async def refresh_alarms(self) -> None:

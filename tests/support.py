@@ -230,6 +230,81 @@ async def wait_for(predicate: Any, timeout: float = 5.0, interval: float = 0.05)
         await asyncio.sleep(interval)
 
 
+async def dosed_session(
+    api: Api,
+    protocol: str = "esketamine-in",
+    minutes_ago: float = 130,
+    bp_at_40: bool = True,
+    now_bp: tuple[float, float] | None = (124, 82),
+    now_hr: float | None = 72,
+    patient: dict[str, Any] | None = None,
+    dose: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any], datetime]:
+    """A session dosed `minutes_ago`: 10 min of pre-dose HR/SpO2 70/98 with BP 120/80,
+    the dose (checklist answered), a BP 40 min after it, and current values now.
+    Returns (device, session, dose time)."""
+    device = await api.device()
+    body: dict[str, Any] = {
+        "patient": patient or {"ref": f"MRN-R{next(_counter):05d}", "display_name": "Rec Patient"},
+        "protocol": protocol,
+        "room": f"Room {next(_counter)}",
+        "device_ids": [device["id"]],
+    }
+    r = await api.http.post("/api/v1/sessions", json=body, headers=await api.auth())
+    assert r.status_code == 201, r.text
+    session = dict(r.json())
+    sid = session["id"]
+    t0 = now_utc() - timedelta(minutes=minutes_ago)
+    pre = samples(t0 - timedelta(minutes=10), 120, step_s=5, hr=70, spo2=98)
+    pre += [
+        {"ts": iso(t0 - timedelta(minutes=m)), "seq": 5000 + m, "sbp": 120, "dbp": 80}
+        for m in (9, 2)
+    ]
+    if bp_at_40 and minutes_ago > 42:
+        pre.append({"ts": iso(t0 + timedelta(minutes=41)), "seq": 6000, "sbp": 134, "dbp": 86})
+    now: dict[str, Any] = {"ts": iso(now_utc() - timedelta(seconds=2)), "seq": 7000}
+    if now_hr is not None:
+        now["hr"] = now_hr
+    if now_bp is not None:
+        now["sbp"], now["dbp"] = now_bp
+    if len(now) > 2:
+        pre.append(now)
+    r = await api.post(device["token"], pre)
+    assert r.status_code == 202, r.text
+    checklist = (
+        await api.http.get(f"/api/v1/sessions/{sid}/checklist", headers=await api.auth())
+    ).json()
+    for item in checklist["items"]:
+        if item["kind"] == "check":
+            r = await api.http.put(
+                f"/api/v1/sessions/{sid}/checklist/{item['key']}",
+                json={"done": True},
+                headers=await api.auth(),
+            )
+            assert r.status_code == 200, r.text
+    r = await api.http.post(
+        f"/api/v1/sessions/{sid}/events",
+        json={"kind": "dose", "ts": iso(t0), "dose": dose or {"amount": 56, "lot_number": "LOT-1"}},
+        headers=await api.auth(),
+    )
+    assert r.status_code == 201, r.text
+    return device, session, t0
+
+
+async def observe(api: Api, session_id: int, **fields: Any) -> dict[str, Any]:
+    r = await api.http.post(
+        f"/api/v1/sessions/{session_id}/observations", json=fields, headers=await api.auth()
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def readiness(api: Api, session_id: int) -> dict[str, Any]:
+    r = await api.http.get(f"/api/v1/sessions/{session_id}/readiness", headers=await api.auth())
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
 # -- the live stream, as a dashboard sees it ---------------------------------------
 
 

@@ -22,6 +22,7 @@ from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.errors import validation_body
+from vitalwatch.fhir.router import router as fhir_router
 from vitalwatch.health.router import router as health_router
 from vitalwatch.live.confirmations import Confirmations
 from vitalwatch.live.hub import Hub
@@ -29,8 +30,12 @@ from vitalwatch.live.router import router as live_router
 from vitalwatch.logging import configure_logging, get_logger
 from vitalwatch.notify.outbox import Outbox
 from vitalwatch.notify.router import router as notify_router
+from vitalwatch.patients.router import router as patients_router
 from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
+from vitalwatch.records import errors as records_errors
+from vitalwatch.records.router import router as records_router
+from vitalwatch.records.watcher import RecordsWatcher
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 
@@ -76,6 +81,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx.confirmations.start()
     await ctx.cluster.start()
     housekeeping.start()
+    records_watcher = RecordsWatcher(ctx)
+    records_watcher.start()
     heap.settle_after_startup()
     log.info(
         "service_started",
@@ -86,6 +93,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await records_watcher.stop()
         await ctx.cluster.stop()
         await housekeeping.stop()
         await ctx.confirmations.stop()
@@ -125,11 +133,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ctx = build_context(settings)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(records_errors.RecordError, records_errors.handler)
     for router in (
         health_router,
         auth_router,
         devices_router,
         sessions_router,
+        patients_router,
+        records_router,
+        fhir_router,
         alarms_router,
         notify_router,
         live_router,

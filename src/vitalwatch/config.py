@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me-now-please"  # noqa: S105 - refused outside development
@@ -97,6 +98,22 @@ class Settings(BaseSettings):
     #: Comma-separated host names: when set, notifications go to these hosts only
     #: (egress control; the tests allow only loopback). Unset: any host.
     notify_allowed_hosts: str | None = None
+    #: The clinic's time zone (IANA name): times in reports and forms, and the
+    #: calendar days of the REMS form's 7-day deadline.
+    clinic_timezone: str = "UTC"
+    #: How often discharge readiness and observation reminders are re-checked.
+    records_check_s: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)"
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_insecure_secret(self) -> Settings:
@@ -129,6 +146,10 @@ class Settings(BaseSettings):
     @property
     def public_url(self) -> str:
         return (self.notify_public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,24 +8,37 @@ from vitalwatch.db import Base
 from vitalwatch.devices.models import Device
 from vitalwatch.live.models import LiveEvent
 from vitalwatch.notify.models import NotifyChainStep, NotifyOutbox, NotifyTarget
+from vitalwatch.patients.models import Patient
 from vitalwatch.readings.models import readings
-from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
+from vitalwatch.records.models import (
+    ChecklistEntry,
+    Observation,
+    RecordProfile,
+    RemsForm,
+    SessionReadiness,
+)
+from vitalwatch.sessions.models import Session, SessionDevice, SessionEvent
 
 __all__ = [
     "Alarm",
     "AlarmLogEntry",
     "AuditEntry",
     "Base",
+    "ChecklistEntry",
     "Device",
     "LiveEvent",
     "NotifyChainStep",
     "NotifyOutbox",
     "NotifyTarget",
+    "Observation",
     "PartitionOwner",
     "Patient",
+    "RecordProfile",
+    "RemsForm",
     "Session",
     "SessionDevice",
     "SessionEvent",
+    "SessionReadiness",
     "User",
     "readings",
 ]

@@ -140,3 +140,60 @@ async def watching(conn: AsyncConnection, since: datetime) -> tuple[int, bool]:
         await conn.execute(select(Session.id).where(Session.status == "active").limit(1))
     ).first()
     return int(count), active is not None
+
+
+# -- reads for the session record (records/): one place to adapt to the alarm model --
+
+
+async def recent_for_sessions(
+    db: AsyncSession, session_ids: Iterable[int], since: datetime
+) -> Sequence[Alarm]:
+    """Alarms of the sessions open now or resolved at or after `since` (readiness:
+    "no alarm for the last N minutes")."""
+    stmt = select(Alarm).where(
+        Alarm.session_id.in_(list(session_ids)),
+        Alarm.state.in_(OPEN_STATES) | (Alarm.resolved_at >= since),
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def of_session_with_log(
+    db: AsyncSession, session_id: int
+) -> list[tuple[Alarm, list[AlarmLogEntry]]]:
+    """Every alarm of a session in the order raised, each with its log (the report)."""
+    alarms = (
+        (
+            await db.execute(
+                select(Alarm)
+                .where(Alarm.session_id == session_id)
+                .order_by(Alarm.raised_at, Alarm.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    logs: dict[int, list[AlarmLogEntry]] = {a.id: [] for a in alarms}
+    if alarms:
+        stmt = (
+            select(AlarmLogEntry)
+            .where(AlarmLogEntry.alarm_id.in_(list(logs)))
+            .order_by(AlarmLogEntry.id)
+        )
+        for entry in (await db.execute(stmt)).scalars():
+            logs[entry.alarm_id].append(entry)
+    return [(a, logs[a.id]) for a in alarms]
+
+
+async def counts_by_session(
+    db: AsyncSession, session_ids: Iterable[int]
+) -> dict[int, dict[str, int]]:
+    """Per session, how many alarms of each priority were raised (the patient series)."""
+    stmt = (
+        select(Alarm.session_id, Alarm.priority, func.count())
+        .where(Alarm.session_id.in_(list(session_ids)))
+        .group_by(Alarm.session_id, Alarm.priority)
+    )
+    out: dict[int, dict[str, int]] = {}
+    for sid, priority, n in (await db.execute(stmt)).all():
+        out.setdefault(int(sid or 0), {})[str(priority)] = int(n)
+    return out

@@ -32,6 +32,7 @@ import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -452,6 +453,12 @@ class RedisCluster:
         if kind == "session":
             await unit.alarms.reload_session(int(fields[b"s"]))
             return {"o": "ok"}
+        if kind == "observe":
+            at = datetime.fromtimestamp(float(fields[b"t"]), tz=UTC)
+            await unit.alarms.observe(
+                int(fields[b"s"]), fields[b"x"].decode(), float(fields[b"v"]), at
+            )
+            return {"o": "ok"}
         if kind == "alarm":
             actor = Actor(**orjson.loads(fields[b"u"]))
             seconds = int(fields[b"n"]) or None
@@ -586,6 +593,21 @@ class RedisCluster:
                 headers={"Retry-After": "1"},
             )
         return AlarmOut.model_validate_json(reply[b"b"])
+
+    def owns(self, session_id: int) -> bool:
+        unit = self.partitions.get(session_id % self._count)
+        return unit is not None and not unit.lost
+
+    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
+        """Best effort: the owner's records check re-sends the newest MOAA/S within
+        seconds (records/watcher.py), so a lost message delays, never loses, it."""
+        try:
+            await self._ask(
+                session_id,
+                {"k": "observe", "s": session_id, "x": kind, "v": value, "t": ts.timestamp()},
+            )
+        except (RedisError, TimeoutError) as exc:
+            log.warning("observation_unanswered", session_id=session_id, error=type(exc).__name__)
 
     async def problem(self) -> str | None:
         try:

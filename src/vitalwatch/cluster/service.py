@@ -60,6 +60,14 @@ class Cluster(Protocol):
         """Why this process cannot serve right now (readiness), or None."""
         ...
 
+    def owns(self, session_id: int) -> bool:
+        """Whether this process evaluates the session (runs its periodic checks)."""
+        ...
+
+    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
+        """A nurse's observation reaches the session's alarm engine (engine.observe)."""
+        ...
+
 
 async def alarm_session(maker: async_sessionmaker[AsyncSession], alarm_id: int) -> int:
     """The session of an open alarm; 404 or 409 as the staff member must see them."""
@@ -172,3 +180,9 @@ class LocalCluster:
 
     async def problem(self) -> str | None:
         return None
+
+    def owns(self, session_id: int) -> bool:
+        return True
+
+    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
+        await self.partition.alarms.observe(session_id, kind, value, ts)

@@ -9,15 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vitalwatch.db import Base, BigIntPK, UTCDateTime, utcnow
-
-
-class Patient(Base):
-    __tablename__ = "patients"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    ref: Mapped[str] = mapped_column(String(64), unique=True)  # MRN or pseudonym
-    display_name: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+from vitalwatch.patients.models import Patient as Patient  # where it lived before
 
 
 class Session(Base):
@@ -63,5 +55,8 @@ class SessionEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     ts: Mapped[datetime] = mapped_column(UTCDateTime)
     detail: Mapped[str | None] = mapped_column(Text)
+    #: A dose's drug, amount, route, lot, infusion times and the checklist at dose
+    #: time (records/doses.py); None for other events.
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,18 +9,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.devices.models import Device
-from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
-
-
-async def upsert_patient(db: AsyncSession, ref: str, display_name: str | None) -> Patient:
-    patient = (await db.execute(select(Patient).where(Patient.ref == ref))).scalar_one_or_none()
-    if patient is None:
-        patient = Patient(ref=ref, display_name=display_name)
-        db.add(patient)
-        await db.flush()
-    elif display_name is not None:
-        patient.display_name = display_name
-    return patient
+from vitalwatch.patients.models import Patient
+from vitalwatch.sessions.models import Session, SessionDevice, SessionEvent
 
 
 async def get(db: AsyncSession, session_id: int, *, for_update: bool = False) -> Session | None:
@@ -75,9 +65,17 @@ async def search(
     return (await db.execute(stmt)).scalars().all()
 
 
-async def patients(db: AsyncSession, ids: set[int]) -> dict[int, Patient]:
-    rows = (await db.execute(select(Patient).where(Patient.id.in_(ids)))).scalars()
-    return {p.id: p for p in rows}
+async def list_for_patient(db: AsyncSession, patient_id: int) -> Sequence[Session]:
+    stmt = select(Session).where(Session.patient_id == patient_id).order_by(Session.id.desc())
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def active_since(db: AsyncSession, patient_id: int, since: datetime) -> Sequence[Session]:
+    """The patient's active sessions started after `since` (a repeated start)."""
+    stmt = select(Session).where(
+        Session.patient_id == patient_id, Session.status == "active", Session.started_at >= since
+    )
+    return (await db.execute(stmt)).scalars().all()
 
 
 async def devices_of(db: AsyncSession, session_ids: set[int]) -> dict[int, list[Device]]:

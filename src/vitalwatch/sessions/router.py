@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import AwareDatetime, Field
 
 from vitalwatch.alarms.thresholds import Thresholds
@@ -12,6 +12,8 @@ from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
 from vitalwatch.ids import MAX_ID, PathId
+from vitalwatch.patients.service import PatientMismatch
+from vitalwatch.records import doses
 from vitalwatch.sessions import service
 from vitalwatch.sessions.schemas import (
     EventCreate,
@@ -30,13 +32,27 @@ router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "A device is busy, or the session has ended"}
 }
+_START: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A repeated start: the session already started", "model": SessionOut},
+    409: {
+        "description": "A device is busy, or the patient reference is on record with "
+        "another name (send patient.confirm_rename)"
+    },
+}
 
 
-@router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=SessionOut, responses=_CONFLICT
-)
-async def create_session(body: SessionCreate, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
-    return await service.create(db, ctx, body, actor_of(claims))
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut, responses=_START)
+async def create_session(
+    body: SessionCreate, db: DbSession, ctx: Ctx, claims: Staff, response: Response
+) -> SessionOut:
+    """Start a session; the same start repeated within 60 s answers 200 with it."""
+    try:
+        out, created = await service.create(db, ctx, body, actor_of(claims))
+    except PatientMismatch as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return out
 
 
 @router.get("", response_model=list[SessionOut])
@@ -105,8 +121,10 @@ async def get_session(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
 async def add_event(
     session_id: PathId, body: EventCreate, db: DbSession, ctx: Ctx, claims: Staff
 ) -> EventOut:
-    """Add to the dosing timeline; the first `dose` fixes the pre-dose baseline."""
-    return await service.add_event(db, ctx, session_id, body, actor_of(claims))
+    """Add to the dosing timeline; the first `dose` fixes the pre-dose baseline. A dose
+    may carry its drug, amount, route, lot and infusion stop; one given with the
+    pre-dose checklist incomplete is stored, flagged and audited (`override_reason`)."""
+    return await doses.add_event(db, ctx, session_id, body, actor_of(claims))
 
 
 @router.get("/{session_id}/events", response_model=list[EventOut])

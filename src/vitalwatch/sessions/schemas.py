@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
 from vitalwatch.ids import BodyId
+from vitalwatch.patients.schemas import PatientIn, PatientOut
+from vitalwatch.records.schemas import DoseIn, DoseRecord, ReadinessOut
 from vitalwatch.sessions.alarms_off import AlarmOff
 from vitalwatch.vitals import Metric, Protocol
 
@@ -21,21 +24,26 @@ EventKind = Literal["dose", "phase", "note"]
 TimelineKind = Literal["dose", "phase", "note", "alarm_off", "alarm_on", "late_readings"]
 
 
-class PatientIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    ref: str = Field(min_length=1, max_length=64, description="MRN or pseudonym")
-    display_name: str | None = Field(default=None, max_length=120)
-
-
 class SessionCreate(BaseModel):
+    """`patient` picks the patient by reference (created when new), `patient_id`
+    picks one on record; exactly one of them."""
+
     model_config = ConfigDict(extra="forbid")
 
-    patient: PatientIn
+    patient: PatientIn | None = None
+    patient_id: BodyId | None = None
     protocol: Protocol
     room: str | None = Field(default=None, max_length=64)
     device_ids: list[BodyId] = Field(default_factory=list, max_length=16)
     thresholds: ThresholdsPatch | None = None
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> SessionCreate:
+        if (self.patient is None) == (self.patient_id is None):
+            raise PydanticCustomError(
+                "patient", "send exactly one of patient {ref, display_name} or patient_id"
+            )
+        return self
 
 
 class EventCreate(BaseModel):
@@ -44,6 +52,13 @@ class EventCreate(BaseModel):
     kind: EventKind
     ts: AwareDatetime | None = Field(default=None, description="When it happened; now if left out")
     detail: str | None = Field(default=None, max_length=2000)
+    dose: DoseIn | None = Field(default=None, description="kind dose: drug, amount, route, lot")
+    override_reason: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=1000,
+        description="kind dose: why the dose is given with the pre-dose checklist incomplete",
+    )
 
 
 class EventOut(BaseModel):
@@ -53,16 +68,12 @@ class EventOut(BaseModel):
     ts: datetime
     detail: str | None
     created_by: int | None
+    dose: DoseRecord | None = None
 
 
 class DeviceRef(BaseModel):
     id: int
     name: str
-
-
-class PatientOut(BaseModel):
-    ref: str
-    display_name: str | None
 
 
 class LatestValue(BaseModel):
@@ -101,6 +112,7 @@ class SessionOut(BaseModel):
         description="Alarms switched off compared with the protocol's defaults: a limit "
         "removed, a baseline-rise alarm removed, or an alarm delay over VITALWATCH_MAX_SUSTAIN_S",
     )
+    readiness: ReadinessOut
 
 
 class ReadingSeries(BaseModel):

@@ -29,8 +29,14 @@ from vitalwatch.audit import service as audit
 from vitalwatch.context import AppContext
 from vitalwatch.db import on_commit, utcnow
 from vitalwatch.devices import repository as devices_repo
+from vitalwatch.patients import repository as patients_repo
+from vitalwatch.patients import service as patients_service
+from vitalwatch.patients.models import Patient
+from vitalwatch.patients.schemas import PatientOut
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
+from vitalwatch.records import readiness
+from vitalwatch.records.schemas import DoseRecord
 from vitalwatch.sessions import repository
 from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
 from vitalwatch.sessions.models import Session, SessionEvent
@@ -40,7 +46,6 @@ from vitalwatch.sessions.schemas import (
     EventOut,
     LatestValue,
     News2Out,
-    PatientOut,
     ProtocolOut,
     ReadingSeries,
     SessionCreate,
@@ -103,10 +108,11 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
     if not sessions:
         return []
     ids = {s.id for s in sessions}
-    patients = await repository.patients(db, {s.patient_id for s in sessions})
+    patients = await patients_repo.by_ids(db, {s.patient_id for s in sessions})
     devices = await repository.devices_of(db, ids)
     alarms = await alarms_service.views_for(db, ids)
     await ctx.latest.ensure_loaded(db, ids)
+    ready = await readiness.compute(db, ctx, sessions)
     out = []
     for s in sessions:
         latest = ctx.latest.get(s.id)
@@ -122,7 +128,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
         out.append(
             SessionOut(
                 id=s.id,
-                patient=PatientOut(ref=patient.ref, display_name=patient.display_name),
+                patient=PatientOut.model_validate(patient),
                 protocol=s.protocol,  # type: ignore[arg-type]
                 room=s.room,
                 status=s.status,  # type: ignore[arg-type]
@@ -147,6 +153,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
                 else None,
                 alarms=alarms.get(s.id, []),
                 alarms_off=alarms_off(s.protocol, thresholds, ctx.settings.max_sustain_s),
+                readiness=ready[s.id],
             )
         )
     return out
@@ -182,9 +189,51 @@ async def _get_active(db: AsyncSession, session_id: int) -> Session:
     return session
 
 
+#: A start repeated within this time (a double click, a retried request) with the
+#: same patient, protocol, room and monitors returns the session already started.
+REPEAT_WINDOW = timedelta(seconds=60)
+
+
+async def _patient_of(db: AsyncSession, body: SessionCreate, actor: audit.Actor) -> Patient:
+    """Picked by id, or by reference (created when new); raises the patients' errors."""
+    if body.patient is not None:
+        return await patients_service.pick_or_create(db, body.patient, actor)
+    assert body.patient_id is not None
+    patient = await patients_repo.get(db, body.patient_id, for_update=True)
+    if patient is None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "patient_id"),
+                    "msg": f"patient {body.patient_id} does not exist",
+                    "input": body.patient_id,
+                }
+            ]
+        )
+    return patient
+
+
+async def _repeated_start(
+    db: AsyncSession, patient: Patient, body: SessionCreate, device_ids: list[int]
+) -> Session | None:
+    """The session this request already started, if it is a repeat. The patient's
+    row is locked, so of two simultaneous starts the second sees the first."""
+    recent = await repository.active_since(db, patient.id, utcnow() - REPEAT_WINDOW)
+    if not recent:
+        return None
+    bound = await repository.devices_of(db, {s.id for s in recent})
+    for s in recent:
+        same_devices = sorted(d.id for d in bound[s.id]) == sorted(device_ids)
+        if s.protocol == body.protocol and s.room == body.room and same_devices:
+            return s
+    return None
+
+
 async def create(
     db: AsyncSession, ctx: AppContext, body: SessionCreate, actor: audit.Actor
-) -> SessionOut:
+) -> tuple[SessionOut, bool]:
+    """The new session and True; or a repeated start's session and False."""
     thresholds = defaults_for(body.protocol)
     if body.thresholds is not None:
         try:
@@ -206,7 +255,10 @@ async def create(
                 for d in missing
             ]
         )
-    patient = await repository.upsert_patient(db, body.patient.ref, body.patient.display_name)
+    patient = await _patient_of(db, body, actor)
+    repeat = await _repeated_start(db, patient, body, device_ids)
+    if repeat is not None:
+        return await view(db, ctx, repeat), False
     session = Session(
         patient_id=patient.id,
         protocol=body.protocol,
@@ -236,12 +288,13 @@ async def create(
             "protocol": body.protocol,
             "room": body.room,
             "device_ids": device_ids,
+            "patient_id": patient.id,
             "threshold_overrides": body.thresholds.model_dump(exclude_unset=True)
             if body.thresholds
             else None,
         },
     )
-    return await _publish(db, ctx, session)
+    return await _publish(db, ctx, session), True
 
 
 async def get(db: AsyncSession, ctx: AppContext, session_id: int) -> SessionOut:
@@ -298,27 +351,52 @@ async def compute_baseline(
     return values if any(v is not None for v in values.values()) else None
 
 
-async def add_event(
-    db: AsyncSession, ctx: AppContext, session_id: int, body: EventCreate, actor: audit.Actor
-) -> EventOut:
-    session = await _get_active(db, session_id)
+def event_time(ctx: AppContext, sent: datetime | None, loc: str = "ts") -> datetime:
+    """A staff-given time in UTC (now when left out); 422 when in the future."""
     now = utcnow()
-    ts = body.ts.astimezone(UTC) if body.ts is not None else now
+    ts = sent.astimezone(UTC) if sent is not None else now
     if ts > now + timedelta(seconds=ctx.settings.max_future_skew_s):
         raise RequestValidationError(
             [
                 {
                     "type": "value_error",
-                    "loc": ("body", "ts"),
-                    "msg": "ts is in the future",
-                    "input": body.ts.isoformat() if body.ts else None,
+                    "loc": ("body", loc),
+                    "msg": f"{loc} is in the future",
+                    "input": sent.isoformat() if sent else None,
                 }
             ]
         )
+    return ts
+
+
+def event_out(event: SessionEvent) -> EventOut:
+    out = EventOut.model_validate(event, from_attributes=True)
+    if event.data is not None:
+        out.dose = DoseRecord.model_validate(event.data)
+    return out
+
+
+async def add_event(
+    db: AsyncSession,
+    ctx: AppContext,
+    session_id: int,
+    body: EventCreate,
+    actor: audit.Actor,
+    data: dict[str, Any] | None = None,
+) -> EventOut:
+    """`data`: a dose's details (records/doses.py builds them)."""
+    session = await _get_active(db, session_id)
+    now = utcnow()
+    ts = event_time(ctx, body.ts)
     event = await repository.add_event(
         db,
         SessionEvent(
-            session_id=session_id, kind=body.kind, ts=ts, detail=body.detail, created_by=actor.id
+            session_id=session_id,
+            kind=body.kind,
+            ts=ts,
+            detail=body.detail,
+            data=data,
+            created_by=actor.id,
         ),
     )
     await audit.record(
@@ -333,16 +411,13 @@ async def add_event(
         session.first_dose_at = ts
         session.baseline = await compute_baseline(db, session, now)
         await _publish(db, ctx, session)
-    return EventOut.model_validate(event, from_attributes=True)
+    return event_out(event)
 
 
 async def list_events(db: AsyncSession, session_id: int) -> list[EventOut]:
     if await repository.get(db, session_id) is None:
         raise not_found(session_id)
-    return [
-        EventOut.model_validate(e, from_attributes=True)
-        for e in await repository.events(db, session_id)
-    ]
+    return [event_out(e) for e in await repository.events(db, session_id)]
 
 
 async def patch_thresholds(

@@ -1,8 +1,10 @@
-"""The nurses' dashboard: static pages (no build step) served by the service.
+"""The nurses' pages: static HTML + ES modules (no build step) served by the service.
 
 `/` is the ward (tiles and alarm list), `/sessions` the past sessions and
-`/sessions/{id}` one session's page; each page signs in with the staff token
-kept in the browser session, so these routes serve files only.
+`/sessions/{id}` one session's page; the session record, its report and REMS
+form, the forms due, the patients and a patient's series are pages of their
+own with stable URLs. Each page signs in with the staff token kept in the
+browser session (js/api.js), so these routes serve files only.
 """
 
 from __future__ import annotations
@@ -20,31 +22,66 @@ STATIC = (Path(__file__).parent / "static").resolve()
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
+def _page(name: str) -> FileResponse:
+    return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/")
 async def index() -> FileResponse:
-    return FileResponse(STATIC / "index.html", headers=_NO_CACHE)
+    return _page("index.html")
 
 
 @router.get("/sessions")
 async def past_sessions_page() -> FileResponse:
-    return FileResponse(STATIC / "past.html", headers=_NO_CACHE)
+    return _page("past.html")
 
 
 @router.get("/sessions/{session_id}")
 async def session_page(session_id: PathId) -> FileResponse:
-    return FileResponse(STATIC / "session.html", headers=_NO_CACHE)
+    return _page("session.html")
 
 
 @router.get("/notify")
 async def notify_page() -> FileResponse:
     """Admin: secondary notification targets and the escalation chain."""
-    return FileResponse(STATIC / "notify.html", headers={"Cache-Control": "no-cache"})
+    return _page("notify.html")
 
 
 @router.get("/ack")
 async def ack_page() -> FileResponse:
     """A phone's acknowledge link (the token follows '#', so it never reaches a log)."""
-    return FileResponse(STATIC / "ack.html", headers={"Cache-Control": "no-cache"})
+    return _page("ack.html")
+
+
+@router.get("/sessions/{session_id}/record")
+async def session_record(session_id: PathId) -> FileResponse:
+    """Checklist, doses, observations, readiness and sign-off of one session."""
+    return _page("record.html")
+
+
+@router.get("/sessions/{session_id}/report")
+async def session_report(session_id: PathId) -> FileResponse:
+    return _page("report.html")
+
+
+@router.get("/sessions/{session_id}/rems")
+async def rems_form(session_id: PathId) -> FileResponse:
+    return _page("rems.html")
+
+
+@router.get("/rems/due")
+async def forms_due() -> FileResponse:
+    return _page("forms-due.html")
+
+
+@router.get("/patients")
+async def patients() -> FileResponse:
+    return _page("patients.html")
+
+
+@router.get("/patients/{patient_id}")
+async def patient_series(patient_id: PathId) -> FileResponse:
+    return _page("patient.html")
 
 
 @router.get("/static/{path:path}")

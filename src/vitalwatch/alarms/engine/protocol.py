@@ -1,5 +1,6 @@
 """Rules that are not limits: the esketamine pre-dose BP review, and nurses'
-observations (MOAA/S at or below 2 is deep sedation: a high alarm)."""
+observations (MOAA/S at or below 2 is deep sedation: a high alarm; a round
+of observations overdue is a low reminder)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,20 @@ def observe(
     board: Board, session_id: int, kind: str, value: float, ts: float, clock: float
 ) -> list[Transition]:
     """A nurse's observation. MOAA/S <= 2 (deep sedation) raises a high
-    alarm; a later MOAA/S of 3 or more clears its condition."""
+    alarm; a later MOAA/S of 3 or more clears its condition. "observation_due"
+    (from the session record: a round of observations is overdue, value 1, or
+    done, value 0) is a low reminder that clears itself."""
+    if kind == "observation_due":
+        due: Wanted = {"observation_due": ("low", None)} if value > 0 else {}
+        return board.set_problem(
+            session_id,
+            "observation_due",
+            "physiological",
+            due,
+            ts,
+            clock,
+            "Observations due: sedation, dissociation and side effects",
+        )
     if kind != "moaa_s":
         return []
     deep = value <= SEDATION_ALARM_AT

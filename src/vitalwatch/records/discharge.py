@@ -1,0 +1,74 @@
+"""The nurse's discharge sign-off: who, when, to whom the patient left. While the
+criteria are not met it needs an override reason, recorded in the report."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.audit import service as audit
+from vitalwatch.context import AppContext
+from vitalwatch.db import utcnow
+from vitalwatch.records import publish, readiness, repository
+from vitalwatch.records.errors import RecordConflict, RecordNotFound
+from vitalwatch.records.models import SessionReadiness
+from vitalwatch.records.schemas import ReadinessOut, SignOffIn
+from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.models import Session
+
+
+async def row_for(db: AsyncSession, session_id: int) -> SessionReadiness:
+    row = (await repository.readiness_rows(db, [session_id], for_update=True)).get(session_id)
+    if row is None:
+        row = SessionReadiness(session_id=session_id)
+        db.add(row)
+    return row
+
+
+def note_first_met(row: SessionReadiness, r: ReadinessOut, session: Session) -> bool:
+    """Record the first moment the criteria held; True when something was recorded."""
+    now = min(utcnow(), session.ended_at) if session.ended_at else utcnow()
+    changed = False
+    if r.stable and row.stable_at is None:
+        row.stable_at, changed = now, True
+    if r.ready and row.first_ready_at is None:
+        row.first_ready_at, changed = now, True
+    return changed
+
+
+async def sign_off(
+    db: AsyncSession, ctx: AppContext, session_id: int, body: SignOffIn, actor: audit.Actor
+) -> ReadinessOut:
+    session = await sessions_repo.get(db, session_id, for_update=True)
+    if session is None:
+        raise RecordNotFound(f"Session {session_id} not found")
+    await ctx.latest.ensure_loaded(db, {session_id})
+    now_state = (await readiness.compute(db, ctx, [session]))[session_id]
+    row = await row_for(db, session_id)
+    if row.signed_off_at is not None:
+        raise RecordConflict(f"Session {session_id} was already signed off by {row.signed_off_by}")
+    if not now_state.ready and body.override_reason is None:
+        raise RecordConflict(
+            "Not ready for discharge: "
+            + "; ".join(now_state.reasons)
+            + ". To sign off anyway, give an override reason (it is recorded)."
+        )
+    note_first_met(row, now_state, session)
+    row.signed_off_at = utcnow()
+    row.signed_off_by = actor.name
+    row.left_with = body.left_with
+    row.note = body.note
+    row.override_reason = None if now_state.ready else body.override_reason
+    await audit.record(
+        db,
+        actor=actor,
+        action="discharge.sign_off",
+        entity="session",
+        entity_id=session_id,
+        detail={
+            "ready": now_state.ready,
+            "reasons": now_state.reasons,
+            "override_reason": row.override_reason,
+        },
+    )
+    await publish.session_changed(db, ctx, [session])
+    return (await readiness.compute(db, ctx, [session]))[session_id]

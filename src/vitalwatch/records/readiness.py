@@ -1,0 +1,254 @@
+"""Discharge readiness, computed on the server from the stored record.
+
+Criteria (the clinic sets the margins per protocol, records/profiles.py):
+- observation time over: the protocol's minimum after the end of dosing (an IV
+  infusion's stop, or its usual length while no stop is recorded);
+- vitals near baseline: a BP taken in the last `bp_max_age_min` and HR within
+  the margins of the pre-dose baseline;
+- esketamine: the BP checkpoints before dosing and about 40 min after;
+- no alarm active, and none for the last `quiet_min` minutes;
+- sedation resolved: the newest MOAA/S since the dose is 5.
+`stable` leaves out the observation time and the checkpoints: the first moment
+it held answers the REMS "when would the patient have been ready to leave".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.alarms import repository as alarms_repo
+from vitalwatch.alarms.models import Alarm
+from vitalwatch.alarms.thresholds import PROFILES
+from vitalwatch.context import AppContext
+from vitalwatch.db import utcnow
+from vitalwatch.readings.latest import Latest
+from vitalwatch.records import repository
+from vitalwatch.records.models import Observation, SessionReadiness
+from vitalwatch.records.profiles import Profiles, default_profile
+from vitalwatch.records.schemas import DoseRecord, ReadinessOut, RecordProfileOut
+from vitalwatch.records.text import hm, num
+from vitalwatch.sessions.models import Session, SessionEvent
+from vitalwatch.vitals import METRIC_INFO
+
+#: Reminders and pre-dose advisories say nothing about the patient's recovery.
+NOT_BLOCKING = frozenset({"observation_due", "predose_bp_review"})
+#: esketamine checkpoints: a BP before dosing (within this long) and at 40 +- 10 min
+PRE_DOSE_BP_WINDOW = timedelta(minutes=60)
+CHECK_WINDOW = timedelta(minutes=10)
+HR_MAX_AGE = timedelta(seconds=60)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def dosing_end(session: Session, doses: Sequence[SessionEvent]) -> datetime | None:
+    """When dosing ended: the last dose, an infusion at its stop (or its usual end)."""
+    end: datetime | None = None
+    for event in doses:
+        dose = DoseRecord.model_validate(event.data or {})
+        t = event.ts
+        if dose.route == "iv_infusion" or (
+            dose.route is None and session.protocol == "ketamine-iv"
+        ):
+            t = dose.infusion_stop or event.ts + timedelta(
+                minutes=PROFILES[session.protocol].dosing_min
+            )
+        end = t if end is None or t > end else end
+    return end
+
+
+def observation_until(session: Session, doses: Sequence[SessionEvent]) -> datetime | None:
+    minutes = PROFILES[session.protocol].observation_min
+    end = dosing_end(session, doses)
+    return None if end is None or minutes is None else end + timedelta(minutes=minutes)
+
+
+def checkpoints(
+    first_dose: datetime, bps: Sequence[tuple[int, float, float]], end: datetime
+) -> tuple[tuple[int, float, float] | None, ...]:
+    """The esketamine BP checkpoints: before dosing, about 40 min after, and the
+    last before the end of monitoring (after the 40-min window)."""
+    at40 = first_dose + timedelta(minutes=40)
+    before = [b for b in bps if first_dose - PRE_DOSE_BP_WINDOW <= _dt(b[0]) <= first_dose]
+    around = [b for b in bps if abs(_dt(b[0]) - at40) <= CHECK_WINDOW]
+    after = [b for b in bps if at40 + CHECK_WINDOW < _dt(b[0]) <= end]
+    return (
+        before[-1] if before else None,
+        min(around, key=lambda b: abs(_dt(b[0]) - at40)) if around else None,
+        after[-1] if after else None,
+    )
+
+
+@dataclass
+class _Inputs:
+    profile: RecordProfileOut
+    doses: Sequence[SessionEvent]
+    newest_observation: datetime | None  # when recorded
+    last_moass: Observation | None
+    alarms: Sequence[Alarm]
+    bps: Sequence[tuple[int, float, float]]
+    latest: Latest
+    row: SessionReadiness | None
+
+
+def _vitals(s: Session, i: _Inputs, now: datetime, reasons: list[str]) -> bool:
+    p, base, latest = i.profile, s.baseline or {}, i.latest
+    ok = True
+    sbp, dbp, hr = latest.get("sbp"), latest.get("dbp"), latest.get("hr")
+    if base.get("sbp") is None or base.get("hr") is None:
+        reasons.append("No pre-dose baseline of BP and HR to compare with")
+        return False
+    if sbp is None or dbp is None or _dt(sbp[1]) < now - timedelta(minutes=p.bp_max_age_min):
+        reasons.append(f"No BP in the last {p.bp_max_age_min} min")
+        ok = False
+    else:
+        off = [
+            f"{label} {num(v)}, {num(abs(v - b))} {'above' if v > b else 'below'} baseline "
+            f"{num(b)} (margin {num(m)})"
+            for label, v, b, m in (
+                ("SBP", sbp[0], base.get("sbp"), p.sbp_margin),
+                ("DBP", dbp[0], base.get("dbp"), p.dbp_margin),
+            )
+            if b is not None and abs(v - b) > m
+        ]
+        if off:
+            reasons.append(f"BP {num(sbp[0])}/{num(dbp[0])} mmHg: " + "; ".join(off))
+            ok = False
+    if hr is None or _dt(hr[1]) < now - HR_MAX_AGE:
+        reasons.append("No heart rate in the last minute")
+        ok = False
+    elif abs(hr[0] - base["hr"]) > p.hr_margin:
+        reasons.append(f"HR more than {num(p.hr_margin)}/min from baseline {num(base['hr'])}")
+        ok = False
+    return ok
+
+
+def evaluate(s: Session, i: _Inputs, now: datetime, tz: ZoneInfo) -> ReadinessOut:
+    row = i.row
+    signed = {
+        "signed_off_at": row.signed_off_at if row else None,
+        "signed_off_by": row.signed_off_by if row else None,
+        "left_with": row.left_with if row else None,
+        "override_reason": row.override_reason if row else None,
+        "stable_at": row.stable_at if row else None,
+        "first_ready_at": row.first_ready_at if row else None,
+    }
+    if s.first_dose_at is None:
+        return ReadinessOut(applies=False, reasons=["No dose given yet"], **signed)
+    at = min(now, s.ended_at) if s.ended_at else now
+    reasons: list[str] = []
+    until = observation_until(s, i.doses)
+    observation_met = until is None or at >= until
+    if not observation_met:
+        reasons.append(f"Observation until {hm(until, tz)}")
+    vitals_ok = _vitals(s, i, at, reasons)
+    checkpoints_met: bool | None = None
+    if PROFILES[s.protocol].bp_check_after_dose_s is not None:
+        pre, at40, _ = checkpoints(s.first_dose_at, i.bps, at)
+        checkpoints_met = pre is not None and at40 is not None
+        if pre is None:
+            reasons.append("No BP recorded before dosing")
+        if at40 is None:
+            at_40 = s.first_dose_at + timedelta(minutes=40)
+            reasons.append(f"BP check about 40 min after the dose ({hm(at_40, tz)}) not recorded")
+    relevant = [a for a in i.alarms if a.rule not in NOT_BLOCKING]
+    active = [a for a in relevant if a.state in ("active", "acknowledged")]
+    quiet_until = None
+    for a in active:
+        what = METRIC_INFO[a.metric].label if a.metric in METRIC_INFO else a.rule
+        reasons.append(f"{a.priority.capitalize()} alarm active ({what})")
+    ended = [a.resolved_at for a in relevant if a.resolved_at is not None]
+    if ended:
+        quiet_until = max(ended) + timedelta(minutes=i.profile.quiet_min)
+        if quiet_until > at and not active:
+            reasons.append(
+                f"No alarm for {i.profile.quiet_min} min needed (until {hm(quiet_until, tz)})"
+            )
+    no_alarm = not active and (quiet_until is None or quiet_until <= at)
+    moass = i.last_moass if i.last_moass and i.last_moass.ts >= s.first_dose_at else None
+    sedation_ok = moass is not None and moass.moass == 5
+    if moass is None:
+        reasons.append("No MOAA/S recorded since the dose")
+    elif not sedation_ok:
+        reasons.append(f"MOAA/S {moass.moass} at {hm(moass.ts, tz)}: needs 5")
+    stable = vitals_ok and no_alarm and sedation_ok
+    ready = stable and observation_met and checkpoints_met is not False
+    # counted from when the dose or observation was recorded: a backlog typed in
+    # from paper does not make the next round due at once
+    dosed_at = max((e.created_at for e in i.doses), default=s.first_dose_at)
+    last_seen = max(filter(None, (i.newest_observation, dosed_at)))
+    next_due = last_seen + timedelta(minutes=i.profile.observation_interval_min)
+    due = s.status == "active" and not (row and row.signed_off_at) and now >= next_due
+    return ReadinessOut(
+        applies=True,
+        observation_until=until,
+        observation_met=observation_met,
+        vitals_near_baseline=vitals_ok,
+        bp_checkpoints_met=checkpoints_met,
+        no_recent_alarm=no_alarm,
+        quiet_until=quiet_until,
+        sedation_ok=sedation_ok,
+        last_moass=moass.moass if moass else None,
+        last_moass_at=moass.ts if moass else None,
+        stable=stable,
+        ready=ready,
+        reasons=reasons,
+        observation_due=due,
+        next_observation_due_at=next_due if s.status == "active" else None,
+        **signed,
+    )
+
+
+async def compute(
+    db: AsyncSession,
+    ctx: AppContext,
+    sessions: Sequence[Session],
+    now: datetime | None = None,
+) -> dict[int, ReadinessOut]:
+    """Readiness of many sessions in a fixed number of queries (latest values
+    must be loaded in ctx.latest: sessions.service.views does it)."""
+    now = now or utcnow()
+    ids = [s.id for s in sessions]
+    rows = await repository.readiness_rows(db, ids) if ids else {}
+    dosed = [s for s in sessions if s.first_dose_at is not None]
+    if not dosed:
+        return {s.id: evaluate(s, _empty(rows.get(s.id)), now, ctx.settings.tz) for s in sessions}
+    dosed_ids = [s.id for s in dosed]
+    profiles = await Profiles.load(db, {s.protocol for s in dosed})
+    chosen = {s.id: profiles.at(s.protocol, s.started_at) for s in dosed}
+    doses = await repository.doses_of(db, dosed_ids)
+    last = await repository.last_observation(db, dosed_ids)
+    longest = max(p.quiet_min for p in chosen.values())
+    alarms: dict[int, list[Alarm]] = {}
+    for a in await alarms_repo.recent_for_sessions(db, dosed_ids, now - timedelta(minutes=longest)):
+        alarms.setdefault(a.session_id or 0, []).append(a)  # asked by session: never 0
+    gated = [s.id for s in dosed if PROFILES[s.protocol].bp_check_after_dose_s is not None]
+    bps = await repository.bp_readings(db, gated) if gated else {}
+    out = {}
+    for s in sessions:
+        if s.first_dose_at is None:
+            out[s.id] = evaluate(s, _empty(rows.get(s.id)), now, ctx.settings.tz)
+            continue
+        newest, moass = last.get(s.id, (None, None))
+        inputs = _Inputs(
+            profile=chosen[s.id],
+            doses=doses.get(s.id, []),
+            newest_observation=newest,
+            last_moass=moass,
+            alarms=alarms.get(s.id, []),
+            bps=bps.get(s.id, []),
+            latest=ctx.latest.get(s.id),
+            row=rows.get(s.id),
+        )
+        out[s.id] = evaluate(s, inputs, now, ctx.settings.tz)
+    return out
+
+
+def _empty(row: SessionReadiness | None) -> _Inputs:
+    return _Inputs(default_profile("custom"), [], None, None, [], [], {}, row)

@@ -1,0 +1,364 @@
+"""The SPRAVATO REMS Patient Monitoring Form, filled from the session record.
+
+The fields follow the form's order. Each is pre-filled from the record where
+the record knows the answer (BP checkpoints picked from the readings with
+their times, durations, ready-to-leave minutes, sedation and dissociation
+from the observations); the nurse completes the gaps and may correct any
+pre-filled value. The clinic submits the form on the REMS portal within 7
+calendar days and marks it submitted here: VitalWatch sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.audit import service as audit
+from vitalwatch.context import AppContext
+from vitalwatch.db import utcnow
+from vitalwatch.patients import repository as patients_repo
+from vitalwatch.records import repository
+from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
+from vitalwatch.records.models import RemsForm
+from vitalwatch.records.report import Report, build
+from vitalwatch.records.schemas import FormDue, RemsField, RemsFormOut
+from vitalwatch.records.text import day, hm, num
+
+DEADLINE_DAYS = 7
+YNU = ("yes", "no", "unknown")
+YN = ("yes", "no")
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    section: str
+    label: str
+    kind: str  # choice | text | number | date
+    options: tuple[str, ...] = ()
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("patient_name", "Patient", "Patient name", "text"),
+    Field("patient_dob", "Patient", "Date of birth", "date"),
+    Field("med_benzodiazepines", "Concomitant medications", "Benzodiazepines", "choice", YNU),
+    Field(
+        "med_sedative_hypnotics",
+        "Concomitant medications",
+        "Non-benzodiazepine sedative hypnotics",
+        "choice",
+        YNU,
+    ),
+    Field("med_psychostimulants", "Concomitant medications", "Psychostimulants", "choice", YNU),
+    Field(
+        "med_maois",
+        "Concomitant medications",
+        "Monoamine oxidase inhibitors (MAOIs)",
+        "choice",
+        YNU,
+    ),
+    Field("med_opioids", "Concomitant medications", "Opioids", "choice", YNU),
+    Field("monitoring_provider", "Treatment session", "Monitoring healthcare provider", "text"),
+    Field("session_date", "Treatment session", "Date of treatment session", "date"),
+    Field("dose", "Treatment session", "SPRAVATO dose", "choice", ("56 mg", "84 mg", "other")),
+    Field("dose_other_mg", "Treatment session", "Other dose (mg)", "number"),
+    Field("lot_number", "Treatment session", "Lot number", "text"),
+    Field(
+        "monitoring_minutes",
+        "Monitoring",
+        "Minutes from first administration to end of monitoring",
+        "number",
+    ),
+    Field(
+        "ready_minutes",
+        "Monitoring",
+        "Without the 2-hour requirement, minutes after administration when the patient "
+        "would have been ready to leave",
+        "number",
+    ),
+    Field(
+        "vitals_ok_before",
+        "Vital signs",
+        "Vital signs acceptable before administration",
+        "choice",
+        YN,
+    ),
+    Field(
+        "vitals_ok_end",
+        "Vital signs",
+        "Vital signs acceptable before completion of monitoring",
+        "choice",
+        YN,
+    ),
+    Field("bp_before", "Vital signs", "BP before administration (mmHg, time)", "text"),
+    Field("bp_40", "Vital signs", "BP about 40 minutes after administration (mmHg, time)", "text"),
+    Field("bp_end", "Vital signs", "BP before completion of monitoring (mmHg, time)", "text"),
+    Field("sedation", "Adverse events", "Sedation", "choice", YN),
+    Field("dissociation", "Adverse events", "Dissociation", "choice", YN),
+    Field("respiratory_depression", "Adverse events", "Respiratory depression", "choice", YN),
+    Field("serious_adverse_events", "Adverse events", "Serious adverse events", "choice", YN),
+    Field(
+        "serious_adverse_events_detail",
+        "Adverse events",
+        "Serious adverse events: describe",
+        "text",
+    ),
+)
+BY_KEY = {f.key: f for f in FIELDS}
+#: answered only when the answer before it asks for them
+CONDITIONAL = {
+    "dose_other_mg": ("dose", "other"),
+    "serious_adverse_events_detail": ("serious_adverse_events", "yes"),
+}
+
+
+def _yn(value: bool | None) -> str | None:
+    return None if value is None else ("yes" if value else "no")
+
+
+def prefill(r: Report) -> dict[str, tuple[Any, str]]:
+    """What the record says, with where it comes from."""
+    s, tz, q = r.session, r.tz, r.readiness
+    out: dict[str, tuple[Any, str]] = {}
+    if r.patient.display_name:
+        out["patient_name"] = (r.patient.display_name, "patient record")
+    if r.patient.date_of_birth:
+        out["patient_dob"] = (r.patient.date_of_birth.isoformat(), "patient record")
+    if q.signed_off_by:
+        out["monitoring_provider"] = (q.signed_off_by, "signed off the discharge")
+    if s.first_dose_at:
+        out["session_date"] = (day(s.first_dose_at, tz), "first dose")
+    if r.doses:
+        total = sum(d.total_mg or 0 for _, d in r.doses)
+        lots = sorted({d.lot_number for _, d in r.doses if d.lot_number})
+        if total:
+            choice = f"{num(total)} mg" if total in (56, 84) else "other"
+            out["dose"] = (choice, f"doses recorded: {num(total)} mg")
+            if choice == "other":
+                out["dose_other_mg"] = (total, "doses recorded")
+        if lots:
+            out["lot_number"] = (", ".join(lots), "dose record")
+    if s.first_dose_at:
+        end = q.signed_off_at or s.ended_at
+        if end:
+            source = "to the discharge sign-off" if q.signed_off_at else "to the end of the session"
+            out["monitoring_minutes"] = (int((end - s.first_dose_at).total_seconds() // 60), source)
+        if q.stable_at:
+            minutes = int((q.stable_at - s.first_dose_at).total_seconds() // 60)
+            out["ready_minutes"] = (
+                minutes,
+                f"discharge criteria other than time first met at {hm(q.stable_at, tz)}",
+            )
+        gate = next((i for i in r.checklist.items if i.kind == "bp_gate"), None)
+        if gate and gate.bp:
+            within = gate.bp.sbp <= 140 and gate.bp.dbp <= 90
+            out["vitals_ok_before"] = (_yn(within), gate.status)
+        if s.ended_at or q.signed_off_at:
+            out["vitals_ok_end"] = (_yn(q.vitals_near_baseline), "vitals near baseline at the end")
+        for key, point in zip(("bp_before", "bp_40", "bp_end"), r.checkpoints, strict=False):
+            if point.ts is not None:
+                text = f"{num(point.sbp)}/{num(point.dbp)} at {hm(point.ts, tz)}"
+                m = point.minutes_after_dose or 0
+                when = f"{m} min after the dose" if m >= 0 else f"{-m} min before the dose"
+                out[key] = (text, f"reading {when}")
+        after = [o for o in r.observations if o.ts >= s.first_dose_at]
+        scored = [o.moass for o in after if o.moass is not None]
+        if scored:
+            out["sedation"] = (_yn(min(scored) < 5), f"lowest MOAA/S {min(scored)}")
+        dissociated = [o for o in after if o.dissociation is not None or o.cadss is not None]
+        if dissociated:
+            yes = any(
+                (o.dissociation not in (None, "none")) or (o.cadss or 0) > 0 for o in dissociated
+            )
+            out["dissociation"] = (_yn(yes), "observations")
+        breathing = [
+            o.respiratory_depression for o in after if o.respiratory_depression is not None
+        ]
+        if breathing or any(a.message.startswith(("SpO2", "RR")) for a in r.alarms):
+            out["respiratory_depression"] = (_yn(any(breathing)), "observations")
+    return out
+
+
+def due_date(first_dose: datetime, r_tz: Any) -> date:
+    return first_dose.astimezone(r_tz).date() + timedelta(days=DEADLINE_DAYS)
+
+
+def view(r: Report, form: RemsForm | None) -> RemsFormOut:
+    answers = form.answers if form else {}
+    filled = prefill(r)
+    fields, gaps = [], []
+    for f in FIELDS:
+        needed = (
+            f.key not in CONDITIONAL
+            or _value(CONDITIONAL[f.key][0], answers, filled) == CONDITIONAL[f.key][1]
+        )
+        value = _value(f.key, answers, filled)
+        pre = filled.get(f.key)
+        gap = needed and value in (None, "")
+        if gap:
+            gaps.append(f.label)
+        fields.append(
+            RemsField(
+                key=f.key,
+                section=f.section,
+                label=f.label,
+                kind=f.kind,
+                options=list(f.options),
+                value=value,
+                prefilled=pre[0] if pre else None,
+                source=pre[1] if pre else None,
+                answered=f.key in answers,
+                needed=needed,
+                gap=gap,
+            )
+        )
+    s = r.session
+    due = due_date(s.first_dose_at, r.tz) if s.first_dose_at else None
+    today = utcnow().astimezone(r.tz).date()
+    return RemsFormOut(
+        session_id=s.id,
+        status="submitted" if form and form.submitted_at else "draft",
+        due_date=due,
+        days_left=(due - today).days if due else None,
+        fields=fields,
+        gaps=gaps,
+        alarms=[f"{hm(a.raised_at, r.tz)} {a.priority}: {a.message}" for a in r.alarms],
+        updated_at=form.updated_at if form else None,
+        updated_by=form.updated_by if form else None,
+        submitted_at=form.submitted_at if form else None,
+        submitted_by=form.submitted_by if form else None,
+    )
+
+
+def _value(key: str, answers: dict[str, Any], filled: dict[str, tuple[Any, str]]) -> Any:
+    if key in answers:
+        return answers[key]
+    return filled[key][0] if key in filled else None
+
+
+def _check(key: str, value: Any) -> Any:
+    f = BY_KEY.get(key)
+    if f is None:
+        raise RecordInvalid(("body", "answers", key), f"the form has no field {key!r}")
+    if value is None:
+        return None
+    if f.kind == "choice" and value not in f.options:
+        raise RecordInvalid(("body", "answers", key), f"{f.label}: one of {', '.join(f.options)}")
+    if f.kind == "number" and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100_000
+    ):
+        raise RecordInvalid(("body", "answers", key), f"{f.label}: a number of 0 or more")
+    if f.kind == "date":
+        try:
+            date.fromisoformat(str(value))
+        except ValueError:
+            raise RecordInvalid(
+                ("body", "answers", key), f"{f.label}: a date (YYYY-MM-DD)"
+            ) from None
+    if f.kind == "text" and (not isinstance(value, str) or len(value) > 500):
+        raise RecordInvalid(("body", "answers", key), f"{f.label}: text of at most 500 characters")
+    return value
+
+
+def _esketamine(r: Report) -> None:
+    if r.session.protocol != "esketamine-in":
+        raise RecordNotFound("The REMS Patient Monitoring Form is for esketamine sessions only")
+    if r.session.first_dose_at is None:
+        raise RecordConflict("No dose given: there is no treatment session to report yet")
+
+
+async def get(db: AsyncSession, r: Report) -> RemsFormOut:
+    _esketamine(r)
+    return view(r, await repository.rems_form(db, r.session.id))
+
+
+async def save(
+    db: AsyncSession, r: Report, answers: dict[str, Any], actor: audit.Actor
+) -> RemsFormOut:
+    _esketamine(r)
+    form = await repository.rems_form(db, r.session.id)
+    if form is not None and form.submitted_at is not None:
+        raise RecordConflict(f"The form was marked submitted by {form.submitted_by}: it is closed")
+    checked = {k: _check(k, v) for k, v in answers.items()}
+    if form is None:
+        form = RemsForm(session_id=r.session.id, answers={})
+        db.add(form)
+    form.answers = {**form.answers, **{k: v for k, v in checked.items()}}
+    form.answers = {k: v for k, v in form.answers.items() if v is not None}
+    form.updated_at, form.updated_by = utcnow(), actor.name
+    await audit.record(
+        db,
+        actor=actor,
+        action="rems.save",
+        entity="session",
+        entity_id=r.session.id,
+        detail={"fields": sorted(checked)},
+    )
+    await db.flush()
+    return view(r, form)
+
+
+async def mark_submitted(db: AsyncSession, r: Report, actor: audit.Actor) -> RemsFormOut:
+    _esketamine(r)
+    form = await repository.rems_form(db, r.session.id)
+    current = view(r, form)
+    if current.status == "submitted":
+        raise RecordConflict(f"Already marked submitted by {current.submitted_by}")
+    if current.gaps:
+        raise RecordConflict("Complete the form first: " + "; ".join(current.gaps))
+    if form is None:
+        form = RemsForm(session_id=r.session.id, answers={})
+        db.add(form)
+    # what was submitted, pre-filled values included, is kept as it was
+    form.answers = {f.key: f.value for f in current.fields if f.value is not None}
+    form.submitted_at, form.submitted_by = utcnow(), actor.name
+    form.updated_at, form.updated_by = form.submitted_at, actor.name
+    await audit.record(
+        db, actor=actor, action="rems.submitted", entity="session", entity_id=r.session.id
+    )
+    await db.flush()
+    return view(r, form)
+
+
+async def due(db: AsyncSession, ctx: AppContext, days: int = 60) -> list[FormDue]:
+    """Esketamine sessions dosed in the last `days` days whose form is not marked
+    submitted (and those submitted in the last week), the most urgent first."""
+    since = utcnow() - timedelta(days=days)
+    sessions = await repository.dosed_sessions(db, "esketamine-in", since)
+    forms = await repository.rems_forms(db, [s.id for s in sessions])
+    patients = await patients_repo.by_ids(db, {s.patient_id for s in sessions})
+    today = utcnow().astimezone(ctx.settings.tz).date()
+    out = []
+    for s in sessions:
+        form = forms.get(s.id)
+        if (
+            form is not None
+            and form.submitted_at is not None
+            and form.submitted_at < utcnow() - timedelta(days=7)
+        ):
+            continue
+        assert s.first_dose_at is not None
+        current = view(await build(db, ctx, s.id, charts=False), form)
+        deadline = due_date(s.first_dose_at, ctx.settings.tz)
+        patient = patients[s.patient_id]
+        out.append(
+            FormDue(
+                session_id=s.id,
+                patient_id=patient.id,
+                patient_ref=patient.ref,
+                patient_name=patient.display_name,
+                room=s.room,
+                session_date=s.first_dose_at.astimezone(ctx.settings.tz).date(),
+                due_date=deadline,
+                days_left=(deadline - today).days,
+                status=current.status,
+                gaps=len(current.gaps),
+                submitted_at=current.submitted_at,
+                submitted_by=current.submitted_by,
+            )
+        )
+    out.sort(key=lambda f: (f.status == "submitted", f.days_left, f.session_id))
+    return out

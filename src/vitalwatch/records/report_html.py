@@ -1,0 +1,49 @@
+"""The session report as an HTML fragment for printing (Jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from vitalwatch.records.report import Report
+from vitalwatch.records.text import day, num
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(num=num, yn=yes_no, secs=seconds)
+    return env
+
+
+def render(report: Report) -> str:
+    return (
+        environment()
+        .get_template("report.html")
+        .render(
+            r=report,
+            s=report.session,
+            p=report.patient,
+            tzname=str(report.tz),
+            day=lambda t: day(t, report.tz),
+        )
+    )

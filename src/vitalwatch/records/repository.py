@@ -1,0 +1,202 @@
+"""Queries of the records domain (and its reads of readings and the timeline)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.audit.models import AuditEntry
+from vitalwatch.readings.models import readings
+from vitalwatch.records.models import (
+    ChecklistEntry,
+    Observation,
+    RecordProfile,
+    RemsForm,
+    SessionReadiness,
+)
+from vitalwatch.sessions.models import Session, SessionEvent
+
+
+def ms(t: datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+async def profile_versions(db: AsyncSession, protocols: Iterable[str]) -> Sequence[RecordProfile]:
+    stmt = (
+        select(RecordProfile)
+        .where(RecordProfile.protocol.in_(list(protocols)))
+        .order_by(RecordProfile.id)
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def checklist_entries(db: AsyncSession, session_id: int) -> dict[str, ChecklistEntry]:
+    stmt = select(ChecklistEntry).where(ChecklistEntry.session_id == session_id)
+    return {e.item_key: e for e in (await db.execute(stmt)).scalars()}
+
+
+async def observations(db: AsyncSession, session_id: int) -> Sequence[Observation]:
+    stmt = (
+        select(Observation)
+        .where(Observation.session_id == session_id)
+        .order_by(Observation.ts, Observation.id)
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def observations_of(
+    db: AsyncSession, session_ids: Iterable[int]
+) -> dict[int, list[Observation]]:
+    out: dict[int, list[Observation]] = {}
+    stmt = (
+        select(Observation)
+        .where(Observation.session_id.in_(list(session_ids)))
+        .order_by(Observation.ts, Observation.id)
+    )
+    for o in (await db.execute(stmt)).scalars():
+        out.setdefault(o.session_id, []).append(o)
+    return out
+
+
+async def last_observation(
+    db: AsyncSession, session_ids: Iterable[int]
+) -> dict[int, tuple[datetime, Observation | None]]:
+    """Per session: when the newest observation round was recorded, and the newest
+    MOAA/S observation."""
+    ids = list(session_ids)
+    newest = dict(
+        (
+            await db.execute(
+                select(Observation.session_id, func.max(Observation.created_at))
+                .where(Observation.session_id.in_(ids))
+                .group_by(Observation.session_id)
+            )
+        ).all()
+    )
+    last_moass = (
+        select(Observation.session_id, func.max(Observation.id).label("oid"))
+        .where(Observation.session_id.in_(ids), Observation.moass.is_not(None))
+        .group_by(Observation.session_id)
+        .subquery()
+    )
+    moass = {
+        o.session_id: o
+        for o in (
+            await db.execute(
+                select(Observation).join(last_moass, Observation.id == last_moass.c.oid)
+            )
+        ).scalars()
+    }
+    return {sid: (ts, moass.get(sid)) for sid, ts in newest.items()}
+
+
+async def readiness_rows(
+    db: AsyncSession, session_ids: Iterable[int], *, for_update: bool = False
+) -> dict[int, SessionReadiness]:
+    stmt = select(SessionReadiness).where(SessionReadiness.session_id.in_(list(session_ids)))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return {r.session_id: r for r in (await db.execute(stmt)).scalars()}
+
+
+async def doses_of(db: AsyncSession, session_ids: Iterable[int]) -> dict[int, list[SessionEvent]]:
+    stmt = (
+        select(SessionEvent)
+        .where(SessionEvent.session_id.in_(list(session_ids)), SessionEvent.kind == "dose")
+        .order_by(SessionEvent.ts, SessionEvent.id)
+    )
+    out: dict[int, list[SessionEvent]] = {}
+    for e in (await db.execute(stmt)).scalars():
+        out.setdefault(e.session_id, []).append(e)
+    return out
+
+
+async def dose_event(db: AsyncSession, session_id: int, event_id: int) -> SessionEvent | None:
+    stmt = select(SessionEvent).where(
+        SessionEvent.id == event_id, SessionEvent.session_id == session_id
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def bp_readings(
+    db: AsyncSession, session_ids: Iterable[int]
+) -> dict[int, list[tuple[int, float, float]]]:
+    """Every cuff reading (ts_ms, sbp, dbp) of the sessions, in time order (sparse:
+    one every 3-15 min), typed ones included: they are readings too."""
+    c = readings.c
+    stmt = (
+        select(c.session_id, c.ts_ms, c.sbp, c.dbp)
+        .where(
+            c.session_id.in_(list(session_ids)),
+            and_(c.sbp.is_not(None), c.dbp.is_not(None)),
+        )
+        .order_by(c.session_id, c.ts_ms, c.id)
+    )
+    out: dict[int, list[tuple[int, float, float]]] = {}
+    for sid, ts, sbp, dbp in (await db.execute(stmt)).all():
+        out.setdefault(int(sid), []).append((int(ts), float(sbp), float(dbp)))
+    return out
+
+
+async def rems_form(db: AsyncSession, session_id: int) -> RemsForm | None:
+    return await db.get(RemsForm, session_id)
+
+
+async def rems_forms(db: AsyncSession, session_ids: Iterable[int]) -> dict[int, RemsForm]:
+    stmt = select(RemsForm).where(RemsForm.session_id.in_(list(session_ids)))
+    return {f.session_id: f for f in (await db.execute(stmt)).scalars()}
+
+
+async def session_readings(
+    db: AsyncSession, session_id: int
+) -> tuple[list[int], list[tuple[float | None, ...]]]:
+    """Every stored sample of a session in time order: ts_ms and the metric columns."""
+    c = readings.c
+    rows = (
+        await db.execute(
+            select(c.ts_ms, c.hr, c.sbp, c.dbp, c.map, c.spo2, c.rr)
+            .where(c.session_id == session_id)
+            .order_by(c.ts_ms, c.id)
+        )
+    ).all()
+    return [int(r[0]) for r in rows], [tuple(r[1:]) for r in rows]
+
+
+async def audit_of(
+    db: AsyncSession, session_id: int, actions: Iterable[str]
+) -> Sequence[AuditEntry]:
+    stmt = (
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity == "session",
+            AuditEntry.entity_id == session_id,
+            AuditEntry.action.in_(list(actions)),
+        )
+        .order_by(AuditEntry.id)
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def dosed_sessions(db: AsyncSession, protocol: str, since: datetime) -> Sequence[Session]:
+    stmt = (
+        select(Session)
+        .where(Session.protocol == protocol, Session.first_dose_at >= since)
+        .order_by(Session.first_dose_at)
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def extremes(db: AsyncSession, session_id: int, since_ms: int) -> dict[str, float | None]:
+    """Peak SBP, DBP and HR and the lowest SpO2 of a session from `since_ms` on."""
+    c = readings.c
+    row = (
+        await db.execute(
+            select(func.max(c.sbp), func.max(c.dbp), func.max(c.hr), func.min(c.spo2)).where(
+                c.session_id == session_id, c.ts_ms >= since_ms
+            )
+        )
+    ).one()
+    return dict(zip(("sbp", "dbp", "hr", "spo2"), row, strict=True))

@@ -1,0 +1,119 @@
+"""The records check, every `records_check_s` seconds, for the sessions this
+process evaluates: first moments of readiness recorded, a `session` event when
+readiness changes, observation reminders, and the newest MOAA/S handed to the
+alarm engine again (so a lost hand-over or a restart delays it by seconds at
+most, never loses it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+from vitalwatch.context import AppContext
+from vitalwatch.db import run_on_commit
+from vitalwatch.logging import get_logger
+from vitalwatch.records import discharge, publish, readiness, repository
+from vitalwatch.records.models import Observation
+from vitalwatch.records.schemas import ReadinessOut
+from vitalwatch.sessions import repository as sessions_repo
+
+log = get_logger(__name__)
+
+
+def _fingerprint(r: ReadinessOut) -> tuple[object, ...]:
+    """What a dashboard shows: flags and reasons (no moving times)."""
+    return (
+        r.ready,
+        r.stable,
+        r.observation_met,
+        r.vitals_near_baseline,
+        r.bp_checkpoints_met,
+        r.no_recent_alarm,
+        r.sedation_ok,
+        r.observation_due,
+        tuple(r.reasons),
+        r.first_ready_at,
+        r.signed_off_at,
+    )
+
+
+class RecordsWatcher:
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self._task: asyncio.Task[None] | None = None
+        self._shown: dict[int, tuple[object, ...]] = {}
+        self._due: dict[int, bool] = {}
+        self._moass: dict[int, int] = {}  # session -> observation id handed over
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="records-check")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._ctx.settings.records_check_s)
+            try:
+                await self.check()
+            except Exception:
+                log.exception("records_check_failed")
+
+    async def check(self) -> None:
+        ctx = self._ctx
+        async with ctx.sessionmaker() as db:
+            sessions = [
+                s
+                for s in await sessions_repo.list_(db, "active", limit=100_000)
+                if s.first_dose_at is not None and ctx.cluster.owns(s.id)
+            ]
+            ids = {s.id for s in sessions}
+            for gone in set(self._shown) - ids:
+                self._shown.pop(gone, None)
+                self._due.pop(gone, None)
+                self._moass.pop(gone, None)
+            if not sessions:
+                return
+            await ctx.latest.ensure_loaded(db, ids)
+            states = await readiness.compute(db, ctx, sessions)
+            rows = await repository.readiness_rows(db, ids)
+            changed = []
+            for s in sessions:
+                r = states[s.id]
+                row = rows.get(s.id)
+                if (r.stable and (row is None or row.stable_at is None)) or (
+                    r.ready and (row is None or row.first_ready_at is None)
+                ):
+                    discharge.note_first_met(await discharge.row_for(db, s.id), r, s)
+                    r = (await readiness.compute(db, ctx, [s]))[s.id]
+                if self._shown.get(s.id) != _fingerprint(r):
+                    self._shown[s.id] = _fingerprint(r)
+                    changed.append(s)
+            if changed:
+                await publish.session_changed(db, ctx, changed)
+            last = await repository.last_observation(db, ids)
+            await db.commit()
+            await run_on_commit(db)
+        for s in sessions:
+            await self._hand_over(s.id, states[s.id], last.get(s.id))
+
+    async def _hand_over(
+        self, session_id: int, r: ReadinessOut, last: tuple[datetime, Observation | None] | None
+    ) -> None:
+        cluster = self._ctx.cluster
+        if self._due.get(session_id) != r.observation_due:
+            self._due[session_id] = r.observation_due
+            now = datetime.now(UTC)
+            await cluster.observe(session_id, "observation_due", float(r.observation_due), now)
+        moass = last[1] if last else None
+        if (
+            moass is not None
+            and moass.moass is not None
+            and self._moass.get(session_id) != moass.id
+        ):
+            self._moass[session_id] = moass.id
+            await cluster.observe(session_id, "moaa_s", float(moass.moass), moass.ts)
