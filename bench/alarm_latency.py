@@ -7,7 +7,10 @@ worker processes, so parsing frames does not slow the load), and a probe
 monitor posts SBP 185 (a high-priority alarm on its first reading) every few
 seconds, acknowledging and clearing it in between. Latency: from the moment
 the probe's POST is sent to the moment each dashboard receives the `alarm`
-event. Prints p50, p95, p99 and max.
+event. Each dashboard does what the page does (unless `--no-confirm`): it says
+it is visible with sound on, again every 10 s, and confirms every alarm event
+it receives, so the service also writes and reads delivery receipts. Prints
+p50, p95, p99 and max.
 
     .venv/bin/python bench/alarm_latency.py [--sessions 1000] [--dashboards 200] [--probes 20]
 """
@@ -51,20 +54,30 @@ def dashboards_worker(
     ready: Any,
     results: Any,
     seconds: float,
+    confirm: bool = True,
 ) -> None:
-    """Runs `count` dashboards; reports (receive time, alarm id) of probe raises."""
+    """Runs `count` dashboards; reports (receive time, alarm id) of probe raises.
+    With `confirm`, each dashboard does what the page does: says it is visible
+    with sound on (and again every 10 s) and confirms every alarm event."""
+    status = orjson.dumps({"type": "status", "visible": True, "sound": True})
 
     async def one(out: list[tuple[float, int]]) -> None:
         try:
             ws = await websockets.connect(f"{ws_url}?token={token}", max_size=None, open_timeout=60)
             await ws.recv()  # snapshot
+            if confirm:
+                await ws.send(status.decode())
         except Exception:
             ready.put(0)
             raise
         ready.put(1)
         async with ws:
             deadline = time.monotonic() + seconds
+            next_status = time.monotonic() + 10
             while time.monotonic() < deadline:
+                if confirm and time.monotonic() >= next_status:
+                    next_status += 10
+                    await ws.send(status.decode())
                 try:
                     raw = await asyncio.wait_for(ws.recv(decode=False), 1.0)
                 except TimeoutError:
@@ -75,6 +88,10 @@ def dashboards_worker(
                 alarm = msg["alarm"]
                 if alarm["session_id"] == probe_session and msg.get("action") == "raised":
                     out.append((time.time(), alarm["id"]))
+                if confirm:
+                    await ws.send(
+                        orjson.dumps({"type": "received", "event_ids": [msg["event_id"]]}).decode()
+                    )
 
     async def main() -> None:
         out: list[tuple[float, int]] = []
@@ -180,6 +197,11 @@ async def main() -> None:
         "dashboards spread over them, the probe posting to the first)",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--no-confirm",
+        action="store_true",
+        help="dashboards do not send status and delivery confirmations (the old load)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,6 +230,7 @@ async def main() -> None:
                         ready,
                         results,
                         duration,
+                        not args.no_confirm,
                     ),
                 )
                 for w in range(args.workers)
