@@ -54,6 +54,7 @@ from vitalwatch.alarms.engine.model import (
     Transition,
 )
 from vitalwatch.alarms.engine.technical import DeviceClocks, SessionClock
+from vitalwatch.alarms.thresholds import PROFILES
 from vitalwatch.vitals import METRIC_INDEX, METRICS
 
 _HR, _SBP, _DBP, _MAP = (METRIC_INDEX[m] for m in ("hr", "sbp", "dbp", "map"))
@@ -94,6 +95,8 @@ class AlarmEngine:
         self._escalate_after = dict(escalate_after or ESCALATE_AFTER_S)
         self._delivery_timeout = delivery_timeout
         self._unwatched_since: float | None = None
+        #: Slots whose protocol reviews the BP before dosing, not dosed yet.
+        self._predose: set[int] = set()
         self._unwatched_after = unwatched_after
         #: Sessions whose last `evaluate` had samples older than ones already
         #: evaluated, with the oldest such time: `resync` them from storage.
@@ -128,6 +131,10 @@ class AlarmEngine:
         state = self._sessions[slot]
         previous, state.cfg = state.cfg, cfg
         self._bank.configure(slot, cfg.thresholds, cfg.baseline or {})
+        if PROFILES[cfg.protocol].predose_bp_advisory and cfg.first_dose_at is None:
+            self._predose.add(slot)
+        else:
+            self._predose.discard(slot)
         now = self._newest(slot)
         out: list[Transition] = []
         # limits switched off while met: those conditions are over
@@ -162,6 +169,7 @@ class AlarmEngine:
         if slot is None:
             return out
         state = self._sessions.pop(slot)
+        self._predose.discard(slot)
         for dev in state.devices:
             self._devices.forget(dev)
         self._bank.free(slot)
@@ -199,10 +207,11 @@ class AlarmEngine:
         events, stale = self._bank.evaluate(slot, ts, values)
         out = self._apply_channel_events(events, now) if events else []
         out += self._refresh(slot, ts, values, now)
-        bp = ~np.isnan(values[:, _SBP])
-        if bp.any():
-            configs = [self._sessions[s].cfg for s in slot[bp].tolist()]
-            out += protocol.predose_review(self._board, configs, ts[bp], values[bp], now)
+        if self._predose:  # a session awaiting its dose whose protocol reviews pre-dose BP
+            bp = ~np.isnan(values[:, _SBP]) & np.isin(slot, list(self._predose))
+            if bp.any():
+                configs = [self._sessions[s].cfg for s in slot[bp].tolist()]
+                out += protocol.predose_review(self._board, configs, ts[bp], values[bp], now)
         self.stale = {self._sessions[s].cfg.session_id: t for s, t in stale.items()}
         return out
 
@@ -274,10 +283,9 @@ class AlarmEngine:
         instant together, so a reading beyond several limits raises one alarm
         at its highest priority, not a medium one made high in the same breath."""
         out: list[Transition] = []
-        events.sort(key=lambda e: (e.slot, e.ts, CHANNELS[e.channel].problem))
-        for (slot, ts, problem), group in itertools.groupby(
-            events, key=lambda e: (e.slot, e.ts, CHANNELS[e.channel].problem)
-        ):
+        key = _problem_key
+        events.sort(key=key)
+        for (slot, ts, problem), group in itertools.groupby(events, key=key):
             moved = list(group)
             conditions = dict.fromkeys(CHANNELS[e.channel].condition for e in moved)
             before = {c: self._tier(slot, c)[0] for c in conditions}
@@ -358,51 +366,51 @@ class AlarmEngine:
             )
 
     def _refresh(self, slot: I64, ts: F64, values: F64, clock: float) -> list[Transition]:
-        """Live values and worst values of the limit alarms these samples touch."""
+        """Live values and worst values of the limit alarms these samples touch.
+
+        Per metric, each session's highest and lowest value in the batch come
+        from one `reduceat` over the slot-sorted samples; a session's rows are
+        only looked at when a condition began inside the batch or a new worst
+        needs its time."""
         if not self._board or slot.shape[0] == 0:
             return []
+        starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
+        groups = _Groups(slot, ts, values, starts)
         out: list[Transition] = []
         for sid, alarms in self._board.sessions():
             s = self._slots.get(sid)
-            if s is None:
-                continue
-            lo, hi = np.searchsorted(slot, [s, s + 1])
-            if lo == hi:
+            g = None if s is None else groups.index(s)
+            if s is None or g is None:
                 continue
             for alarm in alarms:
-                if alarm.rule in LIMIT_PROBLEMS and self._refresh_alarm(
-                    alarm, s, ts[lo:hi], values[lo:hi], clock
-                ):
-                    out += self._board.emit(
-                        alarm, [Step(Action.UPDATED, alarm.message, None)], clock
-                    )
+                if alarm.rule in LIMIT_PROBLEMS and self._refresh_alarm(alarm, s, g, groups, clock):
+                    step = Step(Action.UPDATED, alarm.message, None)
+                    out += self._board.emit(alarm, [step], clock)
         return out
 
-    def _refresh_alarm(self, alarm: Alarm, slot: int, ts: F64, values: F64, clock: float) -> bool:
-        """True when the alarm's live value or worst changed enough to publish."""
+    def _refresh_alarm(
+        self, alarm: Alarm, slot: int, g: int, groups: _Groups, clock: float
+    ) -> bool:
+        """True when the alarm's live value or worst changed enough to publish
+        (its message is only reworded then: that is when anyone reads it)."""
         changed = sparse = False
         for cond in alarm.conditions.values():
             if cond.metric is None:
                 continue
-            col = values[:, METRIC_INDEX[cond.metric]]
-            seen = ~np.isnan(col)
-            if cond.since is not None:
-                seen &= ts >= cond.since
-            if not seen.any():
-                continue
-            t, v = ts[seen], col[seen]
-            i = int(np.argmax(v) if cond.high else np.argmin(v))
+            m = METRIC_INDEX[cond.metric]
             before = (cond.value, cond.worst)
-            cond.note(float(v[i]), float(t[i]))
-            cond.note(float(v[-1]), float(t[-1]))
+            worst = groups.extreme(m, g, cond.high, cond.since, cond.worst)
+            if worst is not None:
+                cond.note(*worst)
+            value, at = float(self._bank.last_val[slot, m]), float(self._bank.last_ts[slot, m])
+            if not math.isnan(value) and value != cond.value:
+                cond.note(value, at)
             if (cond.value, cond.worst) != before:
                 changed = True
                 sparse = sparse or cond.metric in _SPARSE
-        if not changed:
-            return False
-        self._describe(alarm, slot)
-        if sparse or clock - alarm.updated_clock >= UPDATE_EVERY_S:
+        if changed and (sparse or clock - alarm.updated_clock >= UPDATE_EVERY_S):
             alarm.updated_clock = clock
+            self._describe(alarm, slot)
             return True
         return False
 
@@ -528,6 +536,58 @@ class AlarmEngine:
             for ch in CONDITION_CHANNELS.get(c.rule, ()):
                 tier = CHANNELS[ch].tier
                 self._bank.met[slot, ch] = c.active and RANK[tier] <= RANK[c.priority]
+
+
+_PROBLEM_OF: Final = tuple(ch.problem for ch in CHANNELS)
+
+
+def _problem_key(e: ChannelEvent) -> tuple[int, float, str]:
+    return (e.slot, e.ts, _PROBLEM_OF[e.channel])
+
+
+class _Groups:
+    """One batch's samples, sorted by slot then time, grouped by slot."""
+
+    def __init__(self, slot: I64, ts: F64, values: F64, starts: I64) -> None:
+        self._slot, self._ts, self._values, self._starts = slot, ts, values, starts
+        self._ends = np.r_[starts[1:], slot.shape[0]]
+        self._slots = slot[starts]
+        self._high: dict[int, F64] = {}
+        self._low: dict[int, F64] = {}
+
+    def index(self, slot: int) -> int | None:
+        g = int(np.searchsorted(self._slots, slot))
+        return g if g < self._slots.shape[0] and self._slots[g] == slot else None
+
+    def _rows(self, m: int, g: int) -> tuple[F64, F64]:
+        lo, hi = self._starts[g], self._ends[g]
+        col, t = self._values[lo:hi, m], self._ts[lo:hi]
+        seen = ~np.isnan(col)
+        return t[seen], col[seen]
+
+    def extreme(
+        self, m: int, g: int, high: bool, since: float | None, worst: float | None
+    ) -> tuple[float, float] | None:
+        """(value, time) of metric `m`'s worst value in group `g` (from `since`),
+        or None when it is no worse than `worst`: then the rows are not read."""
+        if since is not None and since > self._ts[self._starts[g]]:
+            t, v = self._rows(m, g)  # the condition began inside this batch
+            keep = t >= since
+            t, v = t[keep], v[keep]
+        else:
+            cache = self._high if high else self._low
+            if m not in cache:
+                reduce = np.fmax if high else np.fmin
+                with np.errstate(invalid="ignore"):
+                    cache[m] = reduce.reduceat(self._values[:, m], self._starts)
+            x = float(cache[m][g])
+            if math.isnan(x) or (worst is not None and not (x > worst if high else x < worst)):
+                return None
+            t, v = self._rows(m, g)
+        if v.shape[0] == 0:
+            return None
+        i = int(np.argmax(v) if high else np.argmin(v))
+        return float(v[i]), float(t[i])
 
 
 def _with_map(values: F64) -> F64:
