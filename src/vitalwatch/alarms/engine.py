@@ -25,7 +25,7 @@ Two layers:
 2. Alarm lifecycle, per event (rare, plain Python). One alarm per session and
    rule (metric + direction): its priority is the highest tier met (medium:
    low/high, high: critical_*), and rises ("escalated") when the critical
-   tier is met later. IEC 60601-1-8 as in clinical.md: high priority latches
+   tier is met later. IEC 60601-1-8 as in clinical-defaults.md: high priority latches
    until acknowledged; medium and low resolve when the condition clears; an
    unacknowledged medium becomes high after 60 s (and then latches); an
    acknowledged alarm whose condition persists reminds every 180 s;
@@ -179,7 +179,7 @@ _INCLUSIVE: Final = {
 _RULE_CHANNELS: Final[dict[str, list[int]]] = {}
 for _c, _ch in enumerate(CHANNELS):
     _RULE_CHANNELS.setdefault(_ch.rule, []).append(_c)
-#: hr rises above baseline must hold 30 s (clinical.md); BP rises: first reading.
+#: hr rises above baseline must hold 30 s (clinical-defaults.md); BP rises: first reading.
 _BASELINE_FOR_S: Final = {"sbp": 0.0, "dbp": 0.0, "hr": 30.0}
 
 

@@ -46,7 +46,7 @@ from vitalwatch.sessions.schemas import (
 )
 from vitalwatch.vitals import METRICS
 
-#: Baseline windows of clinical.md: 10 min before the first dose, or the
+#: Baseline windows of clinical-defaults.md: 10 min before the first dose, or the
 #: first 5 min of the session while no dose has been given.
 PRE_DOSE_WINDOW = timedelta(minutes=10)
 NO_DOSE_WINDOW = timedelta(minutes=5)
@@ -251,7 +251,7 @@ async def list_sessions(db: AsyncSession, ctx: AppContext, status_: str | None) 
 async def compute_baseline(
     db: AsyncSession, session: Session, now: datetime
 ) -> dict[str, float | None] | None:
-    """clinical.md's baseline: 10 min before the first dose, else the first 5 min."""
+    """clinical-defaults.md's baseline: 10 min before the first dose, else the first 5 min."""
     if session.first_dose_at is not None:
         end = session.first_dose_at
         start = end - PRE_DOSE_WINDOW
