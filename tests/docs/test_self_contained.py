@@ -1,8 +1,8 @@
 """The repository stands alone: a fresh clone has every document it points at.
 
-A clone has no ../shared (the team's notes live beside the repository, not
-in it), so nothing may refer to it, except tests that read the HL7 corpus
-there and skip when it is absent. Every `*.md` a file names, and every
+A clone has no "shared" folder beside it (the team's notes live next to the
+working repository, not in it), so nothing may refer to it, except tests that
+read the HL7 corpus there and skip when it is absent. Every `*.md` a file names, and every
 relative link in the Markdown documents, must exist in the repository.
 """
 
@@ -94,8 +94,8 @@ def test_relative_links_in_markdown_resolve() -> None:
 
 
 def test_no_absolute_paths_of_this_workplace() -> None:
-    """Paths like /work/... exist on one machine only."""
-    pattern = re.compile(r"(?<![\w.])/work/")
+    """Paths into this workplace's own folders exist on one machine only."""
+    pattern = re.compile(r"(?<![\w.])/" + "work/")
     found = [
         f"{p.relative_to(ROOT)}"
         for p in tracked_files()

@@ -50,6 +50,9 @@ from vitalwatch.vitals import METRICS
 #: first 5 min of the session while no dose has been given.
 PRE_DOSE_WINDOW = timedelta(minutes=10)
 NO_DOSE_WINDOW = timedelta(minutes=5)
+#: How far back a session may be entered as having begun (a monitor connected
+#: late, a clinic's history replayed by the demo): one shift.
+MAX_BACKDATE = timedelta(hours=12)
 
 
 def _ms(t: datetime) -> int:
@@ -62,6 +65,34 @@ def _from_ms(ms: int) -> datetime:
 
 def not_found(session_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Session {session_id} not found")
+
+
+def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {
+                "type": "value_error",
+                "loc": ("body", *field),
+                "msg": msg,
+                "input": value.isoformat() if value else None,
+            }
+        ]
+    )
+
+
+def _started_at(body: SessionCreate, now: datetime, max_future_s: float) -> datetime:
+    """The session's start: now, or the earlier time sent (bounded)."""
+    if body.started_at is None:
+        return now
+    started = body.started_at.astimezone(UTC)
+    if started > now + timedelta(seconds=max_future_s):
+        raise _bad_time(("started_at",), "started_at is in the future", body.started_at)
+    if started < now - MAX_BACKDATE:
+        hours = MAX_BACKDATE.total_seconds() / 3600
+        raise _bad_time(
+            ("started_at",), f"started_at is more than {hours:.0f} h ago", body.started_at
+        )
+    return min(started, now)
 
 
 def _threshold_error(
@@ -199,6 +230,8 @@ async def create(
                 for d in missing
             ]
         )
+    now = utcnow()
+    started_at = _started_at(body, now, ctx.settings.max_future_skew_s)
     patient = await repository.upsert_patient(db, body.patient.ref, body.patient.display_name)
     session = Session(
         patient_id=patient.id,
@@ -206,7 +239,8 @@ async def create(
         room=body.room,
         status="active",
         thresholds=thresholds.model_dump(mode="json"),
-        started_at=utcnow(),
+        started_at=started_at,
+        recorded_at=now,
         created_by=actor.id,
     )
     db.add(session)
@@ -232,6 +266,8 @@ async def create(
             "threshold_overrides": body.thresholds.model_dump(exclude_unset=True)
             if body.thresholds
             else None,
+            # entered after it began: when, by the account of whoever entered it
+            **({"started_at": started_at.isoformat()} if body.started_at is not None else {}),
         },
     )
     return await _publish(db, ctx, session)
@@ -271,15 +307,10 @@ async def add_event(
     now = utcnow()
     ts = body.ts.astimezone(UTC) if body.ts is not None else now
     if ts > now + timedelta(seconds=ctx.settings.max_future_skew_s):
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", "ts"),
-                    "msg": "ts is in the future",
-                    "input": body.ts.isoformat() if body.ts else None,
-                }
-            ]
+        raise _bad_time(("ts",), "ts is in the future", body.ts)
+    if ts < session.started_at:
+        raise _bad_time(
+            ("ts",), f"ts is before the session started ({session.started_at.isoformat()})", body.ts
         )
     event = await repository.add_event(
         db,
