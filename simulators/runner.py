@@ -2,7 +2,13 @@
 
 Simulated time runs `speed` times faster than real time. With speed > 1 the
 simulated clock starts in the past (now - duration), so every timestamp sent
-is a real past time and none is ahead of the service's clock.
+is a real past time and none is ahead of the service's clock; the sessions are
+entered as having started then (`started_at`), so no dose precedes its start.
+
+A room may be pre-aged (`RoomPlan.age_s`, the demo's clinic): its session is
+entered as begun that long ago, its history (readings, the dose at its time)
+is posted with the times it happened before the live part starts, and then it
+plays on from there, so at 1x every time agrees with the wall clock.
 
 A room whose request the service refuses (a 409 when its session was ended
 from the dashboard, a 422 for a reading it finds impossible) stops and says
@@ -26,6 +32,21 @@ from simulators.scenarios import ExpectedAlarm, Scenario, for_patient
 from simulators.staff import Staff
 
 PROTOCOL_CYCLE = ("esketamine-in", "ketamine-iv", "ketamine-im")
+#: History is posted in requests of this many simulated seconds (the service
+#: takes up to 10,000 samples per request).
+HISTORY_CHUNK_S = 1800
+
+
+@dataclass(frozen=True)
+class RoomPlan:
+    """One room: its protocol, what happens to its patient, and how long its
+    session had been running when the simulation starts (0: it starts now)."""
+
+    protocol: str
+    scenario: Scenario
+    seed: int
+    age_s: int = 0
+    story: str = ""  # what the room shows, for the live table
 
 
 @dataclass
@@ -35,6 +56,9 @@ class Room:
     device: SimDevice
     session_id: int | None  # None: the service refused to start the session
     expected: tuple[ExpectedAlarm, ...] = ()
+    age_s: int = 0  # the session's own time when the live part began
+    story: str = ""
+    t: int = 0  # the session's own seconds posted so far
     dose_posted: bool = False
     alarms: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None  # the last thing the service refused, for the nurse
@@ -59,6 +83,21 @@ class SimulationConfig:
     batch_s: float = 1.0  # real seconds between posts
     faults: dict[int, Faults] = field(default_factory=dict)  # per patient index
     end_sessions: bool = True
+    #: Rooms planned one by one (the demo's clinic); empty: `patients` rooms
+    #: of `scenario`, protocols in turn, all starting now.
+    rooms: tuple[RoomPlan, ...] = ()
+
+    def plans(self) -> tuple[RoomPlan, ...]:
+        if self.rooms:
+            return self.rooms
+        return tuple(
+            RoomPlan(
+                PROTOCOL_CYCLE[i % len(PROTOCOL_CYCLE)],
+                for_patient(self.scenario, i),
+                seed=self.seed * 1000 + i,
+            )
+            for i in range(self.patients)
+        )
 
 
 class Simulation:
@@ -73,67 +112,92 @@ class Simulation:
         self.sim_t = 0
 
     async def setup(self) -> None:
-        """Register one monitor per patient and start its session."""
+        """Register one monitor per room, start its session and post its history."""
         cfg = self.cfg
         duration_s = cfg.duration_min * 60
         now = time.time()
         self.sim_start = now - duration_s if cfg.speed > 1 else now
-        for i in range(cfg.patients):
-            room = f"Room {i + 1}"
-            scenario = for_patient(cfg.scenario, i)
-            protocol = PROTOCOL_CYCLE[i % len(PROTOCOL_CYCLE)]
-            r = await self.staff.request(
-                "POST",
-                "/api/v1/devices",
-                json={"name": f"{room} monitor", "model": "VitalWatch simulator"},
+        for i, plan in enumerate(cfg.plans()):
+            await self._open_room(i, plan, duration_s)
+        await asyncio.gather(*(self._pre_age(room) for room in self.rooms))
+
+    async def _open_room(self, i: int, plan: RoomPlan, duration_s: float) -> None:
+        cfg = self.cfg
+        room = f"Room {i + 1}"
+        r = await self.staff.request(
+            "POST",
+            "/api/v1/devices",
+            json={"name": f"{room} monitor", "model": "VitalWatch simulator"},
+        )
+        if r.status_code != 201:
+            raise RuntimeError(f"registering a device needs an admin login: {r.text}")
+        device = r.json()
+        began = self.sim_start - plan.age_s
+        body: dict[str, Any] = {
+            "patient": {
+                "ref": f"SIM-{cfg.seed}-{i + 1:03d}",
+                "display_name": f"Patient {chr(65 + i % 26)}.",
+            },
+            "protocol": plan.protocol,
+            "room": room,
+            "device_ids": [device["id"]],
+        }
+        if began < time.time() - 1:  # entered now, begun earlier
+            body["started_at"] = iso(began)
+        r = await self.staff.request("POST", "/api/v1/sessions", json=body)
+        patient = Patient(
+            plan.protocol, plan.scenario, seed=plan.seed, dose_at_s=cfg.pre_dose_min * 60
+        )
+        faults = cfg.faults.get(i, Faults())
+        sim_device = SimDevice(self.client, device["token"], patient, began, faults)
+        expected = patient.expected_alarms(plan.age_s + duration_s, faults.clock_skew_s)
+        started = r.status_code == 201
+        self.rooms.append(
+            Room(
+                room,
+                plan.scenario,
+                sim_device,
+                r.json()["id"] if started else None,
+                expected,
+                age_s=plan.age_s,
+                story=plan.story,
             )
-            if r.status_code != 201:
-                raise RuntimeError(f"registering a device needs an admin login: {r.text}")
-            device = r.json()
-            r = await self.staff.request(
-                "POST",
-                "/api/v1/sessions",
-                json={
-                    "patient": {
-                        "ref": f"SIM-{cfg.seed}-{i + 1:03d}",
-                        "display_name": f"Patient {chr(65 + i % 26)}.",
-                    },
-                    "protocol": protocol,
-                    "room": room,
-                    "device_ids": [device["id"]],
-                },
-            )
-            patient = Patient(
-                protocol, scenario, seed=cfg.seed * 1000 + i, dose_at_s=cfg.pre_dose_min * 60
-            )
-            faults = cfg.faults.get(i, Faults())
-            sim_device = SimDevice(self.client, device["token"], patient, self.sim_start, faults)
-            expected = patient.expected_alarms(duration_s, faults.clock_skew_s)
-            started = r.status_code == 201
-            self.rooms.append(
-                Room(room, scenario, sim_device, r.json()["id"] if started else None, expected)
-            )
-            if not started:
-                self.rooms[-1].problem = str(Refused("starting the session", r))
+        )
+        if not started:
+            self.rooms[-1].problem = str(Refused("starting the session", r))
+
+    async def _pre_age(self, room: Room) -> None:
+        """Post a pre-aged room's history, oldest first, the dose at its place."""
+        while room.running and room.t < room.age_s:
+            await self._advance(room, min(room.age_s, room.t + HISTORY_CHUNK_S))
 
     async def step(self, until_t: int) -> None:
         """Advance simulated time to `until_t` seconds: post every room's samples."""
         if until_t <= self.sim_t:
             return
-        t0, self.sim_t = self.sim_t, until_t
-        await asyncio.gather(*(self._advance(room, t0, until_t) for room in self.rooms))
+        self.sim_t = until_t
+        await asyncio.gather(*(self._advance(room, room.age_s + until_t) for room in self.rooms))
 
-    async def _advance(self, room: Room, t0: int, t1: int) -> None:
-        """One room's samples and dose; what the service refuses stops this room only."""
-        if not room.running:
+    async def _advance(self, room: Room, t1: int) -> None:
+        """One room's samples up to its own second t1 and its dose; what the service
+        refuses stops this room only."""
+        if not room.running or t1 <= room.t:
             return
+        t0 = room.t
         try:
+            dose_at = int(room.device.patient.dose_at_s)
+            if not room.dose_posted and t0 <= dose_at < t1:
+                # the readings before the dose first: they are its baseline
+                await room.device.post(room.device.samples_between(t0, dose_at + 1))
+                t0 = dose_at + 1
             await room.device.post(room.device.samples_between(t0, t1))
             await self._dose(room, t1)
+            room.t = t1
         except Refused as e:
             room.problem, room.stopped_at = str(e), t0
         except NotAcknowledged as e:  # the monitor goes on with its next batch
             room.problem = str(e)
+            room.t = t1
 
     async def _dose(self, room: Room, t1: int) -> None:
         dose_at = room.device.patient.dose_at_s
@@ -144,7 +208,7 @@ class Simulation:
             f"/api/v1/sessions/{room.session_id}/events",
             json={
                 "kind": "dose",
-                "ts": iso(self.sim_start + dose_at),
+                "ts": iso(room.device.sim_start + dose_at),
                 "detail": f"{room.device.patient.protocol} dose (simulated)",
             },
         )
@@ -198,7 +262,7 @@ class Simulation:
                 f"raised {', '.join(sorted(raised)) or 'none'}"
             )
             dose = room.device.patient.dose_at_s
-            due = {e.rule for e in room.expected if dose + e.within_s[1] <= self.sim_t}
+            due = {e.rule for e in room.expected if dose + e.within_s[1] <= room.t}
             if missing := due - raised:  # only where the run got past the alarm's time
                 line += f"; NOT RAISED: {', '.join(sorted(missing))}"
             if room.session_id is None:
