@@ -77,7 +77,8 @@ async def end_to_end(nginx: str, replicas: list[str], admin: str, password: str)
         if r.status_code != 201:
             fail(f"starting a session: {r.status_code} {r.text[:200]}")
         session = r.json()
-        ws_url = nginx.replace("http://", "ws://") + f"/api/v1/ws?token={staff['Authorization'][7:]}"
+        token = staff["Authorization"].removeprefix("Bearer ")
+        ws_url = nginx.replace("http://", "ws://") + f"/api/v1/ws?token={token}"
         async with websockets.connect(ws_url, open_timeout=10) as ws:
             first = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if first.get("type") != "snapshot":
