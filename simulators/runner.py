@@ -117,11 +117,16 @@ class Simulation:
         duration_s = cfg.duration_min * 60
         now = time.time()
         self.sim_start = now - duration_s if cfg.speed > 1 else now
-        for i, plan in enumerate(cfg.plans()):
-            await self._open_room(i, plan, duration_s)
+        # opened side by side; self.rooms holds each as soon as its session exists
+        # (so that Ctrl-C during the setup still ends it), then in room order
+        self.rooms = list(
+            await asyncio.gather(
+                *(self._open_room(i, plan, duration_s) for i, plan in enumerate(cfg.plans()))
+            )
+        )
         await asyncio.gather(*(self._pre_age(room) for room in self.rooms))
 
-    async def _open_room(self, i: int, plan: RoomPlan, duration_s: float) -> None:
+    async def _open_room(self, i: int, plan: RoomPlan, duration_s: float) -> Room:
         cfg = self.cfg
         room = f"Room {i + 1}"
         r = await self.staff.request(
@@ -152,19 +157,19 @@ class Simulation:
         sim_device = SimDevice(self.client, device["token"], patient, began, faults)
         expected = patient.expected_alarms(plan.age_s + duration_s, faults.clock_skew_s)
         started = r.status_code == 201
-        self.rooms.append(
-            Room(
-                room,
-                plan.scenario,
-                sim_device,
-                r.json()["id"] if started else None,
-                expected,
-                age_s=plan.age_s,
-                story=plan.story,
-            )
+        opened = Room(
+            room,
+            plan.scenario,
+            sim_device,
+            r.json()["id"] if started else None,
+            expected,
+            age_s=plan.age_s,
+            story=plan.story,
         )
         if not started:
-            self.rooms[-1].problem = str(Refused("starting the session", r))
+            opened.problem = str(Refused("starting the session", r))
+        self.rooms.append(opened)
+        return opened
 
     async def _pre_age(self, room: Room) -> None:
         """Post a pre-aged room's history, oldest first, the dose at its place."""

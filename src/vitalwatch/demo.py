@@ -28,10 +28,13 @@ import sys
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from vitalwatch.config import Settings
 
 NURSE = ("nurse", "demo-nurse-pw")
 ADMIN = "demo-admin"
@@ -75,7 +78,7 @@ def run_demo(port: int, patients: int, folder: Path) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         env = _service_env(folder, port)
         admin_pw = secrets.token_urlsafe(16)
-        _create_accounts(env, folder, admin_pw)
+        _create_accounts(env, admin_pw)
         server = _start_service(env, folder)
         url = f"http://{HOST}:{port}"
         _wait_ready(url, server, folder, port)
@@ -172,27 +175,35 @@ def _cli() -> list[str]:
     return [sys.executable, "-m", "vitalwatch"]
 
 
-def _create_accounts(env: dict[str, str], folder: Path, admin_pw: str) -> None:
-    for name, role, pw in ((ADMIN, "admin", admin_pw), (NURSE[0], "nurse", NURSE[1])):
-        subprocess.run(
-            [*_cli(), "users", "create", name, "--role", role, "--password", pw],
-            env=env,
-            cwd=folder,
-            capture_output=True,
-            check=False,
-            start_new_session=True,
-        )
-        # the account may exist from an earlier demo: set its password
-        done = subprocess.run(
-            [*_cli(), "users", "password", name, "--password", pw],
-            env=env,
-            cwd=folder,
-            capture_output=True,
-            check=False,
-            start_new_session=True,
-        )
-        if done.returncode != 0:
-            raise DemoError(f"could not set up the demo accounts: {done.stderr.decode()[-500:]}")
+def _create_accounts(env: dict[str, str], admin_pw: str) -> None:
+    """The demo's admin and nurse, created or given their passwords again, in this
+    process (a command per account would cost a start-up and a migration check each)."""
+    from vitalwatch import migrate
+    from vitalwatch.config import Settings
+
+    settings = Settings(database_url=env["VITALWATCH_DATABASE_URL"], environment="development")
+    try:
+        migrate.upgrade(settings.database_url)
+        asyncio.run(_accounts(settings, admin_pw))
+    except Exception as exc:  # a broken demo database: say where it is
+        where = settings.database_url
+        raise DemoError(f"could not set up the demo accounts in {where}: {exc}") from None
+
+
+async def _accounts(settings: Settings, admin_pw: str) -> None:
+    from vitalwatch.auth.service import create_user, set_password
+    from vitalwatch.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            for name, role, pw in ((ADMIN, "admin", admin_pw), (NURSE[0], "nurse", NURSE[1])):
+                # the account may exist from an earlier demo: set its password
+                if not await set_password(db, name, pw):
+                    await create_user(db, name, role, pw)  # type: ignore[arg-type]
+            await db.commit()
+    finally:
+        await engine.dispose()
 
 
 def _die_with_parent() -> None:
