@@ -20,6 +20,8 @@ from simulators.runner import Simulation, SimulationConfig, drive
 from simulators.scenarios import SCENARIOS
 
 _PRIORITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+#: How far back the service lets a session's start be dated (sessions.service).
+MAX_BACKDATE_MIN = 12 * 60 - 5
 
 
 def _shown(latest: dict[str, float], metric: str) -> str:
@@ -111,6 +113,12 @@ def register(app: typer.Typer) -> None:
                 return
             console.print(result.summary())
             return
+        if speed > 1 and duration_min > MAX_BACKDATE_MIN:
+            raise typer.BadParameter(
+                f"above --speed 1 the run is dated back by its duration, at most "
+                f"{MAX_BACKDATE_MIN} min (the service's limit for a session's start)",
+                param_hint="--duration-min",
+            )
         if scenario != "mixed" and scenario not in SCENARIOS:
             raise typer.BadParameter(f"unknown scenario {scenario}", param_hint="--scenario")
         cfg = SimulationConfig(
