@@ -13,13 +13,18 @@ slowed to 7/min: high, and medium for the breathing), a milder dip during an
 infusion (SpO2 90%: medium) and a heart rate 40/min above its pre-dose
 baseline yet under every absolute limit in recovery (low). Every patient's
 drug response is mild, so the history itself raises nothing.
+
+Then the day goes on: a patient ready for discharge for 10 min is discharged
+(the session ended) and the room admits its next patient (`next_patient`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from simulators.physiology import PEAK_MIN, Patient
-from simulators.runner import RoomPlan
-from simulators.scenarios import CALM, Event, ExpectedAlarm, Override, Scenario
+from simulators.runner import PROTOCOL_CYCLE, RoomPlan
+from simulators.scenarios import CALM, Event, ExpectedAlarm, Override, Scenario, for_patient
 from vitalwatch.alarms.thresholds import PROFILES
 
 STAGES = ("waiting for dose", "dosing", "peak", "recovery", "ready for discharge")
@@ -77,6 +82,26 @@ def _calm_seed(protocol: str, seed: int, max_hr: float) -> int:
     while Patient(protocol, CALM, seed=seed).hr0 > max_hr:
         seed += 1
     return seed
+
+
+def next_patient(seed: int) -> Callable[[int, int], RoomPlan]:
+    """The clinic's next patients: each room admits one after its discharge, of
+    the protocols in turn and the simulator's scenarios in turn (calm ones, and
+    a desaturation, a tachycardia, a hypertensive response, a bradycardia 15 to
+    25 min after the dose), so the day goes on with an alarm now and then."""
+
+    def plan(room: int, admission: int) -> RoomPlan:
+        k = room + admission * 5
+        scenario = for_patient("mixed", k)
+        return RoomPlan(
+            PROTOCOL_CYCLE[k % len(PROTOCOL_CYCLE)],
+            scenario,
+            seed * 1000 + 100 * admission + room,
+            0,
+            f"admitted: {scenario.name}",
+        )
+
+    return plan
 
 
 def clinic(patients: int = 6, seed: int = 1) -> tuple[RoomPlan, ...]:

@@ -30,6 +30,7 @@ from simulators.device import Faults, NotAcknowledged, Refused, SimDevice, iso
 from simulators.physiology import Patient
 from simulators.scenarios import ExpectedAlarm, Scenario, for_patient
 from simulators.staff import Staff
+from vitalwatch.alarms.thresholds import PROFILES
 
 PROTOCOL_CYCLE = ("esketamine-in", "ketamine-iv", "ketamine-im")
 #: History is posted in requests of this many simulated seconds (the service
@@ -56,9 +57,13 @@ class Room:
     device: SimDevice
     session_id: int | None  # None: the service refused to start the session
     expected: tuple[ExpectedAlarm, ...] = ()
-    age_s: int = 0  # the session's own time when the live part began
+    #: The session's own second at live t = 0: its age when the simulation
+    #: started (negative for a patient admitted later, see `turnover`).
+    age_s: int = 0
     story: str = ""
     t: int = 0  # the session's own seconds posted so far
+    device_id: int = 0
+    admissions: int = 0  # patients this room had before this one
     dose_posted: bool = False
     alarms: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None  # the last thing the service refused, for the nurse
@@ -86,6 +91,11 @@ class SimulationConfig:
     #: Rooms planned one by one (the demo's clinic); empty: `patients` rooms
     #: of `scenario`, protocols in turn, all starting now.
     rooms: tuple[RoomPlan, ...] = ()
+    #: A clinic's turnover: a patient ready for discharge for `discharge_after_min`
+    #: is discharged (the session ended) and the room's next patient admitted,
+    #: planned by this (room index, admission number); None: no turnover.
+    next_patient: Callable[[int, int], RoomPlan] | None = None
+    discharge_after_min: float = 10.0
 
     def plans(self) -> tuple[RoomPlan, ...]:
         if self.rooms:
@@ -127,25 +137,40 @@ class Simulation:
         await asyncio.gather(*(self._pre_age(room) for room in self.rooms))
 
     async def _open_room(self, i: int, plan: RoomPlan, duration_s: float) -> Room:
-        cfg = self.cfg
-        room = f"Room {i + 1}"
         r = await self.staff.request(
             "POST",
             "/api/v1/devices",
-            json={"name": f"{room} monitor", "model": "VitalWatch simulator"},
+            json={"name": f"Room {i + 1} monitor", "model": "VitalWatch simulator"},
         )
         if r.status_code != 201:
             raise RuntimeError(f"registering a device needs an admin login: {r.text}")
         device = r.json()
-        began = self.sim_start - plan.age_s
+        return await self._admit(i, plan, device["id"], device["token"], duration_s)
+
+    async def _admit(
+        self,
+        i: int,
+        plan: RoomPlan,
+        device_id: int,
+        token: str,
+        duration_s: float,
+        admission: int = 0,
+        seq: int = 0,
+    ) -> Room:
+        """Start room i's session for the patient of `plan` (now, or `age_s` ago)."""
+        cfg = self.cfg
+        room = f"Room {i + 1}"
+        age = plan.age_s - self.sim_t  # the session's own second at live t = 0
+        began = self.sim_start - age
+        ref = f"SIM-{cfg.seed}-{i + 1:03d}" + (f"-{admission}" if admission else "")
         body: dict[str, Any] = {
             "patient": {
-                "ref": f"SIM-{cfg.seed}-{i + 1:03d}",
-                "display_name": f"Patient {chr(65 + i % 26)}.",
+                "ref": ref,
+                "display_name": f"Patient {chr(65 + (i + admission * 7) % 26)}.",
             },
             "protocol": plan.protocol,
             "room": room,
-            "device_ids": [device["id"]],
+            "device_ids": [device_id],
         }
         if began < time.time() - 1:  # entered now, begun earlier
             body["started_at"] = iso(began)
@@ -154,8 +179,8 @@ class Simulation:
             plan.protocol, plan.scenario, seed=plan.seed, dose_at_s=cfg.pre_dose_min * 60
         )
         faults = cfg.faults.get(i, Faults())
-        sim_device = SimDevice(self.client, device["token"], patient, began, faults)
-        expected = patient.expected_alarms(plan.age_s + duration_s, faults.clock_skew_s)
+        sim_device = SimDevice(self.client, token, patient, began, faults, seq=seq)
+        expected = patient.expected_alarms(age + duration_s, faults.clock_skew_s)
         started = r.status_code == 201
         opened = Room(
             room,
@@ -163,13 +188,43 @@ class Simulation:
             sim_device,
             r.json()["id"] if started else None,
             expected,
-            age_s=plan.age_s,
+            age_s=age,
             story=plan.story,
+            device_id=device_id,
+            admissions=admission,
         )
         if not started:
             opened.problem = str(Refused("starting the session", r))
         self.rooms.append(opened)
         return opened
+
+    async def turnover(self) -> None:
+        """Discharge the patients whose observation ended `discharge_after_min` ago
+        and admit each room's next patient (the clinic's day goes on)."""
+        cfg = self.cfg
+        if cfg.next_patient is None:
+            return
+        for idx, room in enumerate(list(self.rooms)):
+            patient = room.device.patient
+            minutes = PROFILES[patient.protocol].observation_min
+            if not room.running or not room.dose_posted or minutes is None:
+                continue
+            if room.t - patient.dose_at_s < (minutes + cfg.discharge_after_min) * 60:
+                continue
+            assert room.session_id is not None
+            await self.staff.end_sessions([room.session_id])
+            self.rooms.remove(room)
+            nxt = await self._admit(
+                idx,
+                cfg.next_patient(idx, room.admissions + 1),
+                room.device_id,
+                room.device.token,
+                cfg.duration_min * 60,
+                admission=room.admissions + 1,
+                seq=room.device.seq,  # the same monitor: its counter goes on
+            )
+            self.rooms.remove(nxt)
+            self.rooms.insert(idx, nxt)
 
     async def _pre_age(self, room: Room) -> None:
         """Post a pre-aged room's history, oldest first, the dose at its place."""
@@ -182,6 +237,7 @@ class Simulation:
             return
         self.sim_t = until_t
         await asyncio.gather(*(self._advance(room, room.age_s + until_t) for room in self.rooms))
+        await self.turnover()
 
     async def _advance(self, room: Room, t1: int) -> None:
         """One room's samples up to its own second t1 and its dose; what the service

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 NURSE = ("nurse", "demo-nurse-pw")
 ADMIN = "demo-admin"
 HOST = "127.0.0.1"  # the demo runs with the development key: never on the network
+DAY_MIN = 10 * 60  # the clinic's day, then the simulation stops (the dashboard stays)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -108,12 +109,19 @@ def run_demo(port: int, patients: int, folder: Path) -> int:
 async def _clinic(url: str, admin_pw: str, patients: int, console: Console) -> None:
     # imported here: the simulators are a plugin of the command, not of the package
     from simulators.cli import play
-    from simulators.clinic import clinic
+    from simulators.clinic import clinic, next_patient
     from simulators.runner import SimulationConfig
 
     seed = int(time.time())
     cfg = SimulationConfig(
-        url=url, user=ADMIN, password=admin_pw, speed=1.0, seed=seed, rooms=clinic(patients, seed)
+        url=url,
+        user=ADMIN,
+        password=admin_pw,
+        speed=1.0,
+        seed=seed,
+        duration_min=DAY_MIN,
+        rooms=clinic(patients, seed),
+        next_patient=next_patient(seed),
     )
     await _end_leftovers(url, admin_pw, console)
     await play(cfg, console)

@@ -8,8 +8,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from simulators.clinic import STAGES, clinic, stage
-from simulators.runner import Simulation, SimulationConfig
+from simulators.clinic import STAGES, clinic, next_patient, stage
+from simulators.runner import RoomPlan, Simulation, SimulationConfig
+from simulators.scenarios import CALM
 
 from tests.support import ADMIN, Api, ServerProcess
 
@@ -59,6 +60,57 @@ async def test_pre_aged_rooms_stand_at_every_stage_with_their_history(
     finally:
         await sim.end()
         await sim.close()
+
+
+async def test_a_patient_ready_for_discharge_makes_way_for_the_next(
+    api: Api, server: ServerProcess
+) -> None:
+    """Turnover: 10 min after the observation time the session is ended and the
+    room's monitor is bound to the next patient's session, started then."""
+    sim = Simulation(
+        SimulationConfig(
+            url=server.url,
+            user=ADMIN[0],
+            password=ADMIN[1],
+            speed=600,
+            duration_min=130,
+            rooms=(RoomPlan("ketamine-im", CALM, seed=3),),
+            next_patient=lambda room, n: RoomPlan("esketamine-in", CALM, seed=40 + n),
+        )
+    )
+    try:
+        await sim.setup()
+        first = sim.rooms[0]
+        # observation 90 min after the dose (10 min in), discharged 10 min later
+        while sim.sim_t < 110 * 60 - 60:
+            await sim.step(min(sim.sim_t + 600, 110 * 60 - 60))
+        assert sim.rooms[0] is first
+        while sim.sim_t < 115 * 60:
+            await sim.step(sim.sim_t + 60)
+        nxt = sim.rooms[0]
+        assert nxt is not first and nxt.admissions == 1 and nxt.device_id == first.device_id
+        old = await _get(api, f"/api/v1/sessions/{first.session_id}")
+        new = await _get(api, f"/api/v1/sessions/{nxt.session_id}")
+        assert old["status"] == "ended" and not old["ended_early"]
+        assert new["status"] == "active" and new["device_ids"] == [first.device_id]
+        assert new["protocol"] == "esketamine-in" and new["first_dose_at"] is None
+        assert new["room"] == old["room"] == "Room 1"
+        admitted = sim.sim_start + 110 * 60
+        assert abs(_t(new["started_at"]) - admitted) < 61
+        assert _t(old["ended_at"]) > _t(new["started_at"])  # ended now, on the service's clock
+        hr = await _get(api, f"/api/v1/sessions/{nxt.session_id}/readings", params={"metric": "hr"})
+        assert hr["ts"] and _t(hr["ts"][0]) >= _t(new["started_at"])
+    finally:
+        await sim.end()
+        await sim.close()
+
+
+def test_next_patients_rotate_protocols_and_scenarios() -> None:
+    plan = next_patient(seed=2)
+    admitted = [plan(0, n) for n in range(1, 7)]
+    assert {p.protocol for p in admitted} == {"esketamine-in", "ketamine-iv", "ketamine-im"}
+    assert len({p.scenario.name for p in admitted}) == 6
+    assert all(p.age_s == 0 for p in admitted)
 
 
 async def test_more_rooms_than_six_are_calm_and_fewer_keep_the_first() -> None:
