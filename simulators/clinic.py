@@ -8,7 +8,8 @@ entered as begun that many minutes ago, its history (calm readings, the dose
 1x, so every time on screen agrees with the clock.
 
 Within the first minute three things happen that a nurse must answer, one
-of each alarm priority: a desaturation at the peak (SpO2 84%, with breathing
+of each alarm priority (20 to 40 s into the live part, so that the history,
+posted first, is on screen before them): a desaturation at the peak (SpO2 84%, with breathing
 slowed to 7/min: high, and medium for the breathing), a milder dip during an
 infusion (SpO2 90%: medium) and a heart rate 40/min above its pre-dose
 baseline yet under every absolute limit in recovery (low). Every patient's
@@ -124,40 +125,40 @@ def clinic(patients: int = 6, seed: int = 1) -> tuple[RoomPlan, ...]:
             "ketamine-iv",
             _scenario(
                 "dip",
-                "infusion running; SpO2 90% after 30 s (medium)",
-                (_live(dosing, 30, Override(spo2=90)),),
-                (_expected(dosing, 30, "spo2_low", "medium"),),
+                "infusion running; SpO2 90% after 40 s (medium)",
+                (_live(dosing, 40, Override(spo2=90)),),
+                (_expected(dosing, 40, "spo2_low", "medium"),),
             ),
             base + 1,
             dosing,
-            "dosing: SpO2 90% after 30 s",
+            "dosing: SpO2 90% after 40 s",
         ),
         RoomPlan(
             "ketamine-im",
             _scenario(
                 "desaturation",
-                "at the peak; SpO2 84% and RR 7 after 20 s (high, medium)",
-                (_live(peak, 20, Override(spo2=84, rr=7)),),
+                "at the peak; SpO2 84% and RR 7 after 30 s (high, medium)",
+                (_live(peak, 30, Override(spo2=84, rr=7)),),
                 (
-                    _expected(peak, 20, "spo2_low", "high"),
-                    _expected(peak, 20, "rr_low", "medium"),
+                    _expected(peak, 30, "spo2_low", "high"),
+                    _expected(peak, 30, "rr_low", "medium"),
                 ),
             ),
             base + 2,
             peak,
-            "peak: SpO2 84%, RR 7 after 20 s",
+            "peak: SpO2 84%, RR 7 after 30 s",
         ),
         RoomPlan(
             "esketamine-in",
             _scenario(
                 "hr-rise",
-                "recovering; HR 40/min over baseline after 10 s (low)",
-                (_live(recovery, 10, Override(hr=round(hr_rest) + 40)),),
-                (_expected(recovery, 10, "hr_baseline_rise", "low"),),
+                "recovering; HR 40/min over baseline after 20 s (low)",
+                (_live(recovery, 20, Override(hr=round(hr_rest) + 40)),),
+                (_expected(recovery, 20, "hr_baseline_rise", "low"),),
             ),
             hr_seed,
             recovery,
-            "recovery: HR +40 over baseline after 10 s",
+            "recovery: HR +40 over baseline after 20 s",
         ),
         RoomPlan(
             "ketamine-im",

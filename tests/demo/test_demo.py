@@ -149,6 +149,7 @@ def _stopped_cleanly(demo: Demo, within_s: float) -> None:
 async def test_first_minute_at_the_wall_clock_then_ctrl_c_in_a_terminal(
     demo_factory: Any,
 ) -> None:
+    launched = time.time()
     demo = demo_factory(free_port(), by_env=True)
     client = await _staff(demo)
     opened = time.time()
@@ -176,8 +177,9 @@ async def test_first_minute_at_the_wall_clock_then_ctrl_c_in_a_terminal(
             assert time.monotonic() < deadline, f"alarms acknowledged: {acknowledged}"
             for alarm in (await client.get("/api/v1/alarms", params={"state": "active"})).json():
                 assert alarm["kind"] == "physiological", alarm  # no monitor went silent
+                # raised live (none from the pre-aged history), none ahead of the clock
                 raised = _t(alarm["raised_at"])
-                assert opened - 10 < raised <= time.time() + 1, alarm  # type: ignore[operator]
+                assert launched < raised <= time.time() + 1, alarm  # type: ignore[operator]
                 if alarm["priority"] in acknowledged:
                     continue
                 r = await client.post(f"/api/v1/alarms/{alarm['id']}/ack")
@@ -186,7 +188,7 @@ async def test_first_minute_at_the_wall_clock_then_ctrl_c_in_a_terminal(
                 acknowledged[alarm["priority"]] = r.json()
             await asyncio.sleep(0.5)
         assert set(acknowledged) == {"high", "medium", "low"}
-        assert time.time() - opened < 120
+        assert time.time() - launched < 120  # within the demo's first two minutes
     finally:
         await client.aclose()
     os.killpg(demo.proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
