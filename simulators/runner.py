@@ -127,13 +127,19 @@ class Simulation:
         duration_s = cfg.duration_min * 60
         now = time.time()
         self.sim_start = now - duration_s if cfg.speed > 1 else now
+        if self.staff.token is None:
+            await self.staff.login()  # once, not once per room
         # opened side by side; self.rooms holds each as soon as its session exists
-        # (so that Ctrl-C during the setup still ends it), then in room order
-        self.rooms = list(
-            await asyncio.gather(
-                *(self._open_room(i, plan, duration_s) for i, plan in enumerate(cfg.plans()))
-            )
+        # (so that Ctrl-C or a failure during the setup still ends it), then the
+        # rooms are put in order
+        opened = await asyncio.gather(
+            *(self._open_room(i, plan, duration_s) for i, plan in enumerate(cfg.plans())),
+            return_exceptions=True,
         )
+        for result in opened:
+            if isinstance(result, BaseException):
+                raise result
+        self.rooms = [r for r in opened if isinstance(r, Room)]
         await asyncio.gather(*(self._pre_age(room) for room in self.rooms))
 
     async def _open_room(self, i: int, plan: RoomPlan, duration_s: float) -> Room:
