@@ -150,7 +150,7 @@ async def probe(api: Api, port: int, token: str, count: int) -> dict[int, tuple[
                 "/api/v1/alarms", params={"state": "active"}, headers=await api.auth()
             )
         ).json()
-        mine = [a for a in alarms if a["rule"] == "sbp_high" and a["id"] not in sent]
+        mine = [a for a in alarms if a["rule"] == "bp" and a["id"] not in sent]
         if not mine:
             continue
         sent[mine[0]["id"]] = (started, acked)

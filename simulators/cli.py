@@ -47,7 +47,7 @@ def ward_table(sim: Simulation) -> Table:
         bp = f"{v['sbp']:.0f}/{v['dbp']:.0f}" if "sbp" in v and "dbp" in v else "-"
         expected = ", ".join(f"{e.rule} ({e.priority})" for e in room.expected) or "none"
         raised = [
-            f"[{_PRIORITY_STYLE.get(a['priority'], '')}]{a['rule']} {a['state']}[/]"
+            f"[{_PRIORITY_STYLE.get(a['priority'], '')}]{escape(a['message'])} ({a['state']})[/]"
             for a in room.alarms
         ]
         if room.problem is None:

@@ -28,7 +28,7 @@ import httpx
 
 from simulators.device import Faults, NotAcknowledged, Refused, SimDevice, iso
 from simulators.physiology import Patient
-from simulators.scenarios import ExpectedAlarm, Scenario, for_patient
+from simulators.scenarios import ExpectedAlarm, Scenario, for_patient, raised_conditions
 from simulators.staff import Staff
 from vitalwatch.alarms.thresholds import PROFILES
 
@@ -322,7 +322,12 @@ class Simulation:
         lines = []
         for room in self.rooms:
             expected = {e.rule for e in room.expected}
-            raised = {a["rule"] for a in room.alarms if a.get("kind") == "physiological"}
+            raised = {
+                rule
+                for a in room.alarms
+                if a.get("kind") == "physiological"
+                for rule, _ in raised_conditions(a)
+            }
             line = (
                 f"{room.name} ({room.scenario.name}, {room.device.patient.response} response): "
                 f"expected {', '.join(sorted(expected)) or 'none'}; "

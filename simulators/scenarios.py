@@ -11,6 +11,7 @@ alarms a large or severe response raises are worked out per patient
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,16 @@ class Event:
 
 @dataclass(frozen=True)
 class ExpectedAlarm:
-    rule: str
+    rule: str  # the limit rule (the service's alarm condition), e.g. "sbp_high"
     priority: str
     within_s: tuple[float, float]  # window after the dose in which it is raised
+
+
+def raised_conditions(alarm: dict[str, Any]) -> set[tuple[str, str]]:
+    """What one of the service's alarms (one per clinical problem) has met: each
+    condition with the highest priority it reached."""
+    conditions = alarm.get("conditions") or []
+    return {(c["rule"], c["priority"]) for c in conditions} or {(alarm["rule"], alarm["priority"])}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import secrets
 import signal
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import websockets
+from websockets.asyncio.client import ClientConnection
 
 ADMIN = ("admin", "admin-password-1")
 NURSE = ("nurse", "nurse-password-1")
@@ -223,3 +226,24 @@ async def wait_for(predicate: Any, timeout: float = 5.0, interval: float = 0.05)
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+# -- the live stream, as a dashboard sees it ---------------------------------------
+
+
+async def connect(server: ServerProcess, api: Api, since: int | None = None) -> ClientConnection:
+    token = await api.token(("nurse", "nurse-password-1"))
+    url = f"{server.ws_url}?token={token}" + (f"&since={since}" if since is not None else "")
+    return await websockets.connect(url, open_timeout=10)
+
+
+async def recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
+
+
+async def until(ws: ClientConnection, pred: Any, timeout: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = await recv(ws, max(0.01, deadline - time.monotonic()))
+        if pred(msg):
+            return msg

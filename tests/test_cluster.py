@@ -20,8 +20,7 @@ import redis.asyncio
 from websockets.asyncio.client import ClientConnection
 
 from tests.backends import new_database_url, require_redis
-from tests.support import Api, ServerProcess, now_utc, samples
-from tests.test_live import connect, recv, until
+from tests.support import Api, ServerProcess, connect, now_utc, recv, samples, until
 
 PARTITIONS = 4
 
@@ -189,7 +188,7 @@ async def test_a_limit_change_reaches_the_evaluating_process_when_redis_loses_th
         if raised:
             break
         await asyncio.sleep(0.3)
-    assert [row[1] for row in raised] == ["sbp_high"], raised
+    assert [row[1] for row in raised] == ["bp"], raised
 
 
 async def test_an_acknowledge_read_again_after_a_takeover_runs_and_is_audited_once(
@@ -454,8 +453,8 @@ async def test_kill_9_under_load_loses_no_sample_and_no_alarm_and_raises_none_tw
     for sid, rule, _id, _state in rows:
         by_session.setdefault(sid, []).append(rule)
     for sid in alarming:
-        assert by_session.get(sid, []).count("sbp_high") == 1, (sid, by_session.get(sid))
-    assert by_session.get(session["id"], []).count("sbp_high") == 1
+        assert by_session.get(sid, []).count("bp") == 1, (sid, by_session.get(sid))
+    assert by_session.get(session["id"], []).count("bp") == 1
     assert set(by_session) == alarming | {session["id"]}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import socket
 import statistics
 import time
@@ -13,27 +12,8 @@ from typing import Any
 
 import pytest
 import websockets
-from websockets.asyncio.client import ClientConnection
 
-from tests.support import Api, ServerProcess, now_utc, samples
-
-
-async def connect(server: ServerProcess, api: Api, since: int | None = None) -> ClientConnection:
-    token = await api.token(("nurse", "nurse-password-1"))
-    url = f"{server.ws_url}?token={token}" + (f"&since={since}" if since is not None else "")
-    return await websockets.connect(url, open_timeout=10)
-
-
-async def recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    return dict(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
-
-
-async def until(ws: ClientConnection, pred: Any, timeout: float = 5.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = await recv(ws, max(0.01, deadline - time.monotonic()))
-        if pred(msg):
-            return msg
+from tests.support import Api, ServerProcess, connect, now_utc, recv, samples, until
 
 
 async def test_snapshot_first_with_sessions_and_alarms(api: Api, server: ServerProcess) -> None:

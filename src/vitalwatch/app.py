@@ -23,6 +23,7 @@ from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.errors import validation_body
 from vitalwatch.health.router import router as health_router
+from vitalwatch.live.confirmations import Confirmations
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
 from vitalwatch.logging import configure_logging, get_logger
@@ -59,6 +60,7 @@ def build_context(settings: Settings) -> AppContext:
         devices=devices,
         latest=latest,
         hub=hub,
+        confirmations=Confirmations(maker, hub),
         cluster=cluster,
     )
 
@@ -68,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx: AppContext = app.state.ctx
     housekeeping = Housekeeping(ctx.settings, ctx.sessionmaker, ctx.hub, ctx.devices)
     await ctx.hub.start()
+    ctx.confirmations.start()
     await ctx.cluster.start()
     housekeeping.start()
     heap.settle_after_startup()
@@ -82,6 +85,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await ctx.cluster.stop()
         await housekeeping.stop()
+        await ctx.confirmations.stop()
         await ctx.hub.stop()
         await ctx.engine.dispose()
         log.info("service_stopped")

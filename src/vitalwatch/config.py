@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     log_json: bool = True
     #: How often technical alarms, escalation and reminders are evaluated.
     tick_interval_s: float = Field(default=0.5, gt=0, le=1.0)
+    #: An alarm nobody acknowledges goes to secondary notification after this long.
+    escalate_high_s: float = Field(default=60.0, ge=5, le=3600)
+    escalate_medium_s: float = Field(default=120.0, ge=5, le=3600)
+    #: A high or medium alert that no visible, sound-enabled dashboard showed
+    #: within this long goes to secondary notification at once.
+    delivery_timeout_s: float = Field(default=5.0, ge=1, le=300)
+    #: No visible, sound-enabled dashboard for this long while sessions are
+    #: active: the station's own "no dashboard is watching" alarm.
+    unwatched_after_s: float = Field(default=30.0, ge=5, le=3600)
     #: Minimum interval between vitals frames to one dashboard.
     vitals_interval_s: float = Field(default=0.25, gt=0)
     ping_interval_s: float = Field(default=5.0, gt=0, le=10.0)

@@ -17,6 +17,7 @@ from vitalwatch.config import Settings
 if TYPE_CHECKING:
     from vitalwatch.cluster.service import Cluster
     from vitalwatch.devices.service import DeviceDirectory
+    from vitalwatch.live.confirmations import Confirmations
     from vitalwatch.live.hub import Hub
     from vitalwatch.readings.latest import LatestStore
 
@@ -29,6 +30,8 @@ class AppContext:
     devices: DeviceDirectory
     latest: LatestStore
     hub: Hub
+    #: Dashboards' receipts of alarms (delivery confirmed).
+    confirmations: Confirmations
     #: Where samples and alarm commands go: this process, or the partition's owner.
     cluster: Cluster
 

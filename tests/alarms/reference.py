@@ -1,8 +1,9 @@
 """A plain, per-sample reference of the engine's condition and alarm logic.
 
 Deliberately simple: one loop over samples, one state machine per session
-and channel, no arrays. The property test checks the vectorised engine
-against it.
+and channel, one alarm per session and problem (bp, hr, spo2, rr) whose
+priority is the highest among its conditions (a high one latched), no arrays.
+The property test checks the vectorised engine against it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class ChannelState:
 @dataclass
 class RefAlarm:
     priority: str
-    latching: bool
+    latched_high: bool
     condition_active: bool = True
 
 
@@ -37,7 +38,7 @@ class Reference:
     channels: dict[tuple[int, int], ChannelState] = field(default_factory=dict)
     last_ts: dict[tuple[int, int], float] = field(default_factory=dict)
     alarms: dict[tuple[int, str], RefAlarm] = field(default_factory=dict)
-    out: list[tuple[int, str, str, str, float, float | None]] = field(default_factory=list)
+    out: list[tuple[int, str, str, str, float]] = field(default_factory=list)
 
     def limit(self, sid: int, c: int) -> tuple[float | None, float]:
         ch = CHANNELS[c]
@@ -88,36 +89,50 @@ class Reference:
                     events.append((RANK[ch.tier], c, True, v, limit, ts))
                 elif clear and st.met and ts - st.clear >= for_s:  # type: ignore[operator]
                     events.append((RANK[ch.tier], c, False, v, limit, ts))
-        events.sort(key=lambda e: -e[0])
-        for _, c, raised, v, limit, t in events:
-            self.apply(sid, c, raised, v, limit, t)
+        problems = {CHANNELS[c].problem for _, c, _, _, _, _ in events}
+        before = {p: self.priority_of(sid, p) for p in problems}
+        for _, c, raised, _, _, _ in events:
+            self.channels[(sid, c)].met = raised
+        for problem in sorted(problems):
+            if self.priority_of(sid, problem) != before[problem]:
+                self.move(sid, problem, ts)
 
-    def apply(self, sid: int, c: int, raised: bool, v: float, limit: float, ts: float) -> None:
-        ch = CHANNELS[c]
-        siblings = [i for i, other in enumerate(CHANNELS) if other.rule == ch.rule]
-        before = any(self.channels.get((sid, i), ChannelState()).met for i in siblings)
-        self.channels[(sid, c)].met = raised
-        after = any(self.channels.get((sid, i), ChannelState()).met for i in siblings)
-        key = (sid, ch.rule)
+    def priority_of(self, sid: int, problem: str) -> str | None:
+        """The highest tier met among the problem's channels."""
+        out: str | None = None
+        for c, ch in enumerate(CHANNELS):
+            met = ch.problem == problem and self.channels.get((sid, c), ChannelState()).met
+            if met and (out is None or RANK[ch.tier] > RANK[out]):
+                out = ch.tier
+        return out
+
+    def move(self, sid: int, problem: str, ts: float) -> None:
+        p = self.priority_of(sid, problem)
+        key = (sid, problem)
         alarm = self.alarms.get(key)
-        if raised and not before:
-            if alarm is None:
-                self.alarms[key] = RefAlarm(ch.tier, latching=ch.tier == "high")
-                self.out.append((sid, ch.rule, "raised", ch.tier, ts, v))
-            else:
+        if alarm is None:
+            if p is not None:
+                self.alarms[key] = RefAlarm(p, latched_high=p == "high")
+                self.out.append((sid, problem, "raised", p, ts))
+            return
+        if not alarm.condition_active:  # latched
+            if p is not None:
                 alarm.condition_active = True
-                if RANK[ch.tier] > RANK[alarm.priority]:
-                    alarm.priority = ch.tier
-                alarm.latching = alarm.latching or alarm.priority == "high"
-                self.out.append((sid, ch.rule, "condition_returned", alarm.priority, ts, v))
-        elif raised and alarm is not None and RANK[ch.tier] > RANK[alarm.priority]:
-            alarm.priority = ch.tier
-            alarm.latching = alarm.latching or ch.tier == "high"
-            self.out.append((sid, ch.rule, "escalated", ch.tier, ts, v))
-        elif not raised and before and not after and alarm is not None and alarm.condition_active:
-            if alarm.latching:
+                self.out.append((sid, problem, "condition_returned", alarm.priority, ts))
+            return
+        if p is None:
+            if alarm.latched_high:
                 alarm.condition_active = False
-                self.out.append((sid, ch.rule, "condition_cleared", alarm.priority, ts, None))
+                self.out.append((sid, problem, "condition_cleared", alarm.priority, ts))
             else:
                 del self.alarms[key]
-                self.out.append((sid, ch.rule, "resolved", alarm.priority, ts, None))
+                self.out.append((sid, problem, "resolved", alarm.priority, ts))
+            return
+        shown = "high" if alarm.latched_high else p
+        if RANK[shown] > RANK[alarm.priority]:
+            alarm.priority = shown
+            alarm.latched_high = alarm.latched_high or shown == "high"
+            self.out.append((sid, problem, "priority_raised", shown, ts))
+        elif RANK[shown] < RANK[alarm.priority]:
+            alarm.priority = shown
+            self.out.append((sid, problem, "priority_lowered", shown, ts))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitalwatch.alarms.engine import _group_order, _IdIndex
+from vitalwatch.alarms.engine.indexing import IdIndex as _IdIndex
+from vitalwatch.alarms.engine.indexing import group_order as _group_order
 
 
 @pytest.mark.parametrize("spread", [1, 1_000_000], ids=["compact ids", "sparse ids"])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from vitalwatch.alarms.models import Alarm, AlarmLogEntry
+from vitalwatch.alarms.models import Alarm, AlarmLogEntry, AlarmReceipt, DashboardSeen
+from vitalwatch.sessions.models import Session
 
 OPEN_STATES = ("active", "acknowledged")
 
@@ -20,6 +22,11 @@ async def open_for_sessions(db: AsyncSession, session_ids: Iterable[int]) -> Seq
         .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
     )
     return (await db.execute(stmt)).scalars().all()
+
+
+async def open_station(db: AsyncSession) -> Sequence[Alarm]:
+    stmt = select(Alarm).where(Alarm.session_id.is_(None), Alarm.state.in_(OPEN_STATES))
+    return (await db.execute(stmt.order_by(Alarm.id))).scalars().all()
 
 
 async def all_open(db: AsyncSession) -> Sequence[Alarm]:
@@ -61,3 +68,75 @@ async def update_alarm(conn: AsyncConnection, alarm_id: int, values: dict[str, A
 async def insert_log(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(insert(AlarmLogEntry), rows)
+
+
+async def insert_receipts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(AlarmReceipt), rows)
+
+
+async def receipts_after(conn: AsyncConnection, after_id: int, limit: int) -> Sequence[Any]:
+    """Dashboards' confirmations newer than `after_id`, oldest first."""
+    stmt = (
+        select(
+            AlarmReceipt.id,
+            AlarmReceipt.alarm_id,
+            AlarmReceipt.dashboard,
+            AlarmReceipt.visible,
+            AlarmReceipt.sound,
+            AlarmReceipt.received_at,
+        )
+        .where(AlarmReceipt.id > after_id)
+        .order_by(AlarmReceipt.id)
+        .limit(limit)
+    )
+    return (await conn.execute(stmt)).all()
+
+
+async def last_receipt_id(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.max(AlarmReceipt.id)))).scalar() or 0)
+
+
+async def receipts_of(conn: AsyncConnection, alarm_ids: list[int]) -> Sequence[Any]:
+    """Every confirmation of the given alarms (a restart rebuilds their delivery)."""
+    if not alarm_ids:
+        return []
+    stmt = select(
+        AlarmReceipt.alarm_id,
+        AlarmReceipt.dashboard,
+        AlarmReceipt.visible,
+        AlarmReceipt.sound,
+        AlarmReceipt.received_at,
+    ).where(AlarmReceipt.alarm_id.in_(alarm_ids))
+    return (await conn.execute(stmt)).all()
+
+
+async def update_delivery(conn: AsyncConnection, alarm_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(update(Alarm).where(Alarm.id == alarm_id).values(**values))
+
+
+async def replace_dashboards(
+    conn: AsyncConnection, rows: list[dict[str, Any]], gone: list[str]
+) -> None:
+    """Dashboards' latest status (one row each), and those that disconnected."""
+    ids = [r["id"] for r in rows] + gone
+    if ids:
+        await conn.execute(delete(DashboardSeen).where(DashboardSeen.id.in_(ids)))
+    if rows:
+        await conn.execute(insert(DashboardSeen), rows)
+
+
+async def watching(conn: AsyncConnection, since: datetime) -> tuple[int, bool]:
+    """Dashboards able to alert a nurse (visible, sound on, heard since `since`),
+    and whether any session is active."""
+    count = (
+        await conn.execute(
+            select(func.count())
+            .select_from(DashboardSeen)
+            .where(DashboardSeen.visible, DashboardSeen.sound, DashboardSeen.seen_at >= since)
+        )
+    ).scalar_one()
+    active = (
+        await conn.execute(select(Session.id).where(Session.status == "active").limit(1))
+    ).first()
+    return int(count), active is not None

@@ -1,12 +1,15 @@
-"""The alarm lifecycle around the pure engine: persistence, staff actions,
-the alarm clock and restart recovery.
+"""The alarm evaluator: the pure engine wrapped in transactions.
 
-The engine (alarms/engine.py) decides; this module records every transition
-as an alarm row, an alarm-log row and a live event in the same transaction,
-and publishes the events once that transaction has committed. One asyncio
-lock, shared with the ingest writer, is taken before any database write that
-touches alarm state, so engine and database never diverge and there is a
-single lock order.
+The engine (alarms/engine/) decides; this module runs it under one asyncio
+lock (shared with the ingest writer, so there is a single lock order), stores
+what it decides through `AlarmStore` in the same transaction as the samples
+or the staff action that caused it, and publishes once that transaction has
+committed. It also feeds the engine what it cannot see itself: samples that
+arrived out of measurement order (read back from storage), dashboards'
+delivery confirmations, and the state to rebuild after a restart. Where the
+outside is needed, it is injected: `owns` and `fence` (which sessions this
+process evaluates, and proof of it in each transaction) and an `Escalator`
+(secondary notification).
 """
 
 from __future__ import annotations
@@ -16,21 +19,25 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 from fastapi import HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import repository
-from vitalwatch.alarms.engine import AlarmEngine, AlarmView, SampleBatch, SessionConfig, Transition
+from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
+from vitalwatch.alarms.engine.model import STATION
+from vitalwatch.alarms.engine.technical import UNWATCHED_AFTER_S
 from vitalwatch.alarms.schemas import AlarmOut
+from vitalwatch.alarms.store import AlarmStore, Change, Event, dt, epoch, out, view_of
 from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.audit import service as audit
+from vitalwatch.auth import repository as users_repo
 from vitalwatch.config import Settings
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
-from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS, ALARM_TRANSITIONS
+from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.writer import StoredBatch
 from vitalwatch.sessions import repository as sessions_repo
@@ -41,11 +48,31 @@ log = get_logger(__name__)
 #: How much stored history rebuilds the engine's pending conditions on start:
 #: longer than every sustain window and the longest BP cuff interval + 60 s.
 REPLAY_WINDOW_S = 20 * 60
+#: A backlog is judged again from this long before its oldest sample.
+RESYNC_LOOKBACK_S = 10 * 60
+RESYNC_MAX_ROWS = 200_000
 _BASELINE_CHECK_S = 10.0
+_WATCH_CHECK_S = 2.0
 
 #: Checks, inside each transaction that writes alarm state, that this process
 #: still owns the partition (raises otherwise, which rolls the transaction back).
 Fence = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class Escalator(Protocol):
+    """Secondary notification: told of every alarm change in the transaction
+    that stored it (an outbox row written there is as durable as the alarm)."""
+
+    async def alarm_changed(
+        self, conn: AsyncConnection, alarm: AlarmOut, actions: list[str]
+    ) -> None: ...
+
+
+class NoEscalation:
+    async def alarm_changed(
+        self, conn: AsyncConnection, alarm: AlarmOut, actions: list[str]
+    ) -> None:
+        return None
 
 
 def _everything(session_id: int) -> bool:
@@ -54,14 +81,6 @@ def _everything(session_id: int) -> bool:
 
 async def no_fence(conn: AsyncConnection) -> None:
     return None
-
-
-def _dt(t: float | None) -> datetime | None:
-    return None if t is None else datetime.fromtimestamp(t, tz=UTC)
-
-
-def _epoch(t: datetime | None) -> float | None:
-    return None if t is None else t.timestamp()
 
 
 def session_config(session: Session, device_names: dict[int, str]) -> SessionConfig:
@@ -73,29 +92,24 @@ def session_config(session: Session, device_names: dict[int, str]) -> SessionCon
         # a session entered after it began had its monitors bound when entered:
         # their silence is counted from then, not from the start it was given
         started_at=max(session.started_at, session.recorded_at or session.started_at).timestamp(),
-        first_dose_at=_epoch(session.first_dose_at),
+        first_dose_at=epoch(session.first_dose_at),
         baseline={k: float(v) for k, v in (session.baseline or {}).items() if v is not None}
         or None,
     )
 
 
-def to_sample_batch(batch: StoredBatch) -> SampleBatch:
+def to_sample_batch(batch: StoredBatch, received_at: float | None = None) -> SampleBatch:
     return SampleBatch(
         session_id=batch.session_id,
         device_id=batch.device_id,
         ts=batch.ts_ms.astype(np.float64) / 1000.0,
         values=batch.values,
-        received_at=batch.received_ms / 1000.0,
+        received_at=batch.received_ms / 1000.0 if received_at is None else received_at,
     )
 
 
 class AlarmService:
-    """Alarm state of the sessions one partition holds (all of them in one process).
-
-    `owns` says which sessions are this service's; `fence` proves ownership
-    inside every transaction that writes alarm state, so a process that lost
-    its partition cannot write alarms next to the new owner.
-    """
+    """Alarm state of the sessions one partition holds (all of them in one process)."""
 
     def __init__(
         self,
@@ -106,21 +120,30 @@ class AlarmService:
         owns: Callable[[int], bool] = _everything,
         fence: Fence = no_fence,
         partition: int = 0,
+        escalator: Escalator | None = None,
     ) -> None:
         self._settings = settings
         self._maker = maker
         self._hub = hub
         self.owns = owns
         self._fence = fence
+        self._escalator: Escalator = escalator or NoEscalation()
         self._gauge = ACTIVE_SESSIONS.labels(str(partition))
         self.lock = asyncio.Lock()
-        self.engine = AlarmEngine()
-        #: The row of every open alarm by (session, rule): mirrors the database.
-        self._rows: dict[tuple[int, str], dict[str, Any]] = {}
+        self.engine = self._new_engine()
         #: Events recorded in the running ingest transaction, sent after commit.
-        self._pending: list[tuple[int, dict[str, Any]]] = []
+        self._pending: list[Event] = []
         self._clock_task: asyncio.Task[None] | None = None
         self._rebuild_needed = False
+        self._receipts_seen = 0
+
+    def _new_engine(self) -> AlarmEngine:
+        s = self._settings
+        return AlarmEngine(
+            escalate_after={"high": s.escalate_high_s, "medium": s.escalate_medium_s},
+            delivery_timeout=s.delivery_timeout_s,
+            unwatched_after=s.unwatched_after_s,
+        )
 
     # -- start, stop, recovery ----------------------------------------------------------
 
@@ -141,10 +164,10 @@ class AlarmService:
 
         Readings are replayed without emitting (their alarms are already
         stored), then the stored open alarms are restored over the replayed
-        state: a restart neither loses nor repeats an alarm.
+        state, with what dashboards confirmed of them: a restart neither loses
+        nor repeats an alarm.
         """
-        engine = AlarmEngine()
-        rows: dict[tuple[int, str], dict[str, Any]] = {}
+        engine = self._new_engine()
         async with self._maker() as db:
             sessions = [
                 s for s in await sessions_repo.list_(db, "active", limit=100_000) if self.owns(s.id)
@@ -154,24 +177,28 @@ class AlarmService:
                 engine.upsert_session(
                     session_config(s, {d.id: d.name for d in devices[s.id] if d.session_id == s.id})
                 )
+            conn = await db.connection()
             if sessions:
                 since_ms = int((time.time() - REPLAY_WINDOW_S) * 1000)
-                conn = await db.connection()
                 for batch in await readings_repo.recent_batches(
                     conn, [s.id for s in sessions], since_ms
                 ):
                     engine.replay(to_sample_batch(batch))
             engine.clear_alarms()
-            for alarm in await repository.all_open(db):
-                if not self.owns(alarm.session_id):
-                    continue
-                row = {c: getattr(alarm, c) for c in _ROW_FIELDS}
-                rows[(alarm.session_id, alarm.rule)] = row
-                engine.restore_alarm(_view_from_row(row))
-        self.engine, self._rows = engine, rows
+            opened = [
+                a for a in await repository.all_open(db) if self.owns(a.session_id or STATION)
+            ]
+            for alarm in opened:
+                engine.restore_alarm(view_of(alarm))
+            self._receipts_seen = await repository.last_receipt_id(conn)
+            for r in await repository.receipts_of(conn, [a.id for a in opened]):
+                engine.delivered(
+                    r.alarm_id, r.dashboard, r.received_at.timestamp(), r.visible, r.sound
+                )
+        self.engine = engine
         self._rebuild_needed = False
         self._gauge.set(len(sessions))
-        log.info("alarm_engine_rebuilt", sessions=len(sessions), open_alarms=len(rows))
+        log.info("alarm_engine_rebuilt", sessions=len(sessions), open_alarms=len(opened))
 
     # -- ingest path (IngestListener) ---------------------------------------------------
 
@@ -180,8 +207,22 @@ class AlarmService:
         started = time.perf_counter()
         transitions = self.engine.evaluate(to_sample_batch(batch))
         ALARM_EVAL_SECONDS.observe(time.perf_counter() - started)
+        if self.engine.stale:
+            transitions += await self._resync(conn, batch.received_ms / 1000.0)
         if transitions:
-            self._pending.extend(await self._apply(conn, transitions))
+            self._pending.extend(await self._store(conn, transitions))
+
+    async def _resync(self, conn: AsyncConnection, clock: float) -> list[Transition]:
+        """Samples older than ones already evaluated: judge their sessions again
+        in measurement order, from what is stored (this batch included)."""
+        out: list[Transition] = []
+        for session_id, since in sorted(self.engine.stale.items()):
+            history = await readings_repo.session_history(
+                conn, session_id, int((since - RESYNC_LOOKBACK_S) * 1000), RESYNC_MAX_ROWS
+            )
+            out += self.engine.resync(session_id, to_sample_batch(history, clock), since)
+            log.info("alarm_resync", session_id=session_id, samples=len(history))
+        return out
 
     async def after_commit(self, batch: StoredBatch) -> None:
         pending, self._pending = self._pending, []
@@ -194,73 +235,19 @@ class AlarmService:
 
     # -- persistence --------------------------------------------------------------------
 
-    async def _apply(
-        self, conn: AsyncConnection, transitions: Sequence[Transition]
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """Store transitions (alarm rows, log, live events); return events to send."""
-        events: list[tuple[int, dict[str, Any]]] = []
-        log_rows: list[dict[str, Any]] = []
+    async def _store(self, conn: AsyncConnection, transitions: Sequence[Transition]) -> list[Event]:
+        events, changes, new_ids = await AlarmStore(self._hub).write(conn, transitions)
         for t in transitions:
-            key = (t.session_id, t.rule)
-            ALARM_TRANSITIONS.labels(t.action, t.priority).inc()
-            view = t.view
-            if t.action == "raised" or key not in self._rows:
-                if view is None:
-                    continue  # raised and resolved within one evaluation: logged below only
-                row = _row_from_view(view)
-                row["id"] = await repository.insert_alarm(
-                    conn, {k: v for k, v in row.items() if k != "id"}
-                )
-            else:
-                previous = self._rows[key]
-                if view is None:
-                    row = {
-                        **previous,
-                        "state": "resolved",
-                        "condition_active": False,
-                        "resolved_at": _dt(t.ts),
-                        "silenced_until": None,
-                    }
-                else:
-                    row = {**_row_from_view(view), "id": previous["id"]}
-                    row["raised_at"] = previous["raised_at"]
-                await repository.update_alarm(
-                    conn, row["id"], {k: v for k, v in row.items() if k != "id"}
-                )
-            if row["state"] == "resolved":
-                self._rows.pop(key, None)
-            else:
-                self._rows[key] = row
-            log_rows.append(
-                {
-                    "alarm_id": row["id"],
-                    "ts": _dt(t.ts),
-                    "action": t.action,
-                    "priority": t.priority,
-                    "value": t.value,
-                    "threshold": t.threshold,
-                    "message": t.message,
-                    "user": t.user,
-                    "created_at": datetime.now(UTC),
-                }
-            )
-            payload = {
-                "alarm": AlarmOut.model_validate(row).model_dump(mode="json"),
-                "action": t.action,
-            }
-            events.append((await self._hub.record(conn, "alarm", payload), payload))
-            log.info(
-                "alarm_transition",
-                session_id=t.session_id,
-                alarm_id=row["id"],
-                rule=t.rule,
-                action=t.action,
-                priority=t.priority,
-            )
-        await repository.insert_log(conn, log_rows)
+            if t.view.uid in new_ids:
+                self.engine.set_id(t.view.session_id, t.view.rule, new_ids[t.view.uid])
+        await self._escalate(conn, changes)
         return events
 
-    def _dispatch(self, events: Iterable[tuple[int, dict[str, Any]]]) -> None:
+    async def _escalate(self, conn: AsyncConnection, changes: Iterable[Change]) -> None:
+        for alarm, actions in changes:
+            await self._escalator.alarm_changed(conn, alarm, actions)
+
+    def _dispatch(self, events: Iterable[Event]) -> None:
         for event_id, payload in events:
             self._hub.publisher(event_id, "alarm", payload)
 
@@ -271,7 +258,7 @@ class AlarmService:
         async with self._maker() as db:
             conn = await db.connection()
             await self._fence(conn)
-            events = await self._apply(conn, transitions)
+            events = await self._store(conn, transitions)
             await db.commit()
         self._dispatch(events)
 
@@ -279,24 +266,35 @@ class AlarmService:
 
     async def reload_session(self, session_id: int) -> None:
         """Bring the engine in line with the committed session: limits, dose,
-        baseline and devices of an active one; an ended one's alarms resolved."""
+        baseline and devices of an active one; an ended one's alarms resolved
+        in the name of whoever ended it."""
         async with self._maker() as db:
             session = await sessions_repo.get(db, session_id)
             names: dict[int, str] = {}
+            ended_by = None
             if session is not None and session.status == "active":
                 devices = (await sessions_repo.devices_of(db, {session_id}))[session_id]
                 names = {d.id: d.name for d in devices if d.session_id == session_id}
+            elif session is not None:
+                ended_by = await users_repo.username_of(db, session.ended_by)
         if session is not None and session.status == "active":
             await self._configure(session_config(session, names))
         else:
             async with self.lock:
-                await self._run(self.engine.end_session(session_id, time.time()))
+                await self._run(self.engine.end_session(session_id, time.time(), ended_by))
                 self._gauge.set(self.engine.session_count())
 
     async def _configure(self, cfg: SessionConfig) -> None:
         async with self.lock:
             await self._run(self.engine.upsert_session(cfg))
             self._gauge.set(self.engine.session_count())
+
+    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
+        """A nurse's observation that alarm rules read (MOAA/S <= 2: deep sedation)."""
+        async with self.lock:
+            await self._run(
+                self.engine.observe(session_id, kind, value, ts.timestamp(), time.time())
+            )
 
     # -- staff actions ------------------------------------------------------------------
 
@@ -327,22 +325,21 @@ class AlarmService:
             if request is not None and await audit.done_before(
                 db, action=f"alarm.{action}", entity="alarm", entity_id=alarm_id, request=request
             ):
-                return AlarmOut.model_validate(alarm)
+                return out(alarm)
             if alarm.state == "resolved":
                 raise HTTPException(
                     status.HTTP_409_CONFLICT, f"Alarm {alarm_id} is already resolved"
                 )
             now = time.time()
             user = actor.name or "unknown"
+            sid = STATION if alarm.session_id is None else alarm.session_id
             if action == "acknowledge":
-                transitions = self.engine.acknowledge(alarm.session_id, alarm.rule, now, user)
+                transitions = self.engine.acknowledge(sid, alarm.rule, now, user)
             else:
-                transitions = self.engine.silence(
-                    alarm.session_id, alarm.rule, now, float(seconds or 120), user
-                )
+                transitions = self.engine.silence(sid, alarm.rule, now, float(seconds or 120), user)
             conn = await db.connection()
             await self._fence(conn)
-            events = await self._apply(conn, transitions)
+            events = await self._store(conn, transitions)
             await audit.record(
                 db,
                 actor=actor,
@@ -356,16 +353,16 @@ class AlarmService:
             )
             await db.commit()
             await db.refresh(alarm)
-            out = AlarmOut.model_validate(alarm)
+            shown = out(alarm)
         self._dispatch(events)
-        return out
+        return shown
 
     # -- the alarm clock ----------------------------------------------------------------
 
     async def _clock(self) -> None:
-        """Technical alarms, escalation, reminders, silence expiry; baselines."""
+        """Technical alarms, escalation, reminders, silence expiry, delivery; baselines."""
         interval = self._settings.tick_interval_s
-        last_baseline = 0.0
+        last_baseline = last_watch = 0.0
         while True:
             await asyncio.sleep(interval)
             now = time.time()
@@ -373,7 +370,11 @@ class AlarmService:
                 async with self.lock:
                     if self._rebuild_needed:
                         await self._rebuild()
+                    await self._take_receipts()
                     await self._run(self.engine.tick(now))
+                    if self.owns(STATION) and now - last_watch >= _WATCH_CHECK_S:
+                        last_watch = now
+                        await self._run(await self._watch(now))
                 if now - last_baseline >= _BASELINE_CHECK_S:
                     last_baseline = now
                     await self._fix_baselines(now)
@@ -381,8 +382,47 @@ class AlarmService:
                 log.exception("alarm_clock_failed")
                 self._rebuild_needed = True
 
+    async def _take_receipts(self) -> None:
+        """What dashboards confirmed since the last tick, into the engine and the rows."""
+        async with self._maker() as db:
+            conn = await db.connection()
+            rows = await repository.receipts_after(conn, self._receipts_seen, 50_000)
+            if not rows:
+                return
+            self._receipts_seen = int(rows[-1].id)
+            changed: set[int] = set()
+            for r in rows:
+                if self.engine.delivered(
+                    r.alarm_id, r.dashboard, r.received_at.timestamp(), r.visible, r.sound
+                ):
+                    changed.add(int(r.alarm_id))
+            if not changed:
+                return
+            await self._fence(conn)
+            for alarm_id in sorted(changed):
+                view = self.engine.view_of(alarm_id)
+                if view is not None:
+                    await repository.update_delivery(
+                        conn,
+                        alarm_id,
+                        {
+                            "first_delivered_at": dt(view.first_delivered_at),
+                            "dashboards": view.dashboards,
+                            "first_seen_at": dt(view.first_seen_at),
+                        },
+                    )
+            await db.commit()
+
+    async def _watch(self, now: float) -> list[Transition]:
+        """Is any dashboard able to alert a nurse? (The station's own alarm.)"""
+        since = datetime.fromtimestamp(now - UNWATCHED_AFTER_S, UTC)  # heard lately
+        async with self._maker() as db:
+            watching, active = await repository.watching(await db.connection(), since)
+        return self.engine.watch(now, watching, active)
+
     async def _fix_baselines(self, now: float) -> None:
         """Sessions without a dose get their baseline once 5 minutes have passed."""
+        # imported here: sessions.service imports this module (it starts sessions)
         from vitalwatch.sessions.service import compute_baseline
 
         configs: list[SessionConfig] = []
@@ -406,81 +446,18 @@ class AlarmService:
 
 async def views_for(db: AsyncSession, session_ids: Iterable[int]) -> dict[int, list[AlarmOut]]:
     """Open alarms of the given sessions, newest first (a database read)."""
-    out: dict[int, list[AlarmOut]] = {}
+    result: dict[int, list[AlarmOut]] = {}
     for alarm in await repository.open_for_sessions(db, session_ids):
-        out.setdefault(alarm.session_id, []).append(AlarmOut.model_validate(alarm))
-    return out
+        result.setdefault(alarm.session_id or STATION, []).append(out(alarm))
+    return result
+
+
+async def station_alarms(db: AsyncSession) -> list[AlarmOut]:
+    """The station's own open alarms (no session: "no dashboard is watching")."""
+    return [out(a) for a in await repository.open_station(db)]
 
 
 async def search(
     db: AsyncSession, state: str | None, session_id: int | None, limit: int
 ) -> list[AlarmOut]:
-    return [
-        AlarmOut.model_validate(a) for a in await repository.search(db, state, session_id, limit)
-    ]
-
-
-_ROW_FIELDS = (
-    "id",
-    "session_id",
-    "device_id",
-    "kind",
-    "metric",
-    "rule",
-    "priority",
-    "state",
-    "condition_active",
-    "value",
-    "threshold",
-    "message",
-    "raised_at",
-    "acked_at",
-    "acked_by",
-    "silenced_until",
-    "escalated_at",
-    "resolved_at",
-)
-
-
-def _row_from_view(view: AlarmView) -> dict[str, Any]:
-    return {
-        "session_id": view.session_id,
-        "device_id": view.device_id,
-        "kind": view.kind,
-        "metric": view.metric,
-        "rule": view.rule,
-        "priority": view.priority,
-        "state": view.state,
-        "condition_active": view.condition_active,
-        "value": view.value,
-        "threshold": view.threshold,
-        "message": view.message,
-        "raised_at": _dt(view.raised_at),
-        "acked_at": _dt(view.acked_at),
-        "acked_by": view.acked_by,
-        "silenced_until": _dt(view.silenced_until),
-        "escalated_at": _dt(view.escalated_at),
-        "resolved_at": None,
-        "updated_at": datetime.now(UTC),
-    }
-
-
-def _view_from_row(row: dict[str, Any]) -> AlarmView:
-    return AlarmView(
-        session_id=row["session_id"],
-        rule=row["rule"],
-        kind=row["kind"],
-        metric=row["metric"],
-        priority=row["priority"],
-        state=row["state"],
-        condition_active=row["condition_active"],
-        value=row["value"],
-        threshold=row["threshold"],
-        message=row["message"],
-        raised_at=_epoch(row["raised_at"]) or 0.0,
-        acked_at=_epoch(row["acked_at"]),
-        acked_by=row["acked_by"],
-        silenced_until=_epoch(row["silenced_until"]),
-        escalated_at=_epoch(row["escalated_at"]),
-        device_id=row["device_id"],
-    )
+    return [out(a) for a in await repository.search(db, state, session_id, limit)]

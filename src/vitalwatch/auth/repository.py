@@ -16,3 +16,9 @@ async def add(db: AsyncSession, user: User) -> User:
     db.add(user)
     await db.flush()
     return user
+
+
+async def username_of(db: AsyncSession, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    return (await db.execute(select(User.username).where(User.id == user_id))).scalar_one_or_none()

@@ -68,7 +68,7 @@ async def alarm_session(maker: async_sessionmaker[AsyncSession], alarm_id: int) 
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
     if alarm.state == "resolved":
         raise HTTPException(status.HTTP_409_CONFLICT, f"Alarm {alarm_id} is already resolved")
-    return alarm.session_id
+    return alarm.session_id or 0  # the station's own alarm: evaluated with partition 0
 
 
 async def run_action(

@@ -27,3 +27,6 @@ class Device(Base):
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired: Mapped[bool] = mapped_column(default=False)
+    #: Times the device restarted its sample counter (seq back to 0), and the last.
+    counter_resets: Mapped[int] = mapped_column(default=0)
+    counter_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

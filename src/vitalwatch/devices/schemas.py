@@ -20,6 +20,10 @@ class DeviceOut(BaseModel):
     model: str | None
     last_seen: datetime | None
     session_id: int | None
+    counter_resets: int = Field(
+        default=0, description="times the device restarted its sample counter (seq)"
+    )
+    counter_reset_at: datetime | None = None
 
 
 class DeviceCreated(DeviceOut):

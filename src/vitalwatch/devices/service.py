@@ -103,6 +103,8 @@ def to_out(device: Device, directory: DeviceDirectory | None = None) -> DeviceOu
         model=device.model,
         last_seen=last_seen,
         session_id=device.session_id,
+        counter_resets=device.counter_resets or 0,
+        counter_reset_at=device.counter_reset_at,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +49,8 @@ Publisher = Callable[[int, str, dict[str, Any]], None]
 #: commit after a higher one is visible), which replay with `since` and the
 #: in-order delivery below rely on. SQLite already serialises writers.
 EVENT_ORDER_LOCK = 0x56574C45  # "VWLE"
+#: How many recent alarm events are remembered for dashboards' confirmations.
+RECENT_ALARM_EVENTS = 50_000
 #: How often the database is asked for events whose publisher died between
 #: commit and publish (the safety net behind the fast path).
 EVENT_POLL_S = 1.0
@@ -151,6 +154,8 @@ class Hub:
         self.last_event_id = 0
         self._waiting: dict[int, tuple[str, dict[str, Any]]] = {}
         self._arrived = asyncio.Event()
+        #: The alarm of each recent alarm event: dashboards confirm events by id.
+        self.alarm_of_event: OrderedDict[int, int] = OrderedDict()
 
     # -- durable events -------------------------------------------------------------
 
@@ -226,6 +231,10 @@ class Hub:
     def dispatch(self, type_: str, event_id: int, payload: dict[str, Any]) -> None:
         """Deliver a committed event to every connected dashboard, without waiting."""
         self.last_event_id = max(self.last_event_id, event_id)
+        if type_ == "alarm":
+            self.alarm_of_event[event_id] = int(payload["alarm"]["id"])
+            if len(self.alarm_of_event) > RECENT_ALARM_EVENTS:
+                self.alarm_of_event.popitem(last=False)
         if type_ == "session":
             session = payload["session"]
             if session.get("status") == "ended":

@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import time
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from vitalwatch.auth.security import decode_access_token
 from vitalwatch.context import AppContext
+from vitalwatch.live.confirmations import Dashboard
 from vitalwatch.live.service import opening_messages
 from vitalwatch.logging import get_logger
 
@@ -18,6 +20,7 @@ router = APIRouter(tags=["live"])
 log = get_logger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
+MAX_CLIENT_MESSAGE = 256 * 1024
 
 
 @router.websocket("/api/v1/ws")
@@ -35,12 +38,13 @@ async def live(websocket: WebSocket, token: str | None = None, since: int | None
                 await asyncio.wait_for(websocket.close(code, reason), 2.0)
 
     client = ctx.hub.connect(websocket.send_text, close)
+    dashboard = Dashboard(claims.user_id)
     log.info("dashboard_connected", user_id=claims.user_id, since=since)
     try:
         async with ctx.sessionmaker() as db:
             first = await opening_messages(db, ctx, since)
         serving = asyncio.create_task(ctx.hub.serve(client, first))
-        receiving = asyncio.create_task(_drain(websocket))
+        receiving = asyncio.create_task(_receive(websocket, ctx, dashboard))
         expiry = asyncio.create_task(_expire(claims.expires_at))
         done, pending = await asyncio.wait(
             {serving, receiving, expiry}, return_when=asyncio.FIRST_COMPLETED
@@ -57,14 +61,24 @@ async def live(websocket: WebSocket, token: str | None = None, since: int | None
                     log.info("dashboard_link_failed", error=type(exc).__name__)
     finally:
         ctx.hub.disconnect(client)
+        ctx.confirmations.gone(dashboard)
         await close(1000, "bye")
         log.info("dashboard_disconnected", user_id=claims.user_id)
 
 
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the dashboard sends, so a close is noticed at once."""
+async def _receive(websocket: WebSocket, ctx: AppContext, dashboard: Dashboard) -> None:
+    """What the dashboard sends (its status and receipts of alarms); reading it
+    also notices a close at once. Anything that is not a JSON object is ignored."""
     while True:
-        await websocket.receive_text()
+        text = await websocket.receive_text()
+        if len(text) > MAX_CLIENT_MESSAGE:
+            continue
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(message, dict):
+            ctx.confirmations.handle(dashboard, message)
 
 
 async def _expire(expires_at: int) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vitalwatch.alarms import service as alarms_service
 from vitalwatch.context import AppContext
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions import service as sessions
@@ -39,7 +40,10 @@ async def _build(ctx: AppContext) -> _Snapshot:
     async with ctx.sessionmaker() as db:
         cursor = await ctx.hub.latest_event_id(db)
         views = await sessions.views(db, ctx, await sessions_repo.list_(db, "active"))
-    alarms = sorted((a for v in views for a in v.alarms), key=lambda a: a.raised_at, reverse=True)
+        station = await alarms_service.station_alarms(db)
+    alarms = sorted(
+        (*(a for v in views for a in v.alarms), *station), key=lambda a: a.raised_at, reverse=True
+    )
     body = orjson.dumps(
         {
             "sessions": [v.model_dump(mode="json") for v in views],

@@ -31,7 +31,8 @@ readings = Table(
     Column("map", Float),
     Column("spo2", Float),
     Column("rr", Float),
-    UniqueConstraint("device_id", "seq", name="uq_readings_device_seq"),
+    # a retry repeats (device, ts, seq); a restarted counter repeats seq at new times
+    UniqueConstraint("device_id", "ts_ms", "seq", name="uq_readings_device_seq_ts"),
     Index("ix_readings_session_ts", "session_id", "ts_ms"),
     Index(
         "ix_readings_ts_brin", "ts_ms", postgresql_using="brin", info={"dialects": ["postgresql"]}

@@ -96,6 +96,37 @@ async def recent_batches(
     return batches
 
 
+async def session_history(
+    conn: AsyncConnection, session_id: int, since_ms: int, limit: int
+) -> StoredBatch:
+    """One session's stored samples from `since_ms` on, in measurement order
+    (the engine judges a backlog again with them)."""
+    stmt = (
+        select(
+            readings.c.device_id,
+            readings.c.seq,
+            readings.c.ts_ms,
+            *(readings.c[m] for m in METRICS),
+        )
+        .where(readings.c.session_id == session_id, readings.c.ts_ms >= since_ms)
+        .order_by(readings.c.ts_ms, readings.c.id)
+        .limit(limit)
+    )
+    rows = (await conn.execute(stmt)).all()
+    table = np.array(
+        [[np.nan if v is None else v for v in r] for r in rows], dtype=np.float64
+    ).reshape(len(rows), 3 + len(METRICS))
+    n = len(rows)
+    return StoredBatch(
+        session_id=np.full(n, session_id, dtype=np.int64),
+        device_id=table[:, 0].astype(np.int64),
+        seq=table[:, 1].astype(np.int64),
+        ts_ms=table[:, 2].astype(np.int64),
+        values=table[:, 3:],
+        received_ms=0,
+    )
+
+
 async def delete_of_sessions_ended_before(
     db: AsyncSession, cutoff: datetime, batch: int = 10_000
 ) -> int:

@@ -164,6 +164,10 @@ def _model_columns(batch: ReadingsBatch, now_ms: int) -> tuple[SampleColumns, Ca
 # --- checks across fields and against the clock --------------------------------
 
 
+def _g(v: float) -> str:
+    return "?" if np.isnan(v) else f"{v:g}"
+
+
 def _error(index: int, field: str, msg: str, value: Any) -> dict[str, Any]:
     return {
         "type": "value_error",
@@ -183,10 +187,22 @@ def _check(
             _error(int(i), "samples", "a sample needs at least one of " + ", ".join(METRICS), None)
         )
     sbp, dbp = values[:, METRICS.index("sbp")], values[:, METRICS.index("dbp")]
+    mean = values[:, METRICS.index("map")]
     with np.errstate(invalid="ignore"):
         for i in np.flatnonzero(sbp <= dbp):
             errors.append(
                 _error(int(i), "sbp", f"sbp {sbp[i]:g} must be above dbp {dbp[i]:g}", float(sbp[i]))
+            )
+        # a mean pressure lies between the diastolic and the systolic
+        for i in np.flatnonzero((mean > sbp) | (mean < dbp)):
+            errors.append(
+                _error(
+                    int(i),
+                    "map",
+                    f"map {mean[i]:g} must lie between dbp and sbp of the same sample"
+                    f" ({_g(dbp[i])}-{_g(sbp[i])})",
+                    float(mean[i]),
+                )
             )
     for i in np.flatnonzero(ts_ms > now_ms + max_future_ms):
         ahead = (int(ts_ms[i]) - now_ms) / 1000

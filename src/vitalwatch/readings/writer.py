@@ -2,8 +2,8 @@
 
 Requests put their validated samples on a queue and await a future; one
 writer task takes everything queued, writes it with one multi-row INSERT
-(ON CONFLICT DO NOTHING ... RETURNING, so duplicates by (device, seq) are
-skipped and counted), lets the listeners (alarm evaluation) add their rows to
+(ON CONFLICT DO NOTHING ... RETURNING, so duplicates by (device, ts, seq)
+are skipped and counted; see counters.py), lets the listeners (alarm evaluation) add their rows to
 the same transaction, commits once, and only then answers every request.
 With SQLite's synchronous=FULL one fsync covers hundreds of requests, so
 throughput grows with load instead of collapsing to one fsync per request.
@@ -16,18 +16,21 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vitalwatch.devices.models import Device
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_COMMIT_ROWS, INGEST_COMMIT_SECONDS, INGEST_GROUP_REQUESTS
+from vitalwatch.readings.counters import DeviceCounters
 from vitalwatch.readings.models import readings
+from vitalwatch.readings.routing import Bindings, Routes
 from vitalwatch.readings.validation import SampleColumns
 from vitalwatch.vitals import METRICS
 
@@ -119,11 +122,10 @@ class GroupCommitWriter:
         columns = ["session_id", "device_id", "seq", "ts_ms", "received_ms", *METRICS]
         self._raw_insert = (
             f"INSERT INTO readings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "  # noqa: S608 - constant names
-            "ON CONFLICT (device_id, seq) DO NOTHING"
+            "ON CONFLICT (device_id, ts_ms, seq) DO NOTHING"
         )
-        #: Highest seq stored per device (SQLite fast path); updated after commit.
-        self._max_seq: dict[int, int] = {}
-        self._pending_max: dict[int, int] = {}
+        self._counters = DeviceCounters()
+        self._routes = Routes()
 
     def add_listener(self, listener: IngestListener) -> None:
         self._listeners.append(listener)
@@ -173,21 +175,21 @@ class GroupCommitWriter:
     async def _commit_group(self, jobs: list[_Job]) -> None:
         started = time.perf_counter()
         received_ms = int(time.time() * 1000)
-        self._pending_max = {}
+        self._counters.rollback()
         async with self._engine.begin() as conn:
-            bound = await self._bindings(conn, {j.device_id for j in jobs})
+            routes = await self._routes.current(conn, {j.device_id for j in jobs})
+            bound = {d: s for d, (s, _) in routes.items()}
             misrouted = {
                 d for d, s in bound.items() if s is not None and not self._accepts_session(s)
             }
             for d in misrouted:
                 bound[d] = None
             stored_jobs = [j for j in jobs if bound.get(j.device_id) is not None]
-            batch, counts = await self._insert_rows(conn, stored_jobs, bound, received_ms)
+            batch, counts = await self._insert_rows(conn, stored_jobs, routes, received_ms)
             if len(batch):
                 for listener in self._listeners:
                     await listener.before_commit(conn, batch)
-        for d, q in self._pending_max.items():  # committed: the cache may move on
-            self._max_seq[d] = max(q, self._max_seq.get(d, -1))
+        self._counters.commit()  # committed: the cache may move on
         INGEST_COMMIT_SECONDS.observe(time.perf_counter() - started)
         INGEST_COMMIT_ROWS.observe(len(batch))
         INGEST_GROUP_REQUESTS.observe(len(jobs))
@@ -238,19 +240,19 @@ class GroupCommitWriter:
                 strict=True,
             )
         ]
-        stmt = self._insert.on_conflict_do_nothing(index_elements=["device_id", "seq"]).returning(
-            readings.c.device_id, readings.c.seq
-        )
+        stmt = self._insert.on_conflict_do_nothing(
+            index_elements=["device_id", "ts_ms", "seq"]
+        ).returning(readings.c.device_id, readings.c.ts_ms, readings.c.seq)
         result = await conn.execute(stmt, params)
-        inserted = {(int(d), int(q)) for d, q in result.all()}
+        inserted = {(int(d), int(t), int(q)) for d, t, q in result.all()}
         if len(inserted) == len(params):
             return np.ones(len(params), dtype=bool)
         keep = np.zeros(len(params), dtype=bool)
-        seen: set[tuple[int, int]] = set()
-        for i, pair in enumerate(zip(device.tolist(), seq.tolist(), strict=True)):
-            if pair in inserted and pair not in seen:
+        seen: set[tuple[int, int, int]] = set()
+        for i, key in enumerate(zip(device.tolist(), ts_ms.tolist(), seq.tolist(), strict=True)):
+            if key in inserted and key not in seen:
                 keep[i] = True
-                seen.add(pair)
+                seen.add(key)
         return keep
 
     async def _store_sqlite(
@@ -258,9 +260,9 @@ class GroupCommitWriter:
     ) -> npt.NDArray[np.bool_]:
         """SQLite fast path: duplicates found first, then one executemany of tuples.
 
-        A (device, seq) can only be stored already when seq is not above the
-        highest seq stored for that device (devices count upwards), so only
-        retried samples cost a lookup. SQLite stores a NaN parameter as NULL.
+        A (device, ts, seq) can only be stored already when ts is not after the
+        newest sample stored for that device, so only retried (or backlogged)
+        samples cost a lookup. SQLite stores a NaN parameter as NULL.
         """
         session, device, seq, ts_ms, values = (
             rows.session_id,
@@ -271,37 +273,26 @@ class GroupCommitWriter:
         )
         received_ms = rows.received_ms
         n = seq.shape[0]
-        order = np.lexsort((seq, device))  # stable: the first of equal pairs wins
+        order = np.lexsort((seq, ts_ms, device))  # stable: the first of equal keys wins
+        d_o, t_o, q_o = device[order], ts_ms[order], seq[order]
         repeated = np.zeros(n, dtype=bool)
-        repeated[1:] = (device[order][1:] == device[order][:-1]) & (
-            seq[order][1:] == seq[order][:-1]
-        )
+        repeated[1:] = (d_o[1:] == d_o[:-1]) & (t_o[1:] == t_o[:-1]) & (q_o[1:] == q_o[:-1])
         keep = np.ones(n, dtype=bool)
         keep[order[repeated]] = False
 
-        devices = np.unique(device).tolist()
-        unknown = [d for d in devices if d not in self._max_seq]
-        if unknown:
-            maxima = await conn.execute(
-                select(readings.c.device_id, func.max(readings.c.seq))
-                .where(readings.c.device_id.in_(unknown))
-                .group_by(readings.c.device_id)
-            )
-            found = {int(d): int(m) for d, m in maxima}
-            for d in unknown:
-                self._max_seq[d] = found.get(d, -1)
-        highest = np.array([self._max_seq[d] for d in devices], dtype=np.int64)
-        row_highest = highest[np.searchsorted(np.array(devices, dtype=np.int64), device)]
-        maybe_stored = keep & (seq <= row_highest)
+        maybe_stored = keep & (ts_ms <= self._counters.newest_ts(device))
         for d in np.unique(device[maybe_stored]).tolist():
             mine = np.flatnonzero(maybe_stored & (device == d))
             for part in np.array_split(mine, max(1, len(mine) // 500 + 1)):
-                stored = await conn.execute(
-                    select(readings.c.seq).where(
-                        readings.c.device_id == d, readings.c.seq.in_(seq[part].tolist())
+                found = await conn.execute(
+                    select(readings.c.ts_ms, readings.c.seq).where(
+                        readings.c.device_id == d,
+                        readings.c.ts_ms.in_(np.unique(ts_ms[part]).tolist()),
                     )
                 )
-                keep[part[np.isin(seq[part], [r[0] for r in stored])]] = False
+                stored = {(int(a), int(b)) for a, b in found}
+                pairs = zip(ts_ms[part].tolist(), seq[part].tolist(), strict=True)
+                keep[part[[p in stored for p in pairs]]] = False
 
         rows_out = list(
             zip(
@@ -320,32 +311,29 @@ class GroupCommitWriter:
                 log.warning(
                     "ingest_concurrent_writer", expected=len(rows_out), stored=result.rowcount
                 )
-        stored_dev, stored_seq = device[keep], seq[keep]
-        if stored_dev.size:  # the highest seq per device: one entry per device, not per sample
-            by = np.lexsort((stored_seq, stored_dev))
-            last = np.flatnonzero(np.append(stored_dev[by][1:] != stored_dev[by][:-1], True))
-            for d, q in zip(
-                stored_dev[by][last].tolist(), stored_seq[by][last].tolist(), strict=True
-            ):
-                self._pending_max[d] = max(q, self._pending_max.get(d, -1))
         return keep
+
+    async def _note_counter_resets(self, conn: AsyncConnection, stored: StoredBatch) -> None:
+        """A monitor that restarted its counter: every sample kept, and said so."""
+        for d in self._counters.stored(stored.device_id, stored.seq, stored.ts_ms):
+            await conn.execute(
+                update(Device)
+                .where(Device.id == d)
+                .values(
+                    counter_resets=Device.counter_resets + 1,
+                    counter_reset_at=datetime.now(UTC),
+                )
+            )
+            log.warning("device_counter_reset", device_id=d)
 
     def _accepts_session(self, session_id: int) -> bool:
         return self._accepts is None or self._accepts(session_id)
-
-    @staticmethod
-    async def _bindings(conn: AsyncConnection, device_ids: set[int]) -> dict[int, int | None]:
-        """Each device's active session, read inside the transaction that stores."""
-        rows = await conn.execute(
-            select(Device.id, Device.session_id).where(Device.id.in_(device_ids))
-        )
-        return {int(d): (int(s) if s is not None else None) for d, s in rows}
 
     async def _insert_rows(
         self,
         conn: AsyncConnection,
         jobs: list[_Job],
-        bound: dict[int, int | None],
+        routes: Bindings,
         received_ms: int,
     ) -> tuple[StoredBatch, dict[int, int]]:
         empty = np.empty(0, dtype=np.int64)
@@ -353,11 +341,13 @@ class GroupCommitWriter:
             return StoredBatch(empty, empty, empty, empty, np.empty((0, len(METRICS))), 0), {}
         sizes = [len(j.columns) for j in jobs]
         device = np.repeat(np.array([j.device_id for j in jobs], dtype=np.int64), sizes)
-        session = np.repeat(np.array([bound[j.device_id] for j in jobs], dtype=np.int64), sizes)
+        sessions = [await self._sessions_of(conn, j, routes) for j in jobs]
+        session = np.concatenate(sessions)
         seq = np.concatenate([j.columns.seq for j in jobs])
         ts_ms = np.concatenate([j.columns.ts_ms for j in jobs])
         values = np.concatenate([j.columns.values for j in jobs])
         rows = StoredBatch(session, device, seq, ts_ms, values, received_ms)
+        await self._counters.load(conn, np.unique(device).tolist())
         store = self._store_sqlite if self._dialect == "sqlite" else self._store_returning
         keep = await store(conn, rows)
         counts: dict[int, int] = {}
@@ -373,4 +363,26 @@ class GroupCommitWriter:
             values=values[keep],
             received_ms=received_ms,
         )
+        if len(batch):
+            await self._note_counter_resets(conn, batch)
         return batch, counts
+
+    async def _sessions_of(self, conn: AsyncConnection, job: _Job, routes: Bindings) -> I64:
+        """Each sample's session: the current one, unless measured before its binding."""
+        current, bound_at = routes[job.device_id]
+        assert current is not None
+        ts_ms = job.columns.ts_ms
+        out = np.full(ts_ms.shape[0], current, dtype=np.int64)
+        if bound_at is None or not bool((ts_ms < bound_at).any()):
+            return out
+        out = await self._routes.sessions_for(conn, job.device_id, current, bound_at, ts_ms)
+        for s, n in zip(*np.unique(out[out != current], return_counts=True), strict=True):
+            await self._routes.note_late(conn, int(s), f"device {job.device_id}", int(n))
+            log.info(
+                "readings_filed_to_earlier_session",
+                device_id=job.device_id,
+                session_id=int(s),
+                current_session_id=current,
+                samples=int(n),
+            )
+        return out

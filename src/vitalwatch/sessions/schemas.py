@@ -13,6 +13,9 @@ from vitalwatch.ids import BodyId
 from vitalwatch.vitals import Protocol
 
 EventKind = Literal["dose", "phase", "note"]
+#: What the timeline shows: staff entries, and what the service itself notes
+#: ("late_readings": samples measured during the session arrived after it).
+TimelineKind = Literal["dose", "phase", "note", "late_readings"]
 
 
 class PatientIn(BaseModel):
@@ -47,7 +50,7 @@ class EventCreate(BaseModel):
 class EventOut(BaseModel):
     id: int
     session_id: int
-    kind: EventKind
+    kind: TimelineKind
     ts: datetime
     detail: str | None
     created_by: int | None

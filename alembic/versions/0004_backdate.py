@@ -1,7 +1,7 @@
 """backdate: sessions.recorded_at (when a session was entered; started_at may be earlier)
 
 Revision ID: backdate
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-24 10:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "backdate"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,540 @@
+"""The alarm engine: pure numpy and plain Python, no I/O, no clock of its own.
+
+Like Prometheus' rule evaluation, it is a function of its inputs: batches of
+stored samples (`evaluate`, `resync`), the service clock (`tick`), nurses'
+actions (`acknowledge`, `silence`), observations (`observe`) and outside
+judgements (`escalate`). It returns transitions; the alarm service stores
+and publishes them.
+
+Layers: `channels` finds when limits become met (vectorised); this module
+folds channel events into conditions and conditions into one alarm per
+clinical problem; `lifecycle.apply` is the only place an alarm changes
+state; `technical` judges clock-driven conditions; `messages` words it all.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from vitalwatch.alarms.engine import messages, protocol, technical
+from vitalwatch.alarms.engine.board import Board
+from vitalwatch.alarms.engine.channels import (
+    CHANNELS,
+    CONDITION_CHANNELS,
+    ChannelBank,
+    ChannelEvent,
+)
+from vitalwatch.alarms.engine.indexing import IdIndex, group_order
+from vitalwatch.alarms.engine.lifecycle import (
+    ESCALATE_AFTER_S,
+    Acknowledge,
+    Alarm,
+    Close,
+    Condition,
+    ConditionsChanged,
+    Escalate,
+    Silence,
+    Step,
+    Tick,
+    apply,
+)
+from vitalwatch.alarms.engine.model import (
+    F64,
+    I64,
+    RANK,
+    Action,
+    AlarmView,
+    SampleBatch,
+    SessionConfig,
+    Transition,
+)
+from vitalwatch.alarms.engine.technical import DeviceClocks, SessionClock
+from vitalwatch.vitals import METRIC_INDEX, METRICS
+
+_HR, _SBP, _DBP, _MAP = (METRIC_INDEX[m] for m in ("hr", "sbp", "dbp", "map"))
+#: Limit problems: the alarms that channels feed.
+LIMIT_PROBLEMS: Final = frozenset(ch.problem for ch in CHANNELS)
+#: Cuff metrics: every new reading is news; others are republished at most this often.
+_SPARSE: Final = frozenset(("sbp", "dbp", "map"))
+UPDATE_EVERY_S: Final = 2.0
+
+
+@dataclass
+class _Session:
+    cfg: SessionConfig
+    slot: int
+    devices: list[int] = field(default_factory=list)
+    clock: SessionClock = field(default_factory=SessionClock)
+
+
+class AlarmEngine:
+    """Alarm state of many sessions: arrays by session slot, alarms by session and problem."""
+
+    def __init__(
+        self,
+        capacity: int = 16,
+        escalate_after: dict[str, float] | None = None,
+        delivery_timeout: float | None = None,
+        unwatched_after: float = technical.UNWATCHED_AFTER_S,
+    ) -> None:
+        self._slots: dict[int, int] = {}  # session id -> slot
+        self._sessions: dict[int, _Session] = {}  # slot -> session
+        self._free: list[int] = []
+        self._bank = ChannelBank(0)
+        self._last_sample = np.empty(0)  # service clock of each slot's last sample
+        self._slot_index = IdIndex(self._slots)
+        self._grow(capacity)
+        self._board = Board()
+        self._devices = DeviceClocks()
+        self._escalate_after = dict(escalate_after or ESCALATE_AFTER_S)
+        self._delivery_timeout = delivery_timeout
+        self._unwatched_since: float | None = None
+        self._unwatched_after = unwatched_after
+        #: Sessions whose last `evaluate` had samples older than ones already
+        #: evaluated, with the oldest such time: `resync` them from storage.
+        self.stale: dict[int, float] = {}
+
+    # -- sessions -------------------------------------------------------------------
+
+    def _grow(self, capacity: int) -> None:
+        old = self._bank.capacity
+        if capacity <= old:
+            return
+        self._bank.grow(capacity)
+        self._last_sample = np.concatenate([self._last_sample, np.full(capacity - old, np.nan)])
+        self._free.extend(range(capacity - 1, old - 1, -1))
+
+    def session_count(self) -> int:
+        return len(self._slots)
+
+    def upsert_session(self, cfg: SessionConfig) -> list[Transition]:
+        """Add a session or apply new limits, dose time, baseline or devices."""
+        sid = cfg.session_id
+        if sid not in self._slots:
+            if not self._free:
+                self._grow(max(16, self._bank.capacity * 2))
+            slot = self._free.pop()
+            self._slots[sid] = slot
+            self._sessions[slot] = _Session(cfg, slot)
+            self._bank.reset(slot)
+            self._last_sample[slot] = np.nan
+            self._slot_index.changed()
+        slot = self._slots[sid]
+        state = self._sessions[slot]
+        previous, state.cfg = state.cfg, cfg
+        self._bank.configure(slot, cfg.thresholds, cfg.baseline or {})
+        now = self._newest(slot)
+        out: list[Transition] = []
+        # limits switched off while met: those conditions are over
+        off = np.flatnonzero(self._bank.met[slot] & np.isnan(self._bank.thr[slot]))
+        if off.size:
+            latest = self._bank.last_val[slot]
+            out += self._apply_channel_events(
+                [
+                    ChannelEvent(slot, now, c, False, float(latest[CHANNELS[c].metric]), 0.0, now)
+                    for c in off.tolist()
+                ],
+                now,
+            )
+        out += self._refresh_limits(slot)
+        for dev in cfg.device_names:
+            self._devices.add(dev)
+        for dev in state.devices:
+            if dev not in cfg.device_names:
+                out += self._close(sid, technical.monitor_rule(dev), now, "Monitor unbound")
+        state.devices = list(cfg.device_names)
+        if cfg.first_dose_at is not None and previous.first_dose_at is None:
+            out += self._close(sid, "predose_bp_review", cfg.first_dose_at, "Dose given")
+        return out
+
+    def end_session(self, session_id: int, now: float, user: str | None = None) -> list[Transition]:
+        """Resolve everything of the session (by whoever ended it) and free its slot."""
+        out: list[Transition] = []
+        for alarm in self._board.of_session(session_id):
+            out += self._close(session_id, alarm.rule, now, "Session ended", user)
+        self._board.drop_session(session_id)
+        slot = self._slots.pop(session_id, None)
+        if slot is None:
+            return out
+        state = self._sessions.pop(slot)
+        for dev in state.devices:
+            self._devices.forget(dev)
+        self._bank.free(slot)
+        self._free.append(slot)
+        self._slot_index.changed()
+        return out
+
+    # -- samples --------------------------------------------------------------------
+
+    def evaluate(self, batch: SampleBatch) -> list[Transition]:
+        """Alarm transitions caused by a batch of stored samples."""
+        self.stale = {}
+        if batch.ts.shape[0] == 0 or not self._slots:
+            return []
+        slot = self._slot_index.lookup(batch.session_id)
+        known = slot >= 0
+        if not known.all():
+            slot = slot[known]
+            batch = SampleBatch(
+                batch.session_id[known],
+                batch.device_id[known],
+                batch.ts[known],
+                batch.values[known],
+                batch.received_at,
+            )
+            if batch.ts.shape[0] == 0:
+                return []
+        values = _with_map(batch.values)
+        order = group_order(slot, batch.ts, self._bank.capacity)
+        slot, ts, values = slot[order], batch.ts[order], values[order]
+        now = batch.received_at
+        self._devices.note(batch.device_id[order], values, now)
+        self._last_sample[slot] = now
+        self._note_bp(slot, ts, values, now)
+        events, stale = self._bank.evaluate(slot, ts, values)
+        out = self._apply_channel_events(events, now) if events else []
+        out += self._refresh(slot, ts, values, now)
+        bp = ~np.isnan(values[:, _SBP])
+        if bp.any():
+            configs = [self._sessions[s].cfg for s in slot[bp].tolist()]
+            out += protocol.predose_review(self._board, configs, ts[bp], values[bp], now)
+        self.stale = {self._sessions[s].cfg.session_id: t for s, t in stale.items()}
+        return out
+
+    def resync(self, session_id: int, history: SampleBatch, since: float) -> list[Transition]:
+        """Judge a session again in measurement order, from its stored samples.
+
+        `history` is every stored sample of the session from a while before
+        `since` (the oldest sample that arrived after newer ones). The channels
+        are replayed from a fresh state; what changed at or after `since` is
+        applied to the alarms as if it had arrived in order, so a backlog that
+        sustains a condition raises its alarm, and one that clears it clears it.
+        """
+        slot = self._slots.get(session_id)
+        if slot is None or history.ts.shape[0] == 0:
+            return []
+        values = _with_map(history.values)
+        order = np.argsort(history.ts, kind="stable")
+        ts, values = history.ts[order], values[order]
+        slots = np.full(ts.shape[0], slot, dtype=np.int64)
+        believed = self._bank.met[slot].copy()
+        self._bank.reset(slot)
+        events, _ = self._bank.evaluate(slots, ts, values)
+        replayed = self._bank.met[slot].copy()  # all False: evaluate does not apply
+        for e in sorted(events, key=lambda e: e.ts):
+            replayed[e.channel] = e.raised
+        self._bank.met[slot] = believed
+        clock = history.received_at
+        late = [e for e in events if e.ts >= since]
+        out = self._apply_channel_events(late, clock) if late else []
+        newest = float(ts[-1])
+        drift = np.flatnonzero(self._bank.met[slot] != replayed)
+        if drift.size:
+            out += self._apply_channel_events(
+                [self._now_event(slot, int(c), bool(replayed[c]), newest) for c in drift], clock
+            )
+        keep = ts >= since
+        out += self._refresh(slots[keep], ts[keep], values[keep], clock)
+        return out
+
+    def _now_event(self, slot: int, c: int, raised: bool, ts: float) -> ChannelEvent:
+        ch = CHANNELS[c]
+        value = float(self._bank.last_val[slot, ch.metric])
+        return ChannelEvent(slot, ts, c, raised, value, float(self._bank.thr[slot, c]), ts)
+
+    def _note_bp(self, slot: I64, ts: F64, values: F64, now: float) -> None:
+        for i in np.flatnonzero(~np.isnan(values[:, _SBP])).tolist():  # cuff readings: rare
+            clock = self._sessions[int(slot[i])].clock
+            clock.bp_received = now
+            if not ts[i] <= clock.bp_ts:
+                clock.bp_ts = float(ts[i])
+
+    def _newest(self, slot: int) -> float:
+        newest = self._bank.newest(slot)
+        return self._sessions[slot].cfg.started_at if math.isnan(newest) else newest
+
+    # -- channel events -> conditions -> alarms -----------------------------------------
+
+    def _tier(self, slot: int, condition: str) -> tuple[str | None, int | None]:
+        """The highest tier of a condition met now, and its channel."""
+        best: tuple[str | None, int | None] = (None, None)
+        for c in CONDITION_CHANNELS[condition]:
+            tier = CHANNELS[c].tier
+            if self._bank.met[slot, c] and (best[0] is None or RANK[tier] > RANK[best[0]]):
+                best = (tier, c)
+        return best
+
+    def _apply_channel_events(self, events: list[ChannelEvent], clock: float) -> list[Transition]:
+        """Fold channel events into alarms: all events of one problem at one
+        instant together, so a reading beyond several limits raises one alarm
+        at its highest priority, not a medium one made high in the same breath."""
+        out: list[Transition] = []
+        events.sort(key=lambda e: (e.slot, e.ts, CHANNELS[e.channel].problem))
+        for (slot, ts, problem), group in itertools.groupby(
+            events, key=lambda e: (e.slot, e.ts, CHANNELS[e.channel].problem)
+        ):
+            moved = list(group)
+            conditions = dict.fromkeys(CHANNELS[e.channel].condition for e in moved)
+            before = {c: self._tier(slot, c)[0] for c in conditions}
+            for e in moved:
+                self._bank.met[slot, e.channel] = e.raised
+            changes = {c: self._tier(slot, c) for c in conditions}
+            changes = {c: tt for c, tt in changes.items() if tt[0] != before[c]}
+            if changes:
+                out += self._problem_moved(slot, problem, ts, moved, changes, clock)
+        return out
+
+    def _problem_moved(
+        self,
+        slot: int,
+        problem: str,
+        ts: float,
+        moved: list[ChannelEvent],
+        changes: dict[str, tuple[str | None, int | None]],
+        clock: float,
+    ) -> list[Transition]:
+        sid = self._sessions[slot].cfg.session_id
+        alarm = self._board.get(sid, problem)
+        tiers = [tier for tier, _ in changes.values() if tier is not None]
+        if alarm is None and not tiers:
+            return []
+        new = alarm is None
+        if alarm is None:
+            alarm = self._board.new(sid, problem, "physiological", ts, clock)
+        value_of: dict[str, float] = {METRICS[CHANNELS[e.channel].metric]: e.value for e in moved}
+        since_of = {CHANNELS[e.channel].condition: e.since for e in moved if e.raised}
+        steps: list[Step] = []
+        for name, (tier, top) in changes.items():
+            ch = CHANNELS[CONDITION_CHANNELS[name][0]]
+            cond = alarm.conditions.setdefault(name, Condition(name, METRICS[ch.metric], ch.high))
+            if tier is not None and top is not None:
+                limit, cond.baseline = self._limit_of(slot, top)
+                cond.meet(tier, value_of[cond.metric or ""], limit, since_of.get(name, ts), ts)
+            else:
+                cond.end()
+            action = Action.CONDITION_MET if tier is not None else Action.CONDITION_ENDED
+            steps.append(
+                Step(
+                    action,
+                    messages.condition_note(cond, tier),
+                    condition=name,
+                    priority=tier or cond.peak,
+                    value=cond.value,
+                    limit=cond.limit,
+                )
+            )
+        for cond in alarm.conditions.values():  # the same reading, seen by every condition
+            if cond.metric in value_of and cond.rule not in changes:
+                cond.note(value_of[cond.metric], ts)
+        highest = max(tiers, key=RANK.__getitem__) if tiers else None
+        lifecycle = (
+            self._board.raise_(alarm, highest)
+            if new
+            else apply(alarm, ConditionsChanged(ts, clock))
+        )
+        if len(steps) == 1 and lifecycle:  # one condition: its raise or resolve says it all
+            steps = []
+        self._describe(alarm, slot)
+        return self._board.emit(alarm, [*steps, *lifecycle], ts)
+
+    def _limit_of(self, slot: int, channel: int) -> tuple[float, float | None]:
+        """The limit a channel compares with, and the baseline behind a rise."""
+        limit = float(self._bank.thr[slot, channel])
+        if CHANNELS[channel].source != "baseline":
+            return limit, None
+        return limit, float(self._bank.base[slot, channel])
+
+    def _describe(self, alarm: Alarm, slot: int) -> None:
+        if alarm.rule in LIMIT_PROBLEMS:
+            last = self._bank.last_val[slot]
+            latest = {m: float(last[METRIC_INDEX[m]]) for m in ("sbp", "dbp", "map")}
+            alarm.message = messages.physiological(
+                alarm, {m: v for m, v in latest.items() if not math.isnan(v)}
+            )
+
+    def _refresh(self, slot: I64, ts: F64, values: F64, clock: float) -> list[Transition]:
+        """Live values and worst values of the limit alarms these samples touch."""
+        if not self._board or slot.shape[0] == 0:
+            return []
+        out: list[Transition] = []
+        for sid, alarms in self._board.sessions():
+            s = self._slots.get(sid)
+            if s is None:
+                continue
+            lo, hi = np.searchsorted(slot, [s, s + 1])
+            if lo == hi:
+                continue
+            for alarm in alarms:
+                if alarm.rule in LIMIT_PROBLEMS and self._refresh_alarm(
+                    alarm, s, ts[lo:hi], values[lo:hi], clock
+                ):
+                    out += self._board.emit(
+                        alarm, [Step(Action.UPDATED, alarm.message, None)], clock
+                    )
+        return out
+
+    def _refresh_alarm(self, alarm: Alarm, slot: int, ts: F64, values: F64, clock: float) -> bool:
+        """True when the alarm's live value or worst changed enough to publish."""
+        changed = sparse = False
+        for cond in alarm.conditions.values():
+            if cond.metric is None:
+                continue
+            col = values[:, METRIC_INDEX[cond.metric]]
+            seen = ~np.isnan(col)
+            if cond.since is not None:
+                seen &= ts >= cond.since
+            if not seen.any():
+                continue
+            t, v = ts[seen], col[seen]
+            i = int(np.argmax(v) if cond.high else np.argmin(v))
+            before = (cond.value, cond.worst)
+            cond.note(float(v[i]), float(t[i]))
+            cond.note(float(v[-1]), float(t[-1]))
+            if (cond.value, cond.worst) != before:
+                changed = True
+                sparse = sparse or cond.metric in _SPARSE
+        if not changed:
+            return False
+        self._describe(alarm, slot)
+        if sparse or clock - alarm.updated_clock >= UPDATE_EVERY_S:
+            alarm.updated_clock = clock
+            return True
+        return False
+
+    def _refresh_limits(self, slot: int) -> list[Transition]:
+        """New limits or a new baseline: the open alarms show the limits now in force."""
+        sid = self._sessions[slot].cfg.session_id
+        out: list[Transition] = []
+        for alarm in self._board.of_session(sid):
+            if alarm.rule not in LIMIT_PROBLEMS:
+                continue
+            changed = False
+            for cond in alarm.conditions.values():
+                tier, top = self._tier(slot, cond.rule)
+                if tier is None or top is None:
+                    continue
+                limit, base = self._limit_of(slot, top)
+                if (limit, base) != (cond.limit, cond.baseline):
+                    cond.limit, cond.baseline, changed = limit, base, True
+            if changed:
+                self._describe(alarm, slot)
+                out += self._board.emit(
+                    alarm, [Step(Action.UPDATED, "Limits changed", None)], self._newest(slot)
+                )
+        return out
+
+    # -- problems set by rules other than channels --------------------------------------
+
+    def observe(
+        self, session_id: int, kind: str, value: float, ts: float, clock: float
+    ) -> list[Transition]:
+        """A nurse's observation that rules read (MOAA/S <= 2: deep sedation)."""
+        if session_id not in self._slots:
+            return []
+        return protocol.observe(self._board, session_id, kind, value, ts, clock)
+
+    # -- the clock --------------------------------------------------------------------
+
+    def tick(self, now: float) -> list[Transition]:
+        """Technical alarms, protocol timers, escalation, reminders, silence expiry."""
+        out: list[Transition] = []
+        rows, dev_last, dev_signal = self._devices.lists()
+        for slot, state in self._sessions.items():
+            state.clock.last_sample = float(self._last_sample[slot])
+            out += technical.judge(
+                self._board,
+                state.cfg,
+                state.clock,
+                state.devices,
+                self._bank.newest(slot),
+                now,
+                rows,
+                dev_last,
+                dev_signal,
+            )
+        event = Tick(now, self._escalate_after, self._delivery_timeout)
+        for _, alarms in self._board.sessions():
+            for alarm in alarms:
+                steps = apply(alarm, event)
+                if steps:
+                    out += self._board.emit(alarm, steps, now)
+        return out
+
+    def watch(self, now: float, watching: int, active: bool) -> list[Transition]:
+        """How many dashboards can alert a nurse now, and whether sessions are
+        monitored (the station's own "no dashboard" alarm; its owner asks)."""
+        self._unwatched_since, out = technical.watched(
+            self._board, self._unwatched_since, now, watching, active, self._unwatched_after
+        )
+        return out
+
+    # -- staff actions and outside judgements -------------------------------------------
+
+    def acknowledge(self, session_id: int, rule: str, now: float, user: str) -> list[Transition]:
+        return self._board.input(session_id, rule, Acknowledge(now, user), now)
+
+    def silence(
+        self, session_id: int, rule: str, now: float, seconds: float, user: str
+    ) -> list[Transition]:
+        return self._board.input(session_id, rule, Silence(now, seconds, user), now)
+
+    def escalate(self, session_id: int, rule: str, now: float, reason: str) -> list[Transition]:
+        """Hand an alarm to people now (it reached no screen that could alert a nurse)."""
+        return self._board.input(session_id, rule, Escalate(now, reason), now)
+
+    def _close(
+        self, session_id: int, rule: str, ts: float, reason: str, user: str | None = None
+    ) -> list[Transition]:
+        return self._board.input(session_id, rule, Close(ts, reason, user), ts)
+
+    # -- views and recovery -------------------------------------------------------------
+
+    def active_alarms(self, session_id: int | None = None) -> list[AlarmView]:
+        return self._board.views(session_id)
+
+    def set_id(self, session_id: int, rule: str, alarm_id: int) -> None:
+        """The store's key of an open alarm, once stored."""
+        self._board.set_id(session_id, rule, alarm_id)
+
+    def delivered(
+        self, alarm_id: int, dashboard: str, at: float, visible: bool, sound: bool
+    ) -> bool:
+        """A dashboard confirmed it showed an open alarm; True if it is one of ours."""
+        return self._board.delivered(alarm_id, dashboard, at, visible, sound)
+
+    def view_of(self, alarm_id: int) -> AlarmView | None:
+        return self._board.view_of(alarm_id)
+
+    def replay(self, batch: SampleBatch) -> None:
+        """Rebuild sustain state from stored samples; their alarms are already stored."""
+        self.evaluate(batch)
+
+    def clear_alarms(self) -> None:
+        """Forget alarms raised by replay, before restoring the stored ones."""
+        self._board.clear()
+
+    def restore_alarm(self, view: AlarmView) -> None:
+        """Take an open alarm from storage; storage wins over replayed conditions."""
+        self._board.restore(view)
+        slot = self._slots.get(view.session_id)
+        if slot is None or view.rule not in LIMIT_PROBLEMS:
+            return
+        for c in view.conditions:
+            for ch in CONDITION_CHANNELS.get(c.rule, ()):
+                tier = CHANNELS[ch].tier
+                self._bank.met[slot, ch] = c.active and RANK[tier] <= RANK[c.priority]
+
+
+def _with_map(values: F64) -> F64:
+    """MAP derived as (SBP + 2 DBP) / 3 where a BP reading came without one."""
+    derive = np.isnan(values[:, _MAP]) & ~np.isnan(values[:, _SBP]) & ~np.isnan(values[:, _DBP])
+    if not derive.any():
+        return values
+    values = values.copy()
+    values[derive, _MAP] = (values[derive, _SBP] + 2 * values[derive, _DBP]) / 3
+    return values

@@ -1,0 +1,95 @@
+"""Which session a sample belongs to: the one its monitor was bound to when
+it was measured, never simply the one it is bound to now.
+
+A monitor re-bound to a new patient that retries a batch measured before
+that binding must not file those samples under the new patient. Samples
+measured before the device's current binding go to the session of the last
+binding that began at or before their time (stored there, not evaluated
+once that session has ended, and noted on its timeline). Samples dated
+before the device's first binding ever (a simulator's or a backlog's
+baseline readings) stay with the current session.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vitalwatch.devices.models import Device
+from vitalwatch.sessions.models import SessionDevice, SessionEvent
+
+I64 = npt.NDArray[np.int64]
+
+#: device -> (its active session, when that binding began in epoch ms)
+Bindings = dict[int, tuple[int | None, int | None]]
+
+
+def _ms(t: datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+class Routes:
+    """Device bindings, read in the transaction that stores (cached by binding:
+    a binding's start never changes)."""
+
+    def __init__(self) -> None:
+        self._bound_at: dict[tuple[int, int], int] = {}
+
+    async def current(self, conn: AsyncConnection, device_ids: set[int]) -> Bindings:
+        rows = await conn.execute(
+            select(Device.id, Device.session_id).where(Device.id.in_(device_ids))
+        )
+        bound = {int(d): (int(s) if s is not None else None) for d, s in rows}
+        unknown = [
+            (d, s) for d, s in bound.items() if s is not None and (d, s) not in self._bound_at
+        ]
+        if unknown:
+            found = await conn.execute(
+                select(SessionDevice.device_id, SessionDevice.session_id, SessionDevice.bound_at)
+                .where(SessionDevice.device_id.in_([d for d, _ in unknown]))
+                .where(SessionDevice.session_id.in_([s for _, s in unknown]))
+            )
+            for d, s, at in found:
+                self._bound_at[(int(d), int(s))] = _ms(at)
+        return {d: (s, None if s is None else self._bound_at.get((d, s))) for d, s in bound.items()}
+
+    @staticmethod
+    async def sessions_for(
+        conn: AsyncConnection, device: int, current: int, bound_at: int, ts_ms: I64
+    ) -> I64:
+        """The session of each sample of one device (the rare path: some were
+        measured before its current binding)."""
+        rows = (
+            await conn.execute(
+                select(SessionDevice.session_id, SessionDevice.bound_at)
+                .where(SessionDevice.device_id == device)
+                .order_by(SessionDevice.bound_at)
+            )
+        ).all()
+        starts = np.array([_ms(at) for _, at in rows], dtype=np.int64)
+        sessions = np.array([int(s) for s, _ in rows], dtype=np.int64)
+        out = np.full(ts_ms.shape[0], current, dtype=np.int64)
+        early = ts_ms < bound_at
+        if starts.size:
+            i = np.searchsorted(starts, ts_ms, side="right") - 1  # last binding begun by then
+            earlier = early & (i >= 0)
+            out[earlier] = sessions[i[earlier]]
+        return out
+
+    @staticmethod
+    async def note_late(conn: AsyncConnection, session_id: int, device_name: str, n: int) -> None:
+        """On the earlier session's timeline: readings that arrived after it moved on."""
+        await conn.execute(
+            insert(SessionEvent).values(
+                session_id=session_id,
+                kind="late_readings",
+                ts=datetime.now(UTC),
+                detail=f"{n} readings from {device_name}, measured during this session, "
+                "arrived after the monitor was bound to another session",
+                created_at=datetime.now(UTC),
+            )
+        )
