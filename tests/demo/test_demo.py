@@ -171,11 +171,14 @@ async def test_first_minute_at_the_wall_clock_then_ctrl_c_in_a_terminal(
             stages.add(stage(s["protocol"], None if dose is None else opened - dose))
         assert stages == set(STAGES)
 
+        rooms = {s["id"] for s in sessions}
         acknowledged: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + ALARM_WITHIN_S
         while len(acknowledged) < 3:
             assert time.monotonic() < deadline, f"alarms acknowledged: {acknowledged}"
             for alarm in (await client.get("/api/v1/alarms", params={"state": "active"})).json():
+                if alarm["session_id"] not in rooms:
+                    continue  # the station's own (no dashboard is watching this test)
                 assert alarm["kind"] == "physiological", alarm  # no monitor went silent
                 # raised live (none from the pre-aged history), none ahead of the clock
                 raised = _t(alarm["raised_at"])
