@@ -23,8 +23,8 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src simulators tests bench alembic
-	$(BIN)/ruff format --check src simulators tests bench alembic
+	$(BIN)/ruff check src simulators tests bench alembic .ci
+	$(BIN)/ruff format --check src simulators tests bench alembic .ci
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

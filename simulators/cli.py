@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from typing import Annotated
 
 import typer
@@ -13,11 +14,14 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from simulators.clinic import stage
 from simulators.load import run_load
 from simulators.runner import Simulation, SimulationConfig, drive
 from simulators.scenarios import SCENARIOS
 
 _PRIORITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+#: How far back the service lets a session's start be dated (sessions.service).
+MAX_BACKDATE_MIN = 12 * 60 - 5
 
 
 def _shown(latest: dict[str, float], metric: str) -> str:
@@ -28,10 +32,17 @@ def _shown(latest: dict[str, float], metric: str) -> str:
 def ward_table(sim: Simulation) -> Table:
     """Rooms, current vitals, expected alarms and the alarms the service raised."""
     minutes = sim.sim_t / 60
-    table = Table(title=f"VitalWatch simulator: {minutes:.0f} simulated min", expand=True)
-    for col in ("Room", "Scenario", "HR", "BP", "SpO2", "RR", "Expected", "Raised", "Monitor"):
+    title = (
+        f"VitalWatch simulator: {minutes:.0f} simulated min"
+        if sim.cfg.speed != 1
+        else f"VitalWatch simulator: {time.strftime('%H:%M:%S')}, {minutes:.0f} min in"
+    )
+    table = Table(title=title, expand=True)
+    columns = ("Room", "Stage", "Scenario", "HR", "BP", "SpO2", "RR", "Expected", "Raised")
+    for col in (*columns, "Monitor"):
         table.add_column(col)
     for room in sim.rooms:
+        patient = room.device.patient
         v = room.device.latest
         bp = f"{v['sbp']:.0f}/{v['dbp']:.0f}" if "sbp" in v and "dbp" in v else "-"
         expected = ", ".join(f"{e.rule} ({e.priority})" for e in room.expected) or "none"
@@ -44,8 +55,10 @@ def ward_table(sim: Simulation) -> Table:
         else:
             state = "stopped" if not room.running else "sending"
             monitor = f"[bold red]{state}: {escape(room.problem)}[/]"
+        since_dose = room.t - patient.dose_at_s if room.dose_posted else None
         table.add_row(
             room.name,
+            stage(patient.protocol, since_dose),
             f"{room.scenario.name} ({room.device.patient.response})",
             _shown(v, "hr"),
             bp,
@@ -100,6 +113,12 @@ def register(app: typer.Typer) -> None:
                 return
             console.print(result.summary())
             return
+        if speed > 1 and duration_min > MAX_BACKDATE_MIN:
+            raise typer.BadParameter(
+                f"above --speed 1 the run is dated back by its duration, at most "
+                f"{MAX_BACKDATE_MIN} min (the service's limit for a session's start)",
+                param_hint="--duration-min",
+            )
         if scenario != "mixed" and scenario not in SCENARIOS:
             raise typer.BadParameter(f"unknown scenario {scenario}", param_hint="--scenario")
         cfg = SimulationConfig(

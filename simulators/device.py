@@ -96,6 +96,10 @@ class SimDevice:
         began = self._began.setdefault(fault, now)
         return now < began + window.wall_s
 
+    def at(self, t: float) -> str:
+        """The wall-clock time of simulated second `t` (RFC 3339)."""
+        return iso(self.sim_start + t)
+
     def samples_between(self, t0: int, t1: int) -> list[dict[str, Any]]:
         """The samples of simulated seconds [t0, t1), faults applied."""
         out = []

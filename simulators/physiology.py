@@ -5,7 +5,7 @@ own baseline and noise; after the dose, blood pressure and heart rate rise by
 a per-patient amount, peaking about 40 minutes after esketamine, at the end
 of a 40-minute IV infusion, or about 20 minutes after an IM injection, and
 easing back over 1-2 hours. The size of the rise is drawn per patient as
-clinical.md reports it (Gen Hosp Psychiatry 2024: mean +16/+11 mmHg, severe
+clinical-defaults.md reports it (Gen Hosp Psychiatry 2024: mean +16/+11 mmHg, severe
 hypertension in ~1% of sessions; esketamine trials count +40/+25 mmHg as a
 significant rise): mostly mild, some large, rarely severe.
 
@@ -35,7 +35,7 @@ CUFF_PHASE_S = 30
 #: Chance of each drawn response size (the rest is mild).
 P_LARGE = 0.08
 P_SEVERE = 0.01
-#: The pre-dose baseline window (clinical.md: 10 min before the first dose).
+#: The pre-dose baseline window (clinical-defaults.md: 10 min before the first dose).
 BASELINE_WINDOW_S = 600.0
 _PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
@@ -230,7 +230,7 @@ class Patient:
         """What the service must raise for this patient up to `until_s` under the
         default limits: the scenario's events, plus the BP alarms the drawn
         response reaches, read off the patient's own cuff readings with
-        clinical.md's rules (baseline: the median of the readings in the 10 min
+        clinical-defaults.md's rules (baseline: the median of the readings in the 10 min
         before the dose; a BP limit counts from the first reading past it).
         `skew_s`: the monitor's clock error, which moves readings against the
         baseline window."""

@@ -2,7 +2,13 @@
 
 Simulated time runs `speed` times faster than real time. With speed > 1 the
 simulated clock starts in the past (now - duration), so every timestamp sent
-is a real past time and none is ahead of the service's clock.
+is a real past time and none is ahead of the service's clock; the sessions are
+entered as having started then (`started_at`), so no dose precedes its start.
+
+A room may be pre-aged (`RoomPlan.age_s`, the demo's clinic): its session is
+entered as begun that long ago, its history (readings, the dose at its time)
+is posted with the times it happened before the live part starts, and then it
+plays on from there, so at 1x every time agrees with the wall clock.
 
 A room whose request the service refuses (a 409 when its session was ended
 from the dashboard, a 422 for a reading it finds impossible) stops and says
@@ -25,8 +31,24 @@ from simulators.physiology import Patient
 from simulators.records import RecordKeeper
 from simulators.scenarios import ExpectedAlarm, Scenario, for_patient, raised_conditions
 from simulators.staff import Staff
+from vitalwatch.alarms.thresholds import PROFILES
 
 PROTOCOL_CYCLE = ("esketamine-in", "ketamine-iv", "ketamine-im")
+#: History is posted in requests of this many simulated seconds (the service
+#: takes up to 10,000 samples per request).
+HISTORY_CHUNK_S = 1800
+
+
+@dataclass(frozen=True)
+class RoomPlan:
+    """One room: its protocol, what happens to its patient, and how long its
+    session had been running when the simulation starts (0: it starts now)."""
+
+    protocol: str
+    scenario: Scenario
+    seed: int
+    age_s: int = 0
+    story: str = ""  # what the room shows, for the live table
 
 
 @dataclass
@@ -36,6 +58,13 @@ class Room:
     device: SimDevice
     session_id: int | None  # None: the service refused to start the session
     expected: tuple[ExpectedAlarm, ...] = ()
+    #: The session's own second at live t = 0: its age when the simulation
+    #: started (negative for a patient admitted later, see `turnover`).
+    age_s: int = 0
+    story: str = ""
+    t: int = 0  # the session's own seconds posted so far
+    device_id: int = 0
+    admissions: int = 0  # patients this room had before this one
     dose_posted: bool = False
     alarms: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None  # the last thing the service refused, for the nurse
@@ -60,6 +89,26 @@ class SimulationConfig:
     batch_s: float = 1.0  # real seconds between posts
     faults: dict[int, Faults] = field(default_factory=dict)  # per patient index
     end_sessions: bool = True
+    #: Rooms planned one by one (the demo's clinic); empty: `patients` rooms
+    #: of `scenario`, protocols in turn, all starting now.
+    rooms: tuple[RoomPlan, ...] = ()
+    #: A clinic's turnover: a patient ready for discharge for `discharge_after_min`
+    #: is discharged (the session ended) and the room's next patient admitted,
+    #: planned by this (room index, admission number); None: no turnover.
+    next_patient: Callable[[int, int], RoomPlan] | None = None
+    discharge_after_min: float = 10.0
+
+    def plans(self) -> tuple[RoomPlan, ...]:
+        if self.rooms:
+            return self.rooms
+        return tuple(
+            RoomPlan(
+                PROTOCOL_CYCLE[i % len(PROTOCOL_CYCLE)],
+                for_patient(self.scenario, i),
+                seed=self.seed * 1000 + i,
+            )
+            for i in range(self.patients)
+        )
 
 
 class Simulation:
@@ -75,76 +124,154 @@ class Simulation:
         self.sim_t = 0
 
     async def setup(self) -> None:
-        """Register one monitor per patient and start its session."""
+        """Register one monitor per room, start its session and post its history."""
         cfg = self.cfg
         duration_s = cfg.duration_min * 60
         now = time.time()
         self.sim_start = now - duration_s if cfg.speed > 1 else now
-        for i in range(cfg.patients):
-            room = f"Room {i + 1}"
-            scenario = for_patient(cfg.scenario, i)
-            protocol = PROTOCOL_CYCLE[i % len(PROTOCOL_CYCLE)]
-            r = await self.staff.request(
-                "POST",
-                "/api/v1/devices",
-                json={"name": f"{room} monitor", "model": "VitalWatch simulator"},
+        if self.staff.token is None:
+            await self.staff.login()  # once, not once per room
+        # opened side by side; self.rooms holds each as soon as its session exists
+        # (so that Ctrl-C or a failure during the setup still ends it), then the
+        # rooms are put in order
+        opened = await asyncio.gather(
+            *(self._open_room(i, plan, duration_s) for i, plan in enumerate(cfg.plans())),
+            return_exceptions=True,
+        )
+        for result in opened:
+            if isinstance(result, BaseException):
+                raise result
+        self.rooms = [r for r in opened if isinstance(r, Room)]
+        await asyncio.gather(*(self._pre_age(room) for room in self.rooms))
+
+    async def _open_room(self, i: int, plan: RoomPlan, duration_s: float) -> Room:
+        r = await self.staff.request(
+            "POST",
+            "/api/v1/devices",
+            json={"name": f"Room {i + 1} monitor", "model": "VitalWatch simulator"},
+        )
+        if r.status_code != 201:
+            raise RuntimeError(f"registering a device needs an admin login: {r.text}")
+        device = r.json()
+        return await self._admit(i, plan, device["id"], device["token"], duration_s)
+
+    async def _admit(
+        self,
+        i: int,
+        plan: RoomPlan,
+        device_id: int,
+        token: str,
+        duration_s: float,
+        admission: int = 0,
+        seq: int = 0,
+    ) -> Room:
+        """Start room i's session for the patient of `plan` (now, or `age_s` ago)."""
+        cfg = self.cfg
+        room = f"Room {i + 1}"
+        age = plan.age_s - self.sim_t  # the session's own second at live t = 0
+        began = self.sim_start - age
+        ref = f"SIM-{cfg.seed}-{i + 1:03d}" + (f"-{admission}" if admission else "")
+        body: dict[str, Any] = {
+            "patient": {
+                "ref": ref,
+                "display_name": f"Patient {chr(65 + (i + admission * 7) % 26)}.",
+            },
+            "protocol": plan.protocol,
+            "room": room,
+            "device_ids": [device_id],
+        }
+        if began < time.time() - 1:  # entered now, begun earlier
+            body["started_at"] = iso(began)
+        r = await self.staff.request("POST", "/api/v1/sessions", json=body)
+        patient = Patient(
+            plan.protocol, plan.scenario, seed=plan.seed, dose_at_s=cfg.pre_dose_min * 60
+        )
+        faults = cfg.faults.get(i, Faults())
+        sim_device = SimDevice(self.client, token, patient, began, faults, seq=seq)
+        expected = patient.expected_alarms(age + duration_s, faults.clock_skew_s)
+        started = r.status_code == 201
+        opened = Room(
+            room,
+            plan.scenario,
+            sim_device,
+            r.json()["id"] if started else None,
+            expected,
+            age_s=age,
+            story=plan.story,
+            device_id=device_id,
+            admissions=admission,
+        )
+        if not started:
+            opened.problem = str(Refused("starting the session", r))
+        self.rooms.append(opened)
+        return opened
+
+    async def turnover(self) -> None:
+        """Discharge the patients whose observation ended `discharge_after_min` ago
+        and admit each room's next patient (the clinic's day goes on)."""
+        cfg = self.cfg
+        if cfg.next_patient is None:
+            return
+        for idx, room in enumerate(list(self.rooms)):
+            patient = room.device.patient
+            minutes = PROFILES[patient.protocol].observation_min
+            if not room.running or not room.dose_posted or minutes is None:
+                continue
+            if room.t - patient.dose_at_s < (minutes + cfg.discharge_after_min) * 60:
+                continue
+            assert room.session_id is not None
+            await self.staff.end_sessions([room.session_id])
+            self.rooms.remove(room)
+            nxt = await self._admit(
+                idx,
+                cfg.next_patient(idx, room.admissions + 1),
+                room.device_id,
+                room.device.token,
+                cfg.duration_min * 60,
+                admission=room.admissions + 1,
+                seq=room.device.seq,  # the same monitor: its counter goes on
             )
-            if r.status_code != 201:
-                raise RuntimeError(f"registering a device needs an admin login: {r.text}")
-            device = r.json()
-            r = await self.staff.request(
-                "POST",
-                "/api/v1/sessions",
-                json={
-                    "patient": {
-                        "ref": f"SIM-{cfg.seed}-{i + 1:03d}",
-                        "display_name": f"Patient {chr(65 + i % 26)}.",
-                    },
-                    "protocol": protocol,
-                    "room": room,
-                    "device_ids": [device["id"]],
-                },
-            )
-            patient = Patient(
-                protocol, scenario, seed=cfg.seed * 1000 + i, dose_at_s=cfg.pre_dose_min * 60
-            )
-            faults = cfg.faults.get(i, Faults())
-            sim_device = SimDevice(self.client, device["token"], patient, self.sim_start, faults)
-            expected = patient.expected_alarms(duration_s, faults.clock_skew_s)
-            started = r.status_code == 201
-            self.rooms.append(
-                Room(room, scenario, sim_device, r.json()["id"] if started else None, expected)
-            )
-            if not started:
-                self.rooms[-1].problem = str(Refused("starting the session", r))
+            self.rooms.remove(nxt)
+            self.rooms.insert(idx, nxt)
+
+    async def _pre_age(self, room: Room) -> None:
+        """Post a pre-aged room's history, oldest first, the dose at its place."""
+        while room.running and room.t < room.age_s:
+            await self._advance(room, min(room.age_s, room.t + HISTORY_CHUNK_S))
 
     async def step(self, until_t: int) -> None:
         """Advance simulated time to `until_t` seconds: post every room's samples."""
         if until_t <= self.sim_t:
             return
-        t0, self.sim_t = self.sim_t, until_t
-        await asyncio.gather(*(self._advance(room, t0, until_t) for room in self.rooms))
+        self.sim_t = until_t
+        await asyncio.gather(*(self._advance(room, room.age_s + until_t) for room in self.rooms))
+        await self.turnover()
 
-    async def _advance(self, room: Room, t0: int, t1: int) -> None:
-        """One room's samples and dose; what the service refuses stops this room only."""
-        if not room.running:
+    async def _advance(self, room: Room, t1: int) -> None:
+        """One room's samples up to its own second t1 and its dose; what the service
+        refuses stops this room only."""
+        if not room.running or t1 <= room.t:
             return
+        t0 = room.t
         try:
+            dose_at = int(room.device.patient.dose_at_s)
+            if not room.dose_posted and t0 <= dose_at < t1:
+                # the readings before the dose first: they are its baseline
+                await room.device.post(room.device.samples_between(t0, dose_at + 1))
+                t0 = dose_at + 1
             await room.device.post(room.device.samples_between(t0, t1))
             await self._dose(room, t1)
             if room.session_id is not None:
                 patient = room.device.patient
                 await self.records.after_step(
-                    room.session_id,
-                    patient.protocol,
-                    t1,
-                    patient.dose_at_s,
-                    lambda t: iso(self.sim_start + t),
+                    room.session_id, patient.protocol, t1, patient.dose_at_s, room.device.at
                 )
+            room.t = t1
         except Refused as e:
             room.problem, room.stopped_at = str(e), t0
         except NotAcknowledged as e:  # the monitor goes on with its next batch
             room.problem = str(e)
+            room.t = t1
 
     async def _dose(self, room: Room, t1: int) -> None:
         dose_at = room.device.patient.dose_at_s
@@ -157,7 +284,7 @@ class Simulation:
             "POST",
             f"/api/v1/sessions/{room.session_id}/events",
             json=self.records.dose_body(
-                protocol, iso(self.sim_start + dose_at), f"{protocol} dose (simulated)"
+                protocol, iso(room.device.sim_start + dose_at), f"{protocol} dose (simulated)"
             ),
         )
         if r.status_code != 201:
@@ -216,7 +343,7 @@ class Simulation:
                 f"raised {', '.join(sorted(raised)) or 'none'}"
             )
             dose = room.device.patient.dose_at_s
-            due = {e.rule for e in room.expected if dose + e.within_s[1] <= self.sim_t}
+            due = {e.rule for e in room.expected if dose + e.within_s[1] <= room.t}
             if missing := due - raised:  # only where the run got past the alarm's time
                 line += f"; NOT RAISED: {', '.join(sorted(missing))}"
             if room.session_id is None:

@@ -1,18 +1,38 @@
-"""Database backends the suite runs on: SQLite always, PostgreSQL when reachable.
+"""Database and Redis servers for the suite: the configured ones, or throwaways.
 
-In CI (`VITALWATCH_TEST_REQUIRE_ALL=1`) a missing server is a failure, not a
-skip; elsewhere the skip says why, visibly, in pytest's summary.
+SQLite always. PostgreSQL and Redis: the servers at VITALWATCH_TEST_POSTGRES_URL
+and VITALWATCH_TEST_REDIS_URL when they answer (CI starts them with
+`.ci/services`); otherwise, when the server binaries are installed, the suite
+starts throwaway instances of its own, once per test run: own data directory
+and free port on 127.0.0.1, as the current user (as `nobody` when that is
+root, which PostgreSQL refuses), stopped at the end of the run and if the
+test process dies. Only a missing binary skips, naming the package to
+install. In CI (`VITALWATCH_TEST_REQUIRE_ALL=1`) that is a failure instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import os
+import pwd
 import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.support import free_port
 
 PG_ADMIN_URL = os.environ.get(
     "VITALWATCH_TEST_POSTGRES_URL", "postgresql://postgres:vitalwatch@127.0.0.1:5432/postgres"
@@ -20,45 +40,306 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("VITALWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_ALL = os.environ.get("VITALWATCH_TEST_REQUIRE_ALL") == "1"
 BACKENDS = ("sqlite", "postgresql")
+#: The user a throwaway server runs as when the tests run as root.
+UNPRIVILEGED = "nobody"
+_PG_BINARIES = ("initdb", "postgres")
 
 
-def _unavailable(what: str, why: str) -> None:
-    message = f"{what} not reachable ({why}); start it with `bash .ci/services`"
+class Unavailable(Exception):
+    """No server to test against; the message says what to install or start."""
+
+
+def _unavailable(message: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(message)
     pytest.skip(message)
 
 
-async def _pg_admin(sql: str) -> None:
+# --- throwaway servers ------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """In the server process: end when the test process ends, however it ends."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Throwaway:
+    """One server process of this test run, in a temporary directory."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    folder: Path
+    url: str
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.folder / "server.log"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            # SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for clients)
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """Who a throwaway server runs as: this user, or `nobody` instead of root
+    (PostgreSQL will not run as root)."""
+
+    user: int | None = None
+    group: int | None = None
+    extra_groups: list[int] | None = None
+
+
+def _run_as() -> _Identity:
+    if os.geteuid() != 0:
+        return _Identity()
+    entry = pwd.getpwnam(UNPRIVILEGED)
+    return _Identity(entry.pw_uid, entry.pw_gid, [])
+
+
+def _folder(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam(UNPRIVILEGED)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    return folder
+
+
+def postgres_bindir() -> Path | None:
+    """Where initdb and postgres are: on PATH, or Debian's /usr/lib/postgresql/<ver>/bin."""
+    found = [shutil.which(b) for b in _PG_BINARIES]
+    if all(found):
+        return Path(str(found[0])).resolve().parent
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: [int(x) if x.isdigit() else 0 for x in p.parent.name.split(".")],
+    )
+    for bindir in reversed(versions):
+        if all((bindir / b).exists() for b in _PG_BINARIES):
+            return bindir
+    return None
+
+
+def start_postgres() -> Throwaway:
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise Unavailable(
+            "no PostgreSQL server binaries (initdb, postgres) to start one for the tests: "
+            "install them with `sudo apt-get install postgresql`"
+        )
+    folder = _folder("vw-test-pg-")
+    data = folder / "data"
+    as_user = _run_as()
+    log = (folder / "server.log").open("ab")
+    init = subprocess.run(
+        [
+            *(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"),
+            *("-E", "UTF8", "--no-sync", "--no-instructions"),
+        ],
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        timeout=120,
+        check=False,
+        user=as_user.user,
+        group=as_user.group,
+        extra_groups=as_user.extra_groups,
+    )
+    if init.returncode != 0:
+        log.close()
+        raise Unavailable(f"initdb failed: see {folder / 'server.log'}")
+    port = free_port()
+    settings = {
+        "listen_addresses": "127.0.0.1",
+        "unix_socket_directories": str(folder),
+        "fsync": "off",  # a throwaway: nothing here must survive a crash
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "max_connections": "300",
+    }
+    args = [str(bindir / "postgres"), "-D", str(data), "-p", str(port)]
+    for key, value in settings.items():
+        args += ["-c", f"{key}={value}"]
+    proc = subprocess.Popen(
+        args,
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+        user=as_user.user,
+        group=as_user.group,
+        extra_groups=as_user.extra_groups,
+    )
+    log.close()
+    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    server = Throwaway("postgresql", proc, folder, url)
+    deadline = time.monotonic() + 60
+    while _pg_problem(url) is not None:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise Unavailable(f"the tests' own PostgreSQL did not start: see {server.log}")
+        time.sleep(0.2)
+    return server
+
+
+def start_redis() -> Throwaway:
+    binary = shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(p).exists()), None
+    )
+    if binary is None:
+        raise Unavailable(
+            "no redis-server binary to start one for the tests: "
+            "install it with `sudo apt-get install redis-server`"
+        )
+    folder = _folder("vw-test-redis-")
+    port = free_port()
+    as_user = _run_as()
+    with (folder / "server.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [
+                *(binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
+                *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+            ],
+            cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+            user=as_user.user,
+            group=as_user.group,
+            extra_groups=as_user.extra_groups,
+        )
+    url = f"redis://127.0.0.1:{port}/0"
+    server = Throwaway("redis", proc, folder, url)
+    deadline = time.monotonic() + 30
+    while _redis_problem(url) is not None:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise Unavailable(f"the tests' own Redis did not start: see {server.log}")
+        time.sleep(0.1)
+    return server
+
+
+# --- which server a test run uses ----------------------------------------------------
+
+
+async def _pg_admin(url: str, sql: str) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+    conn = await asyncpg.connect(url, timeout=3)
     try:
         await conn.execute(sql)
     finally:
         await conn.close()
 
 
+def _pg_run(url: str, sql: str) -> None:
+    # in a thread: callers may be inside a running event loop (async tests)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _pg_admin(url, sql)).result()
+
+
+def _pg_problem(url: str) -> str | None:
+    try:
+        _pg_run(url, "SELECT 1")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _redis_problem(url: str) -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+class _Chosen:
+    """The server of one kind this test run uses, decided once."""
+
+    def __init__(
+        self,
+        what: str,
+        configured: str,
+        problem: Callable[[str], str | None],
+        start: Callable[[], Throwaway],
+    ) -> None:
+        self.what = what
+        self.configured = configured
+        self._problem = problem
+        self._start = start
+        self._lock = threading.Lock()
+        self._url: str | None = None
+        self._failure: str | None = None
+        self.throwaway: Throwaway | None = None
+
+    def url(self) -> str:
+        with self._lock:
+            if self._url is None and self._failure is None:
+                why = self._problem(self.configured)
+                if why is None:
+                    self._url = self.configured
+                else:
+                    try:
+                        self.throwaway = self._start()
+                        self._url = self.throwaway.url
+                    except Unavailable as exc:
+                        self._failure = (
+                            f"{self.what} not reachable at {self.configured} ({why}), "
+                            f"and {exc}; or start one with `bash .ci/services` (as root)"
+                        )
+        if self._failure is not None:
+            _unavailable(self._failure)
+        assert self._url is not None
+        return self._url
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.throwaway is not None:
+                self.throwaway.stop()
+                self.throwaway = None
+                self._url = None
+
+
+POSTGRES = _Chosen("PostgreSQL", PG_ADMIN_URL, _pg_problem, start_postgres)
+REDIS = _Chosen("Redis", REDIS_URL, _redis_problem, start_redis)
+
+
+def stop_throwaways() -> None:
+    """End the servers this run started (conftest calls this when the run ends)."""
+    for chosen in (POSTGRES, REDIS):
+        with contextlib.suppress(Exception):
+            chosen.stop()
+
+
+def postgres_admin_url() -> str:
+    return POSTGRES.url()
+
+
 def new_database_url(backend: str, workdir: Path) -> str:
     """A fresh, empty database for one server."""
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{workdir / 'vitalwatch.db'}"
+    admin = postgres_admin_url()
     name = f"vw_test_{secrets.token_hex(6)}"
     try:
-        # in a thread: callers may be inside a running event loop (async tests)
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, _pg_admin(f'CREATE DATABASE "{name}"')).result()
+        _pg_run(admin, f'CREATE DATABASE "{name}"')
     except Exception as exc:
-        _unavailable("PostgreSQL", f"{type(exc).__name__}: {exc}")
-    base = PG_ADMIN_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
+        _unavailable(f"PostgreSQL at {admin} refused CREATE DATABASE: {exc}")
+    base = admin.replace("postgresql://", "postgresql+asyncpg://", 1)
     return base.rsplit("/", 1)[0] + "/" + name
 
 
 def require_redis() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
-    except Exception as exc:
-        _unavailable("Redis", f"{type(exc).__name__}: {exc}")
-    return REDIS_URL
+    return REDIS.url()

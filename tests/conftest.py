@@ -1,7 +1,8 @@
 """Shared fixtures: real server processes on a fresh database, per backend.
 
 Every test module that uses `server` runs once on SQLite and once on
-PostgreSQL (skipped with a visible reason when no PostgreSQL is reachable).
+PostgreSQL (the configured server, or one the run starts for itself: see
+tests/backends.py; skipped with the install command when neither is there).
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ from typing import Any
 import pytest
 from playwright.async_api import async_playwright
 
-from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url
+from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url, stop_throwaways
 from tests.support import Api, ServerProcess
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop the PostgreSQL and Redis servers the run started for itself (if any)."""
+    stop_throwaways()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

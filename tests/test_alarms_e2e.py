@@ -146,10 +146,11 @@ async def test_silent_device_raises_technical_alarm(
     """No data from a bound device for 60 s: high "offline" alarm, cleared by data."""
     server, api = own_server
     device, session = await api.monitored()
-    # backdate the session start so the device has been silent for over 60 s
+    # backdate the session (and when it was entered, with its monitor) so the
+    # device has been silent for over 60 s
     server.stop()
     await server.sql(
-        "UPDATE sessions SET started_at = :t WHERE id = :s",
+        "UPDATE sessions SET started_at = :t, recorded_at = :t WHERE id = :s",
         t=now_utc() - timedelta(seconds=90),
         s=session["id"],
     )

@@ -141,15 +141,17 @@ async def _set_password(name: str, password: str) -> bool:
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="Where the dashboard listens")] = 8000,
-    speed: Annotated[float, typer.Option(min=1, max=600)] = 10.0,
-    patients: Annotated[int, typer.Option(min=1, max=16)] = 6,
+    port: Annotated[
+        int | None, typer.Option(help="Where the dashboard listens; overrides VITALWATCH_PORT")
+    ] = None,
+    patients: Annotated[int, typer.Option(min=1, max=16, help="Rooms (6 show every stage)")] = 6,
     folder: Annotated[Path, typer.Option(help="Demo database and log")] = Path("demo-data"),
 ) -> None:
-    """Run the service with simulated patients; prints the dashboard URL and a login."""
+    """Run the service with a simulated clinic at the wall clock; prints the dashboard
+    URL and a login. Ctrl-C ends the sessions and stops the service."""
     from vitalwatch.demo import run_demo
 
-    run_demo(port, speed, patients, folder)
+    raise typer.Exit(run_demo(port or get_settings().port, patients, folder))
 
 
 @db_app.command("upgrade")

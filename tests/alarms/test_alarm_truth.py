@@ -27,8 +27,11 @@ async def log_of(api: Api, alarm_id: int) -> list[dict[str, Any]]:
 
 
 async def dosed_with_baseline(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A monitored session with a pre-dose BP of 122/80 and a dose a minute ago."""
-    device, session = await api.monitored()
+    """A monitored session with a pre-dose BP of 122/80 and a dose a minute ago
+    (the session entered as begun 10 min ago: a dose cannot precede its start)."""
+    device = await api.device()
+    began = now_utc() - timedelta(minutes=10)
+    session = await api.session([device["id"]], started_at=iso(began))
     t0 = now_utc() - timedelta(minutes=5)
     r = await api.post(device["token"], samples(t0, 1, seq0=0, sbp=122, dbp=80, hr=70))
     assert r.status_code == 202, r.text

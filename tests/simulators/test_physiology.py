@@ -143,7 +143,7 @@ def test_a_drawn_large_or_severe_response_raises_what_the_patient_expects(
 
 
 def test_drawn_responses_mostly_mild_some_large_rarely_severe() -> None:
-    """clinical.md: mean rise +16/+11 mmHg, severe hypertension in ~1% of sessions."""
+    """clinical-defaults.md: mean rise +16/+11 mmHg, severe hypertension in ~1% of sessions."""
     patients = [Patient(p, TYPICAL, seed) for seed in range(1000) for p in PROTOCOLS]
     sizes = Counter(p.response for p in patients)
     assert 0.88 <= sizes["mild"] / 3000 <= 0.94

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# (upper bound inclusive, points) per parameter, from clinical.md's bands
+# (upper bound inclusive, points) per parameter, from clinical-defaults.md's bands
 _HR: Sequence[tuple[float, int]] = (
     (40, 3),
     (50, 1),

@@ -73,7 +73,9 @@ def session_config(session: Session, device_names: dict[int, str]) -> SessionCon
         protocol=session.protocol,
         thresholds=Thresholds.model_validate(session.thresholds),
         device_names=dict(device_names),
-        started_at=session.started_at.timestamp(),
+        # a session entered after it began had its monitors bound when entered:
+        # their silence is counted from then, not from the start it was given
+        started_at=max(session.started_at, session.recorded_at or session.started_at).timestamp(),
         first_dose_at=epoch(session.first_dose_at),
         baseline={k: float(v) for k, v in (session.baseline or {}).items() if v is not None}
         or None,

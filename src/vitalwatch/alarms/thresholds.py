@@ -151,7 +151,7 @@ def _limits(
     }
 
 
-#: clinical.md "Default absolute limits": for_s 0 means the first reading counts.
+#: clinical-defaults.md "Default absolute limits": for_s 0 means the first reading counts.
 DEFAULT_THRESHOLDS: Final[dict[str, Any]] = {
     "hr": _limits(50, 120, 40, 140, 10),
     "sbp": _limits(90, 160, 80, 180, 0),
@@ -164,7 +164,7 @@ DEFAULT_THRESHOLDS: Final[dict[str, Any]] = {
 
 
 class ProtocolProfile(BaseModel):
-    """What a protocol means for monitoring (clinical.md "Protocol profiles")."""
+    """What a protocol means for monitoring (clinical-defaults.md "Protocol profiles")."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -219,5 +219,5 @@ PROFILES: Final[dict[str, ProtocolProfile]] = {
 
 def defaults_for(protocol: str) -> Thresholds:
     """The clinic's default limits for a protocol (the same absolute limits for all)."""
-    del protocol  # all protocols share clinical.md's absolute limits today
+    del protocol  # all protocols share clinical-defaults.md's absolute limits today
     return Thresholds.model_validate(DEFAULT_THRESHOLDS)

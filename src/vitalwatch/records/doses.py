@@ -61,7 +61,7 @@ async def add_event(
     if session is None:
         return await sessions_service.add_event(db, ctx, session_id, body, actor)  # its 404
     record = _record(session.protocol, body.dose or DoseIn(), body)
-    ts = sessions_service.event_time(ctx, body.ts)
+    ts = sessions_service.event_time(ctx, body.ts, not_before=session.started_at)
     if record.route == "iv_infusion":
         record.infusion_start = ts
         if record.infusion_stop is not None and record.infusion_stop <= ts:

@@ -25,7 +25,7 @@ async def add(
         raise RecordNotFound(f"Session {session_id} not found")
     if session.status != "active":
         raise RecordConflict(f"Session {session_id} has ended")
-    ts = sessions_service.event_time(ctx, body.ts)
+    ts = sessions_service.event_time(ctx, body.ts, not_before=session.started_at)
     obs = Observation(
         session_id=session_id,
         ts=ts,

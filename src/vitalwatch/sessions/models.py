@@ -26,6 +26,10 @@ class Session(Base):
     #: Per-metric pre-dose medians, fixed when the baseline window closes.
     baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the session was entered; later than started_at for a session
+    #: entered after it began (POST with started_at): its monitors were bound
+    #: then, so "no data" is counted from here.
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     first_dose_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_early: Mapped[bool] = mapped_column(default=False)

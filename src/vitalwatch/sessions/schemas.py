@@ -36,6 +36,10 @@ class SessionCreate(BaseModel):
     room: str | None = Field(default=None, max_length=64)
     device_ids: list[BodyId] = Field(default_factory=list, max_length=16)
     thresholds: ThresholdsPatch | None = None
+    started_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the session began, if before now (entered late): at most 12 h ago",
+    )
 
     @model_validator(mode="after")
     def _one_patient(self) -> SessionCreate:

@@ -56,10 +56,13 @@ from vitalwatch.sessions.schemas import (
 )
 from vitalwatch.vitals import METRICS, PROTOCOLS
 
-#: Baseline windows of clinical.md: 10 min before the first dose, or the
+#: Baseline windows of clinical-defaults.md: 10 min before the first dose, or the
 #: first 5 min of the session while no dose has been given.
 PRE_DOSE_WINDOW = timedelta(minutes=10)
 NO_DOSE_WINDOW = timedelta(minutes=5)
+#: How far back a session may be entered as having begun (a monitor connected
+#: late, a clinic's history replayed by the demo): one shift.
+MAX_BACKDATE = timedelta(hours=12)
 
 
 def _ms(t: datetime) -> int:
@@ -72,6 +75,34 @@ def _from_ms(ms: int) -> datetime:
 
 def not_found(session_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Session {session_id} not found")
+
+
+def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {
+                "type": "value_error",
+                "loc": ("body", *field),
+                "msg": msg,
+                "input": value.isoformat() if value else None,
+            }
+        ]
+    )
+
+
+def _started_at(body: SessionCreate, now: datetime, max_future_s: float) -> datetime:
+    """The session's start: now, or the earlier time sent (bounded)."""
+    if body.started_at is None:
+        return now
+    started = body.started_at.astimezone(UTC)
+    if started > now + timedelta(seconds=max_future_s):
+        raise _bad_time(("started_at",), "started_at is in the future", body.started_at)
+    if started < now - MAX_BACKDATE:
+        hours = MAX_BACKDATE.total_seconds() / 3600
+        raise _bad_time(
+            ("started_at",), f"started_at is more than {hours:.0f} h ago", body.started_at
+        )
+    return min(started, now)
 
 
 def _threshold_error(
@@ -255,6 +286,8 @@ async def create(
                 for d in missing
             ]
         )
+    now = utcnow()
+    started_at = _started_at(body, now, ctx.settings.max_future_skew_s)
     patient = await _patient_of(db, body, actor)
     repeat = await _repeated_start(db, patient, body, device_ids)
     if repeat is not None:
@@ -265,7 +298,8 @@ async def create(
         room=body.room,
         status="active",
         thresholds=thresholds.model_dump(mode="json"),
-        started_at=utcnow(),
+        started_at=started_at,
+        recorded_at=now,
         created_by=actor.id,
     )
     db.add(session)
@@ -292,6 +326,8 @@ async def create(
             "threshold_overrides": body.thresholds.model_dump(exclude_unset=True)
             if body.thresholds
             else None,
+            # entered after it began: when, by the account of whoever entered it
+            **({"started_at": started_at.isoformat()} if body.started_at is not None else {}),
         },
     )
     return await _publish(db, ctx, session), True
@@ -338,7 +374,7 @@ def protocols(ctx: AppContext) -> list[ProtocolOut]:
 async def compute_baseline(
     db: AsyncSession, session: Session, now: datetime
 ) -> dict[str, float | None] | None:
-    """clinical.md's baseline: 10 min before the first dose, else the first 5 min."""
+    """clinical-defaults.md's baseline: 10 min before the first dose, else the first 5 min."""
     if session.first_dose_at is not None:
         end = session.first_dose_at
         start = end - PRE_DOSE_WINDOW
@@ -351,20 +387,18 @@ async def compute_baseline(
     return values if any(v is not None for v in values.values()) else None
 
 
-def event_time(ctx: AppContext, sent: datetime | None, loc: str = "ts") -> datetime:
-    """A staff-given time in UTC (now when left out); 422 when in the future."""
+def event_time(
+    ctx: AppContext, sent: datetime | None, loc: str = "ts", not_before: datetime | None = None
+) -> datetime:
+    """A staff-given time in UTC (now when left out); 422 when in the future or,
+    given `not_before` (the session's start), before it."""
     now = utcnow()
     ts = sent.astimezone(UTC) if sent is not None else now
     if ts > now + timedelta(seconds=ctx.settings.max_future_skew_s):
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", loc),
-                    "msg": f"{loc} is in the future",
-                    "input": sent.isoformat() if sent else None,
-                }
-            ]
+        raise _bad_time((loc,), f"{loc} is in the future", sent)
+    if not_before is not None and ts < not_before:
+        raise _bad_time(
+            (loc,), f"{loc} is before the session started ({not_before.isoformat()})", sent
         )
     return ts
 
@@ -387,7 +421,7 @@ async def add_event(
     """`data`: a dose's details (records/doses.py builds them)."""
     session = await _get_active(db, session_id)
     now = utcnow()
-    ts = event_time(ctx, body.ts)
+    ts = event_time(ctx, body.ts, not_before=session.started_at)
     event = await repository.add_event(
         db,
         SessionEvent(
