@@ -115,7 +115,9 @@ def _served_routes(schema: dict[str, Any]) -> dict[tuple[str, str], dict[str, An
 
 
 def _success(op: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    status = min(code for code in op["responses"] if code.startswith("2"))
+    """The route's own success answer: the first 2xx it lists (FastAPI lists the
+    decorator's status first; a 200 for a repeated start comes after a 201)."""
+    status = next(code for code in op["responses"] if code.startswith("2"))
     content = op["responses"][status].get("content", {})
     json_schema = content.get("application/json", {}).get("schema")
     return status, json_schema

@@ -1,4 +1,4 @@
-// Delivery confirmations (issue 12 item 4, team.md): the page tells the
+// Delivery confirmations (issue 12 item 4, docs/api.md): the page tells the
 // server which alarms it has shown ("received": alarm event ids and the
 // snapshot's alarm ids, batched within 250 ms) and whether anyone can see and
 // hear it ("status": Page Visibility API and sound), after each snapshot, on
