@@ -6,7 +6,9 @@ from vitalwatch.auth.models import User
 from vitalwatch.cluster.models import PartitionOwner
 from vitalwatch.db import Base
 from vitalwatch.devices.models import Device
+from vitalwatch.hl7.models import DeviceHl7Id, Hl7Sender, Hl7Unmapped, MonitorAlarm
 from vitalwatch.live.models import LiveEvent
+from vitalwatch.manual.models import ManualReading
 from vitalwatch.readings.models import readings
 from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
 
@@ -16,7 +18,12 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Device",
+    "DeviceHl7Id",
+    "Hl7Sender",
+    "Hl7Unmapped",
     "LiveEvent",
+    "ManualReading",
+    "MonitorAlarm",
     "PartitionOwner",
     "Patient",
     "Session",

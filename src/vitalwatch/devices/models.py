@@ -27,3 +27,8 @@ class Device(Base):
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired: Mapped[bool] = mapped_column(default=False)
+    #: "monitor", or "manual": the per-session source of vitals a nurse types in
+    #: (never listed, never watched for technical alarms).
+    kind: Mapped[str] = mapped_column(String(16), default="monitor", server_default="monitor")
+    #: IANA time zone of HL7 times without an offset (None: VITALWATCH_MLLP_TIMEZONE).
+    hl7_timezone: Mapped[str | None] = mapped_column(String(64))
