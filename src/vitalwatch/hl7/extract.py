@@ -141,7 +141,7 @@ def readings(
             sample[j] = value
             out.ranks[metric] = rank
             out.used.append((metric, value, info.unit))
-    for ts, sample in rows.items():
+    for sample in rows.values():
         sbp, dbp = sample[METRIC_INDEX["sbp"]], sample[METRIC_INDEX["dbp"]]
         if not math.isnan(sbp) and not math.isnan(dbp) and sbp <= dbp:
             out.problems.append(f"NIBP {sbp:g}/{dbp:g}: systolic must be above diastolic")
@@ -206,7 +206,7 @@ def alarms(message: Message, mapping: Mapping) -> list[AlarmReport]:
     for row in message.obx:
         groups.setdefault(row.group, []).append(row)
     for rows in groups.values():
-        event = next((r for r in rows if r.ident not in _ATTRIBUTES and r.text not in _ATTRIBUTES and r.value_type != "NM" and (r.value or r.ident in _EVENT_CODES)), None)
+        event = next((r for r in rows if _is_event(r)), None)
         if event is None:
             continue
         code, code_name = event.ident, event.text
@@ -249,6 +249,13 @@ def alarms(message: Message, mapping: Mapping) -> list[AlarmReport]:
             report.limits = source.ranges or None
         out.append(report)
     return out
+
+
+def _is_event(row: Obx) -> bool:
+    """The OBX that names the alarm (not an attribute, not the source value)."""
+    if row.ident in _ATTRIBUTES or row.text in _ATTRIBUTES or row.value_type == "NM":
+        return False
+    return bool(row.value) or row.ident in _EVENT_CODES
 
 
 def _stars(label: str) -> str | None:

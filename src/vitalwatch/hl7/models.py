@@ -66,7 +66,9 @@ class MonitorAlarm(Base):
 
     __tablename__ = "monitor_alarms"
     __table_args__ = (
-        UniqueConstraint("device_id", "control_id", "code", "ts_ms", name="uq_monitor_alarms_report"),
+        UniqueConstraint(
+            "device_id", "control_id", "code", "ts_ms", name="uq_monitor_alarms_report"
+        ),
         Index("ix_monitor_alarms_session_ts", "session_id", "ts_ms"),
     )
 

@@ -33,7 +33,9 @@ def zone(name: str | None) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BadZone(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from None
+        raise BadZone(
+            f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)"
+        ) from None
 
 
 def to_ms(text: str, default_tz: tzinfo) -> int | None:

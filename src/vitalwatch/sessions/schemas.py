@@ -13,6 +13,17 @@ from vitalwatch.ids import BodyId
 from vitalwatch.vitals import Protocol
 
 EventKind = Literal["dose", "phase", "note"]
+#: The timeline also shows what VitalWatch adds: the monitor's own alarms (HL7
+#: ORU^R40), a monitor naming another patient, readings a nurse typed in or struck.
+TimelineKind = Literal[
+    "dose",
+    "phase",
+    "note",
+    "monitor_alarm",
+    "monitor_warning",
+    "manual_reading",
+    "reading_struck",
+]
 
 
 class PatientIn(BaseModel):
@@ -43,7 +54,7 @@ class EventCreate(BaseModel):
 class EventOut(BaseModel):
     id: int
     session_id: int
-    kind: EventKind
+    kind: TimelineKind
     ts: datetime
     detail: str | None
     created_by: int | None
@@ -92,7 +103,19 @@ class SessionOut(BaseModel):
     alarms: list[AlarmOut]
 
 
+class ManualPoint(BaseModel):
+    """A value a nurse typed in (struck ones are left out of the series)."""
+
+    ts: datetime
+    value: float
+    entry_id: int
+    entered_by: str
+
+
 class ReadingSeries(BaseModel):
     metric: str
     ts: list[datetime]
     values: list[float]
+    manual: list[ManualPoint] = Field(
+        default_factory=list, description="The points of the series a nurse typed in"
+    )

@@ -38,6 +38,7 @@ from vitalwatch.sessions.schemas import (
     EventCreate,
     EventOut,
     LatestValue,
+    ManualPoint,
     News2Out,
     PatientOut,
     ReadingSeries,
@@ -374,11 +375,16 @@ async def readings_series(
 ) -> ReadingSeries:
     if await repository.get(db, session_id) is None:
         raise not_found(session_id)
-    ts, values = await readings_repo.series(
-        db, session_id, metric, _ms(since) if since else None, _ms(until) if until else None
-    )
+    since_ms, until_ms = _ms(since) if since else None, _ms(until) if until else None
+    ts, values = await readings_repo.series(db, session_id, metric, since_ms, until_ms)
     if max_points is not None:
         ts, values = minmax_downsample(ts, values, max_points)
+    manual = await readings_repo.manual_points(db, session_id, metric, since_ms, until_ms)
     return ReadingSeries(
-        metric=metric, ts=[_from_ms(t) for t in ts.tolist()], values=values.tolist()
+        metric=metric,
+        ts=[_from_ms(t) for t in ts.tolist()],
+        values=values.tolist(),
+        manual=[
+            ManualPoint(ts=_from_ms(t), value=v, entry_id=i, entered_by=n) for t, v, i, n in manual
+        ],
     )
