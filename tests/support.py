@@ -223,3 +223,13 @@ async def wait_for(predicate: Any, timeout: float = 5.0, interval: float = 0.05)
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+def mllp_server(workdir: Path, database_url: str, **env: str) -> ServerProcess:
+    """A server that also listens for HL7 over MLLP (its port: `server.mllp_port`)."""
+    extra = {"VITALWATCH_MLLP_PORT": str(free_port()), "VITALWATCH_MLLP_TIMEZONE": "UTC", **env}
+    return ServerProcess(workdir, database_url=database_url, extra_env=extra)
+
+
+def mllp_port(server: ServerProcess) -> int:
+    return int(server.extra_env["VITALWATCH_MLLP_PORT"])

@@ -127,14 +127,17 @@ class Hl7Ingest:
         if not senders and not unmapped:
             return
         async with self._maker() as db:
+            registered = await repository.owners(db, list(senders))  # meanwhile
             for key, s in senders.items():
-                await repository.note_sender(db, key=key, **s)
+                if key not in registered:
+                    await repository.note_sender(db, key=key, **s)
             await repository.add_unmapped(db, unmapped)
             await db.commit()
 
     def forget_identities(self) -> None:
         """Identifiers changed (an admin registered or edited a device)."""
         self._cache.clear()
+        self._senders.clear()
 
     # -- one message --------------------------------------------------------------------
 
