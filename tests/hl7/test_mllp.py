@@ -150,7 +150,8 @@ async def test_segment_ends_encodings_and_sloppy_times(api: Api, hl7_server: Ser
     )
     sloppy = (
         b"MSH|^~\\&|VWSIM^" + who.eui64.encode() + b"^EUI-64||||20231114221322000+0100||ORU^R01|"
-        b"s1|P|2.6\rOBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC||63|bpm|||||R|||20231114 2213 23000+0100\r"
+        b"s1|P|2.6\rOBX|1|NM|147842^MDC_ECG_HEART_RATE^MDC||63|bpm|||||R|||"
+        b"20231114 2213 23000+0100\r"
     )
     async with client(hl7_server) as c:
         acks = await c.send_many(
