@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from simulators.hl7 import MllpClient, ack_code
+
 from tests.support import ADMIN, Api, ServerProcess, mllp_port
 from vitalwatch.hl7.parser import parse
 
@@ -131,7 +131,7 @@ async def test_every_corpus_message(api: Api, hl7_server: ServerProcess) -> None
         ):
             got[int(ts_ms)] = {
                 m: v
-                for m, v in zip(("hr", "sbp", "dbp", "map", "spo2", "rr"), values)
+                for m, v in zip(("hr", "sbp", "dbp", "map", "spo2", "rr"), values, strict=True)
                 if v is not None
             }
         for ts_ms, values in expected.items():
