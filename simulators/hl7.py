@@ -406,3 +406,20 @@ class Hl7Refused(Refused):
     def __init__(self, text: str) -> None:  # no HTTP response to read
         Exception.__init__(self, f"HL7 message refused: {text[:200]}")
         self.status = 0
+
+
+def room_identity(run: str, index: int) -> Identity:
+    """A monitor's identifiers, unique per run (`run`: 10 hex digits) and room."""
+    return Identity(f"{run[:10].upper()}{index:06X}", f"SIM{run[:6].upper()}^^{index + 1}")
+
+
+def transport_of(transport: str, index: int) -> str:
+    """`http`, `hl7`, or `mixed` (every other room on HL7)."""
+    if transport == "mixed":
+        return "hl7" if index % 2 == 1 else "http"
+    return transport
+
+
+def parse_address(text: str, default_host: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return (host or default_host), int(port)

@@ -13,6 +13,7 @@ staff token is renewed by logging in again (simulators.staff).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from simulators import hl7
 from simulators.device import Faults, NotAcknowledged, Refused, SimDevice, iso
 from simulators.physiology import Patient
 from simulators.scenarios import ExpectedAlarm, Scenario, for_patient
@@ -59,6 +61,8 @@ class SimulationConfig:
     batch_s: float = 1.0  # real seconds between posts
     faults: dict[int, Faults] = field(default_factory=dict)  # per patient index
     end_sessions: bool = True
+    transport: str = "http"  # http | hl7 | mixed (every other room on HL7 over MLLP)
+    mllp: str = "2575"  # the service's MLLP address, "[host:]port"
 
 
 class Simulation:
@@ -78,15 +82,22 @@ class Simulation:
         duration_s = cfg.duration_min * 60
         now = time.time()
         self.sim_start = now - duration_s if cfg.speed > 1 else now
+        run = secrets.token_hex(5)
         for i in range(cfg.patients):
             room = f"Room {i + 1}"
             scenario = for_patient(cfg.scenario, i)
             protocol = PROTOCOL_CYCLE[i % len(PROTOCOL_CYCLE)]
-            r = await self.staff.request(
-                "POST",
-                "/api/v1/devices",
-                json={"name": f"{room} monitor", "model": "VitalWatch simulator"},
-            )
+            on_hl7 = hl7.transport_of(cfg.transport, i) == "hl7"
+            dialect = hl7.DIALECTS[(i // 2 if cfg.transport == "mixed" else i) % 4]
+            who = hl7.room_identity(run, i)
+            body: dict[str, Any] = {"name": f"{room} monitor", "model": "VitalWatch simulator"}
+            if on_hl7:
+                body |= {
+                    "model": f"VitalWatch simulator (HL7, {dialect})",
+                    "hl7_ids": [who.hl7_id(dialect)],
+                    "hl7_timezone": "UTC",
+                }
+            r = await self.staff.request("POST", "/api/v1/devices", json=body)
             if r.status_code != 201:
                 raise RuntimeError(f"registering a device needs an admin login: {r.text}")
             device = r.json()
@@ -108,6 +119,19 @@ class Simulation:
             )
             faults = cfg.faults.get(i, Faults())
             sim_device = SimDevice(self.client, device["token"], patient, self.sim_start, faults)
+            if on_hl7:
+                host, port = hl7.parse_address(cfg.mllp, httpx.URL(cfg.url).host)
+                sim_device = hl7.Hl7SimDevice(
+                    self.client,
+                    device["token"],
+                    patient,
+                    self.sim_start,
+                    faults,
+                    host=host,
+                    port=port,
+                    dialect=dialect,
+                    who=who,
+                )
             expected = patient.expected_alarms(duration_s, faults.clock_skew_s)
             started = r.status_code == 201
             self.rooms.append(
@@ -211,6 +235,9 @@ class Simulation:
         return lines
 
     async def close(self) -> None:
+        for room in self.rooms:
+            if isinstance(room.device, hl7.Hl7SimDevice):
+                await room.device.close()
         await self.client.aclose()
 
 

@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,8 +31,12 @@ def run_demo(port: int, speed: float, patients: int, folder: Path) -> None:
     console = Console()
     folder.mkdir(parents=True, exist_ok=True)
     admin_pw = secrets.token_urlsafe(16)
+    with socket.socket() as s:  # a free port for the HL7 (MLLP) monitors
+        s.bind(("127.0.0.1", 0))
+        mllp_port = s.getsockname()[1]
     env = dict(os.environ)
     env.update(
+        VITALWATCH_MLLP_PORT=str(mllp_port),
         VITALWATCH_DATABASE_URL=f"sqlite+aiosqlite:///{(folder / 'vitalwatch.db').resolve()}",
         VITALWATCH_PORT=str(port),
         VITALWATCH_HOST="127.0.0.1",
@@ -63,7 +68,8 @@ def run_demo(port: int, speed: float, patients: int, folder: Path) -> None:
     try:
         _wait_ready(url, server)
         console.print(f"\n[bold]VitalWatch demo[/] dashboard: [link={url}/]{url}/[/]")
-        console.print(f"login: [bold]{NURSE[0]}[/] / [bold]{NURSE[1]}[/]   (Ctrl-C stops)\n")
+        console.print(f"login: [bold]{NURSE[0]}[/] / [bold]{NURSE[1]}[/]   (Ctrl-C stops)")
+        console.print(f"HL7 (MLLP) on 127.0.0.1:{mllp_port}: every other room's monitor\n")
         cfg = SimulationConfig(
             url=url,
             user="demo-admin",
@@ -72,6 +78,8 @@ def run_demo(port: int, speed: float, patients: int, folder: Path) -> None:
             scenario="mixed",
             speed=speed,
             seed=int(time.time()),
+            transport="mixed",
+            mllp=f"127.0.0.1:{mllp_port}",
         )
         try:
             asyncio.run(play(cfg, console))
