@@ -13,7 +13,7 @@ from simulators.hl7 import Identity, MllpClient, ack_code, oru_r01
 from tests.support import ADMIN, Api, ServerProcess, free_port, mllp_port
 
 STREAMS = 4
-PER_STREAM = 600
+PER_STREAM = 4000
 
 
 async def _stream(port: int, who: Identity, messages: list[bytes], acked: set[int]) -> None:
@@ -58,7 +58,9 @@ async def test_kill_9_between_receipt_and_ack_then_resend_stores_each_message_on
         await api.aclose()
     port = mllp_port(server)
     tasks = [asyncio.create_task(_stream(port, w, m, a)) for w, _, m, a in streams]
-    await asyncio.sleep(1.5)
+    deadline = time.monotonic() + 60
+    while sum(len(a) for *_, a in streams) < 400 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
     server.kill9()  # messages are in flight: received, some stored, not all acknowledged
     await asyncio.gather(*tasks)
     acked_total = sum(len(a) for *_, a in streams)

@@ -80,6 +80,7 @@ def readings(
     pulse rate, also across messages).
     """
     found: list[tuple[str, float, int, int, Obx]] = []  # metric, value, ts, rank, row
+    stamps: dict[str, int | None] = {}  # the rows of a message mostly share one time
     out = Readings(columns=None, ranks={})
     for row in message.obx:
         unit = row.unit_ident or row.unit_text
@@ -105,7 +106,9 @@ def readings(
                 out.skipped.append(_with(skip, "unit"))
                 continue
             value *= u.factor
-        ts = to_ms(row.time, tz) if row.time else None
+        if row.time not in stamps:
+            stamps[row.time] = to_ms(row.time, tz) if row.time else None
+        ts = stamps[row.time]
         if ts is None:
             ts = now_ms  # no readable time anywhere: the receive time
         found.append((rule.metric, value, ts, rule.rank, row))

@@ -92,6 +92,7 @@ class Hl7Ingest:
         self.mapping = mapping or load()
         self._default_tz = zone(settings.mllp_timezone)
         self._cache: dict[str, tuple[Hl7Device | None, float]] = {}
+        self._resolving: dict[str, asyncio.Future[Hl7Device | None]] = {}
         self._ranks: dict[int, dict[str, tuple[int, float]]] = {}
         self._senders: dict[str, dict[str, Any]] = {}
         self._unmapped: dict[str, dict[str, Any]] = {}
@@ -239,6 +240,27 @@ class Hl7Ingest:
         now = time.monotonic()
         if hit is not None and hit[1] > now:
             return hit[0]
+        pending = self._resolving.get(key)
+        if pending is not None:  # a burst from one monitor: one lookup, not hundreds
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Hl7Device | None] = asyncio.get_running_loop().create_future()
+        self._resolving[key] = future
+        try:
+            found = await self._lookup(idents)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the waiters raise it
+            raise
+        finally:
+            self._resolving.pop(key, None)
+        future.set_result(found)
+        ttl = _POSITIVE_TTL_S if found is not None else _NEGATIVE_TTL_S
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (found, time.monotonic() + ttl)
+        return found
+
+    async def _lookup(self, idents: list[str]) -> Hl7Device | None:
         async with self._maker() as db:
             device = await repository.device_for(db, idents)
         found: Hl7Device | None = None
@@ -248,10 +270,6 @@ class Hl7Ingest:
             except BadZone:
                 tz = self._default_tz
             found = Hl7Device(device.id, device.name, tz)
-        ttl = _POSITIVE_TTL_S if found is not None else _NEGATIVE_TTL_S
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key] = (found, now + ttl)
         return found
 
     def _note_sender(self, message: Message, peer: str) -> None:
