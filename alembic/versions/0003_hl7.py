@@ -134,7 +134,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("hl7_timezone", sa.String(length=64), nullable=True))
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_column("hl7_timezone")
