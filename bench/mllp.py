@@ -28,9 +28,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulators.hl7 import Identity, MllpClient, ack_code, oru_r01
-from tests.support import ADMIN, NURSE, Api, mllp_port, mllp_server
+from tests.support import ADMIN, NURSE, Api, ServerProcess, mllp_port, mllp_server
 
 from bench.alarm_latency import dashboards_worker, report, wait_ready
+
+
+def bench_server(tmp: str) -> ServerProcess:
+    """The service (one worker, SQLite synchronous=FULL, production settings) with MLLP."""
+    server = mllp_server(
+        Path(tmp), f"sqlite+aiosqlite:///{tmp}/vw.db", VITALWATCH_ENVIRONMENT="production"
+    )
+    server.create_users()
+    server.start()
+    return server
 
 
 async def hl7_rooms(api: Api, n: int, tag: str) -> list[tuple[Identity, int, int]]:
@@ -77,11 +87,7 @@ async def _sender(port: int, who: Identity, t0: float, window: int, stop_at: flo
 
 async def throughput(connections: int, seconds: float, window: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        server = mllp_server(
-            Path(tmp), f"sqlite+aiosqlite:///{tmp}/vw.db", VITALWATCH_ENVIRONMENT="production"
-        )
-        server.create_users()
-        server.start()
+        server = bench_server(tmp)
         api = Api(server.url)
         try:
             rooms = await hl7_rooms(api, connections, "00BE")
@@ -155,11 +161,7 @@ async def probe(
 
 async def latency(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = mllp_server(
-            Path(tmp), f"sqlite+aiosqlite:///{tmp}/vw.db", VITALWATCH_ENVIRONMENT="production"
-        )
-        server.create_users()
-        server.start()
+        server = bench_server(tmp)
         api = Api(server.url)
         port = mllp_port(server)
         try:

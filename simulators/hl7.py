@@ -298,40 +298,31 @@ class Hl7SimDevice(SimDevice):
         r40 = "philips" if self.dialect == "philips" else "mindray"
         for metric, op, limit, label, priority in MONITOR_LIMITS:
             v = sample.get(metric)
-            crossed = v is not None and (v < limit if op == "<" else v > limit)
-            if crossed and label not in self._active:
+            if v is None:
+                continue
+            crossed = v < limit if op == "<" else v > limit
+            if crossed == (label in self._active):
+                continue
+            if crossed:
                 self._active[label] = priority
-                out.append(
-                    oru_r40(
-                        r40,
-                        self.who,
-                        self._message_id(),
-                        ts,
-                        label,
-                        priority,
-                        "SP",
-                        "start",
-                        metric=metric,
-                        value=v,
-                    )
-                )
                 self.monitor_alarms.append(label)
-            elif not crossed and label in self._active and v is not None:
+            else:
                 del self._active[label]
-                out.append(
-                    oru_r40(
-                        r40,
-                        self.who,
-                        self._message_id(),
-                        ts,
-                        label,
-                        priority,
-                        "SP",
-                        "end",
-                        metric=metric,
-                        value=v,
-                    )
+            phase = "start" if crossed else "end"
+            out.append(
+                oru_r40(
+                    r40,
+                    self.who,
+                    self._message_id(),
+                    ts,
+                    label,
+                    priority,
+                    "SP",
+                    phase,
+                    metric=metric,
+                    value=v,
                 )
+            )
         probe_off = "spo2" not in sample and "hr" not in sample
         if probe_off != self._probe_off:
             self._probe_off = probe_off

@@ -11,6 +11,7 @@ from vitalwatch.devices.models import Device
 from vitalwatch.devices.schemas import DeviceCreate, DeviceOut, DevicePatch
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import repository
+from vitalwatch.hl7.monitor import alarm_view
 from vitalwatch.hl7.schemas import (
     Identifier,
     MonitorAlarmOut,
@@ -18,7 +19,6 @@ from vitalwatch.hl7.schemas import (
     UnassignedOut,
     UnmappedOut,
 )
-from vitalwatch.hl7.service import alarm_view
 from vitalwatch.sessions import repository as sessions_repo
 
 

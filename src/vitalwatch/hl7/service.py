@@ -14,26 +14,22 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.config import Settings
-from vitalwatch.db import run_on_commit, utcnow
+from vitalwatch.db import utcnow
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import ack, extract, repository
 from vitalwatch.hl7.mapping import Mapping, load
-from vitalwatch.hl7.models import MonitorAlarm
+from vitalwatch.hl7.monitor import Hl7Device, MonitorReports
 from vitalwatch.hl7.parser import Message, NotHL7, parse
-from vitalwatch.hl7.times import BadZone, to_ms, zone
+from vitalwatch.hl7.times import BadZone, zone
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
-from vitalwatch.sessions.models import SessionEvent
 
 if TYPE_CHECKING:
     from vitalwatch.cluster.service import Cluster
@@ -46,18 +42,8 @@ _NEGATIVE_TTL_S = 3.0
 _FLUSH_S = 2.0
 #: A better source of a metric (ECG HR) seen within this long keeps a worse one out.
 _SOURCE_MEMORY_S = 30.0
-_PID_RECHECK_S = 10.0
 _SAMPLE_ROWS = 30
-_ENDED_PHASES = frozenset({"end", "stop", "ended"})
-_ENDED_STATES = frozenset({"inactive", "off", "disabled", "ended"})
 _SKIP_LABELS = {"unmapped", "unit", "waveform", "other source preferred"}
-
-
-@dataclass(frozen=True, slots=True)
-class Hl7Device:
-    id: int
-    name: str
-    tz: tzinfo
 
 
 class Reply:
@@ -96,8 +82,7 @@ class Hl7Ingest:
         self._ranks: dict[int, dict[str, tuple[int, float]]] = {}
         self._senders: dict[str, dict[str, Any]] = {}
         self._unmapped: dict[str, dict[str, Any]] = {}
-        self._pid_checked: dict[tuple[int, str], float] = {}
-        self._refs: dict[int, str | None] = {}
+        self._monitor = MonitorReports(maker, hub, devices, self.mapping)
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -190,7 +175,7 @@ class Hl7Ingest:
             )
             return ack.build(message, "AE", text, ack.UNKNOWN_KEY), "AE"
         if kind == "ORU^R40":
-            return await self._alarms(message, device)
+            return await self._monitor.alarms(message, device)
         return await self._readings(message, device)
 
     async def _readings(self, message: Message, device: Hl7Device) -> tuple[bytes | None, str]:
@@ -226,7 +211,7 @@ class Hl7Ingest:
         self._devices.seen(device.id, utcnow())
         INGEST_SAMPLES.labels("accepted").inc(result.accepted)
         INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
-        await self._check_patient(message, device)
+        await self._monitor.check_patient(message, device)
         return ack.build(message, "AA"), "AA"
 
     # -- identity -----------------------------------------------------------------------
@@ -345,169 +330,6 @@ class Hl7Ingest:
             old = mine.get(metric)
             if old is None or rank <= old[0] or now - old[1] >= _SOURCE_MEMORY_S:
                 mine[metric] = (rank, now)
-
-    # -- the patient the monitor names ----------------------------------------------------
-
-    async def _check_patient(
-        self, message: Message, device: Hl7Device, session_id: int | None = None
-    ) -> None:
-        """A PID that is not the session's patient: a warning on the session's
-        timeline and to every dashboard, once per session and PID (binding is by
-        device, never by PID: the readings are stored all the same)."""
-        pid = message.patient_id
-        if not pid:
-            return
-        now = time.monotonic()
-        mark = (device.id, pid)
-        if now - self._pid_checked.get(mark, -1e9) < _PID_RECHECK_S:
-            return
-        self._pid_checked[mark] = now
-        if len(self._pid_checked) > 10_000:
-            self._pid_checked.clear()
-        if session_id is None:
-            session_id = await self._devices.session_of(device.id, fresh=True)
-        if session_id is None:
-            return
-        async with self._maker() as db:
-            if session_id not in self._refs:
-                self._refs[session_id] = await repository.patient_ref(db, session_id)
-            ref = self._refs[session_id]
-            if ref is None or ref.strip().casefold() == pid.strip().casefold():
-                return
-            detail = (
-                f"{device.name} sends patient ID {pid}, not this session's patient {ref}: "
-                "check the patient on the monitor and the session"
-            )
-            if await repository.warned(db, session_id, detail):
-                return
-            event = SessionEvent(
-                session_id=session_id, kind="monitor_warning", ts=utcnow(), detail=detail
-            )
-            db.add(event)
-            await db.flush()
-            await self._hub.emit(
-                db,
-                "monitor_warning",
-                {
-                    "warning": {
-                        "id": event.id,
-                        "session_id": session_id,
-                        "device_id": device.id,
-                        "ts": event.ts.isoformat(),
-                        "message": detail,
-                    }
-                },
-            )
-            await db.commit()
-            await run_on_commit(db)
-        log.info("hl7_patient_mismatch", session_id=session_id, device_id=device.id)
-
-    # -- ORU^R40: the monitor's own alarms ----------------------------------------------
-
-    async def _alarms(self, message: Message, device: Hl7Device) -> tuple[bytes | None, str]:
-        reports = extract.alarms(message, self.mapping)
-        session_id = await self._devices.session_of(device.id, fresh=True)
-        if session_id is None:
-            text = (
-                f"no active session for {device.name} (device {device.id}): its alarm is "
-                "not shown to anyone; nothing stored"
-            )
-            return ack.build(message, "AE", text, ack.INTERNAL), "AE"
-        if not reports:
-            return ack.build(message, "AA", "no alarm in this message"), "AA"
-        try:
-            async with self._maker() as db:
-                for report in reports:
-                    await self._store_report(db, message, device, session_id, report)
-                await db.commit()
-                await run_on_commit(db)
-        except IntegrityError:  # the same report on two connections at once: stored once
-            pass
-        self._devices.seen(device.id, utcnow())
-        await self._check_patient(message, device, session_id)
-        return ack.build(message, "AA"), "AA"
-
-    async def _store_report(
-        self,
-        db: AsyncSession,
-        message: Message,
-        device: Hl7Device,
-        session_id: int,
-        report: extract.AlarmReport,
-    ) -> None:
-        ts_ms = to_ms(report.time, device.tz) or int(time.time() * 1000)
-        control = message.control_id[:80]
-        code = report.code[:64]
-        if await repository.report_known(db, device.id, control, code, ts_ms):
-            return  # a resent report
-        ended = report.phase in _ENDED_PHASES or report.state in _ENDED_STATES
-        previous = await repository.last_shown(db, session_id, device.id, code)
-        if previous is None:
-            shown = not ended
-        else:
-            was_ended = previous.phase in _ENDED_PHASES or previous.state in _ENDED_STATES
-            shown = was_ended != ended or (
-                not ended
-                and (previous.priority, previous.label) != (report.priority, report.label[:200])
-            )
-        row = MonitorAlarm(
-            session_id=session_id,
-            device_id=device.id,
-            control_id=control,
-            ts_ms=ts_ms,
-            code=code,
-            label=report.label[:200],
-            priority=report.priority,
-            kind=report.kind,
-            phase=report.phase[:16],
-            state=report.state[:16],
-            metric=report.metric,
-            source=(report.source or None) and report.source[:120],
-            value=report.value,
-            unit=(report.unit or None) and report.unit[:64],
-            limits=(report.limits or None) and report.limits[:64],
-            shown=int(shown),
-        )
-        db.add(row)
-        await db.flush()
-        if not shown:
-            return
-        payload = alarm_view(row, device.name)
-        db.add(
-            SessionEvent(
-                session_id=session_id,
-                kind="monitor_alarm",
-                ts=datetime.fromtimestamp(ts_ms / 1000, tz=utcnow().tzinfo),
-                detail=payload["message"],
-            )
-        )
-        await self._hub.emit(db, "monitor_alarm", {"monitor_alarm": payload})
-
-
-def alarm_view(row: MonitorAlarm, device_name: str) -> dict[str, Any]:
-    """A monitor alarm as the API and the live event show it."""
-    active = not (row.phase in _ENDED_PHASES or row.state in _ENDED_STATES)
-    text = f"Monitor: {row.label}" if active else f"Monitor: {row.label} (ended)"
-    return {
-        "id": row.id,
-        "session_id": row.session_id,
-        "device_id": row.device_id,
-        "device_name": device_name,
-        "ts": datetime.fromtimestamp(row.ts_ms / 1000, tz=utcnow().tzinfo).isoformat(),
-        "code": row.code,
-        "label": row.label,
-        "message": text,
-        "priority": row.priority,
-        "kind": row.kind,
-        "phase": row.phase,
-        "state": row.state,
-        "active": active,
-        "metric": row.metric,
-        "source": row.source,
-        "value": row.value,
-        "unit": row.unit,
-        "limits": row.limits,
-    }
 
 
 async def _done(reply: bytes) -> bytes:
