@@ -76,6 +76,8 @@ class MonitorReports:
         if session_id is None:
             return
         async with self._maker() as db:
+            if len(self._refs) > 10_000:
+                self._refs.clear()
             if session_id not in self._refs:
                 self._refs[session_id] = await repository.patient_ref(db, session_id)
             ref = self._refs[session_id]
