@@ -165,7 +165,7 @@ class Hl7Ingest:
         if version and not (version.startswith("2.") and version[:3] >= "2.3"):
             text = f"HL7 version {version} is not handled: VitalWatch takes 2.3 to 2.8"
             return ack.build(message, "AR", text, ack.UNSUPPORTED_VERSION), "AR"
-        device = await self._identify(message)
+        device = await self._identify(message, peer)
         if device is None:
             self._note_sender(message, peer)
             key = message.identifiers[0][1] if message.identifiers else "(no identifier)"
@@ -216,10 +216,10 @@ class Hl7Ingest:
 
     # -- identity -----------------------------------------------------------------------
 
-    async def _identify(self, message: Message) -> Hl7Device | None:
-        idents = [v for _, v in message.identifiers]
-        if not idents:
-            return None
+    async def _identify(self, message: Message, peer: str) -> Hl7Device | None:
+        """The device named by the message's identifiers, most specific first; the
+        sender's address last (a monitor that names itself nowhere)."""
+        idents = [*(v for _, v in message.identifiers), peer]
         key = "\x1f".join(idents)
         hit = self._cache.get(key)
         now = time.monotonic()
@@ -273,8 +273,10 @@ class Hl7Ingest:
         ]
         self._senders[key] = {
             "display": value,
-            "identifiers": [{"kind": k, "value": v} for k, v in message.identifiers]
-            or [{"kind": "address", "value": peer}],
+            "identifiers": [
+                *({"kind": k, "value": v} for k, v in message.identifiers),
+                {"kind": "address", "value": peer},
+            ],
             "address": peer,
             "seen": utcnow(),
             "messages": (pending["messages"] if pending else 0) + 1,
