@@ -122,14 +122,17 @@ class MonitorReports:
             return ack.build(message, "AE", text, ack.INTERNAL), "AE"
         if not reports:
             return ack.build(message, "AA", "no alarm in this message"), "AA"
-        try:
-            async with self._maker() as db:
-                for report in reports:
-                    await self._store_report(db, message, device, session_id, report)
-                await db.commit()
-                await run_on_commit(db)
-        except IntegrityError:  # the same report on two connections at once: stored once
-            pass
+        for attempt in range(2):
+            try:
+                async with self._maker() as db:
+                    for report in reports:
+                        await self._store_report(db, message, device, session_id, report)
+                    await db.commit()
+                    await run_on_commit(db)
+                break
+            except IntegrityError:  # the same report on two connections at once
+                if attempt:  # the second time every report is known: stored once
+                    raise
         self._devices.seen(device.id, utcnow())
         await self.check_patient(message, device, session_id)
         return ack.build(message, "AA"), "AA"
