@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/alarm_latency.py
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/mllp.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data
