@@ -34,6 +34,9 @@ START, END, CR = 0x0B, 0x1C, 0x0D
 _GARBAGE_LIMIT = 1024
 #: A frame that has started must end within this long.
 _FRAME_TIMEOUT_S = 30.0
+#: A connection silent this long is closed (a monitor sends every few seconds
+#: and reconnects; a peer that never sends must not hold a connection forever).
+_IDLE_TIMEOUT_S = 900.0
 #: Messages parsed and not yet acknowledged, per connection.
 _IN_FLIGHT = 256
 _READ = 1 << 16
@@ -193,11 +196,12 @@ class MllpServer:
         skipping = False  # inside an oversized frame, until its end
         garbage = 0
         while True:
-            timeout = _FRAME_TIMEOUT_S if (in_frame or skipping) else None
+            timeout = _FRAME_TIMEOUT_S if (in_frame or skipping) else _IDLE_TIMEOUT_S
             try:
                 chunk = await asyncio.wait_for(reader.read(_READ), timeout)
             except TimeoutError:
-                log.warning("mllp_frame_stalled", address=host, bytes=len(buffer))
+                if in_frame or skipping:
+                    log.warning("mllp_frame_stalled", address=host, bytes=len(buffer))
                 return
             if not chunk:
                 return
