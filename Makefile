@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/mllp.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data

@@ -99,6 +99,10 @@ def register(app: typer.Typer) -> None:
         rate: Annotated[float, typer.Option(min=0.01, help="Load mode: requests/s each")] = 1.0,
         batch: Annotated[int, typer.Option(min=1, max=10_000, help="Load mode: samples each")] = 1,
         seconds: Annotated[float, typer.Option(min=1, help="Load mode: how long")] = 30.0,
+        transport: Annotated[
+            str, typer.Option(help="http, hl7 (PCD-01/PCD-04 over MLLP) or mixed")
+        ] = "http",
+        mllp: Annotated[str, typer.Option(help="The service's MLLP [host:]port")] = "2575",
     ) -> None:
         """Drive a running service as bedside monitors (or as a load generator).
 
@@ -119,6 +123,8 @@ def register(app: typer.Typer) -> None:
                 f"{MAX_BACKDATE_MIN} min (the service's limit for a session's start)",
                 param_hint="--duration-min",
             )
+        if transport not in ("http", "hl7", "mixed"):
+            raise typer.BadParameter("http, hl7 or mixed", param_hint="--transport")
         if scenario != "mixed" and scenario not in SCENARIOS:
             raise typer.BadParameter(f"unknown scenario {scenario}", param_hint="--scenario")
         cfg = SimulationConfig(
@@ -130,6 +136,8 @@ def register(app: typer.Typer) -> None:
             speed=speed,
             seed=seed,
             duration_min=duration_min,
+            transport=transport,
+            mllp=mllp,
         )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(play(cfg, console))

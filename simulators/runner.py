@@ -19,6 +19,7 @@ staff token is renewed by logging in again (simulators.staff).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from simulators import hl7
 from simulators.device import Faults, NotAcknowledged, Refused, SimDevice, iso
 from simulators.physiology import Patient
 from simulators.records import RecordKeeper
@@ -89,6 +91,8 @@ class SimulationConfig:
     batch_s: float = 1.0  # real seconds between posts
     faults: dict[int, Faults] = field(default_factory=dict)  # per patient index
     end_sessions: bool = True
+    transport: str = "http"  # http | hl7 | mixed (every other room on HL7 over MLLP)
+    mllp: str = "2575"  # the service's MLLP address, "[host:]port"
     #: Rooms planned one by one (the demo's clinic); empty: `patients` rooms
     #: of `scenario`, protocols in turn, all starting now.
     rooms: tuple[RoomPlan, ...] = ()
@@ -122,6 +126,7 @@ class Simulation:
         self.rooms: list[Room] = []
         self.sim_start = 0.0
         self.sim_t = 0
+        self._run = secrets.token_hex(5)  # names this run's HL7 monitors
 
     async def setup(self) -> None:
         """Register one monitor per room, start its session and post its history."""
@@ -144,12 +149,25 @@ class Simulation:
         self.rooms = [r for r in opened if isinstance(r, Room)]
         await asyncio.gather(*(self._pre_age(room) for room in self.rooms))
 
+    def _hl7(self, i: int) -> tuple[str, hl7.Identity] | None:
+        """Room i's HL7 dialect and identity, when its monitor speaks HL7."""
+        cfg = self.cfg
+        if hl7.transport_of(cfg.transport, i) != "hl7":
+            return None
+        dialect = hl7.DIALECTS[(i // 2 if cfg.transport == "mixed" else i) % 4]
+        return dialect, hl7.room_identity(self._run, i)
+
     async def _open_room(self, i: int, plan: RoomPlan, duration_s: float) -> Room:
-        r = await self.staff.request(
-            "POST",
-            "/api/v1/devices",
-            json={"name": f"Room {i + 1} monitor", "model": "VitalWatch simulator"},
-        )
+        body: dict[str, Any] = {"name": f"Room {i + 1} monitor", "model": "VitalWatch simulator"}
+        speaks = self._hl7(i)
+        if speaks is not None:
+            dialect, who = speaks
+            body |= {
+                "model": f"VitalWatch simulator (HL7, {dialect})",
+                "hl7_ids": [who.hl7_id(dialect)],
+                "hl7_timezone": "UTC",
+            }
+        r = await self.staff.request("POST", "/api/v1/devices", json=body)
         if r.status_code != 201:
             raise RuntimeError(f"registering a device needs an admin login: {r.text}")
         device = r.json()
@@ -188,6 +206,20 @@ class Simulation:
         )
         faults = cfg.faults.get(i, Faults())
         sim_device = SimDevice(self.client, token, patient, began, faults, seq=seq)
+        speaks = self._hl7(i)
+        if speaks is not None:
+            host, port = hl7.parse_address(cfg.mllp, httpx.URL(cfg.url).host)
+            sim_device = hl7.Hl7SimDevice(
+                self.client,
+                token,
+                patient,
+                began,
+                faults,
+                host=host,
+                port=port,
+                dialect=speaks[0],
+                who=speaks[1],
+            )
         expected = patient.expected_alarms(age + duration_s, faults.clock_skew_s)
         started = r.status_code == 201
         opened = Room(
@@ -222,6 +254,8 @@ class Simulation:
             assert room.session_id is not None
             await self.staff.end_sessions([room.session_id])
             self.rooms.remove(room)
+            if isinstance(room.device, hl7.Hl7SimDevice):
+                await room.device.close()  # the next patient's monitor connects anew
             nxt = await self._admit(
                 idx,
                 cfg.next_patient(idx, room.admissions + 1),
@@ -356,6 +390,9 @@ class Simulation:
         return lines
 
     async def close(self) -> None:
+        for room in self.rooms:
+            if isinstance(room.device, hl7.Hl7SimDevice):
+                await room.device.close()
         await self.client.aclose()
 
 

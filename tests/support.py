@@ -324,3 +324,13 @@ async def until(ws: ClientConnection, pred: Any, timeout: float = 5.0) -> dict[s
         msg = await recv(ws, max(0.01, deadline - time.monotonic()))
         if pred(msg):
             return msg
+
+
+def mllp_server(workdir: Path, database_url: str, **env: str) -> ServerProcess:
+    """A server that also listens for HL7 over MLLP (its port: `server.mllp_port`)."""
+    extra = {"VITALWATCH_MLLP_PORT": str(free_port()), "VITALWATCH_MLLP_TIMEZONE": "UTC", **env}
+    return ServerProcess(workdir, database_url=database_url, extra_env=extra)
+
+
+def mllp_port(server: ServerProcess) -> int:
+    return int(server.extra_env["VITALWATCH_MLLP_PORT"])

@@ -24,10 +24,14 @@ from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.errors import validation_body
 from vitalwatch.fhir.router import router as fhir_router
 from vitalwatch.health.router import router as health_router
+from vitalwatch.hl7.listener import MllpServer
+from vitalwatch.hl7.router import router as hl7_router
+from vitalwatch.hl7.service import Hl7Ingest
 from vitalwatch.live.confirmations import Confirmations
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
 from vitalwatch.logging import configure_logging, get_logger
+from vitalwatch.manual.router import router as manual_router
 from vitalwatch.notify.outbox import Outbox
 from vitalwatch.notify.router import router as notify_router
 from vitalwatch.patients.router import router as patients_router
@@ -70,6 +74,7 @@ def build_context(settings: Settings) -> AppContext:
         hub=hub,
         confirmations=Confirmations(maker, hub),
         cluster=cluster,
+        hl7=Hl7Ingest(settings, maker, devices, cluster, hub),
     )
 
 
@@ -83,6 +88,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     housekeeping.start()
     records_watcher = RecordsWatcher(ctx)
     records_watcher.start()
+    mllp = await _start_mllp(ctx)
     heap.settle_after_startup()
     log.info(
         "service_started",
@@ -94,12 +100,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await records_watcher.stop()
+        if mllp is not None:
+            await mllp.stop()
+        if ctx.hl7 is not None:
+            await ctx.hl7.stop()
         await ctx.cluster.stop()
         await housekeeping.stop()
         await ctx.confirmations.stop()
         await ctx.hub.stop()
         await ctx.engine.dispose()
         log.info("service_stopped")
+
+
+async def _start_mllp(ctx: AppContext) -> MllpServer | None:
+    """HL7 v2 over MLLP, in this process, when VITALWATCH_MLLP_PORT is set."""
+    assert ctx.hl7 is not None
+    ctx.hl7.start()
+    if ctx.settings.mllp_port is None:
+        return None
+    server = MllpServer(ctx.settings, ctx.hl7)
+    await server.start()
+    return server
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -138,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_router,
         auth_router,
         devices_router,
+        hl7_router,
+        manual_router,
         sessions_router,
         patients_router,
         records_router,

@@ -115,6 +115,31 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    #: HL7 v2 over MLLP (monitors, gateways): listen on this port when set.
+    mllp_port: int | None = Field(default=None, ge=1, le=65535)
+    #: Bind address of the MLLP listener; None: the service's host.
+    mllp_host: str | None = None
+    #: TLS for MLLP: PEM certificate chain and private key (both or neither).
+    mllp_tls_cert: str | None = None
+    mllp_tls_key: str | None = None
+    #: Sender addresses allowed to connect, comma-separated IPs or networks
+    #: ("10.1.0.0/16,192.168.5.7"); unset: any.
+    mllp_allow: str | None = None
+    #: Time zone of HL7 times that carry no offset (IANA name, or "local": this
+    #: machine's); a device's own `hl7_timezone` wins.
+    mllp_timezone: str = "local"
+    #: Largest HL7 message taken; a larger frame is answered AR and skipped.
+    mllp_max_message_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+
+    @model_validator(mode="after")
+    def _mllp_tls_needs_both(self) -> Settings:
+        if (self.mllp_tls_cert is None) != (self.mllp_tls_key is None):
+            raise ValueError(
+                "VITALWATCH_MLLP_TLS_CERT and VITALWATCH_MLLP_TLS_KEY go together: "
+                "set both or neither"
+            )
+        return self
+
     @model_validator(mode="after")
     def _refuse_insecure_secret(self) -> Settings:
         if self.environment != "development" and (

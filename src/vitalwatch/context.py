@@ -17,6 +17,7 @@ from vitalwatch.config import Settings
 if TYPE_CHECKING:
     from vitalwatch.cluster.service import Cluster
     from vitalwatch.devices.service import DeviceDirectory
+    from vitalwatch.hl7.service import Hl7Ingest
     from vitalwatch.live.confirmations import Confirmations
     from vitalwatch.live.hub import Hub
     from vitalwatch.readings.latest import LatestStore
@@ -34,6 +35,8 @@ class AppContext:
     confirmations: Confirmations
     #: Where samples and alarm commands go: this process, or the partition's owner.
     cluster: Cluster
+    #: HL7 v2 ingest (the MLLP listener's handler; identifiers, unassigned senders).
+    hl7: Hl7Ingest | None = None
 
 
 async def get_ctx(request: Request) -> AppContext:

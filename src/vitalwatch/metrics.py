@@ -53,3 +53,14 @@ LIVE_CLIENTS = Gauge("vitalwatch_live_clients", "Connected dashboards")
 LIVE_DROPPED = Counter(
     "vitalwatch_live_clients_dropped_total", "Dashboards disconnected for falling behind"
 )
+HL7_MESSAGES = Counter(
+    "vitalwatch_hl7_messages_total",
+    "HL7 messages received over MLLP, by type and acknowledgement",
+    ["type", "ack"],
+)
+HL7_ROWS_SKIPPED = Counter(
+    "vitalwatch_hl7_rows_skipped_total",
+    "OBX rows not stored, by reason (unmapped, unit, waveform, ignored, other_source)",
+    ["reason"],
+)
+HL7_CONNECTIONS = Gauge("vitalwatch_hl7_connections", "Open MLLP connections")

@@ -6,7 +6,9 @@ from vitalwatch.auth.models import User
 from vitalwatch.cluster.models import PartitionOwner
 from vitalwatch.db import Base
 from vitalwatch.devices.models import Device
+from vitalwatch.hl7.models import DeviceHl7Id, Hl7Sender, Hl7Unmapped, MonitorAlarm
 from vitalwatch.live.models import LiveEvent
+from vitalwatch.manual.models import ManualReading
 from vitalwatch.notify.models import NotifyChainStep, NotifyOutbox, NotifyTarget
 from vitalwatch.patients.models import Patient
 from vitalwatch.readings.models import readings
@@ -26,7 +28,12 @@ __all__ = [
     "Base",
     "ChecklistEntry",
     "Device",
+    "DeviceHl7Id",
+    "Hl7Sender",
+    "Hl7Unmapped",
     "LiveEvent",
+    "ManualReading",
+    "MonitorAlarm",
     "NotifyChainStep",
     "NotifyOutbox",
     "NotifyTarget",

@@ -184,6 +184,12 @@ class AlarmService:
         self._gauge.set(len(sessions))
         log.info("alarm_engine_rebuilt", sessions=len(sessions), open_alarms=len(opened))
 
+    async def rebuild(self) -> None:
+        """Rebuild the engine from the database now: a reading a nurse struck out
+        must stop counting in the evaluation of later samples."""
+        async with self.lock:
+            await self._rebuild()
+
     # -- ingest path (IngestListener) ---------------------------------------------------
 
     async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:

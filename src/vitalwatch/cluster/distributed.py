@@ -459,6 +459,9 @@ class RedisCluster:
                 int(fields[b"s"]), fields[b"x"].decode(), float(fields[b"v"]), at
             )
             return {"o": "ok"}
+        if kind == "rebuild":
+            await unit.alarms.rebuild()
+            return {"o": "ok"}
         if kind == "alarm":
             actor = Actor(**orjson.loads(fields[b"u"]))
             seconds = int(fields[b"n"]) or None
@@ -552,6 +555,13 @@ class RedisCluster:
             # Committed with its live event: the owner reloads when that event
             # reaches it, read from the database within a second (_session_event).
             log.warning("session_change_unanswered", session_id=session_id, error=str(exc))
+
+    async def readings_struck(self, session_id: int) -> None:
+        """Have the owner rebuild its alarm state without the struck reading."""
+        try:
+            await self._ask(session_id, {"k": "rebuild", "s": session_id})
+        except (RedisError, TimeoutError) as exc:
+            log.warning("rebuild_unanswered", session_id=session_id, error=str(exc))
 
     def _session_event(self, session_id: int) -> None:
         """A session's committed change reached this process's hub: route its devices

@@ -56,6 +56,10 @@ class Cluster(Protocol):
         """Acknowledge or silence an alarm where its session is evaluated."""
         ...
 
+    async def readings_struck(self, session_id: int) -> None:
+        """A nurse struck out a reading: the evaluator rebuilds its state without it."""
+        ...
+
     async def problem(self) -> str | None:
         """Why this process cannot serve right now (readiness), or None."""
         ...
@@ -177,6 +181,9 @@ class LocalCluster:
         self, alarm_id: int, action: str, seconds: int | None, actor: Actor
     ) -> AlarmOut:
         return await run_action(self.partition, alarm_id, action, seconds, actor)
+
+    async def readings_struck(self, session_id: int) -> None:
+        await self.partition.alarms.rebuild()
 
     async def problem(self) -> str | None:
         return None

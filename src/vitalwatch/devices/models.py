@@ -30,3 +30,8 @@ class Device(Base):
     #: Times the device restarted its sample counter (seq back to 0), and the last.
     counter_resets: Mapped[int] = mapped_column(default=0)
     counter_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: "monitor", or "manual": the per-session source of vitals a nurse types in
+    #: (never listed, never watched for technical alarms).
+    kind: Mapped[str] = mapped_column(String(16), default="monitor", server_default="monitor")
+    #: IANA time zone of HL7 times without an offset (None: VITALWATCH_MLLP_TIMEZONE).
+    hl7_timezone: Mapped[str | None] = mapped_column(String(64))

@@ -20,7 +20,13 @@ async def add(db: AsyncSession, device: Device) -> Device:
 
 async def list_all(db: AsyncSession) -> Sequence[Device]:
     return (
-        (await db.execute(select(Device).where(Device.retired.is_(False)).order_by(Device.id)))
+        (
+            await db.execute(
+                select(Device)
+                .where(Device.retired.is_(False), Device.kind == "monitor")
+                .order_by(Device.id)
+            )
+        )
         .scalars()
         .all()
     )

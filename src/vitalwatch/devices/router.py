@@ -2,20 +2,60 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
 
 from vitalwatch.auth.deps import Admin, Staff, actor_of
 from vitalwatch.context import Ctx
-from vitalwatch.db import DbSession
+from vitalwatch.db import DbSession, on_commit
 from vitalwatch.devices import service
-from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut
+from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut, DevicePatch
+from vitalwatch.ids import PathId
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
+_TAKEN: dict[int | str, dict[str, Any]] = {
+    409: {"description": "An HL7 identifier belongs to another device"}
+}
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DeviceCreated)
-async def register_device(body: DeviceCreate, db: DbSession, claims: Admin) -> DeviceCreated:
-    return await service.register(db, body, actor_of(claims))
+
+def _identities_changed(db: DbSession, ctx: Ctx) -> None:
+    async def _forget() -> None:
+        if ctx.hl7 is not None:
+            ctx.hl7.forget_identities()
+
+    on_commit(db, _forget)
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=DeviceCreated, responses=_TAKEN
+)
+async def register_device(
+    body: DeviceCreate, db: DbSession, ctx: Ctx, claims: Admin
+) -> DeviceCreated:
+    """Register a monitor; `hl7_ids` names it in HL7 messages (MLLP)."""
+    try:
+        out = await service.register(db, body, actor_of(claims))
+    except service.Hl7IdTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    _identities_changed(db, ctx)
+    return out
+
+
+@router.patch("/{device_id}", response_model=DeviceOut, responses=_TAKEN)
+async def update_device(
+    device_id: PathId, body: DevicePatch, db: DbSession, ctx: Ctx, claims: Admin
+) -> DeviceOut:
+    """Change a device's name, model, HL7 identifiers or HL7 time zone (audited)."""
+    try:
+        out = await service.update(db, device_id, body, actor_of(claims))
+    except service.DeviceNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except service.Hl7IdTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    _identities_changed(db, ctx)
+    return out
 
 
 @router.get("", response_model=list[DeviceOut])

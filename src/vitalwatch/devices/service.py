@@ -13,7 +13,20 @@ from vitalwatch.audit import service as audit
 from vitalwatch.auth.security import device_token_hash, new_device_token
 from vitalwatch.devices import repository
 from vitalwatch.devices.models import Device
-from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut
+from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut, DevicePatch
+from vitalwatch.hl7 import repository as hl7_repo
+
+
+class DeviceNotFound(LookupError):
+    """No such device (or a retired one)."""
+
+
+class Hl7IdTaken(ValueError):
+    """An HL7 identifier belongs to another device already."""
+
+    def __init__(self, identifier: str, device_id: int) -> None:
+        super().__init__(f"HL7 identifier {identifier!r} belongs to device {device_id} already")
+
 
 #: How long a device -> session route is reused. Staleness costs one extra hop,
 #: never a misfiled sample: the evaluating process re-reads the binding in its
@@ -94,7 +107,9 @@ class DeviceDirectory:
             await db.commit()
 
 
-def to_out(device: Device, directory: DeviceDirectory | None = None) -> DeviceOut:
+def to_out(
+    device: Device, directory: DeviceDirectory | None = None, hl7_ids: list[str] | None = None
+) -> DeviceOut:
     seen = directory.last_seen(device.id) if directory else None
     last_seen = max((t for t in (seen, device.last_seen) if t is not None), default=None)
     return DeviceOut(
@@ -105,24 +120,83 @@ def to_out(device: Device, directory: DeviceDirectory | None = None) -> DeviceOu
         session_id=device.session_id,
         counter_resets=device.counter_resets or 0,
         counter_reset_at=device.counter_reset_at,
+        hl7_ids=hl7_ids or [],
+        hl7_timezone=device.hl7_timezone,
     )
+
+
+async def _claim_ids(db: AsyncSession, device_id: int | None, identifiers: list[str]) -> None:
+    """Raise Hl7IdTaken when another device holds one of the identifiers."""
+    for ident, owner in (await hl7_repo.owners(db, identifiers)).items():
+        if owner != device_id:
+            shown = next(i for i in identifiers if hl7_repo.norm(i) == ident)
+            raise Hl7IdTaken(shown, owner)
 
 
 async def register(db: AsyncSession, body: DeviceCreate, actor: audit.Actor) -> DeviceCreated:
+    """A new device; its HL7 identifiers, when given, must be nobody else's."""
+    await _claim_ids(db, None, body.hl7_ids)
     token = new_device_token()
     device = await repository.add(
-        db, Device(name=body.name, model=body.model, token_hash=device_token_hash(token))
+        db,
+        Device(
+            name=body.name,
+            model=body.model,
+            token_hash=device_token_hash(token),
+            hl7_timezone=body.hl7_timezone,
+        ),
     )
+    if body.hl7_ids:
+        await hl7_repo.set_ids(db, device.id, body.hl7_ids)
     await audit.record(
         db,
         actor=actor,
         action="device.register",
         entity="device",
         entity_id=device.id,
-        detail={"name": body.name, "model": body.model},
+        detail={"name": body.name, "model": body.model, "hl7_ids": body.hl7_ids or None},
     )
-    return DeviceCreated(**to_out(device).model_dump(), token=token)
+    ids = (await hl7_repo.ids_of(db, [device.id])).get(device.id, [])
+    return DeviceCreated(**to_out(device, hl7_ids=ids).model_dump(), token=token)
+
+
+async def update(
+    db: AsyncSession, device_id: int, body: DevicePatch, actor: audit.Actor
+) -> DeviceOut:
+    device = await db.get(Device, device_id)
+    if device is None or device.retired or device.kind != "monitor":
+        raise DeviceNotFound(f"Device {device_id} not found")
+    given = body.model_dump(exclude_unset=True)
+    old_ids = (await hl7_repo.ids_of(db, [device_id])).get(device_id, [])
+    old = {
+        "name": device.name,
+        "model": device.model,
+        "hl7_ids": old_ids,
+        "hl7_timezone": device.hl7_timezone,
+    }
+    if body.hl7_ids is not None:
+        await _claim_ids(db, device_id, body.hl7_ids)
+        await hl7_repo.set_ids(db, device_id, body.hl7_ids)
+    if "name" in given and body.name is not None:
+        device.name = body.name
+    if "model" in given:
+        device.model = body.model
+    if "hl7_timezone" in given:
+        device.hl7_timezone = body.hl7_timezone
+    await db.flush()
+    await audit.record(
+        db,
+        actor=actor,
+        action="device.update",
+        entity="device",
+        entity_id=device_id,
+        detail={"old": old, "new": given},
+    )
+    ids = (await hl7_repo.ids_of(db, [device_id])).get(device_id, [])
+    return to_out(device, hl7_ids=ids)
 
 
 async def list_devices(db: AsyncSession, directory: DeviceDirectory) -> list[DeviceOut]:
-    return [to_out(d, directory) for d in await repository.list_all(db)]
+    devices = await repository.list_all(db)
+    ids = await hl7_repo.ids_of(db, [d.id for d in devices])
+    return [to_out(d, directory, ids.get(d.id)) for d in devices]

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from vitalwatch.readings.models import readings
+from vitalwatch.readings.repository import not_struck
 from vitalwatch.readings.writer import StoredBatch
 from vitalwatch.vitals import METRICS
 
@@ -141,7 +142,7 @@ def _walks(sessions: int) -> CompoundSelect[Any]:
                     col.label("value"),
                     readings.c.ts_ms,
                 )
-                .where(readings.c.session_id == sid, col.is_not(None))
+                .where(readings.c.session_id == sid, col.is_not(None), not_struck())
                 .order_by(readings.c.ts_ms.desc())
                 .limit(1)
                 .subquery()

@@ -6,13 +6,42 @@ from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from vitalwatch.manual.models import ManualReading
 from vitalwatch.readings.models import readings
 from vitalwatch.readings.writer import StoredBatch
 from vitalwatch.sessions.models import Session
 from vitalwatch.vitals import METRICS
+
+
+def not_struck() -> ColumnElement[bool]:
+    """Readings a nurse has not struck out: struck ones stay in the record but out
+    of charts, baselines and the engine's state."""
+    m = ManualReading
+    return ~exists().where(
+        m.device_id == readings.c.device_id, m.seq == readings.c.seq, m.struck_at.is_not(None)
+    )
+
+
+async def manual_points(
+    db: AsyncSession, session_id: int, metric: str, since_ms: int | None, until_ms: int | None
+) -> list[tuple[int, float, int, str]]:
+    """(ts_ms, value, entry id, nurse) of the typed-in, not struck values of a metric."""
+    col = readings.c[metric]
+    m = ManualReading
+    stmt = (
+        select(readings.c.ts_ms, col, m.id, m.entered_by_name)
+        .join(m, (m.device_id == readings.c.device_id) & (m.seq == readings.c.seq))
+        .where(m.session_id == session_id, col.is_not(None), m.struck_at.is_(None))
+    )
+    if since_ms is not None:
+        stmt = stmt.where(readings.c.ts_ms >= since_ms)
+    if until_ms is not None:
+        stmt = stmt.where(readings.c.ts_ms <= until_ms)
+    rows = (await db.execute(stmt.order_by(readings.c.ts_ms))).all()
+    return [(int(t), float(v), int(i), str(n)) for t, v, i, n in rows]
 
 
 async def series(
@@ -21,7 +50,7 @@ async def series(
     """One metric of one session in time order (NULLs left out)."""
     col = readings.c[metric]
     stmt = select(readings.c.ts_ms, col).where(
-        readings.c.session_id == session_id, col.is_not(None)
+        readings.c.session_id == session_id, col.is_not(None), not_struck()
     )
     if since_ms is not None:
         stmt = stmt.where(readings.c.ts_ms >= since_ms)
@@ -41,6 +70,7 @@ async def medians(
         readings.c.session_id == session_id,
         readings.c.ts_ms >= since_ms,
         readings.c.ts_ms < until_ms,
+        not_struck(),
     )
     rows = (await db.execute(stmt)).all()
     if not rows:
@@ -71,7 +101,7 @@ async def recent_batches(
             readings.c.received_ms,
             *(readings.c[m] for m in METRICS),
         )
-        .where(readings.c.session_id.in_(session_ids), readings.c.ts_ms >= since_ms)
+        .where(readings.c.session_id.in_(session_ids), readings.c.ts_ms >= since_ms, not_struck())
         .order_by(readings.c.id)
     )
     rows = (await conn.execute(stmt)).all()

@@ -20,8 +20,20 @@ EventKind = Literal["dose", "phase", "note"]
 #: What the timeline shows: the kinds staff add, and what the service itself
 #: writes: "alarm_off"/"alarm_on" when a limit change switches an alarm off or
 #: back on, "late_readings" when samples measured during the session arrived
-#: after its monitor was bound to another.
-TimelineKind = Literal["dose", "phase", "note", "alarm_off", "alarm_on", "late_readings"]
+#: after its monitor was bound to another, the monitor's own alarms (HL7
+#: ORU^R40), a monitor naming another patient, readings a nurse typed in or struck.
+TimelineKind = Literal[
+    "dose",
+    "phase",
+    "note",
+    "alarm_off",
+    "alarm_on",
+    "late_readings",
+    "monitor_alarm",
+    "monitor_warning",
+    "manual_reading",
+    "reading_struck",
+]
 
 
 class SessionCreate(BaseModel):
@@ -119,10 +131,22 @@ class SessionOut(BaseModel):
     readiness: ReadinessOut
 
 
+class ManualPoint(BaseModel):
+    """A value a nurse typed in (struck ones are left out of the series)."""
+
+    ts: datetime
+    value: float
+    entry_id: int
+    entered_by: str
+
+
 class ReadingSeries(BaseModel):
     metric: str
     ts: list[datetime]
     values: list[float]
+    manual: list[ManualPoint] = Field(
+        default_factory=list, description="The points of the series a nurse typed in"
+    )
 
 
 class ThresholdsChange(ThresholdsPatch):

@@ -45,6 +45,7 @@ from vitalwatch.sessions.schemas import (
     EventCreate,
     EventOut,
     LatestValue,
+    ManualPoint,
     News2Out,
     ProtocolOut,
     ReadingSeries,
@@ -557,7 +558,16 @@ async def readings_series(
     if await repository.get(db, session_id) is None:
         raise not_found(session_id)
     ts, values = await _series(db, session_id, metric, since, until, max_points)
-    return ReadingSeries(metric=metric, ts=ts, values=values)
+    since_ms, until_ms = _ms(since) if since else None, _ms(until) if until else None
+    manual = await readings_repo.manual_points(db, session_id, metric, since_ms, until_ms)
+    return ReadingSeries(
+        metric=metric,
+        ts=ts,
+        values=values,
+        manual=[
+            ManualPoint(ts=_from_ms(t), value=v, entry_id=i, entered_by=n) for t, v, i, n in manual
+        ],
+    )
 
 
 async def _series(

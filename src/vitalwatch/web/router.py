@@ -84,6 +84,18 @@ async def patient_series(patient_id: PathId) -> FileResponse:
     return _page("patient.html")
 
 
+@router.get("/manual")
+async def manual() -> FileResponse:
+    """Vitals typed in for one session (?session=ID), for a standalone monitor."""
+    return FileResponse(STATIC / "manual.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/admin/hl7")
+async def hl7_admin() -> FileResponse:
+    """Unassigned HL7 monitors and rows not stored (the API checks the admin role)."""
+    return FileResponse(STATIC / "hl7.html", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/static/{path:path}")
 async def static(path: str) -> FileResponse:
     """Files under static/ only (no path escapes); revalidated on each load."""

@@ -1,0 +1,117 @@
+"""What admins do with HL7 senders: see the unassigned ones, register them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.audit import service as audit
+from vitalwatch.devices import service as devices
+from vitalwatch.devices.models import Device
+from vitalwatch.devices.schemas import DeviceCreate, DeviceOut, DevicePatch
+from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.hl7 import repository
+from vitalwatch.hl7.monitor import alarm_view
+from vitalwatch.hl7.schemas import (
+    Identifier,
+    MonitorAlarmOut,
+    RegisterUnassigned,
+    UnassignedOut,
+    UnmappedOut,
+)
+from vitalwatch.sessions import repository as sessions_repo
+
+
+class SenderNotFound(LookupError):
+    pass
+
+
+class SessionNotFound(LookupError):
+    pass
+
+
+class Conflict(ValueError):
+    pass
+
+
+async def unassigned(db: AsyncSession) -> list[UnassignedOut]:
+    return [
+        UnassignedOut(
+            id=s.id,
+            identifier=s.display,
+            identifiers=[Identifier(**i) for i in s.identifiers],
+            address=s.address,
+            first_seen=s.first_seen,
+            last_seen=s.last_seen,
+            messages=s.messages,
+            sample=s.sample,
+        )
+        for s in await repository.senders(db)
+    ]
+
+
+async def register(
+    db: AsyncSession,
+    directory: DeviceDirectory,
+    sender_id: int,
+    body: RegisterUnassigned,
+    actor: audit.Actor,
+) -> DeviceOut:
+    sender = await repository.sender(db, sender_id)
+    if sender is None:
+        raise SenderNotFound(f"Unassigned sender {sender_id} not found (registered already?)")
+    identifier = body.identifier or sender.display
+    if repository.norm(identifier) not in {repository.norm(i["value"]) for i in sender.identifiers}:
+        raise Conflict(f"{identifier!r} is not one of this sender's identifiers")
+    try:
+        if body.device_id is None:
+            assert body.name is not None
+            created = await devices.register(
+                db,
+                DeviceCreate(name=body.name, model=body.model, hl7_ids=[identifier]),
+                actor,
+            )
+            out = DeviceOut(**created.model_dump(exclude={"token"}))
+        else:
+            existing = (await repository.ids_of(db, [body.device_id])).get(body.device_id, [])
+            out = await devices.update(
+                db, body.device_id, DevicePatch(hl7_ids=[*existing, identifier]), actor
+            )
+    except devices.Hl7IdTaken as exc:
+        raise Conflict(str(exc)) from None
+    except devices.DeviceNotFound as exc:
+        raise Conflict(str(exc)) from None
+    await db.delete(sender)
+    await audit.record(
+        db,
+        actor=actor,
+        action="hl7.sender.register",
+        entity="device",
+        entity_id=out.id,
+        detail={"sender_id": sender_id, "identifier": identifier},
+    )
+    return out
+
+
+async def unmapped(db: AsyncSession) -> list[UnmappedOut]:
+    return [
+        UnmappedOut.model_validate(u, from_attributes=True) for u in await repository.unmapped(db)
+    ]
+
+
+async def session_alarms(db: AsyncSession, session_id: int) -> list[MonitorAlarmOut]:
+    if await sessions_repo.get(db, session_id) is None:
+        raise SessionNotFound(f"Session {session_id} not found")
+    rows = await repository.session_alarms(db, session_id)
+    names = {
+        d.id: d.name
+        for d in (
+            await db.execute(select(Device).where(Device.id.in_({r.device_id for r in rows})))
+        ).scalars()
+    }
+    return [
+        MonitorAlarmOut.model_validate(
+            alarm_view(r, names.get(r.device_id, f"device {r.device_id}"))
+        )
+        for r in rows
+    ]

@@ -1,0 +1,224 @@
+"""Queries of the HL7 domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.devices.models import Device
+from vitalwatch.hl7.models import DeviceHl7Id, Hl7Sender, Hl7Unmapped, MonitorAlarm
+from vitalwatch.sessions.models import Patient, Session, SessionEvent
+
+
+def norm(identifier: str) -> str:
+    return identifier.strip().casefold()
+
+
+async def device_for(db: AsyncSession, identifiers: Sequence[str]) -> Device | None:
+    """The registered, not retired device named by the first identifier that matches."""
+    keys = [norm(i) for i in identifiers]
+    if not keys:
+        return None
+    rows = (
+        await db.execute(
+            select(DeviceHl7Id.identifier, Device)
+            .join(Device, Device.id == DeviceHl7Id.device_id)
+            .where(DeviceHl7Id.identifier.in_(keys), Device.retired.is_(False))
+        )
+    ).all()
+    found = {ident: device for ident, device in rows}
+    return next((found[k] for k in keys if k in found), None)
+
+
+async def ids_of(db: AsyncSession, device_ids: Iterable[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    rows = await db.execute(
+        select(DeviceHl7Id.device_id, DeviceHl7Id.display)
+        .where(DeviceHl7Id.device_id.in_(list(device_ids)))
+        .order_by(DeviceHl7Id.created_at, DeviceHl7Id.identifier)
+    )
+    for device_id, display in rows:
+        out.setdefault(int(device_id), []).append(display)
+    return out
+
+
+async def owners(db: AsyncSession, identifiers: Iterable[str]) -> dict[str, int]:
+    """Which device holds each of these identifiers already (casefolded keys)."""
+    keys = [norm(i) for i in identifiers]
+    rows = await db.execute(
+        select(DeviceHl7Id.identifier, DeviceHl7Id.device_id).where(
+            DeviceHl7Id.identifier.in_(keys)
+        )
+    )
+    return {ident: int(device_id) for ident, device_id in rows}
+
+
+async def set_ids(db: AsyncSession, device_id: int, identifiers: Sequence[str]) -> None:
+    """Replace a device's identifiers (the caller checked that none is taken)."""
+    await db.execute(delete(DeviceHl7Id).where(DeviceHl7Id.device_id == device_id))
+    await db.flush()
+    for ident in dict.fromkeys(i.strip() for i in identifiers):
+        db.add(DeviceHl7Id(identifier=norm(ident), display=ident, device_id=device_id))
+    await db.flush()
+    await forget_senders(db, identifiers)
+
+
+async def forget_senders(db: AsyncSession, identifiers: Iterable[str]) -> None:
+    """A registered identifier is no longer an unassigned sender."""
+    await db.execute(delete(Hl7Sender).where(Hl7Sender.key.in_([norm(i) for i in identifiers])))
+
+
+async def senders(db: AsyncSession, limit: int = 500) -> Sequence[Hl7Sender]:
+    return (
+        (await db.execute(select(Hl7Sender).order_by(Hl7Sender.last_seen.desc()).limit(limit)))
+        .scalars()
+        .all()
+    )
+
+
+async def sender(db: AsyncSession, sender_id: int) -> Hl7Sender | None:
+    return await db.get(Hl7Sender, sender_id)
+
+
+async def note_sender(
+    db: AsyncSession,
+    key: str,
+    display: str,
+    identifiers: list[dict[str, str]],
+    address: str | None,
+    seen: datetime,
+    messages: int,
+    sample: dict[str, Any],
+) -> None:
+    existing = (
+        await db.execute(select(Hl7Sender).where(Hl7Sender.key == key))
+    ).scalar_one_or_none()
+    if existing is None:
+        db.add(
+            Hl7Sender(
+                key=key,
+                display=display,
+                identifiers=identifiers,
+                address=address,
+                first_seen=seen,
+                last_seen=seen,
+                messages=messages,
+                sample=sample,
+            )
+        )
+    else:
+        existing.identifiers = identifiers
+        existing.address = address
+        existing.last_seen = max(existing.last_seen, seen)
+        existing.messages = existing.messages + messages
+        existing.sample = sample
+
+
+async def add_unmapped(db: AsyncSession, rows: dict[str, dict[str, Any]]) -> None:
+    """Add counts to the unmapped rows (keyed by their sha1 key)."""
+    if not rows:
+        return
+    found = {
+        u.key: u
+        for u in (
+            await db.execute(select(Hl7Unmapped).where(Hl7Unmapped.key.in_(list(rows))))
+        ).scalars()
+    }
+    for key, row in rows.items():
+        hit = found.get(key)
+        if hit is None:
+            db.add(Hl7Unmapped(key=key, **row))
+        else:
+            hit.count = hit.count + row["count"]
+            hit.last_seen = max(hit.last_seen, row["last_seen"])
+            hit.example = row["example"]
+
+
+async def unmapped(db: AsyncSession, limit: int = 1000) -> Sequence[Hl7Unmapped]:
+    return (
+        (
+            await db.execute(
+                select(Hl7Unmapped)
+                .order_by(Hl7Unmapped.reason, Hl7Unmapped.count.desc())
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def patient_ref(db: AsyncSession, session_id: int) -> str | None:
+    return await db.scalar(
+        select(Patient.ref)
+        .join(Session, Session.patient_id == Patient.id)
+        .where(Session.id == session_id)
+    )
+
+
+async def report_known(
+    db: AsyncSession, device_id: int, control_id: str, code: str, ts_ms: int
+) -> bool:
+    return (
+        await db.scalar(
+            select(MonitorAlarm.id).where(
+                MonitorAlarm.device_id == device_id,
+                MonitorAlarm.control_id == control_id,
+                MonitorAlarm.code == code,
+                MonitorAlarm.ts_ms == ts_ms,
+            )
+        )
+    ) is not None
+
+
+async def last_shown(
+    db: AsyncSession, session_id: int, device_id: int, code: str
+) -> MonitorAlarm | None:
+    """The latest report of this alarm that the nurse was shown."""
+    return (
+        await db.execute(
+            select(MonitorAlarm)
+            .where(
+                MonitorAlarm.session_id == session_id,
+                MonitorAlarm.device_id == device_id,
+                MonitorAlarm.code == code,
+                MonitorAlarm.shown == 1,
+            )
+            .order_by(MonitorAlarm.ts_ms.desc(), MonitorAlarm.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def session_alarms(db: AsyncSession, session_id: int) -> Sequence[MonitorAlarm]:
+    return (
+        (
+            await db.execute(
+                select(MonitorAlarm)
+                .where(MonitorAlarm.session_id == session_id, MonitorAlarm.shown == 1)
+                .order_by(MonitorAlarm.ts_ms, MonitorAlarm.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
+async def warned(db: AsyncSession, session_id: int, detail: str) -> bool:
+    return (
+        await db.scalar(
+            select(SessionEvent.id).where(
+                SessionEvent.session_id == session_id,
+                SessionEvent.kind == "monitor_warning",
+                SessionEvent.detail == detail,
+            )
+        )
+    ) is not None
+
+
+async def set_timezone(db: AsyncSession, device_id: int, tz: str | None) -> None:
+    await db.execute(update(Device).where(Device.id == device_id).values(hl7_timezone=tz))

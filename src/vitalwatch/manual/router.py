@@ -1,0 +1,74 @@
+"""Vitals a nurse types in: POST /api/v1/sessions/{id}/readings, strike, list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from vitalwatch.auth.deps import Staff, actor_of
+from vitalwatch.context import Ctx
+from vitalwatch.db import DbSession
+from vitalwatch.ids import PathId
+from vitalwatch.manual import service
+from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
+
+router = APIRouter(prefix="/api/v1/sessions", tags=["manual readings"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such session (or reading)"},
+    409: {"description": "The session has ended, or the reading was struck already"},
+    503: {"description": "The database did not take the reading; try again"},
+}
+
+
+@router.post(
+    "/{session_id}/readings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ManualReadingOut,
+    responses=_ERRORS,
+)
+async def enter_reading(
+    session_id: PathId, body: ManualEntry, ctx: Ctx, claims: Staff
+) -> ManualReadingOut:
+    """Vitals read off a monitor by a nurse: stored and evaluated like a device's
+    (baselines, alarms, "BP check due"), marked as typed in with the nurse's name,
+    audited. 201 once durable. An impossible value is the device's 422."""
+    try:
+        return await service.enter(ctx, session_id, body, actor_of(claims))
+    except service.SessionNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except service.SessionEnded as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except service.NotStored as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "1"}
+        ) from None
+
+
+@router.get("/{session_id}/manual-readings", response_model=list[ManualReadingOut])
+async def list_manual(session_id: PathId, db: DbSession, claims: Staff) -> list[ManualReadingOut]:
+    """Every typed-in reading of the session, struck ones included (marked)."""
+    try:
+        return await service.list_entries(db, session_id)
+    except service.SessionNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+@router.post(
+    "/{session_id}/manual-readings/{entry_id}/strike",
+    response_model=ManualReadingOut,
+    responses=_ERRORS,
+)
+async def strike_reading(
+    session_id: PathId, entry_id: PathId, body: StrikeIn, db: DbSession, ctx: Ctx, claims: Staff
+) -> ManualReadingOut:
+    """Strike out a wrong typed-in reading: kept in the record, marked struck with
+    who and why, audited, on the timeline; left out of charts, baselines, latest
+    values and later evaluation. Alarms it raised stay (acknowledge them)."""
+    try:
+        return await service.strike(db, ctx, session_id, entry_id, body, actor_of(claims))
+    except service.EntryNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except service.AlreadyStruck as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

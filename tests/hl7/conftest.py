@@ -1,0 +1,20 @@
+"""A server with its MLLP listener, per backend, for the HL7 tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.backends import new_database_url
+from tests.support import ServerProcess, mllp_server
+
+
+@pytest.fixture(scope="module")
+def hl7_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    workdir = tmp_path_factory.mktemp(f"hl7-{backend}")
+    proc = mllp_server(workdir, new_database_url(backend, workdir))
+    proc.create_users()
+    proc.start()
+    yield proc
+    proc.stop()
