@@ -73,6 +73,8 @@ class ServerProcess:
             VITALWATCH_HOST="127.0.0.1",
             VITALWATCH_PORT=str(self.port),
             VITALWATCH_LOG_LEVEL="WARNING",
+            # Closed by default outside development; the suite reads it freely.
+            VITALWATCH_METRICS_PUBLIC="true",
         )
         env.update(self.extra_env)
         return env

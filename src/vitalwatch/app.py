@@ -3,7 +3,7 @@ the group-commit writer, the alarm clock and the live fan-out; drain on stop."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,17 +14,25 @@ from starlette.types import Receive, Scope, Send
 
 from vitalwatch import __version__, heap
 from vitalwatch.alarms.router import router as alarms_router
+from vitalwatch.audit.router import router as audit_router
+from vitalwatch.audit.service import AuditQueue
+from vitalwatch.auth.directory import RevocationBus, UserDirectory
 from vitalwatch.auth.router import router as auth_router
+from vitalwatch.auth.router import users_router
+from vitalwatch.auth.security import HashPool
+from vitalwatch.auth.throttle import LoginThrottle, MemoryThrottle, RedisThrottle, ThrottlePolicy
 from vitalwatch.cluster.service import Cluster, Housekeeping, LocalCluster
 from vitalwatch.config import Settings, get_settings
 from vitalwatch.context import AppContext
 from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.edge import EdgeMiddleware
 from vitalwatch.errors import validation_body
 from vitalwatch.health.router import router as health_router
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
+from vitalwatch.live.sockets import SocketRegistry
 from vitalwatch.logging import configure_logging, get_logger
 from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
@@ -52,6 +60,24 @@ def build_context(settings: Settings) -> AppContext:
         cluster = RedisCluster(settings, engine, maker, hub, latest, devices)
     else:
         cluster = LocalCluster(settings, engine, maker, hub, latest)
+    users = UserDirectory(maker, ttl_s=settings.user_cache_s)
+    sockets = SocketRegistry(settings.ws_max_per_token)
+    users.on_change(sockets.user_changed)
+    policy = ThrottlePolicy(
+        account_free=settings.login_account_attempts,
+        address_free=settings.login_address_attempts,
+        window_s=settings.login_window_s,
+        max_delay_s=settings.login_max_delay_s,
+    )
+    throttle: LoginThrottle = MemoryThrottle(policy)
+    revocations: RevocationBus | None = None
+    if settings.redis_url:
+        throttle = RedisThrottle(policy, settings.redis_url, settings.redis_prefix)
+        revocations = RevocationBus(
+            settings.redis_url, settings.redis_prefix, _revocation_handler(users, devices)
+        )
+        users.bus = revocations
+        devices.bus = revocations
     return AppContext(
         settings=settings,
         engine=engine,
@@ -60,7 +86,26 @@ def build_context(settings: Settings) -> AppContext:
         latest=latest,
         hub=hub,
         cluster=cluster,
+        users=users,
+        hashing=HashPool(settings.password_hash_workers, settings.password_hash_queue),
+        throttle=throttle,
+        audit=AuditQueue(maker),
+        sockets=sockets,
+        revocations=revocations,
     )
+
+
+def _revocation_handler(users: UserDirectory, devices: DeviceDirectory) -> Callable[[str], None]:
+    """Another process revoked something: drop this process's cached answer."""
+
+    def handle(message: str) -> None:
+        kind, _, key = message.partition(":")
+        if kind == "user" and key.isdigit():
+            users.invalidate(int(key))
+        elif kind == "device":
+            devices.forget_token(key)
+
+    return handle
 
 
 @asynccontextmanager
@@ -70,6 +115,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await ctx.hub.start()
     await ctx.cluster.start()
     housekeeping.start()
+    ctx.audit.start()
+    if ctx.revocations is not None:
+        ctx.revocations.start()
     heap.settle_after_startup()
     log.info(
         "service_started",
@@ -83,6 +131,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ctx.cluster.stop()
         await housekeeping.stop()
         await ctx.hub.stop()
+        await ctx.audit.stop()
+        if ctx.revocations is not None:
+            await ctx.revocations.stop()
+        await ctx.throttle.aclose()
+        ctx.hashing.shutdown()
         await ctx.engine.dispose()
         log.info("service_stopped")
 
@@ -114,13 +167,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Vital-signs monitoring and alarms for supervised dosing sessions. "
         "Alarm limits are defaults; each clinic is responsible for its own.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     app.state.ctx = build_context(settings)
+    app.add_middleware(EdgeMiddleware, ctx=app.state.ctx)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for router in (
         health_router,
         auth_router,
+        users_router,
+        audit_router,
         devices_router,
         sessions_router,
         alarms_router,

@@ -15,9 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from vitalwatch.config import Settings
 
 if TYPE_CHECKING:
+    from vitalwatch.audit.service import AuditQueue
+    from vitalwatch.auth.directory import RevocationBus, UserDirectory
+    from vitalwatch.auth.security import HashPool
+    from vitalwatch.auth.throttle import LoginThrottle
     from vitalwatch.cluster.service import Cluster
     from vitalwatch.devices.service import DeviceDirectory
     from vitalwatch.live.hub import Hub
+    from vitalwatch.live.sockets import SocketRegistry
     from vitalwatch.readings.latest import LatestStore
 
 
@@ -31,6 +36,18 @@ class AppContext:
     hub: Hub
     #: Where samples and alarm commands go: this process, or the partition's owner.
     cluster: Cluster
+    #: Is a staff token still good (active user, token version), cached briefly.
+    users: UserDirectory
+    #: argon2 in a bounded pool of threads of its own.
+    hashing: HashPool
+    #: Failed-login counts per account and client address.
+    throttle: LoginThrottle
+    #: Audit rows written off the request path (failed and throttled logins).
+    audit: AuditQueue
+    #: Live sockets per token and per user (caps, revocation).
+    sockets: SocketRegistry
+    #: Production mode: revocations announced to the other processes.
+    revocations: RevocationBus | None = None
 
 
 async def get_ctx(request: Request) -> AppContext:

@@ -65,7 +65,9 @@ def utcnow() -> datetime:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """The engine, with SQLite put in WAL mode and durable per settings."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": not settings.is_sqlite}
+    # hide_parameters: an error's message never carries the statement's values
+    # (patient references and names would reach the log with a traceback).
+    kwargs: dict[str, Any] = {"pool_pre_ping": not settings.is_sqlite, "hide_parameters": True}
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": 30}
     else:

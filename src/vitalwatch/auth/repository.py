@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,3 +18,7 @@ async def add(db: AsyncSession, user: User) -> User:
     db.add(user)
     await db.flush()
     return user
+
+
+async def list_all(db: AsyncSession) -> Sequence[User]:
+    return (await db.execute(select(User).order_by(User.username))).scalars().all()

@@ -27,3 +27,4 @@ class Device(Base):
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired: Mapped[bool] = mapped_column(default=False)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

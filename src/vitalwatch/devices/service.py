@@ -5,15 +5,26 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
 from vitalwatch.auth.security import device_token_hash, new_device_token
+from vitalwatch.db import on_commit, utcnow
 from vitalwatch.devices import repository
 from vitalwatch.devices.models import Device
-from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut
+from vitalwatch.devices.schemas import (
+    DeviceCreate,
+    DeviceCreated,
+    DeviceOut,
+    DeviceRetired,
+    DeviceUpdate,
+)
+
+if TYPE_CHECKING:
+    from vitalwatch.auth.directory import RevocationBus
 
 #: How long a device -> session route is reused. Staleness costs one extra hop,
 #: never a misfiled sample: the evaluating process re-reads the binding in its
@@ -43,6 +54,8 @@ class DeviceDirectory:
         self._last_seen: dict[int, datetime] = {}
         self._dirty: set[int] = set()
         self._bindings: dict[int, tuple[int | None, float]] = {}
+        #: Production mode: rotations and retirements announced to the other processes.
+        self.bus: RevocationBus | None = None
 
     async def resolve(self, token: str) -> DeviceIdentity | None:
         token_hash = device_token_hash(token)
@@ -58,6 +71,16 @@ class DeviceDirectory:
         identity = DeviceIdentity(device.id, device.name)
         self._by_hash[token_hash] = (identity, now + self._ttl_s)
         return identity
+
+    def forget_token(self, token_hash: str) -> None:
+        """A device's token was rotated or the device retired: refuse it at once."""
+        self._by_hash.pop(token_hash, None)
+
+    async def revoked(self, token_hash: str) -> None:
+        """Refuse this token here now, and on the other processes (production mode)."""
+        self.forget_token(token_hash)
+        if self.bus is not None:
+            await self.bus.publish(f"device:{token_hash}")
 
     async def session_of(self, device_id: int, fresh: bool = False) -> int | None:
         """The device's active session, for routing its samples to the process that
@@ -103,6 +126,8 @@ def to_out(device: Device, directory: DeviceDirectory | None = None) -> DeviceOu
         model=device.model,
         last_seen=last_seen,
         session_id=device.session_id,
+        retired=device.retired,
+        retired_at=device.retired_at,
     )
 
 
@@ -122,5 +147,96 @@ async def register(db: AsyncSession, body: DeviceCreate, actor: audit.Actor) -> 
     return DeviceCreated(**to_out(device).model_dump(), token=token)
 
 
-async def list_devices(db: AsyncSession, directory: DeviceDirectory) -> list[DeviceOut]:
-    return [to_out(d, directory) for d in await repository.list_all(db)]
+async def list_devices(
+    db: AsyncSession, directory: DeviceDirectory, include_retired: bool = False
+) -> list[DeviceOut]:
+    return [to_out(d, directory) for d in await repository.list_all(db, include_retired)]
+
+
+class DeviceNotFound(LookupError):
+    pass
+
+
+class DeviceRetiredError(Exception):
+    """The device is retired: it cannot be changed or given a token again."""
+
+
+async def _live_device(db: AsyncSession, device_id: int) -> Device:
+    device = await repository.by_id(db, device_id)
+    if device is None:
+        raise DeviceNotFound(f"No device {device_id}")
+    if device.retired:
+        raise DeviceRetiredError(f"Device {device_id} is retired")
+    return device
+
+
+def _revoke_on_commit(db: AsyncSession, directory: DeviceDirectory, token_hash: str) -> None:
+    async def revoke() -> None:
+        await directory.revoked(token_hash)
+
+    on_commit(db, revoke)
+
+
+async def update(
+    db: AsyncSession, device_id: int, body: DeviceUpdate, actor: audit.Actor
+) -> DeviceOut:
+    device = await _live_device(db, device_id)
+    changes = body.model_dump(exclude_unset=True)
+    old = {k: getattr(device, k) for k in changes}
+    for key, value in changes.items():
+        if key == "name" and value is None:
+            continue
+        setattr(device, key, value)
+    await audit.record(
+        db,
+        actor=actor,
+        action="device.update",
+        entity="device",
+        entity_id=device.id,
+        detail={"old": old, "new": changes},
+    )
+    return to_out(device)
+
+
+async def rotate(
+    db: AsyncSession, device_id: int, directory: DeviceDirectory, actor: audit.Actor
+) -> DeviceCreated:
+    """A new token for the device (shown once); the old one is refused at once."""
+    device = await _live_device(db, device_id)
+    old_hash = device.token_hash
+    token = new_device_token()
+    device.token_hash = device_token_hash(token)
+    _revoke_on_commit(db, directory, old_hash)
+    await audit.record(
+        db, actor=actor, action="device.rotate", entity="device", entity_id=device.id
+    )
+    return DeviceCreated(**to_out(device, directory).model_dump(), token=token)
+
+
+async def retire(
+    db: AsyncSession, device_id: int, directory: DeviceDirectory, actor: audit.Actor
+) -> DeviceRetired:
+    """Retire a monitor for good: its token is refused at once and, if it was in a
+    session, it is taken out of it (the session goes on with its other monitors)."""
+    device = await _live_device(db, device_id)
+    released = device.session_id
+    device.retired = True
+    device.retired_at = utcnow()
+    device.session_id = None
+    _revoke_on_commit(db, directory, device.token_hash)
+    if released is not None:
+        session_id = released
+
+        async def reroute() -> None:
+            directory.forget_session(session_id)
+
+        on_commit(db, reroute)
+    await audit.record(
+        db,
+        actor=actor,
+        action="device.retire",
+        entity="device",
+        entity_id=device.id,
+        detail={"session_id": released} if released is not None else None,
+    )
+    return DeviceRetired(**to_out(device, directory).model_dump(), released_session_id=released)

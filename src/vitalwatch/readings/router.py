@@ -46,10 +46,15 @@ async def handle(ctx: AppContext, scope: Scope, receive: Receive, send: Send) ->
         await _answer(send, 405, {"detail": "Method Not Allowed"}, [(b"allow", b"POST")])
         return
     try:
+        # Who is posting is known before a byte of the body is read.
+        device = await service.authenticate(_bearer(scope), ctx.devices)
+        declared = _content_length(scope)
+        if declared is not None and declared > MAX_BODY_BYTES:
+            raise _TooLarge
         body = await _body(receive)
         ack = await service.ingest(
             body,
-            _bearer(scope),
+            device,
             ctx.devices,
             ctx.cluster,
             ctx.settings.max_future_skew_s,
@@ -81,6 +86,13 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
 async def _body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -108,6 +120,7 @@ async def _answer(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                (b"x-content-type-options", b"nosniff"),
                 *(headers or ()),
             ],
         }
