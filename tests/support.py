@@ -225,3 +225,42 @@ async def wait_for(predicate: Any, timeout: float = 5.0, interval: float = 0.05)
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+async def live_socket(server: ServerProcess, token: str, since: int | None = None) -> Any:
+    """A dashboard's live socket, authenticated by its first message (the contract's
+    way; `?token=` is deprecated)."""
+    import websockets
+
+    url = server.ws_url + (f"?since={since}" if since is not None else "")
+    ws = await websockets.connect(url, open_timeout=10)
+    await ws.send(f'{{"type": "auth", "token": "{token}"}}')
+    return ws
+
+
+async def close_code(ws: Any, timeout: float = 5.0) -> int | None:
+    """Read until the server closes the socket; its close code."""
+    import websockets
+
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd is not None else None
+
+
+async def staff_user(api: Api, role: str = "nurse") -> tuple[dict[str, Any], tuple[str, str]]:
+    """A new staff account made through the admin API: (user, (name, password))."""
+    who = (f"staff{next(_counter)}-{secrets.token_hex(3)}", "Correct-horse-" + secrets.token_hex(4))
+    r = await api.http.post(
+        "/api/v1/users",
+        json={"username": who[0], "role": role, "password": who[1]},
+        headers=await api.auth(ADMIN),
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json()), who
+
+
+async def login(api: Api, who: tuple[str, str]) -> httpx.Response:
+    return await api.http.post("/api/v1/auth/token", data={"username": who[0], "password": who[1]})

@@ -77,7 +77,7 @@ const handlers = {
     status.className = `link-status ${up ? "up" : "down"}`;
     dirty = true;
   },
-  unauthorized() { signOut(); },
+  unauthorized(reason) { signOut(); if (reason) $("#login-error").textContent = reason; },
 };
 
 // -- rendering (at most 4 times a second) ------------------------------------------
