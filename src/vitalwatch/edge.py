@@ -23,6 +23,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vitalwatch.auth.deps import NOT_AUTHENTICATED, staff_claims
@@ -60,12 +61,19 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 _BAD_PATH = re.compile(rb"%0[0-9a-f]|%1[0-9a-f]|%7f", re.IGNORECASE)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised by `receive` once a body passes its limit. An HTTPException, so the
+    route's body parsing lets it through and the app answers it as it is."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(limit))
 
 
-class _TooSlow(Exception):
-    pass
+class _TooSlow(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(
+            408, "The request body did not arrive in time", headers={"Connection": "close"}
+        )
 
 
 async def answer(
@@ -122,6 +130,11 @@ class EdgeMiddleware:
             await answer(send, 400, "The request path has a control character")
             return
         send = _with_headers(send, path)
+        if path.startswith(PROTECTED_PREFIXES) and path not in PUBLIC_API:
+            problem = await self._authenticate(scope)
+            if problem is not None:
+                await answer(send, 401, problem, [(b"www-authenticate", b"Bearer")])
+                return
         limit = ROUTE_LIMITS.get(path, self.ctx.settings.max_body_bytes)
         length = content_length(scope)
         # Early answers keep the connection: uvicorn discards the unread body as
@@ -132,11 +145,6 @@ class EdgeMiddleware:
         if length is not None and length > limit:
             await answer(send, 413, _too_large(limit))
             return
-        if path.startswith(PROTECTED_PREFIXES) and path not in PUBLIC_API:
-            problem = await self._authenticate(scope)
-            if problem is not None:
-                await answer(send, 401, problem, [(b"www-authenticate", b"Bearer")])
-                return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
@@ -210,7 +218,7 @@ def _limited(receive: Receive, limit: int, timeout_s: float) -> Receive:
         if message["type"] == "http.request":
             size += len(message.get("body", b""))
             if size > limit:
-                raise _TooLarge
+                raise _TooLarge(limit)
             complete = not message.get("more_body", False)
         return message
 

@@ -80,6 +80,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # aiosqlite's DEBUG lines carry every statement's parameters (patient data).
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
     # uvicorn's access log (off unless VITALWATCH_ACCESS_LOG) goes through the
     # same handler, so its query strings are removed too.
     for name in ("uvicorn", "uvicorn.error"):
