@@ -6,12 +6,14 @@ PostgreSQL (skipped with a visible reason when no PostgreSQL is reachable).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.backends import BACKENDS, new_database_url
+from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url
 from tests.support import Api, ServerProcess
 
 
@@ -67,3 +69,32 @@ async def api(server: ServerProcess) -> AsyncIterator[Api]:
     client = Api(server.url)
     yield client
     await client.aclose()
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium driven by Playwright (tests/browser, tests/admin)."""
+    from playwright.async_api import async_playwright  # dev extra: only page tests need it
+
+    if not Path(CHROMIUM).exists():
+        message = "Chromium not installed (apt-get install chromium)"
+        if REQUIRE_ALL:
+            pytest.fail(message)
+        pytest.skip(message)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        await browser.close()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.backends import REQUIRE_ALL
 from tests.support import NURSE, Api, ServerProcess, now_utc, samples
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -32,29 +31,6 @@ pytestmark = pytest.mark.browser
 def backend() -> str:
     """The page does not depend on the database: one backend is enough here."""
     return "sqlite"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        message = "Chromium not installed (apt-get install chromium)"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        await browser.close()
 
 
 async def signed_in(browser: Browser, url: str) -> Page:
