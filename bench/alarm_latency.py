@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support import NURSE, Api, ServerProcess
 
-from bench.rawhttp import RawConnection
+from bench.rawhttp import ONE_SIGN_IN_MANY_SCREENS, RawConnection
 
 
 def _iso(t: float) -> str:
@@ -241,7 +241,7 @@ async def main() -> None:
 
 def start_servers(args: argparse.Namespace, tmp: Path) -> list[ServerProcess]:
     """The service as `--processes` processes on one database (and Redis when several)."""
-    env = {"VITALWATCH_ENVIRONMENT": "production"}
+    env = {"VITALWATCH_ENVIRONMENT": "production", **ONE_SIGN_IN_MANY_SCREENS}
     database_url = args.database_url
     if args.processes > 1:
         from tests.backends import new_database_url

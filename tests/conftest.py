@@ -6,6 +6,7 @@ PostgreSQL (skipped with a visible reason when no PostgreSQL is reachable).
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url
-from tests.support import Api, ServerProcess
+from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url, require_redis
+from tests.support import CLUSTER_PARTITIONS, Api, ServerProcess
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -98,3 +99,37 @@ async def browser() -> AsyncIterator[Any]:
         )
         yield browser
         await browser.close()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Callable[[int], list[ServerProcess]]]:
+    """A factory of N service processes sharing a fresh database and Redis prefix."""
+    redis_url = require_redis()
+    database_url = new_database_url("postgresql", tmp_path)
+    prefix = f"vwtest-{secrets.token_hex(4)}"
+    secret = secrets.token_urlsafe(48)
+    made: list[ServerProcess] = []
+
+    def make(count: int) -> list[ServerProcess]:
+        for _ in range(count):
+            workdir = tmp_path / f"p{len(made)}"
+            workdir.mkdir()
+            proc = ServerProcess(
+                workdir,
+                database_url=database_url,
+                secret=secret,
+                extra_env={
+                    "VITALWATCH_REDIS_URL": redis_url,
+                    "VITALWATCH_REDIS_PREFIX": prefix,
+                    "VITALWATCH_PARTITIONS": str(CLUSTER_PARTITIONS),
+                    "VITALWATCH_LEASE_TTL_S": "3",
+                },
+            )
+            if not made:
+                proc.create_users()
+            made.append(proc)
+        return made[-count:]
+
+    yield make
+    for proc in made:
+        proc.stop()

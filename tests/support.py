@@ -24,6 +24,8 @@ import httpx
 
 ADMIN = ("admin", "admin-password-1")
 NURSE = ("nurse", "nurse-password-1")
+#: Partitions of the production-mode test clusters (the `cluster` fixture).
+CLUSTER_PARTITIONS = 4
 _counter = itertools.count(1)
 
 
@@ -264,3 +266,152 @@ async def staff_user(api: Api, role: str = "nurse") -> tuple[dict[str, Any], tup
 
 async def login(api: Api, who: tuple[str, str]) -> httpx.Response:
     return await api.http.post("/api/v1/auth/token", data={"username": who[0], "password": who[1]})
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run it as the `postgres` user."""
+    import shutil
+
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        return [runuser, "-u", "postgres", "--", *args]
+    return args
+
+
+@dataclass
+class ThrowawayPostgres:
+    """A PostgreSQL server of the test's own (initdb + pg_ctl on a free port), so a
+    test may restart it without touching the shared one."""
+
+    port: int = field(default_factory=free_port)
+    folder: Path | None = None
+
+    def start(self) -> None:
+        import shutil
+        import tempfile
+
+        initdb = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="vw-pg-", dir="/tmp"))
+            if os.geteuid() == 0:
+                shutil.chown(self.folder, "postgres", "postgres")
+            subprocess.run(
+                _as_postgres_user(
+                    [initdb, "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres"]
+                ),
+                check=True,
+                capture_output=True,
+            )
+        self._ctl("start", "-l", str(self.folder / "server.log"))
+
+    def _ctl(self, *args: str) -> None:
+        import shutil
+
+        assert self.folder is not None
+        pg_ctl = shutil.which("pg_ctl") or "/usr/lib/postgresql/15/bin/pg_ctl"
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        subprocess.run(
+            _as_postgres_user(
+                [pg_ctl, "-D", str(self.folder / "data"), "-w", "-o", options, *args]
+            ),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def restart(self) -> None:
+        self._ctl("restart", "-m", "fast")
+
+    def stop(self) -> None:
+        import shutil
+
+        if self.folder is not None and (self.folder / "data" / "postmaster.pid").exists():
+            self._ctl("stop", "-m", "immediate")
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def new_database(self) -> str:
+        """A fresh database on this server: its SQLAlchemy URL."""
+        import asyncpg
+
+        name = f"vw_{secrets.token_hex(4)}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
+
+
+@dataclass
+class ThrowawayRedis:
+    """A redis-server of the test's own on a free port, without persistence (a
+    restart comes back empty, as the worst case)."""
+
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import shutil
+
+        import redis
+
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=self.port, socket_timeout=1).ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def raw_request(
+    server: ServerProcess, head: bytes, body: bytes = b"", wait: float = 5.0
+) -> tuple[int, dict[str, str], bytes, float]:
+    """Send a request by hand (head without the final blank line, body possibly
+    only the start of what Content-Length promises); the status, headers and
+    body of the answer and how long it took."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    started = time.monotonic()
+    writer.write(head + b"\r\n\r\n" + body)
+    await writer.drain()
+    line = await asyncio.wait_for(reader.readline(), wait)
+    headers: dict[str, str] = {}
+    while (h := await asyncio.wait_for(reader.readline(), wait)) not in (b"\r\n", b""):
+        name, _, value = h.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", 0))
+    content = await asyncio.wait_for(reader.readexactly(length), wait)
+    took = time.monotonic() - started
+    writer.close()
+    return int(line.split()[1]), headers, content, took

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from starlette.types import Receive, Scope, Send
 
 from vitalwatch import __version__, heap
@@ -140,6 +141,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("service_stopped")
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is locked by another process, full, restarting or away: a
+    staff request is told to retry, as a device is (never a 500)."""
+    log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "The database is not available right now; try again in a moment"},
+        headers={"Retry-After": "2"},
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse(status_code=422, content=validation_body(exc.errors()))
@@ -174,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = build_context(settings)
     app.add_middleware(EdgeMiddleware, ctx=app.state.ctx)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for unavailable in (OperationalError, InterfaceError, DisconnectionError, OSError):
+        app.add_exception_handler(unavailable, _database_unavailable)
     for router in (
         health_router,
         auth_router,

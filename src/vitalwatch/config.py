@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     #: SQLite durability: FULL fsyncs every (group) commit, so an acknowledged
     #: sample survives power loss too; NORMAL survives process crashes only.
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+    #: How long a SQLite write waits for another process's lock before the
+    #: request is answered 503 with Retry-After (the device retries the batch).
+    sqlite_busy_timeout_s: float = Field(default=5.0, ge=0.1, le=60.0)
     #: Group commit: the most samples one transaction takes from the queue.
     ingest_max_batch_rows: int = Field(default=20_000, ge=1)
     #: Samples whose ts is later than now + this are rejected (device clock error).
@@ -83,7 +86,7 @@ class Settings(BaseSettings):
     #: New staff passwords: at least this long (and not common, not the user name).
     password_min_length: int = Field(default=10, ge=8, le=128)
     #: argon2 checks at once (64 MiB each), and how many logins may wait for one.
-    password_hash_workers: int = Field(default=2, ge=1, le=16)
+    password_hash_workers: int = Field(default=1, ge=1, le=16)
     password_hash_queue: int = Field(default=32, ge=1, le=10_000)
     #: Failed logins allowed per account / per client address before back-off
     #: (1, 2, 4 ... s, at most login_max_delay_s), counted over login_window_s.
@@ -110,6 +113,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     #: Largest request body of the JSON API routes (readings have their own cap).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Largest readings body: 10,000 samples with every field fit in 2.5 MB even
+    #: pretty-printed; a larger one is refused (413) before it is read.
+    readings_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
     #: A request body must arrive within this long (slow clients are cut off: 408).
     body_timeout_s: float = Field(default=10.0, gt=0)
     #: Idle keep-alive connections are closed after this long.

@@ -55,6 +55,20 @@ SECURITY_HEADERS = [
 #: Routes that need no credential (the login itself takes one in its body).
 PUBLIC_API = frozenset(("/api/v1/auth/token",))
 PROTECTED_PREFIXES = ("/api/", "/fhir/")
+#: A request refused before its body is read keeps its connection (uvicorn
+#: discards the body as it arrives) unless more than this is still to come:
+#: then the connection is closed, so a flood of large bodies costs the service
+#: nothing past their headers (as Go's server does past 256 KiB).
+DISCARD_AT_MOST = 256 * 1024
+
+
+def early_close(declared: int | None) -> list[tuple[bytes, bytes]]:
+    """The header that closes the connection after an early answer, when needed."""
+    return (
+        [(b"connection", b"close")] if declared is not None and declared > DISCARD_AT_MOST else []
+    )
+
+
 #: Smaller limits than VITALWATCH_MAX_BODY_BYTES for routes that take little.
 ROUTE_LIMITS = {"/api/v1/auth/token": 4096, "/api/v1/auth/password": 4096}
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
@@ -130,20 +144,19 @@ class EdgeMiddleware:
             await answer(send, 400, "The request path has a control character")
             return
         send = _with_headers(send, path)
+        length = content_length(scope)
         if path.startswith(PROTECTED_PREFIXES) and path not in PUBLIC_API:
             problem = await self._authenticate(scope)
             if problem is not None:
-                await answer(send, 401, problem, [(b"www-authenticate", b"Bearer")])
+                headers = [(b"www-authenticate", b"Bearer"), *early_close(length)]
+                await answer(send, 401, problem, headers)
                 return
         limit = ROUTE_LIMITS.get(path, self.ctx.settings.max_body_bytes)
-        length = content_length(scope)
-        # Early answers keep the connection: uvicorn discards the unread body as
-        # it arrives (a close would reset it, and the client would never read why).
         if length is not None and length < 0:
             await answer(send, 400, "The Content-Length header is not a number")
             return
         if length is not None and length > limit:
-            await answer(send, 413, _too_large(limit))
+            await answer(send, 413, _too_large(limit), early_close(length))
             return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)

@@ -4,6 +4,7 @@ unknown user and a wrong password."""
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 from collections.abc import AsyncIterator, Callable
@@ -58,7 +59,7 @@ async def test_account_back_off_grows_and_the_right_password_waits_too(
     throttled = [r for r in rows if r[0] == "auth.login_throttled"]
     assert len(failed) == 5 and len(throttled) == 2
     for _, name, detail in failed + throttled:
-        detail = detail if isinstance(detail, dict) else __import__("json").loads(detail)
+        detail = detail if isinstance(detail, dict) else json.loads(detail)
         assert name == NURSE[0] and detail["username"] == NURSE[0]
         assert detail["address"] == "127.0.0.1"
     assert "wrong password" in str(failed[0][2])

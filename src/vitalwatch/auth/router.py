@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
@@ -28,6 +29,15 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 _FAILED = "Incorrect username or password"
+#: Throttled and "busy" sign-ins are answered after this pause (at most): a
+#: guessing client that ignores Retry-After then costs the service a sleeping
+#: coroutine per second, not a flood of instant answers that eats the CPU the
+#: alarms need.
+TARPIT_S = 1.0
+
+
+async def _tarpit(seconds: float) -> None:
+    await asyncio.sleep(min(TARPIT_S, seconds))
 
 
 def _busy() -> HTTPException:
@@ -66,6 +76,7 @@ async def token(
     try:
         return await service.login(_parts(ctx), username, password, address)
     except service.LoginThrottled as exc:
+        await _tarpit(exc.retry_after)
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail=f"Too many failed sign-ins: try again in {exc.retry_after} s",
@@ -76,6 +87,7 @@ async def token(
             status.HTTP_401_UNAUTHORIZED, detail=_FAILED, headers={"WWW-Authenticate": "Bearer"}
         ) from None
     except HashingBusy:
+        await _tarpit(TARPIT_S)
         raise _busy() from None
 
 

@@ -32,7 +32,7 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 DEVICE_TOKEN_PREFIX = "vwd_"  # noqa: S105 - a prefix, not a secret
 #: Hashing threads run at this nice value (Linux: per thread), so the event
 #: loop wins the CPU when both want it.
-_HASH_NICE = 10
+_HASH_NICE = 19
 
 
 class HashingBusy(Exception):
