@@ -315,12 +315,14 @@ class ThrowawayPostgres:
                 [pg_ctl, "-D", str(self.folder / "data"), "-w", "-o", options, *args]
             ),
             check=True,
-            capture_output=True,
+            stdout=subprocess.DEVNULL,  # the server keeps what it inherits open
+            stderr=subprocess.DEVNULL,
             timeout=60,
         )
 
     def restart(self) -> None:
-        self._ctl("restart", "-m", "fast")
+        assert self.folder is not None
+        self._ctl("restart", "-m", "fast", "-l", str(self.folder / "server.log"))
 
     def stop(self) -> None:
         import shutil
@@ -343,7 +345,11 @@ class ThrowawayPostgres:
             finally:
                 await conn.close()
 
-        asyncio.run(create())
+        # in a thread of its own: callers may be inside a running event loop
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, create()).result()
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
 
 

@@ -142,14 +142,19 @@ async def test_redis_restarted_in_production_mode(
 
         reader = asyncio.create_task(read())
         seq = 0
+        statuses: list[int] = []
+        r = None
 
         async def alarm_once() -> int:
             """A BP alarm raised, acknowledged and cleared; returns its id."""
             nonlocal seq
+            deadline = time.monotonic() + 30
             while True:
+                assert time.monotonic() < deadline, f"ingest did not recover: {statuses[-5:]}"
                 r = await api.post(
                     device["token"], [{"ts": iso(now_utc()), "seq": seq, "sbp": 200, "dbp": 90}]
                 )
+                statuses.append(r.status_code)
                 if r.status_code == 202:
                     break
                 await asyncio.sleep(0.3)
@@ -165,12 +170,14 @@ async def test_redis_restarted_in_production_mode(
             while (
                 await api.http.post(f"/api/v1/alarms/{alarm_id}/ack", headers=await api.auth())
             ).status_code != 200:
+                assert time.monotonic() < deadline, "acknowledging did not recover"
                 await asyncio.sleep(0.3)
             while (
                 await api.post(
                     device["token"], [{"ts": iso(now_utc()), "seq": seq, "sbp": 120, "dbp": 80}]
                 )
             ).status_code != 202:
+                assert time.monotonic() < deadline, "ingest did not recover"
                 await asyncio.sleep(0.3)
             seq += 1
             return alarm_id

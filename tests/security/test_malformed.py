@@ -41,7 +41,8 @@ CONTENT_TYPES = st.sampled_from(
         "multipart/form-data; boundary=x",
         "application/xml",
         "",
-        "\x00/\x7f",
+        'application/json; charset="utf-7"',
+        "*/*",
     ]
 )
 BODIES = st.one_of(
