@@ -128,13 +128,16 @@ async def ward(port: int, tokens: list[str], stop_at: float) -> int:
     return posted
 
 
-async def probe(api: Api, port: int, token: str, count: int) -> dict[int, tuple[float, float]]:
+async def probe(
+    api: Api, port: int, token: str, count: int, first_seq: int = 0
+) -> dict[int, tuple[float, float]]:
     """Raise, acknowledge and clear the probe's alarm `count` times:
-    alarm id -> (time the POST was sent, time its 202 arrived)."""
+    alarm id -> (time the POST was sent, time its 202 arrived). Uses at most
+    2 * count sequence numbers from `first_seq`."""
     conn = await RawConnection.open("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {token}"}
     sent: dict[int, tuple[float, float]] = {}
-    seq = 0
+    seq = first_seq
     for _ in range(count):
         await asyncio.sleep(2.0)
         body = orjson.dumps(

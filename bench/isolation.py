@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import secrets
 import statistics
 import sys
@@ -52,10 +53,19 @@ async def _status(reader: asyncio.StreamReader) -> int:
 
 
 def attack_process(
-    port: int, device_token: str, staff_token: str, stop: Any, out: Any, kinds: tuple[str, ...]
+    port: int,
+    device_token: str,
+    staff_token: str,
+    stop: Any,
+    out: Any,
+    kinds: tuple[str, ...],
+    nice: int,
 ) -> None:
     """The attackers, in a process of their own so their CPU does not slow the
-    driver that times the probe (both share the machine with the service)."""
+    driver that times the probe. On this machine they also take CPU from the
+    service itself, which a remote attacker cannot: `--attacker-nice` lowers
+    their priority to show what the service does with their requests alone."""
+    os.nice(nice)
 
     async def run() -> None:
         answers: Counter[str] = Counter()
@@ -214,6 +224,9 @@ async def main() -> None:
     parser.add_argument("--probes", type=int, default=10)
     parser.add_argument("--throttle", action="store_true", help="keep the shipped login limits")
     parser.add_argument("--only", default=",".join(ATTACKS), help=f"some of {','.join(ATTACKS)}")
+    parser.add_argument(
+        "--attacker-nice", type=int, default=0, help="CPU priority of the attackers (0-19)"
+    )
     args = parser.parse_args()
     kinds = tuple(k for k in args.only.split(",") if k in ATTACKS)
     env = {"VITALWATCH_ENVIRONMENT": "production", **ONE_SIGN_IN_MANY_SCREENS}
@@ -265,7 +278,15 @@ async def main() -> None:
                 if phase == "attacked":
                     attackers = ctx.Process(
                         target=attack_process,
-                        args=(server.port, big_device["token"], token, stop, got, kinds),
+                        args=(
+                            server.port,
+                            big_device["token"],
+                            token,
+                            stop,
+                            got,
+                            kinds,
+                            args.attacker_nice,
+                        ),
                     )
                     attackers.start()
                 await asyncio.sleep(3)

@@ -3,6 +3,7 @@ the group-commit writer, the alarm clock and the live fan-out; drain on stop."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,6 +31,7 @@ from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.edge import EdgeMiddleware
 from vitalwatch.errors import validation_body
+from vitalwatch.health.lag import watch_lag
 from vitalwatch.health.router import router as health_router
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
@@ -119,6 +121,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx.audit.start()
     if ctx.revocations is not None:
         ctx.revocations.start()
+    lag = asyncio.create_task(watch_lag(), name="event-loop-lag")
     heap.settle_after_startup()
     log.info(
         "service_started",
@@ -129,6 +132,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        lag.cancel()
         await ctx.cluster.stop()
         await housekeeping.stop()
         await ctx.hub.stop()
