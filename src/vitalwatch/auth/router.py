@@ -24,6 +24,7 @@ from vitalwatch.auth.schemas import (
 from vitalwatch.auth.security import HashingBusy
 from vitalwatch.context import AppContext, Ctx
 from vitalwatch.db import DbSession
+from vitalwatch.ids import PathId
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -164,7 +165,7 @@ async def create_user(body: UserCreate, db: DbSession, ctx: Ctx, claims: Admin) 
 
 @users_router.patch("/{user_id}", response_model=UserAdminOut)
 async def update_user(
-    user_id: int, body: UserUpdate, db: DbSession, ctx: Ctx, claims: Admin
+    user_id: PathId, body: UserUpdate, db: DbSession, ctx: Ctx, claims: Admin
 ) -> UserAdminOut:
     """Change role or disable / enable; disabling or a new role signs the user out."""
     await _found(db, user_id)
@@ -181,7 +182,7 @@ async def update_user(
 
 @users_router.post("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
 async def reset_password(
-    user_id: int, body: PasswordReset, db: DbSession, ctx: Ctx, claims: Admin
+    user_id: PathId, body: PasswordReset, db: DbSession, ctx: Ctx, claims: Admin
 ) -> None:
     """Set a new password for a user (who is signed out everywhere)."""
     user = await _found(db, user_id)
@@ -197,7 +198,7 @@ async def reset_password(
 
 
 @users_router.post("/{user_id}/sign-out", status_code=status.HTTP_204_NO_CONTENT)
-async def sign_out_user(user_id: int, db: DbSession, ctx: Ctx, claims: Admin) -> None:
+async def sign_out_user(user_id: PathId, db: DbSession, ctx: Ctx, claims: Admin) -> None:
     """End every sign-in of this user."""
     await _found(db, user_id)
     await service.sign_out_everywhere(db, user_id, actor_of(claims), ctx.users)

@@ -15,6 +15,7 @@ from vitalwatch.devices.schemas import (
     DeviceRetired,
     DeviceUpdate,
 )
+from vitalwatch.ids import PathId
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
@@ -47,7 +48,7 @@ _ERRORS = (service.DeviceNotFound, service.DeviceRetiredError)
 
 @router.patch("/{device_id}", response_model=DeviceOut)
 async def update_device(
-    device_id: int, body: DeviceUpdate, db: DbSession, claims: Admin
+    device_id: PathId, body: DeviceUpdate, db: DbSession, claims: Admin
 ) -> DeviceOut:
     """Rename a monitor (name, model)."""
     try:
@@ -58,7 +59,7 @@ async def update_device(
 
 @router.post("/{device_id}/rotate", response_model=DeviceCreated)
 async def rotate_device_token(
-    device_id: int, db: DbSession, ctx: Ctx, claims: Admin
+    device_id: PathId, db: DbSession, ctx: Ctx, claims: Admin
 ) -> DeviceCreated:
     """A new device token, shown once; the old one is refused from now on."""
     try:
@@ -68,7 +69,7 @@ async def rotate_device_token(
 
 
 @router.post("/{device_id}/retire", response_model=DeviceRetired)
-async def retire_device(device_id: int, db: DbSession, ctx: Ctx, claims: Admin) -> DeviceRetired:
+async def retire_device(device_id: PathId, db: DbSession, ctx: Ctx, claims: Admin) -> DeviceRetired:
     """Retire a monitor: its token is refused at once; it leaves its session."""
     try:
         return await service.retire(db, device_id, ctx.devices, actor_of(claims))
