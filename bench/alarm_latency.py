@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support import NURSE, Api, ServerProcess
 
-from bench.rawhttp import RawConnection
+from bench.rawhttp import ONE_SIGN_IN_MANY_SCREENS, RawConnection
 
 
 def _iso(t: float) -> str:
@@ -145,13 +145,16 @@ async def ward(port: int, tokens: list[str], stop_at: float) -> int:
     return posted
 
 
-async def probe(api: Api, port: int, token: str, count: int) -> dict[int, tuple[float, float]]:
+async def probe(
+    api: Api, port: int, token: str, count: int, first_seq: int = 0
+) -> dict[int, tuple[float, float]]:
     """Raise, acknowledge and clear the probe's alarm `count` times:
-    alarm id -> (time the POST was sent, time its 202 arrived)."""
+    alarm id -> (time the POST was sent, time its 202 arrived). Uses at most
+    2 * count sequence numbers from `first_seq`."""
     conn = await RawConnection.open("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {token}"}
     sent: dict[int, tuple[float, float]] = {}
-    seq = 0
+    seq = first_seq
     for _ in range(count):
         await asyncio.sleep(2.0)
         body = orjson.dumps(
@@ -264,7 +267,7 @@ async def main() -> None:
 
 def start_servers(args: argparse.Namespace, tmp: Path) -> list[ServerProcess]:
     """The service as `--processes` processes on one database (and Redis when several)."""
-    env = {"VITALWATCH_ENVIRONMENT": "production"}
+    env = {"VITALWATCH_ENVIRONMENT": "production", **ONE_SIGN_IN_MANY_SCREENS}
     database_url = args.database_url
     if args.processes > 1:
         from tests.backends import new_database_url

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support import NURSE, Api, ServerProcess
 
 from bench.alarm_latency import wait_ready, ward
+from bench.rawhttp import ONE_SIGN_IN_MANY_SCREENS
 
 
 @dataclass
@@ -165,7 +166,10 @@ async def main() -> None:
     counts = [int(x) for x in args.dashboards.split(",")]
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp), extra_env={"VITALWATCH_ENVIRONMENT": "production"})
+        server = ServerProcess(
+            Path(tmp),
+            extra_env={"VITALWATCH_ENVIRONMENT": "production", **ONE_SIGN_IN_MANY_SCREENS},
+        )
         server.create_users()
         server.start()
         api = Api(server.url)

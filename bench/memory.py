@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support import Api, ServerProcess
 
-from bench.rawhttp import RawConnection
+from bench.rawhttp import ONE_SIGN_IN_MANY_SCREENS, RawConnection
 
 
 async def main() -> None:
@@ -34,7 +34,10 @@ async def main() -> None:
     args = parser.parse_args()
     per_session = int(args.hours * 3600)
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp), extra_env={"VITALWATCH_ENVIRONMENT": "production"})
+        server = ServerProcess(
+            Path(tmp),
+            extra_env={"VITALWATCH_ENVIRONMENT": "production", **ONE_SIGN_IN_MANY_SCREENS},
+        )
         server.create_users()
         server.start()
         assert server.proc is not None

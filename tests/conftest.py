@@ -7,6 +7,7 @@ tests/backends.py; skipped with the install command when neither is there).
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import Any
 import pytest
 from playwright.async_api import async_playwright
 
-from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url, stop_throwaways
-from tests.support import Api, ServerProcess
+from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url, require_redis, stop_throwaways
+from tests.support import CLUSTER_PARTITIONS, Api, ServerProcess
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -78,18 +79,21 @@ async def api(server: ServerProcess) -> AsyncIterator[Api]:
     await client.aclose()
 
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
 @pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    """Debian's Chromium through Playwright (skipped, or failed in CI, when absent)."""
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium driven by Playwright, for every page test (skipped, or
+    failed in CI, when it is not installed)."""
+    if not Path(CHROMIUM).exists():
         message = "Chromium not installed (apt-get install chromium)"
         if REQUIRE_ALL:
             pytest.fail(message)
         pytest.skip(message)
     async with async_playwright() as p:
         browser = await p.chromium.launch(
-            executable_path=path,
+            executable_path=CHROMIUM,
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -97,7 +101,48 @@ async def chromium() -> AsyncIterator[Any]:
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
+                "--autoplay-policy=user-gesture-required",
             ],
         )
         yield browser
         await browser.close()
+
+
+@pytest.fixture
+def chromium(browser: Any) -> Any:
+    """The same browser, under the name the record and notification pages' tests use."""
+    return browser
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Callable[[int], list[ServerProcess]]]:
+    """A factory of N service processes sharing a fresh database and Redis prefix."""
+    redis_url = require_redis()
+    database_url = new_database_url("postgresql", tmp_path)
+    prefix = f"vwtest-{secrets.token_hex(4)}"
+    secret = secrets.token_urlsafe(48)
+    made: list[ServerProcess] = []
+
+    def make(count: int) -> list[ServerProcess]:
+        for _ in range(count):
+            workdir = tmp_path / f"p{len(made)}"
+            workdir.mkdir()
+            proc = ServerProcess(
+                workdir,
+                database_url=database_url,
+                secret=secret,
+                extra_env={
+                    "VITALWATCH_REDIS_URL": redis_url,
+                    "VITALWATCH_REDIS_PREFIX": prefix,
+                    "VITALWATCH_PARTITIONS": str(CLUSTER_PARTITIONS),
+                    "VITALWATCH_LEASE_TTL_S": "3",
+                },
+            )
+            if not made:
+                proc.create_users()
+            made.append(proc)
+        return made[-count:]
+
+    yield make
+    for proc in made:
+        proc.stop()

@@ -27,6 +27,8 @@ from websockets.asyncio.client import ClientConnection
 
 ADMIN = ("admin", "admin-password-1")
 NURSE = ("nurse", "nurse-password-1")
+#: Partitions of the production-mode test clusters (the `cluster` fixture).
+CLUSTER_PARTITIONS = 4
 _counter = itertools.count(1)
 
 
@@ -78,6 +80,8 @@ class ServerProcess:
             VITALWATCH_LOG_LEVEL="WARNING",
             # Secondary notifications reach only peers the tests start here.
             VITALWATCH_NOTIFY_ALLOWED_HOSTS="127.0.0.1,localhost",
+            # Closed by default outside development; the suite reads it freely.
+            VITALWATCH_METRICS_PUBLIC="true",
         )
         env.update(self.extra_env)
         return env
@@ -309,9 +313,12 @@ async def readiness(api: Api, session_id: int) -> dict[str, Any]:
 
 
 async def connect(server: ServerProcess, api: Api, since: int | None = None) -> ClientConnection:
-    token = await api.token(("nurse", "nurse-password-1"))
-    url = f"{server.ws_url}?token={token}" + (f"&since={since}" if since is not None else "")
-    return await websockets.connect(url, open_timeout=10)
+    """A nurse's dashboard socket, authenticated by its first message."""
+    token = await api.token(NURSE)
+    url = server.ws_url + (f"?since={since}" if since is not None else "")
+    ws = await websockets.connect(url, open_timeout=10)
+    await ws.send(json.dumps({"type": "auth", "token": token}))
+    return ws
 
 
 async def recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
@@ -334,3 +341,197 @@ def mllp_server(workdir: Path, database_url: str, **env: str) -> ServerProcess:
 
 def mllp_port(server: ServerProcess) -> int:
     return int(server.extra_env["VITALWATCH_MLLP_PORT"])
+
+
+async def live_socket(server: ServerProcess, token: str, since: int | None = None) -> Any:
+    """A dashboard's live socket, authenticated by its first message (the contract's
+    way; `?token=` is deprecated)."""
+    import websockets
+
+    url = server.ws_url + (f"?since={since}" if since is not None else "")
+    ws = await websockets.connect(url, open_timeout=10)
+    await ws.send(f'{{"type": "auth", "token": "{token}"}}')
+    return ws
+
+
+async def close_code(ws: Any, timeout: float = 5.0) -> int | None:
+    """Read until the server closes the socket; its close code."""
+    import websockets
+
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd is not None else None
+
+
+async def staff_user(api: Api, role: str = "nurse") -> tuple[dict[str, Any], tuple[str, str]]:
+    """A new staff account made through the admin API: (user, (name, password))."""
+    who = (f"staff{next(_counter)}-{secrets.token_hex(3)}", "Correct-horse-" + secrets.token_hex(4))
+    r = await api.http.post(
+        "/api/v1/users",
+        json={"username": who[0], "role": role, "password": who[1]},
+        headers=await api.auth(ADMIN),
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json()), who
+
+
+async def login(api: Api, who: tuple[str, str]) -> httpx.Response:
+    return await api.http.post("/api/v1/auth/token", data={"username": who[0], "password": who[1]})
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, run it as the `postgres` user."""
+    import shutil
+
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        return [runuser, "-u", "postgres", "--", *args]
+    return args
+
+
+@dataclass
+class ThrowawayPostgres:
+    """A PostgreSQL server of the test's own (initdb + pg_ctl on a free port), so a
+    test may restart it without touching the shared one."""
+
+    port: int = field(default_factory=free_port)
+    folder: Path | None = None
+
+    def start(self) -> None:
+        import shutil
+        import tempfile
+
+        initdb = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="vw-pg-", dir="/tmp"))
+            if os.geteuid() == 0:
+                shutil.chown(self.folder, "postgres", "postgres")
+            subprocess.run(
+                _as_postgres_user(
+                    [initdb, "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres"]
+                ),
+                check=True,
+                capture_output=True,
+            )
+        self._ctl("start", "-l", str(self.folder / "server.log"))
+
+    def _ctl(self, *args: str) -> None:
+        import shutil
+
+        assert self.folder is not None
+        pg_ctl = shutil.which("pg_ctl") or "/usr/lib/postgresql/15/bin/pg_ctl"
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
+        subprocess.run(
+            _as_postgres_user(
+                [pg_ctl, "-D", str(self.folder / "data"), "-w", "-o", options, *args]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,  # the server keeps what it inherits open
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+
+    def restart(self) -> None:
+        assert self.folder is not None
+        self._ctl("restart", "-m", "fast", "-l", str(self.folder / "server.log"))
+
+    def stop(self) -> None:
+        import shutil
+
+        if self.folder is not None and (self.folder / "data" / "postmaster.pid").exists():
+            self._ctl("stop", "-m", "immediate")
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def new_database(self) -> str:
+        """A fresh database on this server: its SQLAlchemy URL."""
+        import asyncpg
+
+        name = f"vw_{secrets.token_hex(4)}"
+
+        async def create() -> None:
+            conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        # in a thread of its own: callers may be inside a running event loop
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, create()).result()
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
+
+
+@dataclass
+class ThrowawayRedis:
+    """A redis-server of the test's own on a free port, without persistence (a
+    restart comes back empty, as the worst case)."""
+
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import shutil
+
+        import redis
+
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=self.port, socket_timeout=1).ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def raw_request(
+    server: ServerProcess, head: bytes, body: bytes = b"", wait: float = 5.0
+) -> tuple[int, dict[str, str], bytes, float]:
+    """Send a request by hand (head without the final blank line, body possibly
+    only the start of what Content-Length promises); the status, headers and
+    body of the answer and how long it took."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    started = time.monotonic()
+    writer.write(head + b"\r\n\r\n" + body)
+    await writer.drain()
+    line = await asyncio.wait_for(reader.readline(), wait)
+    headers: dict[str, str] = {}
+    while (h := await asyncio.wait_for(reader.readline(), wait)) not in (b"\r\n", b""):
+        name, _, value = h.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", 0))
+    content = await asyncio.wait_for(reader.readexactly(length), wait)
+    took = time.monotonic() - started
+    writer.close()
+    return int(line.split()[1]), headers, content, took

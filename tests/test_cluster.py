@@ -8,9 +8,8 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,44 +18,19 @@ import redis
 import redis.asyncio
 from websockets.asyncio.client import ClientConnection
 
-from tests.backends import new_database_url, require_redis
-from tests.support import Api, ServerProcess, connect, now_utc, recv, samples, until
+from tests.backends import require_redis
+from tests.support import (
+    CLUSTER_PARTITIONS,
+    Api,
+    ServerProcess,
+    connect,
+    now_utc,
+    recv,
+    samples,
+    until,
+)
 
-PARTITIONS = 4
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Callable[[int], list[ServerProcess]]]:
-    """A factory of N service processes sharing a fresh database and Redis prefix."""
-    redis_url = require_redis()
-    database_url = new_database_url("postgresql", tmp_path)
-    prefix = f"vwtest-{secrets.token_hex(4)}"
-    secret = secrets.token_urlsafe(48)
-    made: list[ServerProcess] = []
-
-    def make(count: int) -> list[ServerProcess]:
-        for _ in range(count):
-            workdir = tmp_path / f"p{len(made)}"
-            workdir.mkdir()
-            proc = ServerProcess(
-                workdir,
-                database_url=database_url,
-                secret=secret,
-                extra_env={
-                    "VITALWATCH_REDIS_URL": redis_url,
-                    "VITALWATCH_REDIS_PREFIX": prefix,
-                    "VITALWATCH_PARTITIONS": str(PARTITIONS),
-                    "VITALWATCH_LEASE_TTL_S": "3",
-                },
-            )
-            if not made:
-                proc.create_users()
-            made.append(proc)
-        return made[-count:]
-
-    yield make
-    for proc in made:
-        proc.stop()
+PARTITIONS = CLUSTER_PARTITIONS
 
 
 @pytest.fixture

@@ -32,6 +32,8 @@ async def test_snapshot_first_with_sessions_and_alarms(api: Api, server: ServerP
 async def test_bad_or_missing_token_closes_with_4401(server: ServerProcess) -> None:
     for url in (server.ws_url, server.ws_url + "?token=nonsense"):
         ws = await websockets.connect(url)
+        if "?" not in url:  # the first message must be {"type": "auth", ...}
+            await ws.send('{"type": "status", "visible": true, "sound": true}')
         with pytest.raises(websockets.ConnectionClosed) as info:
             await asyncio.wait_for(ws.recv(), 5)
         assert info.value.rcvd is not None and info.value.rcvd.code == 4401

@@ -3,26 +3,36 @@ the group-commit writer, the alarm clock and the live fan-out; drain on stop."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from starlette.types import Receive, Scope, Send
 
 from vitalwatch import __version__, heap
 from vitalwatch.alarms.router import router as alarms_router
+from vitalwatch.audit.router import router as audit_router
+from vitalwatch.audit.service import AuditQueue
+from vitalwatch.auth.directory import RevocationBus, UserDirectory
 from vitalwatch.auth.router import router as auth_router
+from vitalwatch.auth.router import users_router
+from vitalwatch.auth.security import HashPool
+from vitalwatch.auth.throttle import LoginThrottle, MemoryThrottle, RedisThrottle, ThrottlePolicy
 from vitalwatch.cluster.service import Cluster, Housekeeping, LocalCluster
 from vitalwatch.config import Settings, get_settings
 from vitalwatch.context import AppContext
 from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.edge import EdgeMiddleware
 from vitalwatch.errors import validation_body
 from vitalwatch.fhir.router import router as fhir_router
+from vitalwatch.health.lag import watch_lag
 from vitalwatch.health.router import router as health_router
 from vitalwatch.hl7.listener import MllpServer
 from vitalwatch.hl7.router import router as hl7_router
@@ -30,6 +40,7 @@ from vitalwatch.hl7.service import Hl7Ingest
 from vitalwatch.live.confirmations import Confirmations
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
+from vitalwatch.live.sockets import SocketRegistry
 from vitalwatch.logging import configure_logging, get_logger
 from vitalwatch.manual.router import router as manual_router
 from vitalwatch.notify.outbox import Outbox
@@ -65,6 +76,24 @@ def build_context(settings: Settings) -> AppContext:
         cluster = RedisCluster(settings, engine, maker, hub, latest, devices, outbox)
     else:
         cluster = LocalCluster(settings, engine, maker, hub, latest, outbox)
+    users = UserDirectory(maker, ttl_s=settings.user_cache_s)
+    sockets = SocketRegistry(settings.ws_max_per_token)
+    users.on_change(sockets.user_changed)
+    policy = ThrottlePolicy(
+        account_free=settings.login_account_attempts,
+        address_free=settings.login_address_attempts,
+        window_s=settings.login_window_s,
+        max_delay_s=settings.login_max_delay_s,
+    )
+    throttle: LoginThrottle = MemoryThrottle(policy)
+    revocations: RevocationBus | None = None
+    if settings.redis_url:
+        throttle = RedisThrottle(policy, settings.redis_url, settings.redis_prefix)
+        revocations = RevocationBus(
+            settings.redis_url, settings.redis_prefix, _revocation_handler(users, devices)
+        )
+        users.bus = revocations
+        devices.bus = revocations
     return AppContext(
         settings=settings,
         engine=engine,
@@ -75,7 +104,26 @@ def build_context(settings: Settings) -> AppContext:
         confirmations=Confirmations(maker, hub),
         cluster=cluster,
         hl7=Hl7Ingest(settings, maker, devices, cluster, hub),
+        users=users,
+        hashing=HashPool(settings.password_hash_workers, settings.password_hash_queue),
+        throttle=throttle,
+        audit=AuditQueue(maker),
+        sockets=sockets,
+        revocations=revocations,
     )
+
+
+def _revocation_handler(users: UserDirectory, devices: DeviceDirectory) -> Callable[[str], None]:
+    """Another process revoked something: drop this process's cached answer."""
+
+    def handle(message: str) -> None:
+        kind, _, key = message.partition(":")
+        if kind == "user" and key.isdigit():
+            users.invalidate(int(key))
+        elif kind == "device":
+            devices.forget_token(key)
+
+    return handle
 
 
 @asynccontextmanager
@@ -89,6 +137,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     records_watcher = RecordsWatcher(ctx)
     records_watcher.start()
     mllp = await _start_mllp(ctx)
+    ctx.audit.start()
+    if ctx.revocations is not None:
+        ctx.revocations.start()
+    lag = asyncio.create_task(watch_lag(), name="event-loop-lag")
     heap.settle_after_startup()
     log.info(
         "service_started",
@@ -104,10 +156,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await mllp.stop()
         if ctx.hl7 is not None:
             await ctx.hl7.stop()
+        lag.cancel()
         await ctx.cluster.stop()
         await housekeeping.stop()
         await ctx.confirmations.stop()
         await ctx.hub.stop()
+        await ctx.audit.stop()
+        if ctx.revocations is not None:
+            await ctx.revocations.stop()
+        await ctx.throttle.aclose()
+        ctx.hashing.shutdown()
         await ctx.engine.dispose()
         log.info("service_stopped")
 
@@ -121,6 +179,17 @@ async def _start_mllp(ctx: AppContext) -> MllpServer | None:
     server = MllpServer(ctx.settings, ctx.hl7)
     await server.start()
     return server
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is locked by another process, full, restarting or away: a
+    staff request is told to retry, as a device is (never a 500)."""
+    log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "The database is not available right now; try again in a moment"},
+        headers={"Retry-After": "2"},
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -150,14 +219,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Vital-signs monitoring and alarms for supervised dosing sessions. "
         "Alarm limits are defaults; each clinic is responsible for its own.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     app.state.ctx = build_context(settings)
+    app.add_middleware(EdgeMiddleware, ctx=app.state.ctx)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(records_errors.RecordError, records_errors.handler)
+    for unavailable in (OperationalError, InterfaceError, DisconnectionError, OSError):
+        app.add_exception_handler(unavailable, _database_unavailable)
     for router in (
         health_router,
         auth_router,
+        users_router,
+        audit_router,
         devices_router,
         hl7_router,
         manual_router,

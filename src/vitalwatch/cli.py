@@ -15,7 +15,7 @@ app = typer.Typer(
     help="VitalWatch: vital-signs monitoring for supervised dosing sessions.", no_args_is_help=True
 )
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations, backup and restore.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 
@@ -57,12 +57,31 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
-        access_log=False,
+        access_log=settings.access_log,  # paths only: logging.py strips query strings
         loop=loop.value,
         http=http.value,
         ws_per_message_deflate=False,
+        ws_max_size=64 * 1024,  # dashboards send small typed messages only
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keep_alive_timeout_s,
+        h11_max_incomplete_event_size=16 * 1024,  # request line and headers
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        server_header=False,
     )
+
+
+def _password(name: str, password: str | None) -> str:
+    """The password given or prompted for, if it meets the policy."""
+    from vitalwatch.auth.policy import WeakPassword, check_password
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password(password, name, get_settings().password_min_length)
+    except WeakPassword as exc:
+        raise typer.BadParameter(str(exc), param_hint="--password") from None
+    return password
 
 
 @users_app.command("create")
@@ -74,10 +93,7 @@ def users_create(
     """Create a staff account (the password is stored as an argon2 hash)."""
     if role not in ("nurse", "admin"):
         raise typer.BadParameter("role must be nurse or admin", param_hint="--role")
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise typer.BadParameter("use at least 8 characters", param_hint="--password")
+    password = _password(name, password)
     from vitalwatch import migrate
 
     settings = get_settings()
@@ -91,6 +107,7 @@ def users_create(
 
 
 async def _create_user(name: str, role: str, password: str) -> None:
+    from vitalwatch.auth.security import hash_password
     from vitalwatch.auth.service import UserExistsError, create_user
     from vitalwatch.db import create_engine, create_sessionmaker
 
@@ -98,7 +115,7 @@ async def _create_user(name: str, role: str, password: str) -> None:
     try:
         async with create_sessionmaker(engine)() as db:
             try:
-                await create_user(db, name, role, password)  # type: ignore[arg-type]
+                await create_user(db, name, role, hash_password(password))  # type: ignore[arg-type]
             except UserExistsError:
                 raise ValueError(f"user {name} already exists") from None
             await db.commit()
@@ -111,11 +128,8 @@ def users_password(
     name: Annotated[str, typer.Argument(help="Login name")],
     password: Annotated[str | None, typer.Option(help="Prompted (hidden) when left out")] = None,
 ) -> None:
-    """Set a staff account's password."""
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise typer.BadParameter("use at least 8 characters", param_hint="--password")
+    """Set a staff account's password (signs the user out everywhere)."""
+    password = _password(name, password)
     from vitalwatch import migrate
 
     migrate.upgrade(get_settings().database_url)
@@ -126,15 +140,70 @@ def users_password(
 
 
 async def _set_password(name: str, password: str) -> bool:
-    from vitalwatch.auth.service import set_password
+    from vitalwatch.auth.security import hash_password
+    from vitalwatch.auth.service import set_password_by_name
     from vitalwatch.db import create_engine, create_sessionmaker
 
     engine = create_engine(get_settings())
     try:
         async with create_sessionmaker(engine)() as db:
-            ok = await set_password(db, name, password)
+            ok = await set_password_by_name(db, name, hash_password(password))
             await db.commit()
             return ok
+    finally:
+        await engine.dispose()
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """Disable a staff account: its tokens are refused within seconds (at once on
+    the processes that hear of it), its live sockets closed."""
+    _account_change(name, "disable")
+
+
+@users_app.command("enable")
+def users_enable(name: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """Enable a disabled staff account again."""
+    _account_change(name, "enable")
+
+
+@users_app.command("sign-out")
+def users_sign_out(name: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """End every sign-in of a staff account ("sign out everywhere")."""
+    _account_change(name, "sign-out")
+
+
+def _account_change(name: str, what: str) -> None:
+    from vitalwatch import migrate
+
+    migrate.upgrade(get_settings().database_url)
+    if not asyncio.run(_change_account(name, what)):
+        typer.echo(f"error: no user {name}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{what}: {name}")
+
+
+async def _change_account(name: str, what: str) -> bool:
+    from vitalwatch.audit.service import SYSTEM
+    from vitalwatch.auth import repository
+    from vitalwatch.auth.directory import UserDirectory
+    from vitalwatch.auth.service import sign_out_everywhere, update_user
+    from vitalwatch.db import create_engine, create_sessionmaker
+
+    engine = create_engine(get_settings())
+    try:
+        maker = create_sessionmaker(engine)
+        users = UserDirectory(maker)  # this process's; the service's caches run out in seconds
+        async with maker() as db:
+            user = await repository.by_username(db, name)
+            if user is None:
+                return False
+            if what == "sign-out":
+                await sign_out_everywhere(db, user.id, SYSTEM, users)
+            else:
+                await update_user(db, user.id, SYSTEM, users, active=what == "enable")
+            await db.commit()
+            return True
     finally:
         await engine.dispose()
 
@@ -195,6 +264,41 @@ async def _prune(days: int) -> int:
         return await prune_old_readings(create_sessionmaker(engine), days)
     finally:
         await engine.dispose()
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="Where the copy goes (replaced if it exists)")],
+) -> None:
+    """A consistent copy of the database, safe while the service runs and devices
+    post (SQLite: the online backup API; PostgreSQL: pg_dump --format=custom)."""
+    from vitalwatch.backup.service import BackupError, backup
+
+    try:
+        backup(get_settings().database_url, file)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up to {file}")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file made by `vitalwatch db backup`")],
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing SQLite database (service stopped)")
+    ] = False,
+) -> None:
+    """Put a backup in place of the database (stop the service first); then
+    `vitalwatch serve` applies any newer migrations."""
+    from vitalwatch.backup.service import BackupError, restore
+
+    try:
+        restore(get_settings().database_url, file, force)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored from {file}")
 
 
 def _register_plugins() -> None:

@@ -6,6 +6,9 @@ a leaked default key would let anyone mint staff tokens.
 
 from __future__ import annotations
 
+import math
+import zlib
+from collections import Counter
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +17,23 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me-now-please"  # noqa: S105 - refused outside development
+
+
+#: A secret key must carry at least this much (estimated) entropy.
+MIN_SECRET_BITS = 80
+
+
+def secret_bits(key: str) -> float:
+    """An estimate of a key's entropy: the lower of its length times the entropy
+    of its character frequencies (Shannon) and the bits it takes compressed, so
+    a repeated pattern ("abcd" * 10) is judged by its pattern. 32 identical
+    characters: 0; 32 random hex digits: 95-125; secrets.token_urlsafe(48): ~350."""
+    counts = Counter(key)
+    n = len(key)
+    per_char = -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+    data = key.encode()
+    compressed = (len(zlib.compress(data, 9)) - len(zlib.compress(b"", 9))) * 8
+    return min(per_char * n, float(compressed))
 
 
 class Settings(BaseSettings):
@@ -30,6 +50,9 @@ class Settings(BaseSettings):
     #: SQLite durability: FULL fsyncs every (group) commit, so an acknowledged
     #: sample survives power loss too; NORMAL survives process crashes only.
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+    #: How long a SQLite write waits for another process's lock before the
+    #: request is answered 503 with Retry-After (the device retries the batch).
+    sqlite_busy_timeout_s: float = Field(default=5.0, ge=0.1, le=60.0)
     #: Group commit: the most samples one transaction takes from the queue.
     ingest_max_batch_rows: int = Field(default=20_000, ge=1)
     #: Samples whose ts is later than now + this are rejected (device clock error).
@@ -140,14 +163,74 @@ class Settings(BaseSettings):
             )
         return self
 
+    # --- hardening (issue 16) ---------------------------------------------------
+    #: New staff passwords: at least this long (and not common, not the user name).
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    #: argon2 checks at once (64 MiB each), and how many logins may wait for one.
+    password_hash_workers: int = Field(default=1, ge=1, le=16)
+    password_hash_queue: int = Field(default=32, ge=1, le=10_000)
+    #: Failed logins allowed per account / per client address before back-off
+    #: (1, 2, 4 ... s, at most login_max_delay_s), counted over login_window_s.
+    login_account_attempts: int = Field(default=5, ge=1)
+    login_address_attempts: int = Field(default=20, ge=1)
+    login_window_s: float = Field(default=900.0, ge=10)
+    login_max_delay_s: float = Field(default=900.0, ge=1)
+    #: How long a user's state (active, token version) is cached per process.
+    user_cache_s: float = Field(default=3.0, ge=0.0, le=30.0)
+    #: Live sockets one staff token may hold open at once.
+    ws_max_per_token: int = Field(default=8, ge=1, le=1000)
+    #: Browser origins allowed to open the live socket besides the service's own
+    #: (comma-separated, e.g. "https://station.clinic.example" behind a proxy).
+    allowed_origins: str = ""
+    #: Bearer token for GET /metrics; unset: /metrics answers 404 unless
+    #: `metrics_public` (development) is set.
+    metrics_token: str | None = None
+    metrics_public: bool | None = None
+    #: Swagger UI and ReDoc at /docs and /redoc (they load scripts from a public
+    #: CDN): on in development, off otherwise unless set.
+    api_docs: bool | None = None
+    #: Proxies whose X-Forwarded-For is believed (comma-separated addresses);
+    #: empty: the peer address is the client address.
+    trusted_proxies: str = ""
+    #: Largest request body of the JSON API routes (readings have their own cap).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Largest readings body: 10,000 samples with every field fit in 2.5 MB even
+    #: pretty-printed; a larger one is refused (413) before it is read.
+    readings_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+    #: A request body must arrive within this long (slow clients are cut off: 408).
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    #: Idle keep-alive connections are closed after this long.
+    keep_alive_timeout_s: int = Field(default=5, ge=1, le=300)
+    #: uvicorn's access log (method, path without query string, status).
+    access_log: bool = False
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.environment == "development" if self.api_docs is None else self.api_docs
+
+    @property
+    def metrics_open(self) -> bool:
+        if self.metrics_public is None:
+            return self.environment == "development"
+        return self.metrics_public
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(
+            o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
+        )
+
     @model_validator(mode="after")
     def _refuse_insecure_secret(self) -> Settings:
         if self.environment != "development" and (
-            self.secret_key == DEV_SECRET or len(self.secret_key) < 32
+            self.secret_key == DEV_SECRET
+            or len(self.secret_key) < 32
+            or secret_bits(self.secret_key) < MIN_SECRET_BITS
         ):
             raise ValueError(
                 "VITALWATCH_SECRET_KEY must be set to a random value of at least 32 "
-                "characters outside development (e.g. `python -c 'import secrets; "
+                f"characters and about {MIN_SECRET_BITS} bits of entropy outside development "
+                "(this one is too short or too repetitive; e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`)"
             )
         return self

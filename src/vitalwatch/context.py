@@ -15,11 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from vitalwatch.config import Settings
 
 if TYPE_CHECKING:
+    from vitalwatch.audit.service import AuditQueue
+    from vitalwatch.auth.directory import RevocationBus, UserDirectory
+    from vitalwatch.auth.security import HashPool
+    from vitalwatch.auth.throttle import LoginThrottle
     from vitalwatch.cluster.service import Cluster
     from vitalwatch.devices.service import DeviceDirectory
     from vitalwatch.hl7.service import Hl7Ingest
     from vitalwatch.live.confirmations import Confirmations
     from vitalwatch.live.hub import Hub
+    from vitalwatch.live.sockets import SocketRegistry
     from vitalwatch.readings.latest import LatestStore
 
 
@@ -35,6 +40,18 @@ class AppContext:
     confirmations: Confirmations
     #: Where samples and alarm commands go: this process, or the partition's owner.
     cluster: Cluster
+    #: Is a staff token still good (active user, token version), cached briefly.
+    users: UserDirectory
+    #: argon2 in a bounded pool of threads of its own.
+    hashing: HashPool
+    #: Failed-login counts per account and client address.
+    throttle: LoginThrottle
+    #: Audit rows written off the request path (failed and throttled logins).
+    audit: AuditQueue
+    #: Live sockets per token and per user (caps, revocation).
+    sockets: SocketRegistry
+    #: Production mode: revocations announced to the other processes.
+    revocations: RevocationBus | None = None
     #: HL7 v2 ingest (the MLLP listener's handler; identifiers, unassigned senders).
     hl7: Hl7Ingest | None = None
 

@@ -65,14 +65,17 @@ def utcnow() -> datetime:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """The engine, with SQLite put in WAL mode and durable per settings."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": not settings.is_sqlite}
+    # hide_parameters: an error's message never carries the statement's values
+    # (patient references and names would reach the log with a traceback).
+    kwargs: dict[str, Any] = {"pool_pre_ping": not settings.is_sqlite, "hide_parameters": True}
     if settings.is_sqlite:
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_s}
     else:
         kwargs.update(pool_size=10, max_overflow=20)
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
         synchronous = settings.sqlite_synchronous
+        busy_ms = int(settings.sqlite_busy_timeout_s * 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -80,7 +83,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.close()
 
     return engine

@@ -199,7 +199,8 @@ def _create_accounts(env: dict[str, str], admin_pw: str) -> None:
 
 
 async def _accounts(settings: Settings, admin_pw: str) -> None:
-    from vitalwatch.auth.service import create_user, set_password
+    from vitalwatch.auth.security import hash_password
+    from vitalwatch.auth.service import create_user, set_password_by_name
     from vitalwatch.db import create_engine, create_sessionmaker
 
     engine = create_engine(settings)
@@ -207,8 +208,8 @@ async def _accounts(settings: Settings, admin_pw: str) -> None:
         async with create_sessionmaker(engine)() as db:
             for name, role, pw in ((ADMIN, "admin", admin_pw), (NURSE[0], "nurse", NURSE[1])):
                 # the account may exist from an earlier demo: set its password
-                if not await set_password(db, name, pw):
-                    await create_user(db, name, role, pw)  # type: ignore[arg-type]
+                if not await set_password_by_name(db, name, hash_password(pw)):
+                    await create_user(db, name, role, hash_password(pw))  # type: ignore[arg-type]
             await db.commit()
     finally:
         await engine.dispose()

@@ -7,6 +7,7 @@ redaction processor is a second line of defence for keys that must not leak.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -23,6 +24,30 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
         if key.lower() in _REDACTED_KEYS:
             event[key] = "[redacted]"
     return event
+
+
+#: A query string inside a logged request line or URL: `/api/v1/ws?token=...`.
+_QUERY = re.compile(r"(/[^\s\"'?]*)\?[^\s\"']*")
+#: Anything shaped like a JWT or a device token, wherever it appears.
+_SECRETS = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+|vwd_[\w-]{20,}")
+
+
+def scrub(text: str) -> str:
+    """A log line without query strings and without anything shaped like a token."""
+    return _SECRETS.sub("[redacted]", _QUERY.sub(r"\1?[query removed]", text))
+
+
+class _ScrubFilter(logging.Filter):
+    """Second line of defence for records we do not word ourselves (uvicorn's
+    "WebSocket /api/v1/ws?token=... [accepted]", its access log, tracebacks)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args or isinstance(record.msg, str):
+            message = record.getMessage()
+            cleaned = scrub(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
@@ -51,11 +76,14 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             foreign_pre_chain=shared,
         )
     )
+    handler.addFilter(_ScrubFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn's access log would print query strings (the WebSocket token).
-    logging.getLogger("uvicorn.access").disabled = True
+    # aiosqlite's DEBUG lines carry every statement's parameters (patient data).
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
+    # uvicorn's access log (off unless VITALWATCH_ACCESS_LOG) goes through the
+    # same handler, so its query strings are removed too.
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -30,6 +30,11 @@ INGEST_GROUP_REQUESTS = Histogram(
     "Requests sharing one group commit",
     buckets=(1, 2, 5, 10, 50, 100, 500, 1_000),
 )
+EVENT_LOOP_LAG = Histogram(
+    "vitalwatch_event_loop_lag_seconds",
+    "How late a 0.25 s timer fires: time the event loop (and every alarm) had to wait",
+    buckets=_LATENCY_BUCKETS,
+)
 ALARM_TRANSITIONS = Counter(
     "vitalwatch_alarm_transitions_total", "Alarm transitions", ["action", "priority"]
 )

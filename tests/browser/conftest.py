@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.backends import REQUIRE_ALL
 from tests.support import NURSE
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: Screenshots for the README are refreshed only on request, so a test run
 #: leaves the tree as it was: VITALWATCH_UPDATE_SCREENSHOTS=1 make unit
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -27,30 +24,6 @@ Shot = Callable[[Page, str], Awaitable[Path]]
 def backend() -> str:
     """The pages do not depend on the database: one backend is enough here."""
     return "sqlite"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        message = "Chromium not installed (apt-get install chromium)"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=user-gesture-required",
-            ],
-        )
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from simulators.hl7 import Identity, MllpClient, ack_code, oru_r01
 
-from tests.backends import REQUIRE_ALL
 from tests.support import ADMIN, NURSE, Api, ServerProcess, iso, mllp_port, now_utc, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -23,16 +21,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def backend() -> str:
     return "sqlite"  # the pages do not depend on the database
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        if REQUIRE_ALL:
-            pytest.fail("Chromium not installed (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    async with async_playwright() as p:
-        yield await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""Who is calling: staff (JWT bearer) or a device (device token bearer)."""
+"""Who is calling: staff (JWT bearer) or a device (device token bearer).
+
+A staff token must be validly signed, unexpired, and still accepted by its
+user (exists, active, same token version: auth.directory). The edge
+middleware (vitalwatch/edge.py) makes the same check before a body is read
+and leaves the claims in the request state; the dependency reuses them.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from vitalwatch.audit.service import Actor
 from vitalwatch.auth.security import TokenClaims, decode_access_token
 from vitalwatch.config import Settings
+from vitalwatch.context import AppContext
 
 _bearer = HTTPBearer(auto_error=False, description="Staff access token or device token")
+
+NOT_AUTHENTICATED = "Not authenticated: send Authorization: Bearer <access token>"
+INVALID_TOKEN = "Invalid or expired access token"  # noqa: S105 - a message
+REVOKED_TOKEN = "This sign-in is no longer valid (signed out or account changed): sign in again"  # noqa: S105
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -28,15 +39,27 @@ async def get_settings_dep(request: Request) -> Settings:
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
+async def staff_claims(ctx: AppContext, token: str) -> TokenClaims | str:
+    """The accepted claims of a staff token, or the 401 detail saying why not."""
+    signed = decode_access_token(ctx.settings.secret_key, token)
+    if signed is None:
+        return INVALID_TOKEN
+    claims = await ctx.users.accept(signed)
+    return REVOKED_TOKEN if claims is None else claims
+
+
 async def current_staff(
-    settings: AppSettings,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenClaims:
+    checked = getattr(request.state, "staff", None)
+    if isinstance(checked, TokenClaims):
+        return checked
     if credentials is None:
-        raise _unauthorized("Not authenticated: send Authorization: Bearer <access token>")
-    claims = decode_access_token(settings.secret_key, credentials.credentials)
-    if claims is None:
-        raise _unauthorized("Invalid or expired access token")
+        raise _unauthorized(NOT_AUTHENTICATED)
+    claims = await staff_claims(request.app.state.ctx, credentials.credentials)
+    if isinstance(claims, str):
+        raise _unauthorized(claims)
     return claims
 
 

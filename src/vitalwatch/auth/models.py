@@ -18,4 +18,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))  # "nurse" | "admin"
     active: Mapped[bool] = mapped_column(default=True)
+    #: Signed into every staff token; bumping it (password change, disable,
+    #: "sign out everywhere", role change) refuses every token issued before.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

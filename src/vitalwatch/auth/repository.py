@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,3 +24,7 @@ async def username_of(db: AsyncSession, user_id: int | None) -> str | None:
     if user_id is None:
         return None
     return (await db.execute(select(User.username).where(User.id == user_id))).scalar_one_or_none()
+
+
+async def list_all(db: AsyncSession) -> Sequence[User]:
+    return (await db.execute(select(User).order_by(User.username))).scalars().all()

@@ -1,36 +1,204 @@
-"""POST /api/v1/auth/token: the OAuth2 password flow for staff."""
+"""/api/v1/auth: staff sign-in (OAuth2 password flow), own password and
+"sign out everywhere"; /api/v1/users: account administration (admin)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 
-from vitalwatch.auth import service
-from vitalwatch.auth.deps import AppSettings, Staff
-from vitalwatch.auth.schemas import TokenResponse, UserOut
+from vitalwatch.auth import repository, service
+from vitalwatch.auth.deps import Admin, Staff, actor_of
+from vitalwatch.auth.models import User
+from vitalwatch.auth.policy import WeakPassword
+from vitalwatch.auth.schemas import (
+    PasswordChange,
+    PasswordReset,
+    TokenResponse,
+    UserAdminOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+from vitalwatch.auth.security import HashingBusy
+from vitalwatch.context import AppContext, Ctx
 from vitalwatch.db import DbSession
+from vitalwatch.ids import PathId
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+_FAILED = "Incorrect username or password"
+#: Throttled and "busy" sign-ins are answered after this pause (at most): a
+#: guessing client that ignores Retry-After then costs the service a sleeping
+#: coroutine per second, not a flood of instant answers that eats the CPU the
+#: alarms need.
+TARPIT_S = 1.0
 
 
-@router.post("/token", response_model=TokenResponse)
+async def _tarpit(seconds: float) -> None:
+    await asyncio.sleep(min(TARPIT_S, seconds))
+
+
+def _busy() -> HTTPException:
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail="Too many sign-ins at once; try again in a moment",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _weak(exc: WeakPassword) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Password refused: {exc}")
+
+
+def _parts(ctx: AppContext) -> service.LoginParts:
+    return service.LoginParts(ctx.sessionmaker, ctx.settings, ctx.hashing, ctx.throttle, ctx.audit)
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses={
+        401: {"description": _FAILED},
+        429: {"description": "Too many failed sign-ins: wait Retry-After seconds"},
+        503: {"description": "Too many sign-ins at once: retry"},
+    },
+)
 async def token(
-    db: DbSession,
-    settings: AppSettings,
+    request: Request,
+    ctx: Ctx,
     username: Annotated[str, Form(min_length=1, max_length=64)],
     password: Annotated[str, Form(min_length=1, max_length=256)],
 ) -> TokenResponse:
-    result = await service.login(db, settings, username, password)
-    if result is None:
+    """Sign in. Holds no database connection while the password is checked."""
+    address = request.client.host if request.client else "unknown"
+    try:
+        return await service.login(_parts(ctx), username, password, address)
+    except service.LoginThrottled as exc:
+        await _tarpit(exc.retry_after)
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="Incorrect username or password",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return result
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"Too many failed sign-ins: try again in {exc.retry_after} s",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    except service.LoginFailed:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, detail=_FAILED, headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+    except HashingBusy:
+        await _tarpit(TARPIT_S)
+        raise _busy() from None
 
 
 @router.get("/me", response_model=UserOut)
 async def me(claims: Staff) -> UserOut:
     return UserOut(id=claims.user_id, username=claims.username, role=claims.role)  # type: ignore[arg-type]
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(body: PasswordChange, db: DbSession, ctx: Ctx, claims: Staff) -> None:
+    """Change your own password: every sign-in of yours ends, this one too."""
+    user = await service.get_user(db, claims.user_id)
+    await db.commit()  # the connection goes back to the pool while argon2 runs
+    try:
+        ok = await ctx.hashing.verify(user.password_hash, body.current_password)
+        if not ok:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="The current password is wrong")
+        service.check_new_password(ctx.settings, user.username, body.new_password)
+        new_hash = await ctx.hashing.hash(body.new_password)
+    except WeakPassword as exc:
+        raise _weak(exc) from None
+    except HashingBusy:
+        raise _busy() from None
+    await service.set_password(db, user, new_hash, actor_of(claims), ctx.users)
+
+
+@router.post("/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out_everywhere(db: DbSession, ctx: Ctx, claims: Staff) -> None:
+    """End every sign-in of yours (tokens refused, live sockets closed with 4403)."""
+    await service.sign_out_everywhere(db, claims.user_id, actor_of(claims), ctx.users)
+
+
+# --- administration -----------------------------------------------------------------
+
+
+def _out(user: User) -> UserAdminOut:
+    return UserAdminOut.model_validate(user)
+
+
+async def _found(db: DbSession, user_id: int) -> User:
+    try:
+        return await service.get_user(db, user_id)
+    except service.UserNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+
+
+@users_router.get("", response_model=list[UserAdminOut])
+async def list_users(db: DbSession, claims: Admin) -> list[UserAdminOut]:
+    return [_out(u) for u in await service.list_users(db)]
+
+
+@users_router.post("", status_code=status.HTTP_201_CREATED, response_model=UserAdminOut)
+async def create_user(body: UserCreate, db: DbSession, ctx: Ctx, claims: Admin) -> UserAdminOut:
+    """Create a staff account; the password must meet the policy."""
+    try:
+        service.check_new_password(ctx.settings, body.username, body.password)
+        if await repository.by_username(db, body.username) is not None:
+            raise service.UserExistsError(body.username)
+        await db.commit()  # no connection held while argon2 runs
+        password_hash = await ctx.hashing.hash(body.password)
+        user = await service.create_user(
+            db, body.username, body.role, password_hash, actor_of(claims)
+        )
+    except WeakPassword as exc:
+        raise _weak(exc) from None
+    except service.UserExistsError:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"User {body.username} already exists"
+        ) from None
+    except HashingBusy:
+        raise _busy() from None
+    return _out(user)
+
+
+@users_router.patch("/{user_id}", response_model=UserAdminOut)
+async def update_user(
+    user_id: PathId, body: UserUpdate, db: DbSession, ctx: Ctx, claims: Admin
+) -> UserAdminOut:
+    """Change role or disable / enable; disabling or a new role signs the user out."""
+    await _found(db, user_id)
+    if user_id == claims.user_id and (body.active is False or body.role == "nurse"):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="You cannot disable yourself or take away your own admin role",
+        )
+    user = await service.update_user(
+        db, user_id, actor_of(claims), ctx.users, role=body.role, active=body.active
+    )
+    return _out(user)
+
+
+@users_router.post("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_password(
+    user_id: PathId, body: PasswordReset, db: DbSession, ctx: Ctx, claims: Admin
+) -> None:
+    """Set a new password for a user (who is signed out everywhere)."""
+    user = await _found(db, user_id)
+    await db.commit()  # no connection held while argon2 runs
+    try:
+        service.check_new_password(ctx.settings, user.username, body.password)
+        password_hash = await ctx.hashing.hash(body.password)
+    except WeakPassword as exc:
+        raise _weak(exc) from None
+    except HashingBusy:
+        raise _busy() from None
+    await service.set_password(db, user, password_hash, actor_of(claims), ctx.users)
+
+
+@users_router.post("/{user_id}/sign-out", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out_user(user_id: PathId, db: DbSession, ctx: Ctx, claims: Admin) -> None:
+    """End every sign-in of this user."""
+    await _found(db, user_id)
+    await service.sign_out_everywhere(db, user_id, actor_of(claims), ctx.users)

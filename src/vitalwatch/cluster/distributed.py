@@ -185,8 +185,7 @@ class RedisCluster:
             raise RuntimeError(f"Redis at VITALWATCH_REDIS_URL is not reachable: {exc}") from exc
         await self._agree_on_partitions()
         for p in range(self._count):
-            with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
-                await self.redis.xgroup_create(self.key("part", p), GROUP, id="0", mkstream=True)
+            await self._ensure_group(p)
         live_start = await self._last_id(self.key("live"))
         vitals_start = await self._last_id(self.key("vitals"))
         self._hub.publisher = self._publish_live
@@ -226,6 +225,12 @@ class RedisCluster:
         await self.redis.aclose()
         await self.redis.connection_pool.disconnect()
         PARTITIONS_OWNED.set(0)
+
+    async def _ensure_group(self, p: int) -> None:
+        """The partition's stream and consumer group: made at start, and again when
+        Redis came back empty after a restart (XREADGROUP then answers NOGROUP)."""
+        with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists already
+            await self.redis.xgroup_create(self.key("part", p), GROUP, id="0", mkstream=True)
 
     async def _agree_on_partitions(self) -> None:
         """Refuse to start with a partition count other processes do not use:
@@ -315,6 +320,7 @@ class RedisCluster:
             await unit.stop()
             return
         stream = self.key("part", p)
+        await self._ensure_group(p)
         cursor: bytes | str = "0-0"
         while True:  # entries the previous owner read but did not finish
             cursor, entries, *_ = await self.redis.xautoclaim(
@@ -385,6 +391,11 @@ class RedisCluster:
                 )
             except RedisError as exc:
                 log.warning("cluster_read_failed", error=type(exc).__name__)
+                if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+                    with contextlib.suppress(RedisError):  # Redis restarted empty
+                        await self.redis.set(self.key("partitions"), self._count, nx=True)
+                        for p in list(self.partitions):
+                            await self._ensure_group(p)
                 await asyncio.sleep(0.5)
                 continue
             for stream, entries in result or []:

@@ -35,3 +35,4 @@ class Device(Base):
     kind: Mapped[str] = mapped_column(String(16), default="monitor", server_default="monitor")
     #: IANA time zone of HL7 times without an offset (None: VITALWATCH_MLLP_TIMEZONE).
     hl7_timezone: Mapped[str | None] = mapped_column(String(64))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,18 +18,16 @@ async def add(db: AsyncSession, device: Device) -> Device:
     return device
 
 
-async def list_all(db: AsyncSession) -> Sequence[Device]:
-    return (
-        (
-            await db.execute(
-                select(Device)
-                .where(Device.retired.is_(False), Device.kind == "monitor")
-                .order_by(Device.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
+async def list_all(db: AsyncSession, include_retired: bool = False) -> Sequence[Device]:
+    """Registered monitors (never the per-session sources of typed-in vitals)."""
+    stmt = select(Device).where(Device.kind == "monitor").order_by(Device.id)
+    if not include_retired:
+        stmt = stmt.where(Device.retired.is_(False))
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def by_id(db: AsyncSession, device_id: int) -> Device | None:
+    return await db.get(Device, device_id)
 
 
 async def by_ids(db: AsyncSession, ids: Iterable[int]) -> Sequence[Device]:

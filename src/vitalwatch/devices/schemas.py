@@ -73,7 +73,14 @@ class DeviceOut(BaseModel):
     counter_reset_at: datetime | None = None
     hl7_ids: list[str] = Field(default_factory=list, description=_HL7_IDS_DOC)
     hl7_timezone: str | None = None
+    retired: bool = False
+    retired_at: datetime | None = None
 
 
 class DeviceCreated(DeviceOut):
     token: str = Field(description="Shown once; only its hash is stored")
+
+
+class DeviceRetired(DeviceOut):
+    #: The session the monitor was taken out of, if it was in one.
+    released_session_id: int | None = None

@@ -5,16 +5,27 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
 from vitalwatch.auth.security import device_token_hash, new_device_token
+from vitalwatch.db import on_commit, utcnow
 from vitalwatch.devices import repository
 from vitalwatch.devices.models import Device
-from vitalwatch.devices.schemas import DeviceCreate, DeviceCreated, DeviceOut, DevicePatch
+from vitalwatch.devices.schemas import (
+    DeviceCreate,
+    DeviceCreated,
+    DeviceOut,
+    DevicePatch,
+    DeviceRetired,
+)
 from vitalwatch.hl7 import repository as hl7_repo
+
+if TYPE_CHECKING:
+    from vitalwatch.auth.directory import RevocationBus
 
 
 class DeviceNotFound(LookupError):
@@ -56,6 +67,8 @@ class DeviceDirectory:
         self._last_seen: dict[int, datetime] = {}
         self._dirty: set[int] = set()
         self._bindings: dict[int, tuple[int | None, float]] = {}
+        #: Production mode: rotations and retirements announced to the other processes.
+        self.bus: RevocationBus | None = None
 
     async def resolve(self, token: str) -> DeviceIdentity | None:
         token_hash = device_token_hash(token)
@@ -71,6 +84,16 @@ class DeviceDirectory:
         identity = DeviceIdentity(device.id, device.name)
         self._by_hash[token_hash] = (identity, now + self._ttl_s)
         return identity
+
+    def forget_token(self, token_hash: str) -> None:
+        """A device's token was rotated or the device retired: refuse it at once."""
+        self._by_hash.pop(token_hash, None)
+
+    async def revoked(self, token_hash: str) -> None:
+        """Refuse this token here now, and on the other processes (production mode)."""
+        self.forget_token(token_hash)
+        if self.bus is not None:
+            await self.bus.publish(f"device:{token_hash}")
 
     async def session_of(self, device_id: int, fresh: bool = False) -> int | None:
         """The device's active session, for routing its samples to the process that
@@ -122,6 +145,8 @@ def to_out(
         counter_reset_at=device.counter_reset_at,
         hl7_ids=hl7_ids or [],
         hl7_timezone=device.hl7_timezone,
+        retired=device.retired,
+        retired_at=device.retired_at,
     )
 
 
@@ -196,7 +221,76 @@ async def update(
     return to_out(device, hl7_ids=ids)
 
 
-async def list_devices(db: AsyncSession, directory: DeviceDirectory) -> list[DeviceOut]:
-    devices = await repository.list_all(db)
+async def list_devices(
+    db: AsyncSession, directory: DeviceDirectory, include_retired: bool = False
+) -> list[DeviceOut]:
+    devices = await repository.list_all(db, include_retired)
     ids = await hl7_repo.ids_of(db, [d.id for d in devices])
     return [to_out(d, directory, ids.get(d.id)) for d in devices]
+
+
+class DeviceRetiredError(Exception):
+    """The device is retired: it cannot be changed or given a token again."""
+
+
+async def _live_device(db: AsyncSession, device_id: int) -> Device:
+    device = await repository.by_id(db, device_id)
+    if device is None:
+        raise DeviceNotFound(f"No device {device_id}")
+    if device.retired:
+        raise DeviceRetiredError(f"Device {device_id} is retired")
+    return device
+
+
+def _revoke_on_commit(db: AsyncSession, directory: DeviceDirectory, token_hash: str) -> None:
+    async def revoke() -> None:
+        await directory.revoked(token_hash)
+
+    on_commit(db, revoke)
+
+
+async def rotate(
+    db: AsyncSession, device_id: int, directory: DeviceDirectory, actor: audit.Actor
+) -> DeviceCreated:
+    """A new token for the device (shown once); the old one is refused at once."""
+    device = await _live_device(db, device_id)
+    old_hash = device.token_hash
+    token = new_device_token()
+    device.token_hash = device_token_hash(token)
+    _revoke_on_commit(db, directory, old_hash)
+    await audit.record(
+        db, actor=actor, action="device.rotate", entity="device", entity_id=device.id
+    )
+    ids = (await hl7_repo.ids_of(db, [device.id])).get(device.id)
+    return DeviceCreated(**to_out(device, directory, ids).model_dump(), token=token)
+
+
+async def retire(
+    db: AsyncSession, device_id: int, directory: DeviceDirectory, actor: audit.Actor
+) -> DeviceRetired:
+    """Retire a monitor for good: its token is refused at once and, if it was in a
+    session, it is taken out of it (the session goes on with its other monitors)."""
+    device = await _live_device(db, device_id)
+    released = device.session_id
+    device.retired = True
+    device.retired_at = utcnow()
+    device.session_id = None
+    _revoke_on_commit(db, directory, device.token_hash)
+    if released is not None:
+        session_id = released
+
+        async def reroute() -> None:
+            directory.forget_session(session_id)
+
+        on_commit(db, reroute)
+    await audit.record(
+        db,
+        actor=actor,
+        action="device.retire",
+        entity="device",
+        entity_id=device.id,
+        detail={"session_id": released} if released is not None else None,
+    )
+    ids = (await hl7_repo.ids_of(db, [device.id])).get(device.id)
+    out = to_out(device, directory, ids)
+    return DeviceRetired(**out.model_dump(), released_session_id=released)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+import hmac
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -33,7 +35,25 @@ async def readyz(ctx: Ctx, response: Response) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
-    """Prometheus text format."""
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        401: {"description": "VITALWATCH_METRICS_TOKEN is set: send it as a bearer token"},
+        404: {"description": "Neither a metrics token nor public metrics are configured"},
+    },
+)
+async def metrics(request: Request, ctx: Ctx) -> Response:
+    """Prometheus text format, for the scraper holding VITALWATCH_METRICS_TOKEN."""
+    expected = ctx.settings.metrics_token
+    if expected:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                detail="Send Authorization: Bearer <VITALWATCH_METRICS_TOKEN>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    elif not ctx.settings.metrics_open:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Not Found")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -17,6 +17,7 @@ from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
 from starlette.types import Receive, Scope, Send
 
+from vitalwatch.edge import bearer, content_length, early_close
 from vitalwatch.errors import validation_body
 from vitalwatch.logging import get_logger
 from vitalwatch.readings import service
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 PATH = "/api/v1/readings"
-#: 10,000 samples with every field, pretty-printed, stay well below this.
-MAX_BODY_BYTES = 16 * 1024 * 1024
+#: The default of VITALWATCH_READINGS_MAX_BODY_BYTES: 10,000 samples with every
+#: field (about 1.2 MB compact, 2.5 MB pretty-printed) stay below it.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 class _TooLarge(Exception):
@@ -40,16 +42,26 @@ class _Disconnected(Exception):
     pass
 
 
+class _TooMany(Exception):
+    """More sample objects than MAX_SAMPLES: found while the body is read."""
+
+
 async def handle(ctx: AppContext, scope: Scope, receive: Receive, send: Send) -> None:
     """Store a batch of samples; 202 only once they are durably committed."""
     if scope["method"] != "POST":
         await _answer(send, 405, {"detail": "Method Not Allowed"}, [(b"allow", b"POST")])
         return
+    declared = content_length(scope)
     try:
-        body = await _body(receive)
+        # Who is posting is known before a byte of the body is read.
+        device = await service.authenticate(bearer(scope), ctx.devices)
+        limit = ctx.settings.readings_max_body_bytes
+        if declared is not None and declared > limit:
+            raise _TooLarge  # refused unread: uvicorn discards it as it arrives
+        body = await _body(receive, limit)
         ack = await service.ingest(
             body,
-            _bearer(scope),
+            device,
             ctx.devices,
             ctx.cluster,
             ctx.settings.max_future_skew_s,
@@ -57,10 +69,15 @@ async def handle(ctx: AppContext, scope: Scope, receive: Receive, send: Send) ->
     except _Disconnected:
         return
     except _TooLarge:
-        limit = f"{MAX_BODY_BYTES >> 20} MiB; send at most {MAX_SAMPLES:,} samples per request"
-        await _answer(send, 413, {"detail": f"The body is over {limit}"})
+        size = f"{ctx.settings.readings_max_body_bytes:,} bytes"
+        detail = f"The body is over {size}; send at most {MAX_SAMPLES:,} samples per request"
+        await _answer(send, 413, {"detail": detail}, early_close(declared))
+    except _TooMany:
+        await _answer(send, 422, validation_body([service.too_many_samples_error()]))
     except HTTPException as exc:
         headers = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+        if exc.status_code == 401:
+            headers += early_close(declared)  # refused unread
         await _answer(send, exc.status_code, {"detail": exc.detail}, headers)
     except RequestValidationError as exc:
         await _answer(send, 422, validation_body(exc.errors()))
@@ -71,27 +88,24 @@ async def handle(ctx: AppContext, scope: Scope, receive: Receive, send: Send) ->
         await _answer(send, 202, {"accepted": ack.accepted, "duplicates": ack.duplicates})
 
 
-def _bearer(scope: Scope) -> str | None:
-    """The token of `Authorization: Bearer <token>`, as FastAPI's HTTPBearer reads it."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, credentials = value.decode("latin-1").partition(" ")
-            credentials = credentials.strip()
-            return credentials if scheme.lower() == "bearer" and credentials else None
-    return None
-
-
-async def _body(receive: Receive) -> bytes:
+async def _body(receive: Receive, limit: int) -> bytes:
+    """The body, read chunk by chunk. Objects are counted as chunks arrive (a
+    sample is one object): a body with too many is refused as soon as that is
+    clear, and the count costs small slices of the loop rather than one pass
+    over a large body at the end."""
     chunks: list[bytes] = []
-    size = 0
+    size = objects = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise _Disconnected
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             raise _TooLarge
+        objects += chunk.count(b"{")
+        if objects > MAX_SAMPLES + 1:
+            raise _TooMany
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -108,6 +122,7 @@ async def _answer(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                (b"x-content-type-options", b"nosniff"),
                 *(headers or ()),
             ],
         }
@@ -138,7 +153,7 @@ OPENAPI_PATH: dict[str, Any] = {
             },
             "401": {"description": "No device token, or not a valid one"},
             "409": {"description": "The device is not bound to an active session; nothing stored"},
-            "413": {"description": f"Body over {MAX_BODY_BYTES >> 20} MiB"},
+            "413": {"description": "Body over VITALWATCH_READINGS_MAX_BODY_BYTES (4 MiB)"},
             "422": {
                 "description": "A sample is implausible; the error names sample and field",
                 "content": _json("HTTPValidationError"),

@@ -12,12 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import utcnow
-from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.devices.service import DeviceDirectory, DeviceIdentity
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
 from vitalwatch.readings import repository
-from vitalwatch.readings.schemas import IngestAck
-from vitalwatch.readings.validation import SampleProblems, parse_readings
+from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck
+from vitalwatch.readings.validation import SampleColumns, SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 
 if TYPE_CHECKING:
@@ -26,22 +26,54 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
+#: Bodies larger than this are parsed in a worker thread, one at a time, so a
+#: device's big backlog does not hold the event loop (and every alarm) while
+#: it is decoded; the thread gives the loop the interpreter every few ms.
+OFF_LOOP_BYTES = 256 * 1024
+_big_parses = asyncio.Semaphore(1)
+
+
+async def authenticate(token: str | None, directory: DeviceDirectory) -> DeviceIdentity:
+    """The posting device, before its body is read; the 401 a device must see."""
+    if token is None:
+        raise _unauthorized("Not authenticated: send Authorization: Bearer <device token>")
+    device = await directory.resolve(token)
+    if device is None:
+        raise _unauthorized("Invalid device token")
+    return device
+
+
+def too_many_samples_error() -> dict[str, object]:
+    """The 422 for a body with more objects than MAX_SAMPLES samples plus its own,
+    counted without parsing (the router counts "{" as the body arrives; a
+    legitimate body has no "{" inside a string: its only strings are times and
+    numbers)."""
+    return {
+        "type": "too_long",
+        "loc": ("body", "samples"),
+        "msg": f"send at most {MAX_SAMPLES:,} samples per request",
+    }
+
+
+async def _parse(body: bytes, max_future_s: float) -> SampleColumns:
+    now_ms, future_ms = int(time.time() * 1000), int(max_future_s * 1000)
+    if len(body) <= OFF_LOOP_BYTES:
+        return parse_readings(body, now_ms, future_ms)
+    async with _big_parses:
+        return await asyncio.to_thread(parse_readings, body, now_ms, future_ms)
+
+
 async def ingest(
     body: bytes,
-    token: str | None,
+    device: DeviceIdentity,
     directory: DeviceDirectory,
     cluster: Cluster,
     max_future_s: float,
 ) -> IngestAck:
     """Store a device's batch durably; raise the HTTP error a device must see."""
     started = time.perf_counter()
-    if token is None:
-        raise _unauthorized("Not authenticated: send Authorization: Bearer <device token>")
-    device = await directory.resolve(token)
-    if device is None:
-        raise _unauthorized("Invalid device token")
     try:
-        columns = parse_readings(body, int(time.time() * 1000), int(max_future_s * 1000))
+        columns = await _parse(body, max_future_s)
     except SampleProblems as exc:
         INGEST_REQUESTS.labels("invalid").inc()
         raise RequestValidationError(exc.errors) from None

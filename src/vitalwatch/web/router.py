@@ -96,6 +96,12 @@ async def hl7_admin() -> FileResponse:
     return FileResponse(STATIC / "hl7.html", headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/admin")
+async def admin() -> FileResponse:
+    """The administration page (its API calls need the admin role)."""
+    return FileResponse(STATIC / "admin.html", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/static/{path:path}")
 async def static(path: str) -> FileResponse:
     """Files under static/ only (no path escapes); revalidated on each load."""

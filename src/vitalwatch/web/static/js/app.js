@@ -7,7 +7,7 @@ import { mountChrome } from "./chrome.js";
 import { StillPointer, h, syncChildren } from "./dom.js";
 import { protocolLabel } from "./format.js";
 import { TileGrid } from "./layout.js";
-import { startStation } from "./station.js";
+import { SIGNED_OUT_KEY, startStation } from "./station.js";
 import { TileView, latestFrom } from "./tiles.js";
 import { TrendHistory } from "./trends.js";
 
@@ -134,4 +134,9 @@ $("#login-form").addEventListener("submit", async (ev) => {
   } catch (err) { $("#login-error").textContent = err.message; }
 });
 
-if (session.token) showApp(); else $("#login-view").hidden = false;
+if (session.token) showApp();
+else {
+  $("#login-view").hidden = false;
+  const why = sessionStorage.getItem(SIGNED_OUT_KEY); // the service signed this page out
+  if (why) { $("#login-error").textContent = why; sessionStorage.removeItem(SIGNED_OUT_KEY); }
+}

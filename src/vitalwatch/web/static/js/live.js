@@ -1,8 +1,15 @@
 // The live stream: snapshot, then vitals/alarm/session/ping events; a watchdog
 // shows "connection lost" within 10 s and reconnects with `since`, so no alarm
-// is missed across a dropped connection.
+// is missed across a dropped connection. The token goes in the first message,
+// never in the URL (URLs end up in access logs).
 
 const WATCHDOG_MS = 10000;
+
+// Close codes that mean "sign in again", and what to tell the nurse (docs/api.md).
+export const SIGNED_OUT = {
+  4401: "Your sign-in has expired. Please sign in again.",
+  4403: "You were signed out: your account was changed by an administrator, your password was changed, or you signed out everywhere. Please sign in again.",
+};
 
 export class LiveConnection {
   constructor(handlers) {
@@ -36,10 +43,11 @@ export class LiveConnection {
 
   open() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const since = this.lastEventId === null ? "" : `&since=${this.lastEventId}`;
-    const ws = new WebSocket(`${proto}://${location.host}/api/v1/ws?token=${encodeURIComponent(this.token)}${since}`);
+    const since = this.lastEventId === null ? "" : `?since=${this.lastEventId}`;
+    const ws = new WebSocket(`${proto}://${location.host}/api/v1/ws${since}`);
     this.ws = ws;
     this.arm();
+    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: this.token }));
     ws.onmessage = (ev) => {
       this.arm();
       const msg = JSON.parse(ev.data);
@@ -56,7 +64,7 @@ export class LiveConnection {
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
       clearTimeout(this.timer);
-      if (ev.code === 4401) { this.handlers.unauthorized(); return; }
+      if (ev.code in SIGNED_OUT) { this.handlers.unauthorized(SIGNED_OUT[ev.code]); return; }
       if (this.stopped) return;
       this.lost();
     };

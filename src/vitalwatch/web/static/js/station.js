@@ -21,9 +21,13 @@ export function requireSignIn() {
   return false;
 }
 
-export function signOut(live) {
+/** Why the service signed this page out (4401, 4403): shown on the sign-in form. */
+export const SIGNED_OUT_KEY = "vitalwatch.signedOut";
+
+export function signOut(live, reason) {
   if (live) live.stop();
   session.clear();
+  if (reason) sessionStorage.setItem(SIGNED_OUT_KEY, reason);
   location.assign("/");
 }
 
@@ -65,7 +69,7 @@ export function startStation(setupViews) {
   const ward = new WardState();
   const sound = new AlarmSound();
   let live = null;
-  live = new LiveConnection(ward.handlers(() => signOut(live)));
+  live = new LiveConnection(ward.handlers((reason) => signOut(live, reason)));
   ward.on("link", linkStatus);
   setupViews(ward, live);
   const delivery = new Delivery(live, sound);

@@ -1,0 +1,50 @@
+"""Reading the audit log, newest first, with the admin page's filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitalwatch.alarms.models import Alarm
+from vitalwatch.audit.models import AuditEntry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    actor: str | None = None  # a user name (exact)
+    action: str | None = None  # exact ("user.disable") or a prefix ending in "." ("auth.")
+    session_id: int | None = None  # the session's own rows and those of its alarms
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None  # paging: rows older than this id
+
+
+async def search(db: AsyncSession, f: AuditFilter, limit: int) -> Sequence[AuditEntry]:
+    stmt = select(AuditEntry)
+    if f.actor is not None:
+        stmt = stmt.where(AuditEntry.actor_name == f.actor)
+    if f.action is not None:
+        if f.action.endswith("."):
+            stmt = stmt.where(AuditEntry.action.startswith(f.action, autoescape=True))
+        else:
+            stmt = stmt.where(AuditEntry.action == f.action)
+    if f.session_id is not None:
+        alarms = select(Alarm.id).where(Alarm.session_id == f.session_id)
+        stmt = stmt.where(
+            or_(
+                and_(AuditEntry.entity == "session", AuditEntry.entity_id == f.session_id),
+                and_(AuditEntry.entity == "alarm", AuditEntry.entity_id.in_(alarms)),
+            )
+        )
+    if f.since is not None:
+        stmt = stmt.where(AuditEntry.ts >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(AuditEntry.ts <= f.until)
+    if f.before_id is not None:
+        stmt = stmt.where(AuditEntry.id < f.before_id)
+    stmt = stmt.order_by(AuditEntry.id.desc()).limit(limit)
+    return (await db.execute(stmt)).scalars().all()

@@ -1,0 +1,1 @@
+"""Backup and restore of the service's database (`vitalwatch db backup|restore`)."""
