@@ -205,11 +205,12 @@ class Api:
         )
 
     async def monitored(
-        self, protocol: str = "ketamine-iv"
+        self, protocol: str = "ketamine-iv", **extra: Any
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A new device bound to a new session: (device, session)."""
+        """A new device bound to a new session: (device, session); `extra` goes to
+        the session's start (e.g. `started_at` for one begun earlier)."""
         device = await self.device()
-        return device, await self.session([device["id"]], protocol)
+        return device, await self.session([device["id"]], protocol, **extra)
 
 
 def samples(
@@ -253,6 +254,8 @@ async def dosed_session(
         "protocol": protocol,
         "room": f"Room {next(_counter)}",
         "device_ids": [device["id"]],
+        # entered now, begun with the pre-dose readings (a dose must follow the start)
+        "started_at": iso(now_utc() - timedelta(minutes=minutes_ago + 11)),
     }
     r = await api.http.post("/api/v1/sessions", json=body, headers=await api.auth())
     assert r.status_code == 201, r.text

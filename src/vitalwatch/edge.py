@@ -53,7 +53,9 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 #: Routes that need no credential (the login itself takes one in its body).
-PUBLIC_API = frozenset(("/api/v1/auth/token",))
+#: Routes whose own credential is not a bearer token: the sign-in form, and a
+#: phone's signed, single-use acknowledge link (notify/links.py checks it).
+PUBLIC_API = frozenset(("/api/v1/auth/token", "/api/v1/notify/ack", "/api/v1/notify/ack/preview"))
 PROTECTED_PREFIXES = ("/api/", "/fhir/")
 #: A request refused before its body is read keeps its connection (uvicorn
 #: discards the body as it arrives) unless more than this is still to come:
@@ -70,7 +72,12 @@ def early_close(declared: int | None) -> list[tuple[bytes, bytes]]:
 
 
 #: Smaller limits than VITALWATCH_MAX_BODY_BYTES for routes that take little.
-ROUTE_LIMITS = {"/api/v1/auth/token": 4096, "/api/v1/auth/password": 4096}
+ROUTE_LIMITS = {
+    "/api/v1/auth/token": 4096,
+    "/api/v1/auth/password": 4096,
+    "/api/v1/notify/ack": 4096,
+    "/api/v1/notify/ack/preview": 4096,
+}
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 _BAD_PATH = re.compile(rb"%0[0-9a-f]|%1[0-9a-f]|%7f", re.IGNORECASE)
 

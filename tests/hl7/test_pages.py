@@ -76,7 +76,7 @@ async def test_a_typed_bp_raises_the_same_alarm_as_a_devices(
     await page.get_by_test_id("manual-spo2").fill("130")
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("manual-error-spo2")).to_contain_text(
-        "less than or equal to 100"
+        "must be at most 100"
     )
     await bp.fill("12080")
     await page.keyboard.press("Enter")

@@ -144,9 +144,11 @@ async def test_typed_points_are_marked_and_a_struck_one_leaves_charts_and_evalua
 async def test_a_typed_bp_satisfies_the_esketamine_bp_check(
     api: Api, server: ServerProcess
 ) -> None:
-    device, session = await api.monitored("esketamine-in")
+    dose = now_utc() - timedelta(minutes=55)  # the dose was given before it was entered
+    device, session = await api.monitored(
+        "esketamine-in", started_at=iso(dose - timedelta(minutes=5))
+    )
     sid = session["id"]
-    dose = now_utc() - timedelta(minutes=55)  # the dose was given before the session
     r = await api.http.post(
         f"/api/v1/sessions/{sid}/events",
         json={"kind": "dose", "ts": iso(dose)},

@@ -104,7 +104,9 @@ async def test_bp_gate_decision_covers_that_reading_not_a_higher_one(api: Api) -
 
 
 async def test_complete_checklist_dose_is_not_flagged_and_infusion_stops(api: Api) -> None:
-    _, session = await api.monitored("ketamine-iv")
+    _, session = await api.monitored(
+        "ketamine-iv", started_at=iso(now_utc() - timedelta(minutes=60))
+    )
     sid, h = session["id"], await api.auth()
     for key in (
         "consent",

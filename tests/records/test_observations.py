@@ -18,7 +18,9 @@ async def _sedation(api: Api, sid: int) -> list[dict[str, Any]]:
 
 
 async def test_observations_are_stored_listed_and_trended(api: Api) -> None:
-    _, session = await api.monitored("esketamine-in")
+    _, session = await api.monitored(
+        "esketamine-in", started_at=iso(now_utc() - timedelta(minutes=10))
+    )
     sid, h = session["id"], await api.auth()
     first = await observe(
         api, sid, moass=5, dissociation="none", ts=iso(now_utc() - timedelta(minutes=5))

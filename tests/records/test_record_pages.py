@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
 import pypdf
 import pytest
+from playwright.async_api import expect
 
 from tests.support import NURSE, Api, ServerProcess, iso, now_utc, samples
 
@@ -26,13 +28,14 @@ def backend() -> str:
 
 
 async def _until_text(page: Any, testid: str, how: str, text: str, timeout: float = 30_000) -> None:
-    """Wait until the element's text `how` (includes, startsWith, ===) `text`."""
-    test = f"t === {text!r}" if how == "===" else f"t.{how}({text!r})"
-    await page.wait_for_function(
-        f"(() => {{ const t = document.querySelector('[data-testid={testid}]').textContent; "
-        f"return {test}; }})()",
-        timeout=timeout,
-    )
+    """Wait until the element's text `how` (includes, startsWith, ===) `text`
+    (Playwright's own matching: the pages' CSP allows no string evaluation)."""
+    pattern = {
+        "===": re.compile(f"^{re.escape(text)}$"),
+        "startsWith": re.compile(f"^{re.escape(text)}"),
+        "includes": re.compile(re.escape(text)),
+    }[how]
+    await expect(page.get_by_test_id(testid)).to_have_text(pattern, timeout=timeout)
 
 
 async def _sign_in(page: Any) -> None:
@@ -45,6 +48,7 @@ async def test_whole_esketamine_session_by_hand(
     chromium: Any, api: Api, server: ServerProcess, tmp_path: Path
 ) -> None:
     device = await api.device("Bay 1 monitor")
+    t0 = (now_utc() - timedelta(minutes=130)).replace(second=0, microsecond=0)
     r = await api.http.post(
         "/api/v1/sessions",
         json={
@@ -52,11 +56,11 @@ async def test_whole_esketamine_session_by_hand(
             "protocol": "esketamine-in",
             "room": "Room 1",
             "device_ids": [device["id"]],
+            "started_at": iso(t0 - timedelta(minutes=11)),  # entered now, begun then
         },
         headers=await api.auth(),
     )
     sid = r.json()["id"]
-    t0 = (now_utc() - timedelta(minutes=130)).replace(second=0, microsecond=0)
     pre = samples(t0 - timedelta(minutes=10), 120, step_s=5, hr=70, spo2=98)
     pre.append({"ts": iso(t0 - timedelta(minutes=2)), "seq": 900, "sbp": 150, "dbp": 95})
     assert (await api.post(device["token"], pre)).status_code == 202
@@ -74,9 +78,7 @@ async def test_whole_esketamine_session_by_hand(
     boxes = checklist.locator("input[type=checkbox]")
     for i in range(await boxes.count()):
         await boxes.nth(i).check()
-        await page.wait_for_function(
-            f"document.querySelectorAll('#checklist li.ok').length >= {i + 1}"
-        )
+        await expect(page.locator("#checklist li.ok")).to_have_count(i + 1)
     gate = checklist.locator("[data-testid=gate-status]")
     assert (
         "150/95" in await gate.inner_text()
@@ -95,9 +97,7 @@ async def test_whole_esketamine_session_by_hand(
     await form.locator("[name=lot_number]").fill("SPR-84A")
     await form.locator("[name=ts]").fill(t0.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"))
     await form.locator("button[type=submit]").click()
-    await page.wait_for_function(
-        "document.querySelector('#doses').textContent.includes('esketamine 84 mg')"
-    )
+    await expect(page.locator("#doses")).to_contain_text("esketamine 84 mg")
 
     # the monitor goes on: the BP at 40 min and now, HR now
     post = [{"ts": iso(t0 + timedelta(minutes=41)), "seq": 901, "sbp": 138, "dbp": 88}]

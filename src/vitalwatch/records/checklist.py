@@ -16,7 +16,7 @@ from vitalwatch.db import utcnow
 from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
 from vitalwatch.records.models import ChecklistEntry
-from vitalwatch.records.profiles import Profiles
+from vitalwatch.records.profiles import Profiles, entered_at
 from vitalwatch.records.schemas import (
     BpValue,
     ChecklistAnswer,
@@ -123,7 +123,9 @@ async def _session(db: AsyncSession, session_id: int, *, lock: bool = False) -> 
 
 
 async def state(db: AsyncSession, session: Session, tz: ZoneInfo) -> ChecklistOut:
-    profile = (await Profiles.load(db, [session.protocol])).at(session.protocol, session.started_at)
+    profile = (await Profiles.load(db, [session.protocol])).at(
+        session.protocol, entered_at(session)
+    )
     entries = await repository.checklist_entries(db, session.id)
     bps: Sequence[tuple[int, float, float]] = []
     if any(i.kind == "bp_gate" for i in profile.checklist):
@@ -146,7 +148,9 @@ async def answer(
     session = await _session(db, session_id, lock=True)
     if session.status != "active":
         raise RecordConflict(f"Session {session_id} has ended")
-    profile = (await Profiles.load(db, [session.protocol])).at(session.protocol, session.started_at)
+    profile = (await Profiles.load(db, [session.protocol])).at(
+        session.protocol, entered_at(session)
+    )
     item = next((i for i in profile.checklist if i.key == key), None)
     if item is None:
         raise RecordNotFound(f"The {session.protocol} checklist has no item {key!r}")

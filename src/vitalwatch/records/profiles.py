@@ -13,6 +13,7 @@ from vitalwatch.audit import service as audit
 from vitalwatch.records import repository
 from vitalwatch.records.models import RecordProfile
 from vitalwatch.records.schemas import ChecklistItemDef, RecordProfileIn, RecordProfileOut
+from vitalwatch.sessions.models import Session
 from vitalwatch.vitals import PROTOCOLS
 
 _COMMON = (
@@ -60,6 +61,12 @@ def _out(row: RecordProfile) -> RecordProfileOut:
             "created_by": row.created_by,
         }
     )
+
+
+def entered_at(session: Session) -> datetime:
+    """When the session was entered: its profile is the one in force then (a session
+    entered with an earlier `started_at` does not go back to an older profile)."""
+    return session.recorded_at or session.started_at
 
 
 class Profiles:

@@ -29,7 +29,7 @@ from vitalwatch.db import utcnow
 from vitalwatch.readings.latest import Latest
 from vitalwatch.records import repository
 from vitalwatch.records.models import Observation, SessionReadiness
-from vitalwatch.records.profiles import Profiles, default_profile
+from vitalwatch.records.profiles import Profiles, default_profile, entered_at
 from vitalwatch.records.schemas import DoseRecord, ReadinessOut, RecordProfileOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions.models import Session, SessionEvent
@@ -221,7 +221,7 @@ async def compute(
         return {s.id: evaluate(s, _empty(rows.get(s.id)), now, ctx.settings.tz) for s in sessions}
     dosed_ids = [s.id for s in dosed]
     profiles = await Profiles.load(db, {s.protocol for s in dosed})
-    chosen = {s.id: profiles.at(s.protocol, s.started_at) for s in dosed}
+    chosen = {s.id: profiles.at(s.protocol, entered_at(s)) for s in dosed}
     doses = await repository.doses_of(db, dosed_ids)
     last = await repository.last_observation(db, dosed_ids)
     longest = max(p.quiet_min for p in chosen.values())
