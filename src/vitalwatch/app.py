@@ -31,6 +31,7 @@ from vitalwatch.notify.outbox import Outbox
 from vitalwatch.notify.router import router as notify_router
 from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
+from vitalwatch.reports.router import router as reports_router
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions_router,
         alarms_router,
         notify_router,
+        reports_router,
         live_router,
         web_router,
     ):

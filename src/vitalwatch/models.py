@@ -9,10 +9,12 @@ from vitalwatch.devices.models import Device
 from vitalwatch.live.models import LiveEvent
 from vitalwatch.notify.models import NotifyChainStep, NotifyOutbox, NotifyTarget
 from vitalwatch.readings.models import readings
+from vitalwatch.reports.models import ALARMS_RAISED_AT
 from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
 
 __all__ = [
     "Alarm",
+    "ALARMS_RAISED_AT",
     "AlarmLogEntry",
     "AuditEntry",
     "Base",
