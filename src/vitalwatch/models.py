@@ -13,8 +13,8 @@ from vitalwatch.reports.models import ALARMS_RAISED_AT
 from vitalwatch.sessions.models import Patient, Session, SessionDevice, SessionEvent
 
 __all__ = [
-    "Alarm",
     "ALARMS_RAISED_AT",
+    "Alarm",
     "AlarmLogEntry",
     "AuditEntry",
     "Base",

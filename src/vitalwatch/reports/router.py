@@ -54,14 +54,14 @@ GroupQuery = Annotated[GroupBy, Query(description="one row per day, protocol or 
 
 
 async def _alarm_load(
-    db: DbSession, period: Days, protocol: ProtocolQuery, group_by: GroupQuery
+    db: DbSession, period: Days, protocol: ProtocolQuery = None, group_by: GroupQuery = "day"
 ) -> AlarmLoadReport:
     with _mapped():
         return await service.alarm_load(db, period, protocol, group_by, datetime.now(UTC))
 
 
 async def _limit_changes(
-    db: DbSession, settings: AppSettings, period: Days, protocol: ProtocolQuery
+    db: DbSession, settings: AppSettings, period: Days, protocol: ProtocolQuery = None
 ) -> LimitChangesReport:
     return await service.limit_changes(
         db, period, protocol, settings.max_sustain_s, datetime.now(UTC)

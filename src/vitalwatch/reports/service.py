@@ -142,7 +142,8 @@ def _row(facts: fig.AlarmFacts, mask: fig.B, hours: fig.F64, **key: Any) -> Alar
 def _by_rule(facts: fig.AlarmFacts, hours: fig.F64) -> list[AlarmLoadRow]:
     """Each problem, most alarms first, followed by its conditions (most first)."""
     out: list[AlarmLoadRow] = []
-    for rule, _ in Counter(facts.rule.tolist()).most_common():
+    counts = Counter(facts.rule.tolist())
+    for rule in sorted(counts, key=lambda r: (-counts[r], r)):
         mask = facts.rule == rule
         out.append(_row(facts, mask, hours, rule=rule, label=rule_label(rule)))
         inside = Counter(c for i in np.flatnonzero(mask) for c in facts.conditions[i])
