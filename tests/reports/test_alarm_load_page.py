@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.reports.history import History
+from tests.reports.month import seed_month
 from tests.support import NURSE, ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -115,9 +117,6 @@ async def test_the_page_shows_the_report_and_the_limit_changes(
     lines = list(csv.DictReader(io.StringIO(saved.read_text())))
     assert lines[-1]["label"] == "All" and lines[-1]["alarms"] == "7"
 
-    if UPDATE_SCREENSHOTS:
-        await page.screenshot(path=str(DOCS / "alarm-load.png"), full_page=True)
-
     await page.get_by_test_id("protocol").select_option("esketamine-in")
     await page.click("#filters button[type=submit]")
     await expect(page.locator("body")).to_have_attribute(
@@ -133,4 +132,35 @@ async def test_the_page_shows_the_report_and_the_limit_changes(
     await page.fill("[data-testid=since]", str(today + timedelta(days=1)))
     await page.click("#filters button[type=submit]")
     await expect(page.get_by_test_id("load-error")).to_contain_text("is after until")
+    assert errors == []
+
+
+async def test_a_busy_month_on_the_page(
+    chromium: Browser, new_server: Callable[..., ServerProcess]
+) -> None:
+    """A month of 24 rooms (tests/reports/month.py): 30 bars, the API's totals;
+    the screenshot in docs/ and the README is this page."""
+    server = new_server()
+    server.start()
+    month = await seed_month(str(server.database_url))
+    page = await chromium.new_page(viewport={"width": 1440, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"{server.url}/reports/alarm-load?since={month.since}&until={month.until}")
+    await page.fill("#username", NURSE[0])
+    await page.fill("#password", NURSE[1])
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("body")).to_have_attribute(
+        "data-loaded", f"{month.since}/{month.until}/", timeout=30_000
+    )
+    assert await page.get_by_test_id("day-chart").get_attribute("data-days") == "30"
+    await expect(page.get_by_test_id("total-alarms")).to_contain_text(str(len(month.alarms)))
+    await expect(page.get_by_test_id("table-day").locator("tbody tr")).to_have_count(31)
+    listed = page.get_by_test_id("limit-changes").locator("tbody tr")
+    await expect(listed).to_have_count(30)  # the newest; the rest on request
+    await expect(page.get_by_test_id("changes-count")).to_contain_text(f"{month.changes} changes")
+    if UPDATE_SCREENSHOTS:
+        await page.screenshot(path=str(DOCS / "alarm-load.png"), full_page=True)
+    await page.get_by_test_id("changes-all").click()
+    await expect(listed).to_have_count(month.changes)
     assert errors == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -106,12 +107,12 @@ async def test_a_busy_month(new_server: Callable[..., ServerProcess]) -> None:
     assert {c["reason"] for c in changes["changes"]} >= {"probe keeps slipping", None}
 
     # one day of a month's alarms is read through the index, not the whole table
-    day = month.until.isoformat()
-    query = f"SELECT id FROM alarms WHERE raised_at >= '{day}' AND raised_at < '{day} 23:59:59'"
-    if server.database_url and server.database_url.startswith("sqlite"):
-        plan = " ".join(str(r[-1]) for r in await server.sql("EXPLAIN QUERY PLAN " + query))
-    else:
-        plan = " ".join(str(r[0]) for r in await server.sql("EXPLAIN " + query))
+    day = datetime.combine(month.until, datetime.min.time(), UTC)
+    query = "SELECT id FROM alarms WHERE raised_at >= :lo AND raised_at < :hi"
+    sqlite = str(server.database_url).startswith("sqlite")
+    explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+    rows = await server.sql(explain + query, lo=day, hi=day + timedelta(days=1))
+    plan = " ".join(str(r[-1] if sqlite else r[0]) for r in rows)
     assert "ix_alarms_raised_at" in plan, plan
 
 

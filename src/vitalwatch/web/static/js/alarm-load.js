@@ -37,6 +37,8 @@ const COLUMNS = [
   ["open", "Still open", count],
 ];
 const GROUP_TITLE = { rule: "Rule", protocol: "Protocol", day: "Day" };
+/** The newest limit changes listed at first; a button shows the rest. */
+const SHOWN_CHANGES = 30;
 
 function localDay(d) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
@@ -136,12 +138,19 @@ function limitChanges(report) {
       h("td", { class: "text" }, s.label), h("td", {}, String(s.changes)), h("td", {}, String(s.raised)),
       h("td", {}, String(s.lowered)), h("td", { class: s.removed ? "warn" : "" }, String(s.removed)), h("td", {}, String(s.added))))));
   const n = report.changes.length;
-  $("#changes-count").textContent = n
-    ? `${n} change${n > 1 ? "s" : ""} of alarm limits${report.truncated ? " (the newest; narrow the range for all)" : ""}, newest first.`
-    : "No alarm limit was changed in this range.";
+  const body = h("tbody", {}, ...report.changes.slice(0, SHOWN_CHANGES).map(change));
+  const more = n > SHOWN_CHANGES
+    ? h("button", { type: "button", "data-testid": "changes-all", onclick: (ev) => {
+      body.replaceChildren(...report.changes.map(change));
+      ev.target.remove();
+    } }, `Show all ${n}`)
+    : null;
+  $("#changes-count").replaceChildren(n
+    ? `${n} change${n > 1 ? "s" : ""} of alarm limits${report.truncated ? " (the newest; narrow the range for all)" : ""}, newest first. `
+    : "No alarm limit was changed in this range.", ...(more ? [more] : []));
   $("[data-testid=limit-changes]").replaceChildren(
     h("thead", {}, h("tr", {}, th("When"), th("Who"), th("Room"), th("Protocol"), th("Change"), th("Reason"), th("Alarm off / on"))),
-    h("tbody", {}, ...report.changes.map(change)));
+    body);
 }
 
 async function show(form) {
