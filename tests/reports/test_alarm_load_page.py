@@ -8,7 +8,7 @@ import csv
 import io
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,25 @@ UPDATE_SCREENSHOTS = os.environ.get("VITALWATCH_UPDATE_SCREENSHOTS") == "1"
 def backend() -> str:
     """The page does not depend on the database: one backend is enough here."""
     return "sqlite"
+
+
+async def open_report(
+    chromium: Browser, server: ServerProcess, since: date, until: date, height: int
+) -> tuple[Page, list[str]]:
+    """The page for a range, signed in as the nurse, once it has shown the range."""
+    page = await chromium.new_page(
+        viewport={"width": 1440, "height": height}, accept_downloads=True
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(f"{server.url}/reports/alarm-load?since={since}&until={until}")
+    await page.fill("#username", NURSE[0])
+    await page.fill("#password", NURSE[1])
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("body")).to_have_attribute(
+        "data-loaded", f"{since}/{until}/", timeout=30_000
+    )
+    return page, errors
 
 
 async def api_report(h: History, **params: str) -> Any:
@@ -71,14 +90,7 @@ async def test_the_page_shows_the_report_and_the_limit_changes(
     today = datetime.now(UTC).date()
     since = min(datetime.fromisoformat(s["started_at"]) for s in h.sessions.values()).date()
     span = {"since": str(since), "until": str(today)}
-    page = await chromium.new_page(viewport={"width": 1440, "height": 1800}, accept_downloads=True)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(f"{report_server.url}/reports/alarm-load?since={since}&until={today}")
-    await page.fill("#username", NURSE[0])
-    await page.fill("#password", NURSE[1])
-    await page.click("#login-form button[type=submit]")
-    await expect(page.locator("body")).to_have_attribute("data-loaded", f"{since}/{today}/")
+    page, errors = await open_report(chromium, report_server, since, today, height=1800)
     await expect(page.get_by_test_id("load-zone")).to_contain_text("UTC")
 
     for group_by in ("rule", "protocol", "day"):
@@ -143,16 +155,7 @@ async def test_a_busy_month_on_the_page(
     server = new_server()
     server.start()
     month = await seed_month(str(server.database_url))
-    page = await chromium.new_page(viewport={"width": 1440, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(f"{server.url}/reports/alarm-load?since={month.since}&until={month.until}")
-    await page.fill("#username", NURSE[0])
-    await page.fill("#password", NURSE[1])
-    await page.click("#login-form button[type=submit]")
-    await expect(page.locator("body")).to_have_attribute(
-        "data-loaded", f"{month.since}/{month.until}/", timeout=30_000
-    )
+    page, errors = await open_report(chromium, server, month.since, month.until, height=1000)
     assert await page.get_by_test_id("day-chart").get_attribute("data-days") == "30"
     await expect(page.get_by_test_id("total-alarms")).to_contain_text(str(len(month.alarms)))
     await expect(page.get_by_test_id("table-day").locator("tbody tr")).to_have_count(31)
