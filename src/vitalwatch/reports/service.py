@@ -37,6 +37,9 @@ MAX_DAYS: Final = 92
 MAX_ALARMS: Final = 100_000
 MAX_CHANGES: Final = 2000
 DEFAULT_DAYS: Final = 7
+#: The days a report can be about (a date outside is a typing error).
+FIRST_DAY: Final = date(2000, 1, 1)
+LAST_DAY: Final = date(2999, 12, 31)
 
 
 class ReportError(ValueError):
@@ -71,6 +74,9 @@ class Period:
         """The days asked for; by default the last 7 days, today included."""
         until = until or now.astimezone(zone).date()
         since = since or until - timedelta(days=DEFAULT_DAYS - 1)
+        for name, day in (("since", since), ("until", until)):
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise BadRange(f"{name} ({day}) is not a day from {FIRST_DAY} to {LAST_DAY}")
         if since > until:
             raise BadRange(f"since ({since}) is after until ({until})")
         days = (until - since).days + 1
