@@ -75,7 +75,7 @@ def test_a_period_is_whole_local_days() -> None:
     with pytest.raises(BadRange, match="at most 92 days"):
         Period.of(date(2026, 1, 1), date(2026, 4, 3), BERLIN, now)
     assert Period.of(date(2026, 1, 1), date(2026, 4, 2), BERLIN, now).since == date(2026, 1, 1)
-    with pytest.raises(BadRange, match="until .9999-12-31. is not a day from 2000-01-01"):
+    with pytest.raises(BadRange, match=r"until \(9999-12-31\) is not a day from 2000-01-01"):
         Period.of(date(2026, 1, 1), date(9999, 12, 31), BERLIN, now)
-    with pytest.raises(BadRange, match="since .0001-01-01. is not a day"):
+    with pytest.raises(BadRange, match=r"since \(0001-01-01\) is not a day"):
         Period.of(date(1, 1, 1), None, BERLIN, now)
