@@ -51,6 +51,7 @@ from vitalwatch.readings.latest import LatestStore
 from vitalwatch.records import errors as records_errors
 from vitalwatch.records.router import router as records_router
 from vitalwatch.records.watcher import RecordsWatcher
+from vitalwatch.reports.router import router as reports_router
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 
@@ -243,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fhir_router,
         alarms_router,
         notify_router,
+        reports_router,
         live_router,
         web_router,
     ):

@@ -19,9 +19,11 @@ from vitalwatch.records.models import (
     RemsForm,
     SessionReadiness,
 )
+from vitalwatch.reports.models import ALARMS_RAISED_AT
 from vitalwatch.sessions.models import Session, SessionDevice, SessionEvent
 
 __all__ = [
+    "ALARMS_RAISED_AT",
     "Alarm",
     "AlarmLogEntry",
     "AuditEntry",

@@ -75,9 +75,7 @@ async def test_a_typed_bp_raises_the_same_alarm_as_a_devices(
     await bp.fill("120/80")
     await page.get_by_test_id("manual-spo2").fill("130")
     await page.keyboard.press("Enter")
-    await expect(page.get_by_test_id("manual-error-spo2")).to_contain_text(
-        "must be at most 100"
-    )
+    await expect(page.get_by_test_id("manual-error-spo2")).to_contain_text("must be at most 100")
     await bp.fill("12080")
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("manual-error-bp")).to_contain_text("120/80")

@@ -47,6 +47,12 @@ async def notify_page() -> FileResponse:
     return _page("notify.html")
 
 
+@router.get("/reports/alarm-load")
+async def alarm_load_page() -> FileResponse:
+    """The clinical lead's alarm-load report (nurse or admin sign-in)."""
+    return FileResponse(STATIC / "alarm-load.html", headers=_NO_CACHE)
+
+
 @router.get("/ack")
 async def ack_page() -> FileResponse:
     """A phone's acknowledge link (the token follows '#', so it never reaches a log)."""
