@@ -56,9 +56,8 @@ class TooManyAlarms(ReportError):
 
 def clinic_zone(settings: Settings) -> ZoneInfo:
     """The zone of the report's day boundaries: the clinic's
-    (`VITALWATCH_CLINIC_TIMEZONE`, a setting of the records work) where the
-    service has that setting, else UTC."""
-    return ZoneInfo(str(getattr(settings, "clinic_timezone", "UTC")))
+    (`VITALWATCH_CLINIC_TIMEZONE`), so a day is the clinic's calendar day."""
+    return settings.tz
 
 
 @dataclass(frozen=True, slots=True)
