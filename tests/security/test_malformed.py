@@ -95,8 +95,11 @@ def test_every_route_answers_malformed_input_with_a_4xx(server: ServerProcess) -
         if r.status_code >= 500:
             failures.append(f"{method} {path} {content_type!r} -> {r.status_code}")
         elif r.status_code >= 400:
-            detail: Any = r.json().get("detail")
-            assert detail, f"{method} {path}: a 4xx without a detail"
+            body_out: Any = r.json()
+            # FHIR answers its own errors as an OperationOutcome (docs/api.md)
+            issues = body_out.get("issue") if body_out.get("resourceType") else None
+            detail = issues[0].get("diagnostics") if issues else body_out.get("detail")
+            assert detail, f"{method} {path}: a 4xx that does not say why"
 
     fuzz()
     assert failures == [], failures[:20]
