@@ -153,6 +153,10 @@ async def enter(
             detail={"entry_id": entry.id, "ts": _iso(ts_ms), "values": values},
         )
         await db.flush()
+        # dashboards mark the value as typed in (the live values carry no source)
+        await ctx.hub.emit(
+            db, "manual_reading", {"manual_reading": _out(entry, values).model_dump(mode="json")}
+        )
         entry_id, device_id, event_id = entry.id, source.id, event.id
         await db.commit()
     try:
@@ -276,4 +280,6 @@ async def strike(
             await ctx.cluster.readings_struck(session_id)
 
         on_commit(db, _rebuild)
-    return _out(entry, values)
+    out = _out(entry, values)
+    await ctx.hub.emit(db, "manual_reading", {"manual_reading": out.model_dump(mode="json")})
+    return out

@@ -10,6 +10,7 @@ import { TileGrid } from "./layout.js";
 import { SIGNED_OUT_KEY, startStation } from "./station.js";
 import { TileView, latestFrom } from "./tiles.js";
 import { TrendHistory } from "./trends.js";
+import "./bedside-entry.js"; // typed-in vitals on every tile (registers a tile action)
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -43,7 +44,8 @@ function setupWard(ward) {
       if (!tile) { tile = new TileView(s, open); tiles.set(s.id, tile); }
       const item = ward.vitals.get(s.id);
       tile.update(s, latestFrom(s, item), byId.get(s.id) || [], item?.news2 ?? s.news2,
-        ward.heard.get(s.id) ?? now, ward.nobodyMeasures(s.id), now);
+        ward.heard.get(s.id) ?? now, ward.nobodyMeasures(s.id), now,
+        { monitorAlarms: ward.monitorAlarmsOf(s.id), manual: ward.manualOf(s.id) });
       return tile.el;
     });
     if (syncChildren(tilesEl, wanted, guard)) {
