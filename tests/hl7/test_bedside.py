@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import timedelta
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -108,7 +108,9 @@ async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typ
     await page.keyboard.press("Tab")
     await page.keyboard.type("88")
     await page.keyboard.press("Enter")
-    await expect(dialog.get_by_test_id("manual-status")).to_contain_text("Saved: BP 204/122 · HR 88")
+    await expect(dialog.get_by_test_id("manual-status")).to_contain_text(
+        "Saved: BP 204/122 · HR 88"
+    )
     await expect(dialog.get_by_test_id("manual-list")).to_contain_text("typed in by nurse")
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
@@ -169,7 +171,9 @@ async def test_a_wrong_reading_is_struck_out_from_the_session_view(
     await expect(entry).to_contain_text("struck by nurse: typed 210 for 120")
     await expect(entry).to_have_class("struck")
     struck_text = entry.locator("span").first
-    assert "line-through" in await struck_text.evaluate("e => getComputedStyle(e).textDecorationLine")
+    assert "line-through" in await struck_text.evaluate(
+        "e => getComputedStyle(e).textDecorationLine"
+    )
     # Out of the trends, on the timeline, kept in the record.
     await expect(page.get_by_test_id("chart-bp")).to_have_attribute("data-manual", "0")
     await expect(page.get_by_test_id("chart-spo2")).to_have_attribute("data-manual", "0")

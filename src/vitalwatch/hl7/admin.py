@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
+from vitalwatch.db import utcnow
 from vitalwatch.devices import service as devices
 from vitalwatch.devices.models import Device
 from vitalwatch.devices.schemas import DeviceCreate, DeviceOut, DevicePatch
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import repository
 from vitalwatch.hl7.models import MonitorAlarm
-from vitalwatch.db import utcnow
 from vitalwatch.hl7.monitor import STANDS_S, alarm_view
 from vitalwatch.hl7.schemas import (
     Identifier,
