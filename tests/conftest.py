@@ -7,6 +7,7 @@ tests/backends.py; skipped with the install command when neither is there).
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -17,7 +18,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url, require_redis, stop_throwaways
-from tests.support import CLUSTER_PARTITIONS, Api, ServerProcess
+from tests.support import CLUSTER_PARTITIONS, Api, ServerProcess, Shot
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -106,6 +107,25 @@ async def browser() -> AsyncIterator[Any]:
         )
         yield browser
         await browser.close()
+
+
+#: Screenshots for the README are refreshed only on request, so a test run
+#: leaves the tree as it was: VITALWATCH_UPDATE_SCREENSHOTS=1 make unit
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+UPDATE_SCREENSHOTS = os.environ.get("VITALWATCH_UPDATE_SCREENSHOTS") == "1"
+
+
+@pytest.fixture
+def shot(tmp_path: Path) -> Shot:
+    """`await shot(page, "name.png")`: into docs/ when refreshing, else tmp (any
+    page test, whichever server it runs against)."""
+
+    async def take(page: Any, name: str) -> Path:
+        path = (DOCS if UPDATE_SCREENSHOTS else tmp_path) / name
+        await page.screenshot(path=str(path))
+        return path
+
+    return take
 
 
 @pytest.fixture

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.support import NURSE
-
-#: Screenshots for the README are refreshed only on request, so a test run
-#: leaves the tree as it was: VITALWATCH_UPDATE_SCREENSHOTS=1 make unit
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-UPDATE_SCREENSHOTS = os.environ.get("VITALWATCH_UPDATE_SCREENSHOTS") == "1"
+from tests.support import Shot as Shot  # the screenshot fixture's type (tests/conftest.py)
 
 SignIn = Callable[..., Awaitable[Page]]
-Shot = Callable[[Page, str], Awaitable[Path]]
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +37,3 @@ def sign_in(browser: Browser) -> SignIn:
         return page
 
     return open_page
-
-
-@pytest.fixture
-def shot(tmp_path: Path) -> Shot:
-    """`await shot(page, "name.png")`: into docs/ when refreshing, else tmp."""
-
-    async def take(page: Page, name: str) -> Path:
-        path = (DOCS if UPDATE_SCREENSHOTS else tmp_path) / name
-        await page.screenshot(path=str(path))
-        return path
-
-    return take

@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from simulators.hl7 import Identity, MllpClient, ack_code, oru_r01, oru_r40
 
-from tests.support import ADMIN, NURSE, Api, ServerProcess, iso, mllp_port, now_utc
+from tests.support import ADMIN, NURSE, Api, ServerProcess, Shot, iso, mllp_port, now_utc
 
 _n = itertools.count(1)
 RR_HIGH = "196648^MDC_EVT_HI^MDC"
@@ -75,7 +75,7 @@ def r40(who: Identity, control: str, t: float, label: str, prio: str, kind: str,
 
 @pytest.mark.browser
 async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typed(
-    browser: Browser, api: Api, hl7_server: ServerProcess
+    browser: Browser, api: Api, hl7_server: ServerProcess, shot: Shot
 ) -> None:
     device, by_device = await api.monitored()
     _, typed = await api.monitored()
@@ -112,6 +112,7 @@ async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typ
         "Saved: BP 204/122 · HR 88"
     )
     await expect(dialog.get_by_test_id("manual-list")).to_contain_text("typed in by nurse")
+    await shot(page, "station-type-vitals.png")
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
     # The same alarm a device's BP raised, and the tile says it in the same way.
@@ -130,6 +131,17 @@ async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typ
     await expect(tile.get_by_test_id(f"typed-spo2-{typed['id']}")).to_be_hidden()
     # The device's tile is not marked typed.
     await expect(page.get_by_test_id(f"typed-bp-{by_device['id']}")).to_be_hidden()
+    # A station opened afterwards marks it too (asked of the service on load).
+    other = await station(browser, hl7_server.url)
+    await expect(other.get_by_test_id(f"typed-bp-{typed['id']}")).to_be_visible()
+    await expect(other.get_by_test_id(f"typed-bp-{by_device['id']}")).to_be_hidden()
+    r = await api.http.get(
+        "/api/v1/manual-readings",
+        params={"session_id": [typed["id"], by_device["id"]]},
+        headers=await api.auth(),
+    )
+    assert [(e["session_id"], e["sbp"], e["hr"]) for e in r.json()] == [(typed["id"], 204, 88)]
+    await other.close()
     # The session's trends mark the typed values.
     await page.goto(f"{hl7_server.url}/sessions/{typed['id']}")
     chart = page.get_by_test_id("chart-bp")
@@ -189,7 +201,7 @@ async def test_a_wrong_reading_is_struck_out_from_the_session_view(
 
 @pytest.mark.browser
 async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
-    browser: Browser, api: Api, hl7_server: ServerProcess
+    browser: Browser, api: Api, hl7_server: ServerProcess, shot: Shot
 ) -> None:
     who, device, session = await hl7_monitored(api)
     sid = session["id"]
@@ -235,6 +247,7 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     )
     assert colour == tech
     await expect(line).not_to_contain_text("RR High")
+    await shot(page, "station-monitor-alarm.png")
     # A page opened now is given the standing alarms by the service.
     fresh = await station(browser, hl7_server.url)
     await expect(fresh.get_by_test_id(f"tile-monitor-{sid}")).to_contain_text("Monitor: Lead off")
@@ -252,6 +265,8 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     )
     await expect(events.locator('li[data-kind="monitor_warning"]')).to_have_count(1)
     await expect(events.locator('li[data-kind="monitor_alarm"]')).to_have_count(3)
+    await events.scroll_into_view_if_needed()
+    await shot(fresh, "session-monitor-timeline.png")
     assert page.errors == [] and fresh.errors == []  # type: ignore[attr-defined]
 
 

@@ -221,6 +221,19 @@ async def list_entries(db: AsyncSession, session_id: int) -> list[ManualReadingO
     return [_out(e, values.get(e.id, {})) for e in entries]
 
 
+#: Typed-in readings per session the station is given when it opens: enough for
+#: the latest value of every metric to be recognised as typed in.
+RECENT_PER_SESSION = 10
+
+
+async def recent(db: AsyncSession, session_ids: list[int]) -> list[ManualReadingOut]:
+    """The newest typed-in readings (not struck) of several sessions, oldest first."""
+    entries = await repository.recent_of(db, session_ids, RECENT_PER_SESSION)
+    values = await repository.values(db, entries)
+    out = [_out(e, values.get(e.id, {})) for e in entries]
+    return sorted(out, key=lambda o: (o.session_id, o.ts))
+
+
 async def strike(
     db: AsyncSession,
     ctx: AppContext,

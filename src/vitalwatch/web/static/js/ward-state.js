@@ -74,6 +74,8 @@ export class WardState {
   }
 
   setManual(entry) {
+    const known = this.manualOf(entry.session_id).find((e) => e.id === entry.id);
+    if (known?.struck && !entry.struck) return; // a struck-out reading stays struck
     const list = (this.manual.get(entry.session_id) || []).filter((e) => e.id !== entry.id);
     list.push(entry);
     list.sort((a, b) => new Date(a.ts) - new Date(b.ts));
