@@ -33,6 +33,8 @@ CLUSTER_PARTITIONS = 4
 _counter = itertools.count(1)
 #: `await shot(page, "name.png")` (the `shot` fixture): a page's screenshot.
 Shot = Callable[[Any, str], Awaitable[Path]]
+#: `await sign_in(url, width=, height=, path=)` (the `sign_in` fixture): a station page.
+SignIn = Callable[..., Awaitable[Any]]
 
 
 def free_port() -> int:

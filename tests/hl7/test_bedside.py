@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import expect
 from simulators.hl7 import Identity, MllpClient, ack_code, oru_r01, oru_r40
 
-from tests.support import ADMIN, NURSE, Api, ServerProcess, Shot, iso, mllp_port, now_utc
+from tests.support import ADMIN, Api, ServerProcess, Shot, SignIn, iso, mllp_port, now_utc
 
 _n = itertools.count(1)
 RR_HIGH = "196648^MDC_EVT_HI^MDC"
@@ -25,27 +24,6 @@ LEAD_OFF = "196680^MDC_EVT_LEAD_OFF^MDC"
 @pytest.fixture(scope="module")
 def backend() -> str:
     return "sqlite"  # the pages do not depend on the database
-
-
-@pytest.fixture
-async def api(hl7_server: ServerProcess) -> AsyncIterator[Api]:
-    client = Api(hl7_server.url)
-    yield client
-    await client.aclose()
-
-
-async def station(browser: Browser, url: str, path: str = "/") -> Page:
-    """A page of the central station signed in as the nurse, live."""
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(url + path)
-    await page.fill("#username", NURSE[0])
-    await page.fill("#password", NURSE[1])
-    await page.click("button[type=submit]")
-    await expect(page.get_by_test_id("link-status")).to_have_text("live", timeout=10_000)
-    return page
 
 
 async def alarms(api: Api, session_id: int) -> list[dict[str, Any]]:
@@ -68,6 +46,19 @@ async def hl7_monitored(api: Api) -> tuple[Identity, dict[str, Any], dict[str, A
     return who, device, await api.session([device["id"]])
 
 
+async def typed_in(api: Api, session_id: int) -> list[dict[str, Any]]:
+    r = await api.http.get(
+        f"/api/v1/sessions/{session_id}/manual-readings", headers=await api.auth()
+    )
+    return list(r.json())
+
+
+async def send(server: ServerProcess, *messages: bytes) -> list[str]:
+    """Send messages on one MLLP connection, as a monitor does: their ACK codes."""
+    async with MllpClient("127.0.0.1", mllp_port(server)) as c:
+        return [ack_code(a)[0] for a in await c.send_many(list(messages))]
+
+
 def r40(who: Identity, control: str, t: float, label: str, prio: str, kind: str, phase: str,
         code: str, metric: str | None = None, value: float | None = None) -> bytes:  # fmt: skip
     return oru_r40("mindray", who, control, t, label, prio, kind, phase, code, metric, value)
@@ -75,13 +66,15 @@ def r40(who: Identity, control: str, t: float, label: str, prio: str, kind: str,
 
 @pytest.mark.browser
 async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typed(
-    browser: Browser, api: Api, hl7_server: ServerProcess, shot: Shot
+    sign_in: SignIn, hl7_api: Api, hl7_server: ServerProcess, shot: Shot
 ) -> None:
-    device, by_device = await api.monitored()
-    _, typed = await api.monitored()
-    r = await api.post(device["token"], [{"ts": iso(now_utc()), "seq": 1, "sbp": 204, "dbp": 122}])
+    device, by_device = await hl7_api.monitored()
+    _, typed = await hl7_api.monitored()
+    r = await hl7_api.post(
+        device["token"], [{"ts": iso(now_utc()), "seq": 1, "sbp": 204, "dbp": 122}]
+    )
     assert r.status_code == 202
-    page = await station(browser, hl7_server.url)
+    page = await sign_in(hl7_server.url)
     tile = page.get_by_test_id(f"tile-{typed['id']}")
     await expect(tile).to_have_attribute("data-alarm", "none")
     # Keyboard only: focus the tile's action, Enter opens the form on BP.
@@ -99,7 +92,7 @@ async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typ
     await page.keyboard.type("130")
     await page.keyboard.press("Enter")
     await expect(dialog.get_by_test_id("manual-error-spo2")).to_contain_text("must be at most 100")
-    assert await alarms(api, typed["id"]) == []
+    assert await alarms(hl7_api, typed["id"]) == []
     # Two keystrokes a field: the value, Tab; Enter saves.
     await dialog.get_by_test_id("manual-spo2").fill("")
     await dialog.get_by_test_id("manual-bp").fill("")
@@ -116,7 +109,7 @@ async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typ
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
     # The same alarm a device's BP raised, and the tile says it in the same way.
-    mine, theirs = await alarms(api, typed["id"]), await alarms(api, by_device["id"])
+    mine, theirs = await alarms(hl7_api, typed["id"]), await alarms(hl7_api, by_device["id"])
     key = [(a["rule"], a["priority"], a["metric"], a["value"], a["message"]) for a in mine]
     assert key and key == [
         (a["rule"], a["priority"], a["metric"], a["value"], a["message"]) for a in theirs
@@ -132,13 +125,13 @@ async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typ
     # The device's tile is not marked typed.
     await expect(page.get_by_test_id(f"typed-bp-{by_device['id']}")).to_be_hidden()
     # A station opened afterwards marks it too (asked of the service on load).
-    other = await station(browser, hl7_server.url)
+    other = await sign_in(hl7_server.url)
     await expect(other.get_by_test_id(f"typed-bp-{typed['id']}")).to_be_visible()
     await expect(other.get_by_test_id(f"typed-bp-{by_device['id']}")).to_be_hidden()
-    r = await api.http.get(
+    r = await hl7_api.http.get(
         "/api/v1/manual-readings",
         params={"session_id": [typed["id"], by_device["id"]]},
-        headers=await api.auth(),
+        headers=await hl7_api.auth(),
     )
     assert [(e["session_id"], e["sbp"], e["hr"]) for e in r.json()] == [(typed["id"], 204, 88)]
     await other.close()
@@ -154,10 +147,10 @@ async def test_a_bp_typed_on_the_tile_raises_the_devices_alarm_and_is_marked_typ
 
 @pytest.mark.browser
 async def test_a_wrong_reading_is_struck_out_from_the_session_view(
-    browser: Browser, api: Api, hl7_server: ServerProcess
+    sign_in: SignIn, hl7_api: Api, hl7_server: ServerProcess
 ) -> None:
-    _, session = await api.monitored()
-    page = await station(browser, hl7_server.url, f"/sessions/{session['id']}")
+    _, session = await hl7_api.monitored()
+    page = await sign_in(hl7_server.url, path=f"/sessions/{session['id']}")
     section = page.get_by_test_id("sv-manual")
     await expect(section).to_be_visible()
     await section.get_by_test_id("manual-bp").focus()
@@ -168,12 +161,9 @@ async def test_a_wrong_reading_is_struck_out_from_the_session_view(
     await page.keyboard.press("Enter")
     await expect(section.get_by_test_id("manual-status")).to_contain_text("Saved: BP 210/80")
     await expect(page.get_by_test_id("chart-bp")).to_have_attribute("data-manual", "2")
+    await expect(page.get_by_test_id("chart-spo2")).to_have_attribute("data-manual", "1")
     await expect(page.get_by_test_id("sv-events")).to_contain_text("Typed in")
-    entries = (
-        await api.http.get(
-            f"/api/v1/sessions/{session['id']}/manual-readings", headers=await api.auth()
-        )
-    ).json()
+    entries = await typed_in(hl7_api, session["id"])
     assert len(entries) == 1
     entry = section.get_by_test_id(f"manual-entry-{entries[0]['id']}")
     await section.get_by_test_id(f"strike-{entries[0]['id']}").click()
@@ -190,52 +180,43 @@ async def test_a_wrong_reading_is_struck_out_from_the_session_view(
     await expect(page.get_by_test_id("chart-bp")).to_have_attribute("data-manual", "0")
     await expect(page.get_by_test_id("chart-spo2")).to_have_attribute("data-manual", "0")
     await expect(page.get_by_test_id("sv-events")).to_contain_text("Struck out")
-    kept = (
-        await api.http.get(
-            f"/api/v1/sessions/{session['id']}/manual-readings", headers=await api.auth()
-        )
-    ).json()
+    kept = await typed_in(hl7_api, session["id"])
     assert [(e["sbp"], e["struck"], e["struck_by"]) for e in kept] == [(210.0, True, "nurse")]
     assert page.errors == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.browser
 async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
-    browser: Browser, api: Api, hl7_server: ServerProcess, shot: Shot
+    sign_in: SignIn, hl7_api: Api, hl7_server: ServerProcess, shot: Shot
 ) -> None:
-    who, device, session = await hl7_monitored(api)
+    who, device, session = await hl7_monitored(hl7_api)
     sid = session["id"]
-    page = await station(browser, hl7_server.url)
+    page = await sign_in(hl7_server.url)
     tile = page.get_by_test_id(f"tile-{sid}")
     line = page.get_by_test_id(f"tile-monitor-{sid}")
     await expect(tile).to_be_visible()
     await expect(line).to_be_hidden()
     t = int(time.time()) - 20
-    port = mllp_port(hl7_server)
-    async with MllpClient("127.0.0.1", port) as c:
-        acks = await c.send_many(
-            [
-                oru_r01("mindray", who, "v1", t, {"hr": 72, "spo2": 97, "rr": 33}),
-                r40(who, "m1", t + 1, "** RR High", "PM", "SP", "start", RR_HIGH, "rr", 33),
-            ]
-        )
-    assert [ack_code(a)[0] for a in acks] == ["AA", "AA"]
+    acks = await send(
+        hl7_server,
+        oru_r01("mindray", who, "v1", t, {"hr": 72, "spo2": 97, "rr": 33}),
+        r40(who, "m1", t + 1, "** RR High", "PM", "SP", "start", RR_HIGH, "rr", 33),
+    )
+    assert acks == ["AA", "AA"]
     await expect(line).to_be_visible()
     await expect(line).to_contain_text("Monitor: ** RR High")
     await expect(line).to_have_attribute("data-priority", "medium")
     await expect(line).to_have_attribute("data-kind", "physiological")
     # It is the monitor's, not VitalWatch's: no alarm, no flashing tile, no alarm list entry.
-    assert await alarms(api, sid) == []
+    assert await alarms(hl7_api, sid) == []
     await expect(tile).to_have_attribute("data-alarm", "none")
     await expect(page.get_by_test_id("alarm-list")).not_to_contain_text("RR High")
-    async with MllpClient("127.0.0.1", port) as c:
-        acks = await c.send_many(
-            [
-                r40(who, "m2", t + 3, "Lead off", "PL", "ST", "start", LEAD_OFF),
-                r40(who, "m3", t + 4, "** RR High", "PM", "SP", "end", RR_HIGH, "rr", 20),
-            ]
-        )
-    assert [ack_code(a)[0] for a in acks] == ["AA", "AA"]
+    acks = await send(
+        hl7_server,
+        r40(who, "m2", t + 3, "Lead off", "PL", "ST", "start", LEAD_OFF),
+        r40(who, "m3", t + 4, "** RR High", "PM", "SP", "end", RR_HIGH, "rr", 20),
+    )
+    assert acks == ["AA", "AA"]
     # The RR alarm ended on the monitor: the tile shows what stands, lead off, in cyan.
     await expect(line).to_contain_text("Monitor: Lead off")
     await expect(line).to_have_attribute("data-kind", "technical")
@@ -249,12 +230,12 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     await expect(line).not_to_contain_text("RR High")
     await shot(page, "station-monitor-alarm.png")
     # A page opened now is given the standing alarms by the service.
-    fresh = await station(browser, hl7_server.url)
+    fresh = await sign_in(hl7_server.url)
     await expect(fresh.get_by_test_id(f"tile-monitor-{sid}")).to_contain_text("Monitor: Lead off")
     # A PID that is not the session's patient: a warning in words on the timeline.
-    async with MllpClient("127.0.0.1", port) as c:
-        ack = await c.send(oru_r01("mindray", who, "v2", t + 5, {"hr": 73}, "OTHER-77"))
-    assert ack_code(ack)[0] == "AA"
+    assert await send(hl7_server, oru_r01("mindray", who, "v2", t + 5, {"hr": 73}, "OTHER-77")) == [
+        "AA"
+    ]
     await fresh.goto(f"{hl7_server.url}/sessions/{sid}")
     events = fresh.get_by_test_id("sv-events")
     await expect(events).to_contain_text("Monitor's own alarm: ** RR High")
@@ -271,24 +252,22 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
 
 
 async def test_standing_monitor_alarms_end_with_the_monitor_or_time_out(
-    api: Api, hl7_server: ServerProcess
+    hl7_api: Api, hl7_server: ServerProcess
 ) -> None:
     """GET /api/v1/monitor-alarms: what stands now on the active sessions."""
-    who, _, session = await hl7_monitored(api)
+    who, _, session = await hl7_monitored(hl7_api)
     sid = session["id"]
     t = int(time.time()) - 30
-    async with MllpClient("127.0.0.1", mllp_port(hl7_server)) as c:
-        acks = await c.send_many(
-            [
-                r40(who, "s1", t, "** RR High", "PM", "SP", "start", RR_HIGH, "rr", 33),
-                r40(who, "s2", t + 1, "Lead off", "PL", "ST", "start", LEAD_OFF),
-                r40(who, "s3", t + 2, "Lead off", "PL", "ST", "end", LEAD_OFF),
-            ]
-        )
-    assert [ack_code(a)[0] for a in acks] == ["AA"] * 3
+    acks = await send(
+        hl7_server,
+        r40(who, "s1", t, "** RR High", "PM", "SP", "start", RR_HIGH, "rr", 33),
+        r40(who, "s2", t + 1, "Lead off", "PL", "ST", "start", LEAD_OFF),
+        r40(who, "s3", t + 2, "Lead off", "PL", "ST", "end", LEAD_OFF),
+    )
+    assert acks == ["AA"] * 3
 
     async def standing() -> list[tuple[str, bool]]:
-        r = await api.http.get("/api/v1/monitor-alarms", headers=await api.auth())
+        r = await hl7_api.http.get("/api/v1/monitor-alarms", headers=await hl7_api.auth())
         assert r.status_code == 200, r.text
         return [(a["message"], a["active"]) for a in r.json() if a["session_id"] == sid]
 
@@ -299,13 +278,13 @@ async def test_standing_monitor_alarms_end_with_the_monitor_or_time_out(
         "UPDATE monitor_alarms SET received_at = :old WHERE session_id = :s", old=old, s=sid
     )
     assert await standing() == []
-    async with MllpClient("127.0.0.1", mllp_port(hl7_server)) as c:
-        ack = await c.send(r40(who, "s4", t + 3, "** RR High", "PM", "SP", "continue", RR_HIGH))
-    assert ack_code(ack)[0] == "AA"
+    assert await send(
+        hl7_server, r40(who, "s4", t + 3, "** RR High", "PM", "SP", "continue", RR_HIGH)
+    ) == ["AA"]
     assert await standing() == [("Monitor: ** RR High", True)]
     # Ending the session ends what stood on it.
-    r = await api.http.post(f"/api/v1/sessions/{sid}/end", headers=await api.auth())
+    r = await hl7_api.http.post(f"/api/v1/sessions/{sid}/end", headers=await hl7_api.auth())
     assert r.status_code == 200
     assert await standing() == []
-    r = await api.http.get("/api/v1/monitor-alarms")
+    r = await hl7_api.http.get("/api/v1/monitor-alarms")
     assert r.status_code == 401
