@@ -182,6 +182,15 @@ async def test_a_wrong_reading_is_struck_out_from_the_session_view(
     await expect(page.get_by_test_id("sv-events")).to_contain_text("Struck out")
     kept = await typed_in(hl7_api, session["id"])
     assert [(e["sbp"], e["struck"], e["struck_by"]) for e in kept] == [(210.0, True, "nurse")]
+    # Typed in elsewhere (another screen, the /manual page): this page's list and trends follow.
+    r = await hl7_api.http.post(
+        f"/api/v1/sessions/{session['id']}/readings",
+        json={"sbp": 120, "dbp": 80},
+        headers=await hl7_api.auth(),
+    )
+    assert r.status_code == 201, r.text
+    await expect(section.get_by_test_id("manual-list")).to_contain_text("BP 120/80")
+    await expect(page.get_by_test_id("chart-bp")).to_have_attribute("data-manual", "2")
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -59,4 +59,5 @@ addSessionSection((el, session) => {
   el.append(section);
   const form = mountManualEntry(section, { sessionId: session.id, startedAt: session.started_at });
   if (session.status !== "active") form.root.querySelector(".row").hidden = true;
+  el.addEventListener("vitalwatch:manual", () => form.refresh()); // typed or struck elsewhere
 });

@@ -42,7 +42,11 @@ class SessionPage {
     // the monitor's own alarms and warnings, typed-in readings and strike-outs: timeline and trends
     const mine = (x) => { if (x && x.session_id === id) this.scheduleRefresh(); };
     ward.on("monitor", mine);
-    ward.on("manual", mine);
+    ward.on("manual", (entry) => {
+      mine(entry);
+      // the sections (js/bedside-entry.js) redraw what another nurse typed or struck
+      if (entry.session_id === id) $("#sv-extensions").dispatchEvent(new CustomEvent("vitalwatch:manual", { detail: entry }));
+    });
     setInterval(() => { if (this.liveValues) { this.liveValues = false; this.refreshCharts(); } }, 10_000);
     setInterval(() => this.observation(), 1000);
     $("#event-form").addEventListener("submit", (e) => this.addEvent(e));
