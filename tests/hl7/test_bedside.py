@@ -246,6 +246,12 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
         "AA"
     ]
     await fresh.goto(f"{hl7_server.url}/sessions/{sid}")
+    # The session page shows what stands now, apart from VitalWatch's alarms.
+    standing = fresh.get_by_test_id("sv-monitor")
+    await expect(standing).to_contain_text("Monitor: Lead off · since")
+    await expect(standing).to_contain_text(device["name"])
+    await expect(standing).not_to_contain_text("RR High")
+    await expect(fresh.get_by_test_id("sv-alarm-list")).to_be_empty()
     events = fresh.get_by_test_id("sv-events")
     await expect(events).to_contain_text("Monitor's own alarm: ** RR High")
     await expect(events).to_contain_text("Monitor's own alarm: Lead off")

@@ -41,7 +41,7 @@ class SessionPage {
     ward.on("vitals", (items) => { if (items.some((i) => i.session_id === id)) this.liveValues = true; });
     // the monitor's own alarms and warnings, typed-in readings and strike-outs: timeline and trends
     const mine = (x) => { if (x && x.session_id === id) this.scheduleRefresh(); };
-    ward.on("monitor", mine);
+    ward.on("monitor", (x) => { mine(x); this.monitorNow(); });
     ward.on("manual", (entry) => {
       mine(entry);
       // the sections (js/bedside-entry.js) redraw what another nurse typed or struck
@@ -51,6 +51,16 @@ class SessionPage {
     setInterval(() => this.observation(), 1000);
     $("#event-form").addEventListener("submit", (e) => this.addEvent(e));
     $("#end-session").addEventListener("click", () => this.askEnd());
+  }
+
+  /** The monitor's own alarms standing now: not VitalWatch's (no acknowledge), shown apart. */
+  monitorNow() {
+    const standing = this.ward.monitorAlarmsOf(this.id);
+    const box = $("#sv-monitor");
+    box.hidden = standing.length === 0;
+    box.replaceChildren(...standing.map((m) => h("li", { dataset: { kind: m.kind, priority: m.priority || "none" } },
+      `${m.message} · since ${clock(m.ts)} · ${m.device_name}`,
+      h("span", { class: "muted" }, " (the monitor's own alarm; acknowledge it at the monitor)"))));
   }
 
   emptyNote() { $("#sv-no-alarms").hidden = this.ward.alarmsOf(this.id).length > 0; }
