@@ -7,6 +7,7 @@ tests/backends.py; skipped with the install command when neither is there).
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 
 from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url, require_redis, stop_throwaways
-from tests.support import CLUSTER_PARTITIONS, Api, ServerProcess
+from tests.support import CLUSTER_PARTITIONS, NURSE, Api, ServerProcess, Shot, SignIn
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -106,6 +107,45 @@ async def browser() -> AsyncIterator[Any]:
         )
         yield browser
         await browser.close()
+
+
+#: Screenshots for the README are refreshed only on request, so a test run
+#: leaves the tree as it was: VITALWATCH_UPDATE_SCREENSHOTS=1 make unit
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+UPDATE_SCREENSHOTS = os.environ.get("VITALWATCH_UPDATE_SCREENSHOTS") == "1"
+
+
+@pytest.fixture
+def shot(tmp_path: Path) -> Shot:
+    """`await shot(page, "name.png")`: into docs/ when refreshing, else tmp (any
+    page test, whichever server it runs against)."""
+
+    async def take(page: Any, name: str) -> Path:
+        path = (DOCS if UPDATE_SCREENSHOTS else tmp_path) / name
+        await page.screenshot(path=str(path))
+        return path
+
+    return take
+
+
+@pytest.fixture
+def sign_in(browser: Any) -> SignIn:
+    """`await sign_in(url, width=, height=, path=)`: a page of the station signed in
+    as the nurse, live, collecting page errors in `page.errors`."""
+
+    async def open_page(url: str, width: int = 1600, height: int = 1000, path: str = "/") -> Any:
+        page = await browser.new_page(viewport={"width": width, "height": height})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.errors = errors
+        await page.goto(url + path)
+        await page.fill("#username", NURSE[0])
+        await page.fill("#password", NURSE[1])
+        await page.click("button[type=submit]")
+        await expect(page.get_by_test_id("link-status")).to_have_text("live")
+        return page
+
+    return open_page
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,10 @@ NURSE = ("nurse", "nurse-password-1")
 #: Partitions of the production-mode test clusters (the `cluster` fixture).
 CLUSTER_PARTITIONS = 4
 _counter = itertools.count(1)
+#: `await shot(page, "name.png")` (the `shot` fixture): a page's screenshot.
+Shot = Callable[[Any, str], Awaitable[Path]]
+#: `await sign_in(url, width=, height=, path=)` (the `sign_in` fixture): a station page.
+SignIn = Callable[..., Awaitable[Any]]
 
 
 def free_port() -> int:

@@ -43,6 +43,7 @@ from vitalwatch.live.router import router as live_router
 from vitalwatch.live.sockets import SocketRegistry
 from vitalwatch.logging import configure_logging, get_logger
 from vitalwatch.manual.router import router as manual_router
+from vitalwatch.manual.router import station_router as manual_station_router
 from vitalwatch.notify.outbox import Outbox
 from vitalwatch.notify.router import router as notify_router
 from vitalwatch.patients.router import router as patients_router
@@ -238,6 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         devices_router,
         hl7_router,
         manual_router,
+        manual_station_router,
         sessions_router,
         patients_router,
         records_router,

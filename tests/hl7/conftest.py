@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from tests.backends import new_database_url
-from tests.support import ServerProcess, mllp_server
+from tests.support import Api, ServerProcess, mllp_server
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +18,11 @@ def hl7_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+async def hl7_api(hl7_server: ServerProcess) -> AsyncIterator[Api]:
+    """An API client of the MLLP server."""
+    client = Api(hl7_server.url)
+    yield client
+    await client.aclose()

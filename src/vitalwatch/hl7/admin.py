@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
+from vitalwatch.db import utcnow
 from vitalwatch.devices import service as devices
 from vitalwatch.devices.models import Device
 from vitalwatch.devices.schemas import DeviceCreate, DeviceOut, DevicePatch
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import repository
-from vitalwatch.hl7.monitor import alarm_view
+from vitalwatch.hl7.models import MonitorAlarm
+from vitalwatch.hl7.monitor import STANDS_S, alarm_view
 from vitalwatch.hl7.schemas import (
     Identifier,
     MonitorAlarmOut,
@@ -102,7 +107,22 @@ async def unmapped(db: AsyncSession) -> list[UnmappedOut]:
 async def session_alarms(db: AsyncSession, session_id: int) -> list[MonitorAlarmOut]:
     if await sessions_repo.get(db, session_id) is None:
         raise SessionNotFound(f"Session {session_id} not found")
-    rows = await repository.session_alarms(db, session_id)
+    return await _views(db, await repository.session_alarms(db, session_id))
+
+
+async def standing_alarms(db: AsyncSession) -> list[MonitorAlarmOut]:
+    """The monitor alarms standing now on the active sessions: per monitor and
+    alarm code, the latest report, when it is not an end and came within
+    STANDS_S (a monitor whose "end" was lost, or that went quiet, does not
+    leave its alarm on the station for ever)."""
+    latest: dict[tuple[int, int, str], MonitorAlarm] = {}
+    for row in await repository.recent_reports(db, utcnow() - timedelta(seconds=STANDS_S)):
+        latest[(row.session_id, row.device_id, row.code)] = row
+    views = await _views(db, list(latest.values()))
+    return [v for v in views if v.active]
+
+
+async def _views(db: AsyncSession, rows: Sequence[MonitorAlarm]) -> list[MonitorAlarmOut]:
     names = {
         d.id: d.name
         for d in (

@@ -208,6 +208,23 @@ async def session_alarms(db: AsyncSession, session_id: int) -> Sequence[MonitorA
     )
 
 
+async def recent_reports(db: AsyncSession, since: datetime) -> Sequence[MonitorAlarm]:
+    """Every report received since `since` on the active sessions, in the order
+    the monitor sent them (the last one of each alarm says where it stands)."""
+    return (
+        (
+            await db.execute(
+                select(MonitorAlarm)
+                .join(Session, Session.id == MonitorAlarm.session_id)
+                .where(Session.status == "active", MonitorAlarm.received_at >= since)
+                .order_by(MonitorAlarm.ts_ms, MonitorAlarm.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
 async def warned(db: AsyncSession, session_id: int, detail: str) -> bool:
     return (
         await db.scalar(

@@ -57,6 +57,33 @@ async def of_session(db: AsyncSession, session_id: int) -> Sequence[ManualReadin
     )
 
 
+async def recent_of(
+    db: AsyncSession, session_ids: Sequence[int], per_session: int
+) -> list[ManualReading]:
+    """The newest `per_session` typed-in readings, not struck, of each session."""
+    rows = (
+        (
+            await db.execute(
+                select(ManualReading)
+                .where(
+                    ManualReading.session_id.in_(set(session_ids)),
+                    ManualReading.struck_at.is_(None),
+                )
+                .order_by(ManualReading.session_id, ManualReading.ts_ms.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
+    out: list[ManualReading] = []
+    taken: dict[int, int] = {}
+    for row in rows:
+        if taken.get(row.session_id, 0) < per_session:
+            taken[row.session_id] = taken.get(row.session_id, 0) + 1
+            out.append(row)
+    return out
+
+
 async def values(db: AsyncSession, entries: Sequence[ManualReading]) -> dict[int, dict[str, Any]]:
     """The stored values of each entry (a row of readings), by entry id."""
     if not entries:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
-from vitalwatch.ids import PathId
+from vitalwatch.ids import BodyId, PathId
 from vitalwatch.manual import service
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["manual readings"])
+#: Routes over several sessions (no session in the path).
+station_router = APIRouter(tags=["manual readings"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such session (or reading)"},
@@ -72,3 +74,14 @@ async def strike_reading(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except service.AlreadyStruck as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+@station_router.get("/api/v1/manual-readings", response_model=list[ManualReadingOut])
+async def recent_manual(
+    db: DbSession,
+    claims: Staff,
+    session_id: Annotated[list[BodyId], Query(min_length=1, max_length=200)],
+) -> list[ManualReadingOut]:
+    """The newest typed-in readings (not struck, up to 10 a session) of these
+    sessions: the station marks a latest value that was typed in when it opens."""
+    return await service.recent(db, list(session_id))

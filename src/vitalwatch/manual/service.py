@@ -153,6 +153,10 @@ async def enter(
             detail={"entry_id": entry.id, "ts": _iso(ts_ms), "values": values},
         )
         await db.flush()
+        # dashboards mark the value as typed in (the live values carry no source)
+        await ctx.hub.emit(
+            db, "manual_reading", {"manual_reading": _out(entry, values).model_dump(mode="json")}
+        )
         entry_id, device_id, event_id = entry.id, source.id, event.id
         await db.commit()
     try:
@@ -217,6 +221,19 @@ async def list_entries(db: AsyncSession, session_id: int) -> list[ManualReadingO
     return [_out(e, values.get(e.id, {})) for e in entries]
 
 
+#: Typed-in readings per session the station is given when it opens: enough for
+#: the latest value of every metric to be recognised as typed in.
+RECENT_PER_SESSION = 10
+
+
+async def recent(db: AsyncSession, session_ids: list[int]) -> list[ManualReadingOut]:
+    """The newest typed-in readings (not struck) of several sessions, oldest first."""
+    entries = await repository.recent_of(db, session_ids, RECENT_PER_SESSION)
+    values = await repository.values(db, entries)
+    out = [_out(e, values.get(e.id, {})) for e in entries]
+    return sorted(out, key=lambda o: (o.session_id, o.ts))
+
+
 async def strike(
     db: AsyncSession,
     ctx: AppContext,
@@ -276,4 +293,6 @@ async def strike(
             await ctx.cluster.readings_struck(session_id)
 
         on_commit(db, _rebuild)
-    return _out(entry, values)
+    out = _out(entry, values)
+    await ctx.hub.emit(db, "manual_reading", {"manual_reading": out.model_dump(mode="json")})
+    return out

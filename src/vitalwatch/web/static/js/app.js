@@ -10,6 +10,7 @@ import { TileGrid } from "./layout.js";
 import { SIGNED_OUT_KEY, startStation } from "./station.js";
 import { TileView, latestFrom } from "./tiles.js";
 import { TrendHistory } from "./trends.js";
+import "./bedside-entry.js"; // typed-in vitals on every tile (registers a tile action)
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -20,6 +21,16 @@ function nextPage() {
 
 function byRoom(a, b) {
   return String(a.room || "").localeCompare(String(b.room || ""), undefined, { numeric: true }) || a.id - b.id;
+}
+
+/** The newest typed-in readings of the ward's sessions (200 a request), so a
+ *  latest value typed in before this page opened is marked "typed" too. */
+async function loadTyped(ward, ids) {
+  for (let i = 0; i < ids.length; i += 200) {
+    const params = new URLSearchParams();
+    for (const id of ids.slice(i, i + 200)) params.append("session_id", id);
+    for (const entry of await api(`/api/v1/manual-readings?${params}`)) ward.setManual(entry);
+  }
 }
 
 function setupWard(ward) {
@@ -43,7 +54,8 @@ function setupWard(ward) {
       if (!tile) { tile = new TileView(s, open); tiles.set(s.id, tile); }
       const item = ward.vitals.get(s.id);
       tile.update(s, latestFrom(s, item), byId.get(s.id) || [], item?.news2 ?? s.news2,
-        ward.heard.get(s.id) ?? now, ward.nobodyMeasures(s.id), now);
+        ward.heard.get(s.id) ?? now, ward.nobodyMeasures(s.id), now,
+        { monitorAlarms: ward.monitorAlarmsOf(s.id), manual: ward.manualOf(s.id) });
       return tile.el;
     });
     if (syncChildren(tilesEl, wanted, guard)) {
@@ -61,7 +73,9 @@ function setupWard(ward) {
       if (l.hr || l.spo2) trends.add(s.id, (l.hr || l.spo2).ts, l.hr?.value, l.spo2?.value);
     }
     drawTiles();
-    trends.load(msg.sessions.map((s) => s.id)).then(() => drawTiles()).catch((err) => console.warn(err));
+    const ids = msg.sessions.map((s) => s.id);
+    trends.load(ids).then(() => drawTiles()).catch((err) => console.warn(err));
+    loadTyped(ward, ids).then(() => drawTiles()).catch((err) => console.warn(err));
   });
   ward.on("vitals", (items) => {
     for (const item of items) trends.add(item.session_id, item.ts, item.hr, item.spo2);

@@ -1,6 +1,7 @@
 // The session page's trends (uPlot): every chart draws its alarm limits as
 // dashed lines (red high priority, yellow medium) and keeps them in range,
-// marks the doses, and writes its times as 24-hour clock times.
+// marks the doses and the values a nurse typed in (a hollow white diamond:
+// not a monitor's), and writes its times as 24-hour clock times.
 
 import { METRIC, clock } from "./format.js";
 
@@ -37,7 +38,18 @@ export function align(seriesList) {
   return [times, ...columns];
 }
 
-function markers(lines, events, holder) {
+/** The typed-in points of a chart's metrics: [{metric, ts, value, entered_by}]. */
+export function manualPoints(chart, byMetric) {
+  return chart.metrics.flatMap((m) => (byMetric[m]?.manual || []).map((p) => ({ ...p, metric: m })));
+}
+
+function diamond(ctx, x, y, r) {
+  ctx.beginPath();
+  ctx.moveTo(x, y - r); ctx.lineTo(x + r, y); ctx.lineTo(x, y + r); ctx.lineTo(x - r, y); ctx.closePath();
+  ctx.fill(); ctx.stroke();
+}
+
+function markers(lines, events, holder, manual) {
   return {
     hooks: {
       draw: (u) => {
@@ -68,15 +80,27 @@ function markers(lines, events, holder) {
           ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
           ctx.fillText("dose", x + 3, top + 12 * devicePixelRatio);
         }
+        let typed = 0;
+        ctx.strokeStyle = "#ffffff";
+        ctx.fillStyle = "#0b0f14";
+        ctx.lineWidth = 2 * devicePixelRatio;
+        for (const p of manual) {
+          const x = u.valToPos(new Date(p.ts).getTime() / 1000, "x", true);
+          const y = u.valToPos(p.value, "y", true);
+          if (x < left - 1 || x > left + width + 1 || y < top - 1 || y > top + height + 1) continue;
+          diamond(ctx, x, y, 6 * devicePixelRatio);
+          typed += 1;
+        }
         ctx.restore();
         holder.dataset.limitsDrawn = drawn.join(",");
+        holder.dataset.manualDrawn = String(typed);
       },
     },
   };
 }
 
 /** One chart: a uPlot whose y range always holds the limits and the data. */
-export function makeChart(holder, chart, data, thresholds, events, width) {
+export function makeChart(holder, chart, data, thresholds, events, width, manual = []) {
   const lines = limitLines(chart, thresholds);
   holder.dataset.limits = lines.map((l) => l.label).join(",");
   const range = (u, min, max) => {
@@ -107,7 +131,7 @@ export function makeChart(holder, chart, data, thresholds, events, width) {
         spanGaps: !["hr", "spo2"].includes(m), points: { show: ["sbp", "dbp", "map"].includes(m) },
       })),
     ],
-    plugins: [markers(lines, events, holder)],
+    plugins: [markers(lines, events, holder, manual)],
   };
   return new window.uPlot(opts, data, holder);
 }

@@ -8,17 +8,22 @@ import { api } from "./api.js";
 import { mountChrome } from "./chrome.js";
 import { AlarmList } from "./alarm-list.js";
 import { answerText } from "./alarms.js";
-import { CHARTS, align, makeChart } from "./charts.js";
+import { CHARTS, align, makeChart, manualPoints } from "./charts.js";
 import { h } from "./dom.js";
 import { PRIORITY_WORD, ageSeconds, clock, dateTime, duration, protocolLabel } from "./format.js";
 import { LimitsForm } from "./limits-form.js";
 import { sessionSections } from "./mounts.js";
 import { recordLink } from "./record-link.js";
 import { requireSignIn, startStation } from "./station.js";
+import "./bedside-entry.js"; // the typed-vitals section (registers a session section)
 import { WardStrip } from "./ward-strip.js";
 
 const $ = (sel) => document.querySelector(sel);
-const EVENT_WORDS = { dose: "Dose", phase: "Phase", note: "Note", alarm_off: "Alarm off", alarm_on: "Alarm back on" };
+const EVENT_WORDS = {
+  dose: "Dose", phase: "Phase", note: "Note", alarm_off: "Alarm off", alarm_on: "Alarm back on",
+  monitor_alarm: "Monitor's own alarm", monitor_warning: "Monitor warning",
+  manual_reading: "Typed in", reading_struck: "Struck out",
+};
 
 class SessionPage {
   constructor(id, ward) {
@@ -34,10 +39,28 @@ class SessionPage {
     ward.on("snapshot", () => this.emptyNote());
     ward.on("session", (s) => { if (s.id === id) this.scheduleRefresh(); });
     ward.on("vitals", (items) => { if (items.some((i) => i.session_id === id)) this.liveValues = true; });
+    // the monitor's own alarms and warnings, typed-in readings and strike-outs: timeline and trends
+    const mine = (x) => { if (x && x.session_id === id) this.scheduleRefresh(); };
+    ward.on("monitor", (x) => { mine(x); this.monitorNow(); });
+    ward.on("manual", (entry) => {
+      mine(entry);
+      // the sections (js/bedside-entry.js) redraw what another nurse typed or struck
+      if (entry.session_id === id) $("#sv-extensions").dispatchEvent(new CustomEvent("vitalwatch:manual", { detail: entry }));
+    });
     setInterval(() => { if (this.liveValues) { this.liveValues = false; this.refreshCharts(); } }, 10_000);
     setInterval(() => this.observation(), 1000);
     $("#event-form").addEventListener("submit", (e) => this.addEvent(e));
     $("#end-session").addEventListener("click", () => this.askEnd());
+  }
+
+  /** The monitor's own alarms standing now: not VitalWatch's (no acknowledge), shown apart. */
+  monitorNow() {
+    const standing = this.ward.monitorAlarmsOf(this.id);
+    const box = $("#sv-monitor");
+    box.hidden = standing.length === 0;
+    box.replaceChildren(...standing.map((m) => h("li", { dataset: { kind: m.kind, priority: m.priority || "none" } },
+      `${m.message} · since ${clock(m.ts)} · ${m.device_name}`,
+      h("span", { class: "muted" }, " (the monitor's own alarm; acknowledge it at the monitor)"))));
   }
 
   emptyNote() { $("#sv-no-alarms").hidden = this.ward.alarmsOf(this.id).length > 0; }
@@ -98,8 +121,10 @@ class SessionPage {
   }
 
   timeline(events) {
+    // "Monitor: ** RR High" reads "Monitor's own alarm: ** RR High" here
+    const detail = (e) => (e.kind === "monitor_alarm" ? `: ${(e.detail || "").replace(/^Monitor: /, "")}` : ` ${e.detail || ""}`);
     $("#sv-events").replaceChildren(...(events.length ? events.map((e) => h("li", { dataset: { kind: e.kind } },
-      `${clock(e.ts)} `, h("strong", {}, EVENT_WORDS[e.kind] || e.kind), ` ${e.detail || ""}`))
+      `${clock(e.ts)} `, h("strong", {}, EVENT_WORDS[e.kind] || e.kind), detail(e)))
       : [h("li", { class: "muted" }, "No events yet")]));
   }
 
@@ -154,7 +179,9 @@ class SessionPage {
       const holder = h("div", { class: "chart", "data-testid": `chart-${chart.key}` }, h("h3", {}, chart.title));
       box.append(holder);
       const width = Math.max(300, holder.clientWidth - 16);
-      this.plots.push(makeChart(holder, chart, align(chart.metrics.map((m) => byMetric[m])), s.thresholds, this.events, width));
+      const typed = manualPoints(chart, byMetric);
+      holder.dataset.manual = String(typed.length);
+      this.plots.push(makeChart(holder, chart, align(chart.metrics.map((m) => byMetric[m])), s.thresholds, this.events, width, typed));
     }
   }
 

@@ -4,7 +4,7 @@
 // passes a function that sets up its own views on the ward state; they draw
 // before the page confirms what it has shown.
 
-import { session } from "./api.js";
+import { api, session } from "./api.js";
 import { isSounding, sortAlarms, topPriority } from "./alarms.js";
 import { Delivery } from "./delivery.js";
 import { show } from "./dom.js";
@@ -61,6 +61,25 @@ function setupSound(sound) {
   paint();
 }
 
+const MONITOR_ALARMS_EVERY_MS = 30_000;
+
+/** The monitors' own standing alarms (HL7 ORU^R40): asked after every snapshot
+ *  and every 30 s (alarms whose end was lost time out on the service, see
+ *  docs/api.md), live `monitor_alarm` events in between. */
+function followMonitorAlarms(ward) {
+  let asking = false;
+  const ask = async () => {
+    if (asking || !ward.linkUp) return;
+    asking = true;
+    const askedId = ward.newestMonitorReport();
+    try {
+      ward.setStandingMonitorAlarms(await api("/api/v1/monitor-alarms"), askedId);
+    } catch (err) { console.warn(err); } finally { asking = false; }
+  };
+  ward.on("snapshot", ask);
+  setInterval(ask, MONITOR_ALARMS_EVERY_MS);
+}
+
 /**
  * Connect this page to the ward: `setupViews(ward, live)` registers the
  * page's views first. Returns {ward, live, sound, delivery}.
@@ -72,6 +91,7 @@ export function startStation(setupViews) {
   live = new LiveConnection(ward.handlers((reason) => signOut(live, reason)));
   ward.on("link", linkStatus);
   setupViews(ward, live);
+  followMonitorAlarms(ward);
   const delivery = new Delivery(live, sound);
   ward.on("snapshot", (msg) => delivery.snapshotShown(msg));
   ward.on("alarm", (_alarm, msg) => { if (msg) delivery.eventShown(msg); });

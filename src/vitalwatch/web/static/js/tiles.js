@@ -4,11 +4,13 @@
 // words are in the tile, the value in alarm takes the priority colour,
 // technical alarms are cyan and blank the values they make stale, a room
 // nobody measures says "No monitor", and an alarm switched off shows on its
-// value until it is back.
+// value until it is back. The monitor's own alarms (HL7 ORU^R40) have a line
+// of their own, steady and outlined (they neither flash nor sound: VitalWatch's
+// rules do that), and a value typed in by a nurse is marked "typed".
 
 import { answerText, blankedMetrics, isTechnical, technicalLabel, topAlarm } from "./alarms.js";
 import { h, setAttr, setData, setText, show, syncFlash } from "./dom.js";
-import { PRIORITY_RANK, STALE_S, ageSeconds, duration, num, protocolLabel } from "./format.js";
+import { PRIORITY_RANK, STALE_S, ageSeconds, clock, duration, num, protocolLabel } from "./format.js";
 import { tileActions } from "./mounts.js";
 
 const LABELS = { high: "HIGH ALARM", medium: "MEDIUM ALARM", low: "LOW ALARM" };
@@ -51,11 +53,15 @@ class VitalCell {
     this.unit = h("span", {}, cell.unit);
     this.off = h("span", { class: "alarm-off", "data-testid": `alarm-off-${cell.kind}-${sessionId}`, hidden: true });
     this.off.innerHTML = `${BELL_OFF}<span>alarm off</span>`; // static markup, built once
+    this.typed = h("span", { class: "typed", "data-testid": `typed-${cell.kind}-${sessionId}`, hidden: true }, "typed");
     this.el = h("div", { class: `vital ${cell.kind}`, "data-testid": cell.kind },
-      h("span", { class: "name" }, cell.name), this.value, h("span", { class: "unit" }, this.unit, this.off));
+      h("span", { class: "name" }, cell.name, this.typed), this.value, h("span", { class: "unit" }, this.unit, this.off));
   }
 
-  update(text, { stale, blanked, alarm, off, unit }) {
+  update(text, { stale, blanked, alarm, off, unit, typed = null }) {
+    setData(this.el, "manual", typed ? "true" : null);
+    show(this.typed, Boolean(typed));
+    setAttr(this.typed, "title", typed ? `Typed in by ${typed.entered_by} (${clock(typed.ts)})` : null);
     setText(this.value, blanked ? "– – –" : text);
     setText(this.unit, unit ?? this.cell.unit);
     setData(this.el, "stale", stale && !blanked ? "true" : null);
@@ -76,6 +82,7 @@ export class TileView {
     this.protocol = h("span", { class: "t-protocol" });
     this.alarmText = h("span", { class: "t-alarm-text", "data-testid": "tile-alarm" });
     this.alarmAnswer = h("span", { class: "t-alarm-answer", "data-testid": "tile-answer" });
+    this.monitor = h("div", { class: "t-monitor", "data-testid": `tile-monitor-${id}`, hidden: true });
     this.cells = CELLS.map((c) => new VitalCell(c, id));
     this.spark = h("canvas", { class: "spark", width: 320, height: 40, "aria-hidden": "true" });
     this.timing = h("span", { class: "t-timing", "data-testid": "tile-timing" });
@@ -85,11 +92,15 @@ export class TileView {
     this.el = h("article", {
       class: "tile", tabindex: 0, role: "link", "data-testid": `tile-${id}`, dataset: { session: id },
       onclick: (ev) => { if (!ev.target.closest(".t-actions")) openSession(id); },
-      onkeydown: (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); openSession(id); } },
+      onkeydown: (ev) => {
+        if (ev.target.closest(".t-actions")) return; // a key meant for a tile action
+        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); openSession(id); }
+      },
     },
     h("div", { class: "t-head" }, this.room, this.label),
     h("div", { class: "t-who" }, this.patient, this.protocol),
     h("div", { class: "t-alarm" }, this.alarmText, this.alarmAnswer),
+    this.monitor,
     h("div", { class: "vitals" }, ...this.cells.map((c) => c.el)),
     h("div", { class: "t-trend" }, this.spark),
     h("div", { class: "t-foot" }, this.timing, this.stale, this.news2),
@@ -97,8 +108,10 @@ export class TileView {
     this.mounted = false;
   }
 
-  /** `noMonitor`: nobody measures this patient (WardState.nobodyMeasures). */
-  update(session, latest, alarms, news2, heardAt, noMonitor, now = Date.now()) {
+  /** `noMonitor`: nobody measures this patient (WardState.nobodyMeasures);
+   *  `monitorAlarms`: the monitor's own standing alarms; `manual`: typed-in
+   *  readings (WardState.monitorAlarmsOf, manualOf). */
+  update(session, latest, alarms, news2, heardAt, noMonitor, now = Date.now(), { monitorAlarms = [], manual = [] } = {}) {
     if (!this.mounted) { this.mounted = true; for (const fn of tileActions) fn(this.actions, session); }
     const top = topAlarm(alarms);
     const el = this.el;
@@ -129,11 +142,29 @@ export class TileView {
     setAttr(this.alarmText, "title", text || null);
     setText(this.alarmAnswer, top ? answerText(top, now) : "");
 
-    this.updateValues(session, latest, alarms, heardAt, now);
+    this.updateMonitor(monitorAlarms);
+    this.updateValues(session, latest, alarms, heardAt, now, manual);
     this.updateFoot(session, alarms, news2, now);
   }
 
-  updateValues(session, latest, alarms, heardAt, now) {
+  /** The monitor's own alarm, worst first: "Monitor: ** RR High · since 10:15:02". */
+  updateMonitor(monitorAlarms) {
+    const rank = (m) => (PRIORITY_RANK[m.priority] || 0) * 2 + (m.kind === "technical" ? 0 : 1);
+    const sorted = [...monitorAlarms].sort((a, b) => rank(b) - rank(a) || new Date(b.ts) - new Date(a.ts));
+    const top = sorted[0];
+    show(this.monitor, Boolean(top));
+    setData(this.monitor, "kind", top ? top.kind : null);
+    setData(this.monitor, "priority", top ? top.priority || "none" : null);
+    const text = top
+      ? `${top.message} · since ${clock(top.ts)}${sorted.length > 1 ? `  (+${sorted.length - 1} more)` : ""}`
+      : "";
+    setText(this.monitor, text);
+    setAttr(this.monitor, "title", top
+      ? `${sorted.map((m) => `${m.message} (${m.device_name})`).join("; ")}. The monitor's own alarm: it does not drive VitalWatch's alarms.`
+      : null);
+  }
+
+  updateValues(session, latest, alarms, heardAt, now, manual = []) {
     const silentFor = Math.max(0, (now - heardAt) / 1000);
     const newestTs = Object.values(latest).map((v) => v.ts).sort().pop();
     const age = (m) => staleness(latest[m]?.ts, newestTs, silentFor);
@@ -158,6 +189,7 @@ export class TileView {
       } else text = num(latest[k]?.value);
       const metric = k === "bp" ? "sbp" : k;
       cell.update(text, {
+        typed: typedValue(manual, metric, latest[metric]),
         stale: age(metric) > STALE_AFTER[k],
         blanked: cell.cell.metrics.some((m) => blanked.has(m)),
         alarm: alarmOf(cell.cell.metrics),
@@ -197,6 +229,17 @@ export class TileView {
     this.trendVersion = v;
     trends.draw(this.spark, this.id);
   }
+}
+
+/** The typed-in reading that the latest value of `metric` is, if any. */
+function typedValue(manual, metric, latest) {
+  if (!latest?.ts) return null;
+  const t = new Date(latest.ts).getTime();
+  for (let i = manual.length - 1; i >= 0; i -= 1) {
+    const e = manual[i];
+    if (!e.struck && e[metric] !== null && e[metric] !== undefined && Math.abs(new Date(e.ts).getTime() - t) < 1) return e;
+  }
+  return null;
 }
 
 /** After the observation time: never "complete" while an alarm is open; the
