@@ -255,6 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _add_readings_to_openapi(app: FastAPI) -> None:
     """The readings route is not a FastAPI route: add its entry and models by hand."""
+    # imported here: only the first request for /openapi.json needs it
     from pydantic.json_schema import models_json_schema
 
     original = app.openapi

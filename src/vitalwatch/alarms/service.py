@@ -41,6 +41,7 @@ from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.writer import StoredBatch
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.models import Session
 
 log = get_logger(__name__)
@@ -421,9 +422,6 @@ class AlarmService:
 
     async def _fix_baselines(self, now: float) -> None:
         """Sessions without a dose get their baseline once 5 minutes have passed."""
-        # imported here: sessions.service imports this module (it starts sessions)
-        from vitalwatch.sessions.service import compute_baseline
-
         configs: list[SessionConfig] = []
         async with self._maker() as db:
             for session in await sessions_repo.list_(db, "active", limit=100_000):

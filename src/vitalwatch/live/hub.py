@@ -18,22 +18,20 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from vitalwatch.alarms.news2 import news2
 from vitalwatch.db import on_commit
 from vitalwatch.live.models import LiveEvent
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import LIVE_CLIENTS, LIVE_DROPPED
-from vitalwatch.readings.latest import Latest, LatestStore
 
 log = get_logger(__name__)
 
@@ -61,35 +59,18 @@ async def _lock_event_order(conn: AsyncConnection) -> None:
         await conn.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_ORDER_LOCK})
 
 
-def _iso(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, tz=UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+class VitalsSource(Protocol):
+    """The latest values per session (readings/latest.py), as the hub needs them."""
 
+    def take_items(self) -> list[dict[str, Any]]:
+        """The sessions changed since the last take, as `vitals` items."""
+        ...
 
-def vitals_item(session_id: int, latest: Latest) -> dict[str, Any]:
-    """One session's latest values as a `vitals` item (with per-metric times)."""
-    item: dict[str, Any] = {"session_id": session_id}
-    newest = max(t for _, t in latest.values())
-    item["ts"] = _iso(newest)
-    item["ts_ms"] = newest
-    item["metric_ts"] = {m: _iso(t) for m, (_, t) in latest.items()}
-    for metric, (value, _) in latest.items():
-        item[metric] = value
-    score = news2(hr=item.get("hr"), sbp=item.get("sbp"), rr=item.get("rr"), spo2=item.get("spo2"))
-    item["news2"] = (
-        None
-        if score is None
-        else {
-            "score": score.score,
-            "level": score.level,
-            "any_three": score.any_three,
-            "missing": list(score.missing),
-        }
-    )
-    return item
+    def take_dirty(self) -> Sized:
+        """Forget which sessions changed (nobody is watching)."""
+        ...
+
+    def forget(self, session_id: int) -> None: ...
 
 
 @dataclass(eq=False)
@@ -126,7 +107,7 @@ class Client:
 class Hub:
     def __init__(
         self,
-        latest: LatestStore,
+        latest: VitalsSource,
         maker: async_sessionmaker[AsyncSession],
         *,
         vitals_interval_s: float = 0.25,
@@ -364,9 +345,10 @@ class Hub:
     async def _tick_vitals(self) -> None:
         while True:
             await asyncio.sleep(self._vitals_interval_s)
-            changed = self._latest.take_dirty()
-            if changed and self._clients:
-                self.push_vitals([vitals_item(sid, latest) for sid, latest in changed if latest])
+            if self._clients:
+                self.push_vitals(self._latest.take_items())
+            else:
+                self._latest.take_dirty()
 
     async def start(self) -> None:
         async with self._maker() as db:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from vitalwatch.readings.models import readings
+from vitalwatch.readings.news2 import news2
 from vitalwatch.readings.repository import not_struck
 from vitalwatch.readings.writer import StoredBatch
 from vitalwatch.vitals import METRICS
@@ -52,6 +54,37 @@ def newest_values(batch: StoredBatch) -> list[Update]:
             )
         )
     return out
+
+
+def _iso(ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def vitals_item(session_id: int, latest: Latest) -> dict[str, Any]:
+    """One session's latest values as a `vitals` item (with per-metric times)."""
+    item: dict[str, Any] = {"session_id": session_id}
+    newest = max(t for _, t in latest.values())
+    item["ts"] = _iso(newest)
+    item["ts_ms"] = newest
+    item["metric_ts"] = {m: _iso(t) for m, (_, t) in latest.items()}
+    for metric, (value, _) in latest.items():
+        item[metric] = value
+    score = news2(hr=item.get("hr"), sbp=item.get("sbp"), rr=item.get("rr"), spo2=item.get("spo2"))
+    item["news2"] = (
+        None
+        if score is None
+        else {
+            "score": score.score,
+            "level": score.level,
+            "any_three": score.any_three,
+            "missing": list(score.missing),
+        }
+    )
+    return item
 
 
 class LatestStore:
@@ -93,6 +126,10 @@ class LatestStore:
         """Sessions changed since the previous call, with their latest values."""
         dirty, self._dirty = self._dirty, set()
         return [(sid, dict(self._latest[sid])) for sid in sorted(dirty)]
+
+    def take_items(self) -> list[dict[str, Any]]:
+        """Sessions changed since the previous take, as the dashboards' `vitals` items."""
+        return [vitals_item(sid, latest) for sid, latest in self.take_dirty() if latest]
 
     def forget(self, session_id: int) -> None:
         self._latest.pop(session_id, None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
@@ -16,12 +15,10 @@ from vitalwatch.devices.service import DeviceDirectory, DeviceIdentity
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
 from vitalwatch.readings import repository
+from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck
 from vitalwatch.readings.validation import SampleColumns, SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
-
-if TYPE_CHECKING:
-    from vitalwatch.cluster.service import Cluster
 
 log = get_logger(__name__)
 
@@ -67,7 +64,7 @@ async def ingest(
     body: bytes,
     device: DeviceIdentity,
     directory: DeviceDirectory,
-    cluster: Cluster,
+    cluster: SampleSink,
     max_future_s: float,
 ) -> IngestAck:
     """Store a device's batch durably; raise the HTTP error a device must see."""

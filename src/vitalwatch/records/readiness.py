@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.alarms.models import Alarm
-from vitalwatch.alarms.thresholds import PROFILES
 from vitalwatch.context import AppContext
 from vitalwatch.db import utcnow
 from vitalwatch.readings.latest import Latest
@@ -33,7 +32,7 @@ from vitalwatch.records.profiles import Profiles, default_profile, entered_at
 from vitalwatch.records.schemas import DoseRecord, ReadinessOut, RecordProfileOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions.models import Session, SessionEvent
-from vitalwatch.vitals import METRIC_INFO
+from vitalwatch.vitals import METRIC_INFO, PROFILES
 
 #: Reminders and pre-dose advisories say nothing about the patient's recovery.
 NOT_BLOCKING = frozenset({"observation_due", "predose_bp_review"})

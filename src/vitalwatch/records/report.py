@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
-from vitalwatch.alarms.thresholds import PROFILES, Thresholds
+from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.context import AppContext
 from vitalwatch.db import utcnow
 from vitalwatch.patients import repository as patients_repo
@@ -25,7 +25,7 @@ from vitalwatch.records.schemas import ROUTE_LABELS, ChecklistOut, DoseRecord, R
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.models import Session, SessionEvent
-from vitalwatch.vitals import METRICS
+from vitalwatch.vitals import METRICS, PROFILES
 
 _RANK = {"low": 0, "medium": 1, "high": 2}
 

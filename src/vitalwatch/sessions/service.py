@@ -16,9 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import service as alarms_service
-from vitalwatch.alarms.news2 import news2
 from vitalwatch.alarms.thresholds import (
-    PROFILES,
     ThresholdError,
     Thresholds,
     ThresholdsPatch,
@@ -35,10 +33,12 @@ from vitalwatch.patients.models import Patient
 from vitalwatch.patients.schemas import PatientOut
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
+from vitalwatch.readings.news2 import news2
 from vitalwatch.records import readiness
 from vitalwatch.records.schemas import DoseRecord
 from vitalwatch.sessions import repository
 from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
+from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import (
     DeviceRef,
@@ -55,12 +55,8 @@ from vitalwatch.sessions.schemas import (
     Trends,
     TrendSeries,
 )
-from vitalwatch.vitals import METRICS, PROTOCOLS
+from vitalwatch.vitals import METRICS, PROFILES, PROTOCOLS
 
-#: Baseline windows of clinical-defaults.md: 10 min before the first dose, or the
-#: first 5 min of the session while no dose has been given.
-PRE_DOSE_WINDOW = timedelta(minutes=10)
-NO_DOSE_WINDOW = timedelta(minutes=5)
 #: How far back a session may be entered as having begun (a monitor connected
 #: late, a clinic's history replayed by the demo): one shift.
 MAX_BACKDATE = timedelta(hours=12)
@@ -370,22 +366,6 @@ def protocols(ctx: AppContext) -> list[ProtocolOut]:
         )
         for name in PROTOCOLS
     ]
-
-
-async def compute_baseline(
-    db: AsyncSession, session: Session, now: datetime
-) -> dict[str, float | None] | None:
-    """clinical-defaults.md's baseline: 10 min before the first dose, else the first 5 min."""
-    if session.first_dose_at is not None:
-        end = session.first_dose_at
-        start = end - PRE_DOSE_WINDOW
-    else:
-        start = session.started_at
-        end = start + NO_DOSE_WINDOW
-        if now < end:
-            return None
-    values = await readings_repo.medians(db, session.id, _ms(start), _ms(end))
-    return values if any(v is not None for v in values.values()) else None
 
 
 def event_time(
