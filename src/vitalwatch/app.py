@@ -30,7 +30,7 @@ from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.edge import EdgeMiddleware
-from vitalwatch.errors import validation_body
+from vitalwatch.errors import DomainError, error_body, validation_body
 from vitalwatch.fhir.router import router as fhir_router
 from vitalwatch.health.lag import watch_lag
 from vitalwatch.health.router import router as health_router
@@ -198,6 +198,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content=validation_body(exc.errors()))
 
 
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """A domain's refusal (vitalwatch.errors): its status and `detail`, as FastAPI words one."""
+    assert isinstance(exc, DomainError)
+    return JSONResponse(status_code=exc.status, content=error_body(exc), headers=exc.headers)
+
+
 class VitalWatchApp(FastAPI):
     """FastAPI, with device readings answered before its routing (readings/router.py)."""
 
@@ -227,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = build_context(settings)
     app.add_middleware(EdgeMiddleware, ctx=app.state.ctx)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(records_errors.RecordError, records_errors.handler)
     for unavailable in (OperationalError, InterfaceError, DisconnectionError, OSError):
         app.add_exception_handler(unavailable, _database_unavailable)

@@ -21,13 +21,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
-from fastapi import HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import repository
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
 from vitalwatch.alarms.engine.model import STATION, Action
 from vitalwatch.alarms.engine.technical import UNWATCHED_AFTER_S
+from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
 from vitalwatch.alarms.ports import NoNotifications, NotificationPort
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.store import AlarmStore, Change, Event, dt, epoch, out, view_of
@@ -321,15 +321,13 @@ class AlarmService:
         async with self.lock, self._maker() as db:
             alarm = await repository.get(db, alarm_id)
             if alarm is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
+                raise AlarmNotFound(alarm_id)
             if request is not None and await audit.done_before(
                 db, action=f"alarm.{action}", entity="alarm", entity_id=alarm_id, request=request
             ):
                 return out(alarm)
             if alarm.state == "resolved":
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT, f"Alarm {alarm_id} is already resolved"
-                )
+                raise AlarmResolved(alarm_id)
             now = time.time()
             user = actor.name or "unknown"
             sid = STATION if alarm.session_id is None else alarm.session_id

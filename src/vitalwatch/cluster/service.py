@@ -13,10 +13,10 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from fastapi import HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import repository as alarms_repo
+from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.audit.service import Actor
 from vitalwatch.cluster.partition import Partition
@@ -74,13 +74,13 @@ class Cluster(Protocol):
 
 
 async def alarm_session(maker: async_sessionmaker[AsyncSession], alarm_id: int) -> int:
-    """The session of an open alarm; 404 or 409 as the staff member must see them."""
+    """The session of an open alarm (AlarmNotFound, AlarmResolved otherwise)."""
     async with maker() as db:
         alarm = await alarms_repo.get(db, alarm_id)
     if alarm is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
+        raise AlarmNotFound(alarm_id)
     if alarm.state == "resolved":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"Alarm {alarm_id} is already resolved")
+        raise AlarmResolved(alarm_id)
     return alarm.session_id or 0  # the station's own alarm: evaluated with partition 0
 
 

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
 from vitalwatch.context import AppContext
 from vitalwatch.db import on_commit, utcnow
+from vitalwatch.errors import Invalid
 from vitalwatch.manual import repository
 from vitalwatch.manual.models import ManualReading
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
@@ -77,7 +77,7 @@ def _validate(body: ManualEntry, session: Session, now_ms: int, skew_s: float, s
     given: dict[str, Any] = {m: getattr(body, m) for m in METRICS if getattr(body, m) is not None}
     if (body.sbp is None) != (body.dbp is None):
         missing = "dbp" if body.dbp is None else "sbp"
-        raise RequestValidationError(
+        raise Invalid(
             [_problem((missing,), "a BP needs systolic and diastolic (e.g. 120/80)", None)]
         )
     sample: dict[str, Any] = {"seq": seq, **given}
@@ -86,7 +86,7 @@ def _validate(body: ManualEntry, session: Session, now_ms: int, skew_s: float, s
     try:
         columns = parse_readings(orjson.dumps({"samples": [sample]}), now_ms, int(skew_s * 1000))
     except SampleProblems as exc:
-        raise RequestValidationError(
+        raise Invalid(
             [
                 {**e, "loc": ("body", *(x for x in e["loc"][3:] if x != "samples"))}
                 for e in exc.errors
@@ -95,7 +95,7 @@ def _validate(body: ManualEntry, session: Session, now_ms: int, skew_s: float, s
     ts_ms = int(columns.ts_ms[0])
     started_ms = int(session.started_at.timestamp() * 1000)
     if ts_ms < started_ms:
-        raise RequestValidationError(
+        raise Invalid(
             [
                 _problem(
                     ("ts",),

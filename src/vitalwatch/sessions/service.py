@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import HTTPException, status
-from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +25,7 @@ from vitalwatch.audit import service as audit
 from vitalwatch.context import AppContext
 from vitalwatch.db import on_commit, utcnow
 from vitalwatch.devices import repository as devices_repo
+from vitalwatch.errors import Invalid
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients import service as patients_service
 from vitalwatch.patients.models import Patient
@@ -39,6 +38,7 @@ from vitalwatch.records.schemas import DoseRecord
 from vitalwatch.sessions import repository
 from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
 from vitalwatch.sessions.baseline import compute_baseline
+from vitalwatch.sessions.errors import DeviceBusy, SessionEnded, SessionNotFound
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import (
     DeviceRef,
@@ -70,12 +70,8 @@ def _from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def not_found(session_id: int) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Session {session_id} not found")
-
-
-def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> RequestValidationError:
-    return RequestValidationError(
+def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> Invalid:
+    return Invalid(
         [
             {
                 "type": "value_error",
@@ -104,7 +100,7 @@ def _started_at(body: SessionCreate, now: datetime, max_future_s: float) -> date
 
 def _threshold_error(
     exc: ValidationError, prefix: tuple[str | int, ...], sent: ThresholdsPatch | None
-) -> RequestValidationError:
+) -> Invalid:
     """422 naming the field: of a contradicting pair, the one that was sent."""
     given = sent.model_dump(exclude_unset=True) if sent is not None else {}
     errors = []
@@ -121,7 +117,7 @@ def _threshold_error(
             ):
                 loc = (metric, cause.other)
         errors.append({"type": e["type"], "loc": (*prefix, *loc), "msg": msg, "input": None})
-    return RequestValidationError(errors)
+    return Invalid(errors)
 
 
 def observation_until(session: Session) -> datetime | None:
@@ -211,9 +207,9 @@ def _tell_evaluator(db: AsyncSession, ctx: AppContext, session_id: int) -> None:
 async def _get_active(db: AsyncSession, session_id: int) -> Session:
     session = await repository.get(db, session_id, for_update=True)
     if session is None:
-        raise not_found(session_id)
+        raise SessionNotFound(session_id)
     if session.status != "active":
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"Session {session_id} has ended")
+        raise SessionEnded(session_id)
     return session
 
 
@@ -229,7 +225,7 @@ async def _patient_of(db: AsyncSession, body: SessionCreate, actor: audit.Actor)
     assert body.patient_id is not None
     patient = await patients_repo.get(db, body.patient_id, for_update=True)
     if patient is None:
-        raise RequestValidationError(
+        raise Invalid(
             [
                 {
                     "type": "value_error",
@@ -272,7 +268,7 @@ async def create(
     found = {d.id: d for d in await devices_repo.by_ids(db, device_ids)}
     missing = [d for d in device_ids if d not in found or found[d].retired]
     if missing:
-        raise RequestValidationError(
+        raise Invalid(
             [
                 {
                     "type": "value_error",
@@ -303,11 +299,7 @@ async def create(
     await db.flush()
     for device_id in device_ids:
         if not await devices_repo.bind(db, device_id, session.id):
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail=f"Device {device_id} ({found[device_id].name}) is already bound "
-                "to an active session",
-            )
+            raise DeviceBusy(device_id, found[device_id].name)
         await repository.add_binding(db, session.id, device_id)
     await audit.record(
         db,
@@ -333,7 +325,7 @@ async def create(
 async def get(db: AsyncSession, ctx: AppContext, session_id: int) -> SessionOut:
     session = await repository.get(db, session_id)
     if session is None:
-        raise not_found(session_id)
+        raise SessionNotFound(session_id)
     return await view(db, ctx, session)
 
 
@@ -431,7 +423,7 @@ async def add_event(
 
 async def list_events(db: AsyncSession, session_id: int) -> list[EventOut]:
     if await repository.get(db, session_id) is None:
-        raise not_found(session_id)
+        raise SessionNotFound(session_id)
     return [event_out(e) for e in await repository.events(db, session_id)]
 
 
@@ -518,7 +510,7 @@ async def trends(
     known = {s.id for s in await repository.by_ids(db, set(session_ids))}
     missing = [sid for sid in session_ids if sid not in known]
     if missing:
-        raise not_found(missing[0])
+        raise SessionNotFound(missing[0])
     items = []
     for sid in dict.fromkeys(session_ids):
         for metric in dict.fromkeys(metrics):
@@ -536,7 +528,7 @@ async def readings_series(
     max_points: int | None,
 ) -> ReadingSeries:
     if await repository.get(db, session_id) is None:
-        raise not_found(session_id)
+        raise SessionNotFound(session_id)
     ts, values = await _series(db, session_id, metric, since, until, max_points)
     since_ms, until_ms = _ms(since) if since else None, _ms(until) if until else None
     manual = await readings_repo.manual_points(db, session_id, metric, since_ms, until_ms)
