@@ -39,7 +39,7 @@ from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS
 from vitalwatch.readings import repository as readings_repo
-from vitalwatch.readings.writer import StoredBatch
+from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.models import Session

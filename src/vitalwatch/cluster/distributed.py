@@ -54,15 +54,10 @@ from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import CLUSTER_MESSAGES, PARTITIONS_OWNED
 from vitalwatch.notify.outbox import Outbox
+from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.latest import LatestStore, newest_values
 from vitalwatch.readings.validation import SampleColumns
-from vitalwatch.readings.writer import (
-    DeviceNotBound,
-    IngestResult,
-    IngestUnavailable,
-    Misrouted,
-    StoredBatch,
-)
+from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable, Misrouted
 from vitalwatch.vitals import METRICS
 
 log = get_logger(__name__)

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
@@ -176,8 +175,7 @@ async def _not_stored(
 ) -> None:
     """Undo the entry whose values never reached the store (audited)."""
     async with ctx.sessionmaker() as db:
-        await db.execute(delete(ManualReading).where(ManualReading.id == entry_id))
-        await db.execute(delete(SessionEvent).where(SessionEvent.id == event_id))
+        await repository.delete_entry(db, entry_id, event_id)
         await audit.record(
             db,
             actor=actor,
