@@ -396,15 +396,6 @@ class Simulation:
         await self.client.aclose()
 
 
-async def run_simulation(
-    cfg: SimulationConfig, on_tick: Callable[[Simulation], None] | None = None
-) -> Simulation:
-    """Set up and play a simulation to the end (Ctrl-C ends the sessions too)."""
-    sim = Simulation(cfg)
-    await drive(sim, on_tick)
-    return sim
-
-
 async def drive(sim: Simulation, on_tick: Callable[[Simulation], None] | None = None) -> None:
     """Set up and play `sim` to the end, then close it; its sessions end however it stops."""
     cfg = sim.cfg

@@ -16,14 +16,23 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+#: The browser tests' fixtures (tests/browser/conftest.py): a signed-in page,
+#: and a screenshot of one.
+SignIn = Callable[..., Awaitable["Page"]]
+Shot = Callable[["Page", str], Awaitable[Path]]
 
 ADMIN = ("admin", "admin-password-1")
 NURSE = ("nurse", "nurse-password-1")

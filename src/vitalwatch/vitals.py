@@ -97,8 +97,3 @@ PROFILES: Final[dict[str, ProtocolProfile]] = {
         predose_bp_advisory=None,
     ),
 }
-
-
-def derived_map(sbp: float, dbp: float) -> float:
-    """Mean arterial pressure from a cuff reading, when the device sends none."""
-    return (sbp + 2.0 * dbp) / 3.0

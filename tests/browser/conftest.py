@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.support import NURSE
+from tests.support import NURSE, Shot, SignIn
 
 #: Screenshots for the README are refreshed only on request, so a test run
 #: leaves the tree as it was: VITALWATCH_UPDATE_SCREENSHOTS=1 make unit
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 UPDATE_SCREENSHOTS = os.environ.get("VITALWATCH_UPDATE_SCREENSHOTS") == "1"
-
-SignIn = Callable[..., Awaitable[Page]]
-Shot = Callable[[Page, str], Awaitable[Path]]
 
 
 @pytest.fixture(scope="module")

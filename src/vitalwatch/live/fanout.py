@@ -61,7 +61,6 @@ class Client:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     last_event_id: int = 0
     last_sent: float = field(default_factory=time.monotonic)
-    overflowed: bool = False
     task: asyncio.Task[None] | None = None  # the sender, while serving
 
     def __post_init__(self) -> None:
@@ -71,7 +70,6 @@ class Client:
         try:
             self.durable.put_nowait((event_id, text))
         except asyncio.QueueFull:
-            self.overflowed = True
             return False
         self.wake.set()
         return True
