@@ -7,7 +7,8 @@ grimp (import-linter's graph library).
 docs/architecture.md pastes the Mermaid output; `make lint` runs `--check`
 beside `lint-imports` (whose contracts in pyproject.toml cover the layers but
 not circles that cross domains). A node is a domain folder (`alarms.engine` is
-shown on its own: it is the bottom layer) or a top-level module. Imports under
+shown on its own), a top-level module, or `shared` (config, db, errors, heap,
+ids, logging, metrics, migrate, vitals: the plain modules at the bottom). Imports under
 `if TYPE_CHECKING:` count, as they do for the contracts.
 """
 
@@ -20,6 +21,10 @@ from collections import defaultdict
 import grimp
 
 SPLIT = ("vitalwatch.alarms.engine",)
+#: Plain modules every domain uses (the bottom layer of the contracts), one node.
+SHARED = frozenset(
+    {"config", "db", "errors", "heap", "ids", "logging", "metrics", "migrate", "vitals"}
+)
 Graph = dict[str, set[str]]
 
 
@@ -31,7 +36,9 @@ def domain(module: str) -> str:
     parts = module.split(".")
     if parts[0] != "vitalwatch":
         return parts[0]
-    return parts[1] if len(parts) > 1 else "vitalwatch"
+    if len(parts) == 1:
+        return "vitalwatch"
+    return "shared" if parts[1] in SHARED else parts[1]
 
 
 def module_graph() -> Graph:
@@ -111,9 +118,13 @@ def main() -> int:
         for loop in loops:
             print("import circle among: " + ", ".join(loop), file=sys.stderr)
         return 1 if loops else 0
-    print(mermaid(domain_graph(modules)))
+    domains = domain_graph(modules)
+    print(mermaid(domains))
     print(f"%% module-level import circles: {len(loops)}")
     for loop in loops:
+        print("%%   " + ", ".join(loop))
+    for loop in circles(domains):
+        print(f"%% domains that import each other (through modules of their own): {len(loop)}")
         print("%%   " + ", ".join(loop))
     return 0
 
