@@ -190,8 +190,7 @@ class RedisCluster:
             await self._ensure_group(p)
         live_start = await self._last_id(self.key("live"))
         vitals_start = await self._last_id(self.key("vitals"))
-        self._hub.publisher = self._publish_live
-        self._hub.on_session_change = self._session_event
+        self._hub.attach(self._publish_live, self._session_event)
         await self._lease_round()
         self._tasks = [
             asyncio.create_task(self._leases(), name="cluster-leases"),

@@ -48,7 +48,7 @@ class EventLog:
         self._maker = maker
         self._deliver = deliver
         #: Every committed event goes here first: to other processes (Redis) as
-        #: well as to `offer` in this one. Set by the cluster layer.
+        #: well as to `offer` in this one (Hub.attach, in production mode).
         self.publisher: Publisher = self.offer
         #: The highest event id delivered to this process's dashboards: events
         #: are delivered strictly in id order, without gaps that later fill.

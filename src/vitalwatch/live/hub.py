@@ -37,22 +37,23 @@ class Hub:
             ping_interval_s=ping_interval_s,
             max_queue=max_queue,
         )
-        #: Told the id of every session whose committed change is delivered here.
-        #: Set by the cluster layer: the process evaluating the session reloads
-        #: it, even when the direct message to it was lost (this event reaches
-        #: every process from the database as well as through Redis).
-        self.on_session_change: Callable[[int], None] | None = None
+        self._on_session_change: Callable[[int], None] | None = None
+
+    def attach(self, publish: Publisher, on_session_change: Callable[[int], None]) -> None:
+        """Several processes (cluster/distributed.py): committed events go to
+        `publish` (Redis, and this process's `offer`) instead of only here, and
+        `on_session_change` is told the id of every session whose committed
+        change is delivered here, so the process evaluating it reloads it even
+        when the direct message was lost (the event also comes from the table)."""
+        self.events.publisher = publish
+        self._on_session_change = on_session_change
 
     # -- the event log ----------------------------------------------------------------
 
-    @property
-    def publisher(self) -> Publisher:
-        """Where committed events go first (the cluster layer sets it: Redis)."""
-        return self.events.publisher
-
-    @publisher.setter
-    def publisher(self, publish: Publisher) -> None:
-        self.events.publisher = publish
+    def publish(self, event_id: int, type_: str, payload: dict[str, Any]) -> None:
+        """A committed event: to every process's dashboards (this one's alone
+        until `attach`)."""
+        self.events.publisher(event_id, type_, payload)
 
     @property
     def last_event_id(self) -> int:
@@ -94,8 +95,8 @@ class Hub:
             session = payload["session"]
             if session.get("status") == "ended":
                 self._latest.forget(int(session["id"]))  # no state kept for it
-            if self.on_session_change is not None:
-                self.on_session_change(int(session["id"]))
+            if self._on_session_change is not None:
+                self._on_session_change(int(session["id"]))
         self.fanout.send_event(event_id, event_text(type_, event_id, payload))
 
     # -- the dashboards ---------------------------------------------------------------
