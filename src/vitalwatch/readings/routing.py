@@ -12,12 +12,11 @@ baseline readings) stay with the current session.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vitalwatch.db import to_ms
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.sessions import repository as sessions_repo
 
@@ -25,10 +24,6 @@ I64 = npt.NDArray[np.int64]
 
 #: device -> (its active session, when that binding began in epoch ms)
 Bindings = dict[int, tuple[int | None, int | None]]
-
-
-def _ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
 
 
 class Routes:
@@ -45,7 +40,7 @@ class Routes:
         ]
         if unknown:
             for d, s, at in await sessions_repo.binding_starts(conn, unknown):
-                self._bound_at[(d, s)] = _ms(at)
+                self._bound_at[(d, s)] = to_ms(at)
         return {d: (s, None if s is None else self._bound_at.get((d, s))) for d, s in bound.items()}
 
     @staticmethod
@@ -55,7 +50,7 @@ class Routes:
         """The session of each sample of one device (the rare path: some were
         measured before its current binding)."""
         rows = await sessions_repo.bindings_of_device(conn, device)
-        starts = np.array([_ms(at) for _, at in rows], dtype=np.int64)
+        starts = np.array([to_ms(at) for _, at in rows], dtype=np.int64)
         sessions = np.array([s for s, _ in rows], dtype=np.int64)
         out = np.full(ts_ms.shape[0], current, dtype=np.int64)
         early = ts_ms < bound_at

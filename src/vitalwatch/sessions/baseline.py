@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vitalwatch.db import to_ms
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.sessions.models import Session
 
@@ -18,10 +19,6 @@ from vitalwatch.sessions.models import Session
 #: first 5 min of the session while no dose has been given.
 PRE_DOSE_WINDOW = timedelta(minutes=10)
 NO_DOSE_WINDOW = timedelta(minutes=5)
-
-
-def _ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
 
 
 async def compute_baseline(
@@ -36,5 +33,5 @@ async def compute_baseline(
         end = start + NO_DOSE_WINDOW
         if now < end:
             return None
-    values = await readings_repo.medians(db, session.id, _ms(start), _ms(end))
+    values = await readings_repo.medians(db, session.id, to_ms(start), to_ms(end))
     return values if any(v is not None for v in values.values()) else None

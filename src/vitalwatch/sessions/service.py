@@ -23,7 +23,7 @@ from vitalwatch.alarms.thresholds import (
 )
 from vitalwatch.audit import service as audit
 from vitalwatch.context import AppContext
-from vitalwatch.db import on_commit, utcnow
+from vitalwatch.db import from_ms, on_commit, to_ms, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.errors import Invalid
 from vitalwatch.patients import repository as patients_repo
@@ -60,14 +60,6 @@ from vitalwatch.vitals import METRICS, PROFILES, PROTOCOLS
 #: How far back a session may be entered as having begun (a monitor connected
 #: late, a clinic's history replayed by the demo): one shift.
 MAX_BACKDATE = timedelta(hours=12)
-
-
-def _ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
-
-
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> Invalid:
@@ -166,7 +158,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
                 device_ids=[d.id for d in bound],
                 thresholds=thresholds,
                 baseline={m: (s.baseline or {}).get(m) for m in METRICS},
-                latest={m: LatestValue(value=v, ts=_from_ms(t)) for m, (v, t) in latest.items()},
+                latest={m: LatestValue(value=v, ts=from_ms(t)) for m, (v, t) in latest.items()},
                 news2=News2Out(
                     score=score.score,
                     level=score.level,
@@ -530,14 +522,14 @@ async def readings_series(
     if await repository.get(db, session_id) is None:
         raise SessionNotFound(session_id)
     ts, values = await _series(db, session_id, metric, since, until, max_points)
-    since_ms, until_ms = _ms(since) if since else None, _ms(until) if until else None
+    since_ms, until_ms = to_ms(since) if since else None, to_ms(until) if until else None
     manual = await readings_repo.manual_points(db, session_id, metric, since_ms, until_ms)
     return ReadingSeries(
         metric=metric,
         ts=ts,
         values=values,
         manual=[
-            ManualPoint(ts=_from_ms(t), value=v, entry_id=i, entered_by=n) for t, v, i, n in manual
+            ManualPoint(ts=from_ms(t), value=v, entry_id=i, entered_by=n) for t, v, i, n in manual
         ],
     )
 
@@ -551,8 +543,8 @@ async def _series(
     max_points: int | None,
 ) -> tuple[list[datetime], list[float]]:
     ts, values = await readings_repo.series(
-        db, session_id, metric, _ms(since) if since else None, _ms(until) if until else None
+        db, session_id, metric, to_ms(since) if since else None, to_ms(until) if until else None
     )
     if max_points is not None:
         ts, values = minmax_downsample(ts, values, max_points)
-    return [_from_ms(t) for t in ts.tolist()], values.tolist()
+    return [from_ms(t) for t in ts.tolist()], values.tolist()
