@@ -23,7 +23,7 @@ from vitalwatch.auth.router import router as auth_router
 from vitalwatch.auth.router import users_router
 from vitalwatch.auth.security import HashPool
 from vitalwatch.auth.throttle import LoginThrottle, MemoryThrottle, RedisThrottle, ThrottlePolicy
-from vitalwatch.cluster.service import Cluster, Housekeeping, LocalCluster
+from vitalwatch.cluster.service import Cluster, LocalCluster
 from vitalwatch.config import Settings, get_settings
 from vitalwatch.context import AppContext
 from vitalwatch.db import create_engine, create_sessionmaker
@@ -37,6 +37,7 @@ from vitalwatch.health.router import router as health_router
 from vitalwatch.hl7.listener import MllpServer
 from vitalwatch.hl7.router import router as hl7_router
 from vitalwatch.hl7.service import Hl7Ingest
+from vitalwatch.housekeeping import Housekeeping
 from vitalwatch.live.confirmations import Confirmations
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
