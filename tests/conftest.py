@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url, require_redis, stop_throwaways
-from tests.support import CLUSTER_PARTITIONS, Api, ServerProcess
+from tests.support import CLUSTER_PARTITIONS, Api, ServerProcess, Ward, seed_ward
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -38,6 +38,12 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+async def ward(backend: str, tmp_path: Path) -> Ward:
+    """A fresh database with one active session, for in-process tests (tests/support.py)."""
+    return await seed_ward(new_database_url(backend, tmp_path))
 
 
 @pytest.fixture

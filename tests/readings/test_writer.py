@@ -7,24 +7,19 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import orjson
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tests.backends import new_database_url
-from vitalwatch import migrate
+from tests.support import Ward
 from vitalwatch.config import Settings
-from vitalwatch.db import create_engine, create_sessionmaker
-from vitalwatch.devices.models import Device
-from vitalwatch.patients.models import Patient
+from vitalwatch.db import create_engine
 from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.models import readings
 from vitalwatch.readings.validation import SampleColumns, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, GroupCommitWriter, Misrouted
-from vitalwatch.sessions.models import Session, SessionDevice
 
 
 @dataclass
@@ -44,42 +39,11 @@ class Recorder:
         return None
 
 
-@dataclass(frozen=True)
-class Ward:
-    engine: AsyncEngine
-    session_id: int
-    bound: int  # a device bound to the session
-    free: int  # a device bound to nothing
-
-
 @pytest.fixture
-async def ward(backend: str, tmp_path: Path) -> AsyncIterator[Ward]:
-    url = new_database_url(backend, tmp_path)
-    await asyncio.to_thread(migrate.upgrade, url)
-    engine = create_engine(Settings(database_url=url))
-    async with create_sessionmaker(engine)() as db:
-        patient = Patient(ref="W-1")
-        db.add(patient)
-        await db.flush()
-        session = Session(
-            patient_id=patient.id,
-            protocol="ketamine-im",
-            thresholds={},
-            started_at=datetime.now(UTC) - timedelta(minutes=30),
-        )
-        db.add(session)
-        await db.flush()
-        bound = Device(name="Bay 1 monitor", token_hash="a" * 64, session_id=session.id)
-        free = Device(name="Bay 2 monitor", token_hash="b" * 64)
-        db.add_all([bound, free])
-        await db.flush()
-        db.add(
-            SessionDevice(session_id=session.id, device_id=bound.id, bound_at=session.started_at)
-        )
-        await db.commit()
-        made = Ward(engine, session.id, bound.id, free.id)
+async def engine(ward: Ward) -> AsyncIterator[AsyncEngine]:
+    made = create_engine(Settings(database_url=ward.url))
     yield made
-    await engine.dispose()
+    await made.dispose()
 
 
 #: Every batch is measured from here, so a repeated seq is a repeated sample.
@@ -103,9 +67,11 @@ async def stored(engine: AsyncEngine, device_id: int) -> int:
         return int((await conn.execute(count)).scalar_one())
 
 
-async def test_a_batch_is_stored_once_and_a_repeat_counts_as_duplicates(ward: Ward) -> None:
+async def test_a_batch_is_stored_once_and_a_repeat_counts_as_duplicates(
+    ward: Ward, engine: AsyncEngine
+) -> None:
     seen = Recorder()
-    writer = GroupCommitWriter(ward.engine, listeners=[seen])
+    writer = GroupCommitWriter(engine, listeners=[seen])
     writer.start()
     try:
         first = await writer.submit(ward.bound, columns(range(10)))
@@ -114,7 +80,7 @@ async def test_a_batch_is_stored_once_and_a_repeat_counts_as_duplicates(ward: Wa
         await writer.stop()
     assert (first.accepted, first.duplicates) == (10, 0)
     assert (again.accepted, again.duplicates) == (5, 5)
-    assert await stored(ward.engine, ward.bound) == 15
+    assert await stored(engine, ward.bound) == 15
     # the listeners see only what was stored, in the transaction and after it
     assert seen.before == [10, 5]
     assert [len(b) for b in seen.after] == [10, 5]
@@ -122,9 +88,9 @@ async def test_a_batch_is_stored_once_and_a_repeat_counts_as_duplicates(ward: Wa
     assert set(seen.after[0].session_id.tolist()) == {ward.session_id}
 
 
-async def test_an_unbound_device_stores_nothing(ward: Ward) -> None:
+async def test_an_unbound_device_stores_nothing(ward: Ward, engine: AsyncEngine) -> None:
     seen = Recorder()
-    writer = GroupCommitWriter(ward.engine, listeners=[seen])
+    writer = GroupCommitWriter(engine, listeners=[seen])
     writer.start()
     try:
         with pytest.raises(DeviceNotBound):
@@ -134,24 +100,26 @@ async def test_an_unbound_device_stores_nothing(ward: Ward) -> None:
     finally:
         await writer.stop()
     assert ok.accepted == 3
-    assert await stored(ward.engine, ward.free) == 0
+    assert await stored(engine, ward.free) == 0
     assert seen.before == [3]
 
 
-async def test_a_session_of_another_partition_is_refused_unstored(ward: Ward) -> None:
-    writer = GroupCommitWriter(ward.engine, accepts=lambda session_id: False)
+async def test_a_session_of_another_partition_is_refused_unstored(
+    ward: Ward, engine: AsyncEngine
+) -> None:
+    writer = GroupCommitWriter(engine, accepts=lambda session_id: False)
     writer.start()
     try:
         with pytest.raises(Misrouted):
             await writer.submit(ward.bound, columns(range(4)))
     finally:
         await writer.stop()
-    assert await stored(ward.engine, ward.bound) == 0
+    assert await stored(engine, ward.bound) == 0
 
 
-async def test_requests_waiting_together_share_one_commit(ward: Ward) -> None:
+async def test_requests_waiting_together_share_one_commit(ward: Ward, engine: AsyncEngine) -> None:
     seen = Recorder()
-    writer = GroupCommitWriter(ward.engine, listeners=[seen])
+    writer = GroupCommitWriter(engine, listeners=[seen])
     # queued before the writer runs: one group commit takes them all
     waiting = [
         asyncio.create_task(writer.submit(ward.bound, columns(range(k * 10, k * 10 + 10))))
@@ -165,4 +133,4 @@ async def test_requests_waiting_together_share_one_commit(ward: Ward) -> None:
         await writer.stop()
     assert [r.accepted for r in results] == [10] * 8
     assert seen.before == [80]
-    assert await stored(ward.engine, ward.bound) == 80
+    assert await stored(engine, ward.bound) == 80
