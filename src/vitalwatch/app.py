@@ -73,6 +73,7 @@ def build_context(settings: Settings) -> AppContext:
     outbox = Outbox()  # secondary notification: the alarm service's port
     cluster: Cluster
     if settings.redis_url:
+        # imported only in production mode: one process never loads the Redis cluster
         from vitalwatch.cluster.distributed import RedisCluster
 
         cluster = RedisCluster(settings, engine, maker, hub, latest, devices, outbox)
