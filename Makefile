@@ -23,8 +23,10 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src simulators tests bench alembic .ci
-	$(BIN)/ruff format --check src simulators tests bench alembic .ci
+	$(BIN)/ruff check src simulators tests bench tools alembic .ci
+	$(BIN)/ruff format --check src simulators tests bench tools alembic .ci
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/import_graph.py --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

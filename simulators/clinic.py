@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from simulators.physiology import PEAK_MIN, Patient
+from simulators.protocols import PROTOCOLS
 from simulators.runner import PROTOCOL_CYCLE, RoomPlan
 from simulators.scenarios import CALM, Event, ExpectedAlarm, Override, Scenario, for_patient
-from vitalwatch.alarms.thresholds import PROFILES
 
 STAGES = ("waiting for dose", "dosing", "peak", "recovery", "ready for discharge")
 #: The pre-dose minutes of every room (SimulationConfig.pre_dose_min's default).
@@ -41,7 +41,7 @@ def stage(protocol: str, since_dose_s: float | None) -> str:
     """Where a session is: from its protocol and the time since its first dose."""
     if since_dose_s is None:
         return STAGES[0]
-    profile = PROFILES[protocol]
+    profile = PROTOCOLS[protocol]
     minutes = since_dose_s / 60
     if minutes < profile.dosing_min:
         return "dosing"

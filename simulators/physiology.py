@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simulators.protocols import BP_LIMITS, PROTOCOLS
 from simulators.scenarios import ExpectedAlarm, Scenario
-from vitalwatch.alarms.thresholds import DEFAULT_THRESHOLDS, PROFILES
 
 #: When the drug effect peaks, minutes after the dose, per protocol.
 PEAK_MIN = {"ketamine-iv": 40.0, "ketamine-im": 20.0, "esketamine-in": 40.0, "custom": 30.0}
@@ -153,7 +153,7 @@ class Patient:
 
     @property
     def cuff_interval_s(self) -> int:
-        return PROFILES[self.protocol].cuff_interval_s
+        return PROTOCOLS[self.protocol].cuff_interval_s
 
     def cuff_times(self, until_s: float) -> range:
         """The simulated seconds at which the cuff measures, up to `until_s`."""
@@ -251,15 +251,15 @@ class Patient:
                 found[rule] = (priority, old[1], since_dose)
 
         for i, metric in enumerate(("sbp", "dbp")):
-            limits = DEFAULT_THRESHOLDS[metric]
-            rise = DEFAULT_THRESHOLDS["baseline_rise"][metric]
+            limits = BP_LIMITS[metric]
+            rise = limits.baseline_rise
             base = float(np.median([r[i] for r in window])) if window else None
             for t in times:
                 value, since = readings[t][i], t + skew_s - self.dose_at_s
                 if base is not None and since >= 0 and value - round(base, 1) >= rise:
                     met(f"{metric}_baseline_rise", "medium", since)
-                for name, priority in (("high", "medium"), ("critical_high", "high")):
-                    if limits[name] is not None and value > limits[name]:
+                for limit, priority in ((limits.high, "medium"), (limits.critical_high, "high")):
+                    if limit is not None and value > limit:
                         met(f"{metric}_high", priority, since)
         out = list(self.scenario.expected)
         named = {e.rule for e in out}

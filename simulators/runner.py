@@ -30,10 +30,10 @@ import httpx
 from simulators import hl7
 from simulators.device import Faults, NotAcknowledged, Refused, SimDevice, iso
 from simulators.physiology import Patient
+from simulators.protocols import PROTOCOLS
 from simulators.records import RecordKeeper
 from simulators.scenarios import ExpectedAlarm, Scenario, for_patient, raised_conditions
 from simulators.staff import Staff
-from vitalwatch.alarms.thresholds import PROFILES
 
 PROTOCOL_CYCLE = ("esketamine-in", "ketamine-iv", "ketamine-im")
 #: History is posted in requests of this many simulated seconds (the service
@@ -246,7 +246,7 @@ class Simulation:
             return
         for idx, room in enumerate(list(self.rooms)):
             patient = room.device.patient
-            minutes = PROFILES[patient.protocol].observation_min
+            minutes = PROTOCOLS[patient.protocol].observation_min
             if not room.running or not room.dose_posted or minutes is None:
                 continue
             if room.t - patient.dose_at_s < (minutes + cfg.discharge_after_min) * 60:
@@ -394,15 +394,6 @@ class Simulation:
             if isinstance(room.device, hl7.Hl7SimDevice):
                 await room.device.close()
         await self.client.aclose()
-
-
-async def run_simulation(
-    cfg: SimulationConfig, on_tick: Callable[[Simulation], None] | None = None
-) -> Simulation:
-    """Set up and play a simulation to the end (Ctrl-C ends the sessions too)."""
-    sim = Simulation(cfg)
-    await drive(sim, on_tick)
-    return sim
 
 
 async def drive(sim: Simulation, on_tick: Callable[[Simulation], None] | None = None) -> None:

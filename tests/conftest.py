@@ -18,7 +18,16 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from tests.backends import BACKENDS, REQUIRE_ALL, new_database_url, require_redis, stop_throwaways
-from tests.support import CLUSTER_PARTITIONS, NURSE, Api, ServerProcess, Shot, SignIn
+from tests.support import (
+    CLUSTER_PARTITIONS,
+    NURSE,
+    Api,
+    ServerProcess,
+    Shot,
+    SignIn,
+    Ward,
+    seed_ward,
+)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -39,6 +48,12 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+async def ward(backend: str, tmp_path: Path) -> Ward:
+    """A fresh database with one active session, for in-process tests (tests/support.py)."""
+    return await seed_ward(new_database_url(backend, tmp_path))
 
 
 @pytest.fixture

@@ -20,21 +20,26 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+#: `await sign_in(url, width=, height=, path=)` (the `sign_in` fixture in
+#: tests/conftest.py): a signed-in station page.
+SignIn = Callable[..., Awaitable["Page"]]
+#: `await shot(page, "name.png")` (the `shot` fixture): a page's screenshot.
+Shot = Callable[["Page", str], Awaitable[Path]]
 
 ADMIN = ("admin", "admin-password-1")
 NURSE = ("nurse", "nurse-password-1")
 #: Partitions of the production-mode test clusters (the `cluster` fixture).
 CLUSTER_PARTITIONS = 4
 _counter = itertools.count(1)
-#: `await shot(page, "name.png")` (the `shot` fixture): a page's screenshot.
-Shot = Callable[[Any, str], Awaitable[Path]]
-#: `await sign_in(url, width=, height=, path=)` (the `sign_in` fixture): a station page.
-SignIn = Callable[..., Awaitable[Any]]
 
 
 def free_port() -> int:
@@ -543,3 +548,58 @@ async def raw_request(
     took = time.monotonic() - started
     writer.close()
     return int(line.split()[1]), headers, content, took
+
+
+# -- in-process tests of the layers between the engine and HTTP ----------------------
+
+
+@dataclass(frozen=True)
+class Ward:
+    """A migrated database with one active session (the `ward` fixture)."""
+
+    url: str
+    session_id: int
+    bound: int  # a monitor bound to the session
+    free: int  # a monitor bound to nothing
+
+
+async def seed_ward(url: str) -> Ward:
+    """Migrate `url` and add a patient, an active ketamine IM session begun 30 min
+    ago with the default limits, a monitor bound to it and a free one."""
+    # imported here: most tests drive a server process and never need the models
+    from vitalwatch import migrate
+    from vitalwatch.alarms.thresholds import defaults_for
+    from vitalwatch.config import Settings
+    from vitalwatch.db import create_engine, create_sessionmaker
+    from vitalwatch.devices.models import Device
+    from vitalwatch.patients.models import Patient
+    from vitalwatch.sessions.models import Session, SessionDevice
+
+    await asyncio.to_thread(migrate.upgrade, url)
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with create_sessionmaker(engine)() as db:
+            patient = Patient(ref="W-1")
+            db.add(patient)
+            await db.flush()
+            session = Session(
+                patient_id=patient.id,
+                protocol="ketamine-im",
+                thresholds=defaults_for("ketamine-im").model_dump(mode="json"),
+                started_at=datetime.now(UTC) - timedelta(minutes=30),
+            )
+            db.add(session)
+            await db.flush()
+            bound = Device(name="Bay 1 monitor", token_hash="a" * 64, session_id=session.id)
+            free = Device(name="Bay 2 monitor", token_hash="b" * 64)
+            db.add_all([bound, free])
+            await db.flush()
+            db.add(
+                SessionDevice(
+                    session_id=session.id, device_id=bound.id, bound_at=session.started_at
+                )
+            )
+            await db.commit()
+            return Ward(url, session.id, bound.id, free.id)
+    finally:
+        await engine.dispose()

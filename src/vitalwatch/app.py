@@ -23,20 +23,21 @@ from vitalwatch.auth.router import router as auth_router
 from vitalwatch.auth.router import users_router
 from vitalwatch.auth.security import HashPool
 from vitalwatch.auth.throttle import LoginThrottle, MemoryThrottle, RedisThrottle, ThrottlePolicy
-from vitalwatch.cluster.service import Cluster, Housekeeping, LocalCluster
+from vitalwatch.cluster.service import Cluster, LocalCluster
 from vitalwatch.config import Settings, get_settings
 from vitalwatch.context import AppContext
 from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.edge import EdgeMiddleware
-from vitalwatch.errors import validation_body
+from vitalwatch.errors import DomainError, error_body, validation_body
 from vitalwatch.fhir.router import router as fhir_router
 from vitalwatch.health.lag import watch_lag
 from vitalwatch.health.router import router as health_router
 from vitalwatch.hl7.listener import MllpServer
 from vitalwatch.hl7.router import router as hl7_router
 from vitalwatch.hl7.service import Hl7Ingest
+from vitalwatch.housekeeping import Housekeeping
 from vitalwatch.live.confirmations import Confirmations
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.router import router as live_router
@@ -73,6 +74,7 @@ def build_context(settings: Settings) -> AppContext:
     outbox = Outbox()  # secondary notification: the alarm service's port
     cluster: Cluster
     if settings.redis_url:
+        # imported only in production mode: one process never loads the Redis cluster
         from vitalwatch.cluster.distributed import RedisCluster
 
         cluster = RedisCluster(settings, engine, maker, hub, latest, devices, outbox)
@@ -199,6 +201,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content=validation_body(exc.errors()))
 
 
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    """A domain's refusal (vitalwatch.errors): its status and `detail`, as FastAPI words one."""
+    assert isinstance(exc, DomainError)
+    return JSONResponse(status_code=exc.status, content=error_body(exc), headers=exc.headers)
+
+
 class VitalWatchApp(FastAPI):
     """FastAPI, with device readings answered before its routing (readings/router.py)."""
 
@@ -228,6 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = build_context(settings)
     app.add_middleware(EdgeMiddleware, ctx=app.state.ctx)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(records_errors.RecordError, records_errors.handler)
     for unavailable in (OperationalError, InterfaceError, DisconnectionError, OSError):
         app.add_exception_handler(unavailable, _database_unavailable)
@@ -257,6 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _add_readings_to_openapi(app: FastAPI) -> None:
     """The readings route is not a FastAPI route: add its entry and models by hand."""
+    # imported here: only the first request for /openapi.json needs it
     from pydantic.json_schema import models_json_schema
 
     original = app.openapi

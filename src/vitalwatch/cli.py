@@ -42,6 +42,7 @@ def serve(
     ] = Http.httptools,
 ) -> None:
     """Apply migrations, then serve the API, the live stream and the dashboard."""
+    # imported when the command runs: the CLI starts without loading the service
     import uvicorn
 
     from vitalwatch import migrate
@@ -73,6 +74,7 @@ def serve(
 
 def _password(name: str, password: str | None) -> str:
     """The password given or prompted for, if it meets the policy."""
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.auth.policy import WeakPassword, check_password
 
     if password is None:
@@ -94,6 +96,7 @@ def users_create(
     if role not in ("nurse", "admin"):
         raise typer.BadParameter("role must be nurse or admin", param_hint="--role")
     password = _password(name, password)
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch import migrate
 
     settings = get_settings()
@@ -107,6 +110,7 @@ def users_create(
 
 
 async def _create_user(name: str, role: str, password: str) -> None:
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.auth.security import hash_password
     from vitalwatch.auth.service import UserExistsError, create_user
     from vitalwatch.db import create_engine, create_sessionmaker
@@ -130,6 +134,7 @@ def users_password(
 ) -> None:
     """Set a staff account's password (signs the user out everywhere)."""
     password = _password(name, password)
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch import migrate
 
     migrate.upgrade(get_settings().database_url)
@@ -140,6 +145,7 @@ def users_password(
 
 
 async def _set_password(name: str, password: str) -> bool:
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.auth.security import hash_password
     from vitalwatch.auth.service import set_password_by_name
     from vitalwatch.db import create_engine, create_sessionmaker
@@ -174,6 +180,7 @@ def users_sign_out(name: Annotated[str, typer.Argument(help="Login name")]) -> N
 
 
 def _account_change(name: str, what: str) -> None:
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch import migrate
 
     migrate.upgrade(get_settings().database_url)
@@ -184,6 +191,7 @@ def _account_change(name: str, what: str) -> None:
 
 
 async def _change_account(name: str, what: str) -> bool:
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.audit.service import SYSTEM
     from vitalwatch.auth import repository
     from vitalwatch.auth.directory import UserDirectory
@@ -218,6 +226,7 @@ def demo(
 ) -> None:
     """Run the service with a simulated clinic at the wall clock; prints the dashboard
     URL and a login. Ctrl-C ends the sessions and stops the service."""
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.demo import run_demo
 
     raise typer.Exit(run_demo(port or get_settings().port, patients, folder))
@@ -226,6 +235,7 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch import migrate
 
     migrate.upgrade(get_settings().database_url, revision)
@@ -234,6 +244,7 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION ("base" removes every table)."""
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch import migrate
 
     migrate.downgrade(get_settings().database_url, revision)
@@ -256,6 +267,7 @@ def db_prune_readings(
 
 
 async def _prune(days: int) -> int:
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.db import create_engine, create_sessionmaker
     from vitalwatch.readings.service import prune_old_readings
 
@@ -272,6 +284,7 @@ def db_backup(
 ) -> None:
     """A consistent copy of the database, safe while the service runs and devices
     post (SQLite: the online backup API; PostgreSQL: pg_dump --format=custom)."""
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.backup.service import BackupError, backup
 
     try:
@@ -291,6 +304,7 @@ def db_restore(
 ) -> None:
     """Put a backup in place of the database (stop the service first); then
     `vitalwatch serve` applies any newer migrations."""
+    # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.backup.service import BackupError, restore
 
     try:
@@ -304,6 +318,7 @@ def db_restore(
 def _register_plugins() -> None:
     """Commands that live beside the service: the simulators and the demo."""
     try:
+        # imported when the command runs: the CLI starts without loading the service
         from simulators.cli import register
     except ImportError:  # the simulators package is shipped in the same wheel
         return

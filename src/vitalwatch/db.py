@@ -63,6 +63,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def to_ms(t: datetime) -> int:
+    """Epoch milliseconds: how readings keep their times (`ts_ms`)."""
+    return int(t.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    """A reading's time (epoch milliseconds) as a UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """The engine, with SQLite put in WAL mode and durable per settings."""
     # hide_parameters: an error's message never carries the statement's values

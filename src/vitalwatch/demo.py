@@ -130,6 +130,7 @@ async def _clinic(url: str, admin_pw: str, patients: int, console: Console) -> N
 async def _end_leftovers(url: str, admin_pw: str, console: Console) -> None:
     """Sessions an earlier demo left active (it was killed) would show monitors
     offline beside the new clinic: end them first."""
+    # imported when run: the demo loads the simulators and the service only once it starts
     from simulators.staff import Staff
 
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
@@ -186,6 +187,7 @@ def _cli() -> list[str]:
 def _create_accounts(env: dict[str, str], admin_pw: str) -> None:
     """The demo's admin and nurse, created or given their passwords again, in this
     process (a command per account would cost a start-up and a migration check each)."""
+    # imported when run: the demo loads the simulators and the service only once it starts
     from vitalwatch import migrate
     from vitalwatch.config import Settings
 
@@ -199,6 +201,7 @@ def _create_accounts(env: dict[str, str], admin_pw: str) -> None:
 
 
 async def _accounts(settings: Settings, admin_pw: str) -> None:
+    # imported when run: the demo loads the simulators and the service only once it starts
     from vitalwatch.auth.security import hash_password
     from vitalwatch.auth.service import create_user, set_password_by_name
     from vitalwatch.db import create_engine, create_sessionmaker

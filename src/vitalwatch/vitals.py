@@ -1,7 +1,8 @@
 """The vital signs VitalWatch knows: names, units, plausible ranges, codes.
 
 One table that ingest validation, the alarm engine, the dashboard and the
-simulators all read, so that a metric is described in exactly one place.
+reports all read, so that a metric (and a protocol) is described in exactly
+one place. Plain data, standard library only: the engine may import it.
 Numbers come from docs/clinical-defaults.md.
 """
 
@@ -45,6 +46,54 @@ Protocol = Literal["ketamine-iv", "ketamine-im", "esketamine-in", "custom"]
 PROTOCOLS: Final[tuple[Protocol, ...]] = ("ketamine-iv", "ketamine-im", "esketamine-in", "custom")
 
 
-def derived_map(sbp: float, dbp: float) -> float:
-    """Mean arterial pressure from a cuff reading, when the device sends none."""
-    return (sbp + 2.0 * dbp) / 3.0
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProtocolProfile:
+    """What a protocol means for monitoring (clinical-defaults.md "Protocol profiles")."""
+
+    name: Protocol
+    label: str
+    observation_min: int | None  # minimum observation after the (last) dose
+    dosing_min: int  # how long dosing itself takes (IV infusion: 40 min)
+    cuff_interval_s: int  # expected BP measurement interval during the session
+    bp_check_after_dose_s: int | None  # a BP reading expected at about this time
+    predose_bp_advisory: tuple[float, float] | None  # (sbp, dbp) above: review first
+
+
+PROFILES: Final[dict[str, ProtocolProfile]] = {
+    "ketamine-iv": ProtocolProfile(
+        name="ketamine-iv",
+        label="Ketamine IV infusion",
+        observation_min=60,
+        dosing_min=40,
+        cuff_interval_s=300,
+        bp_check_after_dose_s=None,
+        predose_bp_advisory=None,
+    ),
+    "ketamine-im": ProtocolProfile(
+        name="ketamine-im",
+        label="Ketamine IM injection",
+        observation_min=90,
+        dosing_min=0,
+        cuff_interval_s=600,
+        bp_check_after_dose_s=None,
+        predose_bp_advisory=None,
+    ),
+    "esketamine-in": ProtocolProfile(
+        name="esketamine-in",
+        label="Esketamine nasal spray",
+        observation_min=120,
+        dosing_min=10,
+        cuff_interval_s=900,
+        bp_check_after_dose_s=40 * 60,
+        predose_bp_advisory=(140.0, 90.0),
+    ),
+    "custom": ProtocolProfile(
+        name="custom",
+        label="Custom protocol",
+        observation_min=None,
+        dosing_min=0,
+        cuff_interval_s=900,
+        bp_check_after_dose_s=None,
+        predose_bp_advisory=None,
+    ),
+}

@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import Shot, SignIn
-from tests.support import NURSE, Api, ServerProcess, now_utc, samples
+from tests.support import NURSE, Api, ServerProcess, Shot, SignIn, now_utc, samples
 
 pytestmark = pytest.mark.browser
 

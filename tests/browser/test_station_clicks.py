@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, Route, expect
 
-from tests.browser.conftest import SignIn
-from tests.support import Api, ServerProcess, iso, now_utc, samples
+from tests.support import Api, ServerProcess, SignIn, iso, now_utc, samples
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Shot, SignIn
-from tests.support import Api, ServerProcess, iso, now_utc, samples, wait_for
+from tests.support import Api, ServerProcess, Shot, SignIn, iso, now_utc, samples, wait_for
 
 pytestmark = pytest.mark.browser
 

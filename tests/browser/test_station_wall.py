@@ -19,8 +19,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Shot, SignIn
-from tests.support import Api, ServerProcess, iso, now_utc, samples
+from tests.support import Api, ServerProcess, Shot, SignIn, iso, now_utc, samples
 
 pytestmark = pytest.mark.browser
 

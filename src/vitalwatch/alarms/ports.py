@@ -1,10 +1,15 @@
-"""What the alarm service tells the outside world inside its transactions.
+"""What the alarm service needs of the outside world, injected.
 
-The alarm service hands an alarm to secondary notification (phones, pagers,
-e-mail) through this port, in the same transaction as the alarm transition
-that caused it, so a committed escalation always has its notifications and a
-rolled-back one has none. The port is injected: the alarm service does not
-import the notification domain (vitalwatch.notify implements it).
+- `Ownership`: which sessions this evaluator holds and, inside every
+  transaction that writes alarm state, that it still holds them. One process
+  holds everything (`OwnsEverything`); in production mode a partition
+  (cluster/partition.py) holds its share and fences on its lease's epoch.
+  This is all the alarm service knows of there being several processes.
+- `NotificationPort`: the alarm service hands an alarm to secondary
+  notification (phones, pagers, e-mail) in the same transaction as the alarm
+  transition that caused it, so a committed escalation always has its
+  notifications and a rolled-back one has none (vitalwatch.notify implements
+  it; the alarm service does not import the notification domain).
 """
 
 from __future__ import annotations
@@ -14,6 +19,34 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Ownership(Protocol):
+    @property
+    def name(self) -> str:
+        """What the metrics call this evaluator (a partition's number)."""
+        ...
+
+    def owns(self, session_id: int) -> bool:
+        """Whether this evaluator holds the session's alarm state."""
+        ...
+
+    async def fence(self, conn: AsyncConnection) -> None:
+        """Raise (rolling the transaction back) unless this evaluator still holds
+        its sessions: a process paused past its lease must not write."""
+        ...
+
+
+class OwnsEverything:
+    """One process: every session is this evaluator's, for good."""
+
+    name = "0"
+
+    def owns(self, session_id: int) -> bool:
+        return True
+
+    async def fence(self, conn: AsyncConnection) -> None:
+        return None
 
 
 class NotificationPort(Protocol):

@@ -7,9 +7,10 @@ or the staff action that caused it, and publishes once that transaction has
 committed. It also feeds the engine what it cannot see itself: samples that
 arrived out of measurement order (read back from storage), dashboards'
 delivery confirmations, and the state to rebuild after a restart. Where the
-outside is needed, it is injected: `owns` and `fence` (which sessions this
-process evaluates, and proof of it in each transaction) and a
-`NotificationPort` (secondary notification, alarms/ports.py).
+outside is needed, it is injected (alarms/ports.py): an `Ownership` (which
+sessions this evaluator holds, and proof of it in each transaction: the
+cluster's partition, or one process holding everything) and a
+`NotificationPort` (secondary notification).
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
-from fastapi import HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import repository
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
 from vitalwatch.alarms.engine.model import STATION, Action
 from vitalwatch.alarms.engine.technical import UNWATCHED_AFTER_S
-from vitalwatch.alarms.ports import NoNotifications, NotificationPort
+from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
+from vitalwatch.alarms.ports import NoNotifications, NotificationPort, Ownership, OwnsEverything
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.store import AlarmStore, Change, Event, dt, epoch, out, view_of
 from vitalwatch.alarms.thresholds import Thresholds
@@ -39,8 +40,9 @@ from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS
 from vitalwatch.readings import repository as readings_repo
-from vitalwatch.readings.writer import StoredBatch
+from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.models import Session
 
 log = get_logger(__name__)
@@ -53,18 +55,6 @@ RESYNC_LOOKBACK_S = 10 * 60
 RESYNC_MAX_ROWS = 200_000
 _BASELINE_CHECK_S = 10.0
 _WATCH_CHECK_S = 2.0
-
-#: Checks, inside each transaction that writes alarm state, that this process
-#: still owns the partition (raises otherwise, which rolls the transaction back).
-Fence = Callable[[AsyncConnection], Awaitable[None]]
-
-
-def _everything(session_id: int) -> bool:
-    return True
-
-
-async def no_fence(conn: AsyncConnection) -> None:
-    return None
 
 
 def session_config(session: Session, device_names: dict[int, str]) -> SessionConfig:
@@ -101,18 +91,17 @@ class AlarmService:
         maker: async_sessionmaker[AsyncSession],
         hub: Hub,
         *,
-        owns: Callable[[int], bool] = _everything,
-        fence: Fence = no_fence,
-        partition: int = 0,
+        ownership: Ownership | None = None,
         notifications: NotificationPort | None = None,
     ) -> None:
         self._settings = settings
         self._notify = notifications or NoNotifications()
         self._maker = maker
         self._hub = hub
-        self.owns = owns
-        self._fence = fence
-        self._gauge = ACTIVE_SESSIONS.labels(str(partition))
+        self._ownership = ownership or OwnsEverything()
+        self.owns = self._ownership.owns
+        self._fence = self._ownership.fence
+        self._gauge = ACTIVE_SESSIONS.labels(self._ownership.name)
         self.lock = asyncio.Lock()
         self.engine = self._new_engine()
         #: Events recorded in the running ingest transaction, sent after commit.
@@ -248,7 +237,7 @@ class AlarmService:
 
     def _dispatch(self, events: Iterable[Event]) -> None:
         for event_id, payload in events:
-            self._hub.publisher(event_id, "alarm", payload)
+            self._hub.publish(event_id, "alarm", payload)
 
     async def _run(self, transitions: Sequence[Transition]) -> None:
         """Store and publish transitions outside the ingest path (lock held)."""
@@ -320,15 +309,13 @@ class AlarmService:
         async with self.lock, self._maker() as db:
             alarm = await repository.get(db, alarm_id)
             if alarm is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
+                raise AlarmNotFound(alarm_id)
             if request is not None and await audit.done_before(
                 db, action=f"alarm.{action}", entity="alarm", entity_id=alarm_id, request=request
             ):
                 return out(alarm)
             if alarm.state == "resolved":
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT, f"Alarm {alarm_id} is already resolved"
-                )
+                raise AlarmResolved(alarm_id)
             now = time.time()
             user = actor.name or "unknown"
             sid = STATION if alarm.session_id is None else alarm.session_id
@@ -421,9 +408,6 @@ class AlarmService:
 
     async def _fix_baselines(self, now: float) -> None:
         """Sessions without a dose get their baseline once 5 minutes have passed."""
-        # imported here: sessions.service imports this module (it starts sessions)
-        from vitalwatch.sessions.service import compute_baseline
-
         configs: list[SessionConfig] = []
         async with self._maker() as db:
             for session in await sessions_repo.list_(db, "active", limit=100_000):

@@ -2,8 +2,9 @@
 
 Protocol profiles give the defaults of docs/clinical-defaults.md; a session may
 override them at creation and a nurse may PATCH them (merged field by field).
-Pure data and validation, no I/O, so the engine, the API and the simulators
-share one definition.
+Pure data and validation, no I/O; the API, the sessions and the reports share
+one definition (the engine reads them through its own `Limits` protocol, and
+the protocol profiles are in vitals.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vitalwatch.vitals import METRIC_INFO, METRICS, Protocol
+from vitalwatch.vitals import METRIC_INFO, METRICS
 
 
 class MetricLimits(BaseModel):
@@ -160,60 +161,6 @@ DEFAULT_THRESHOLDS: Final[dict[str, Any]] = {
     "spo2": _limits(92, None, 88, None, 15),
     "rr": _limits(8, 24, 6, 30, 15),
     "baseline_rise": {"sbp": 40, "dbp": 25, "hr": 30},
-}
-
-
-class ProtocolProfile(BaseModel):
-    """What a protocol means for monitoring (clinical-defaults.md "Protocol profiles")."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: Protocol
-    label: str
-    observation_min: int | None  # minimum observation after the (last) dose
-    dosing_min: int  # how long dosing itself takes (IV infusion: 40 min)
-    cuff_interval_s: int  # expected BP measurement interval during the session
-    bp_check_after_dose_s: int | None  # a BP reading expected at about this time
-    predose_bp_advisory: tuple[float, float] | None  # (sbp, dbp) above: review first
-
-
-PROFILES: Final[dict[str, ProtocolProfile]] = {
-    "ketamine-iv": ProtocolProfile(
-        name="ketamine-iv",
-        label="Ketamine IV infusion",
-        observation_min=60,
-        dosing_min=40,
-        cuff_interval_s=300,
-        bp_check_after_dose_s=None,
-        predose_bp_advisory=None,
-    ),
-    "ketamine-im": ProtocolProfile(
-        name="ketamine-im",
-        label="Ketamine IM injection",
-        observation_min=90,
-        dosing_min=0,
-        cuff_interval_s=600,
-        bp_check_after_dose_s=None,
-        predose_bp_advisory=None,
-    ),
-    "esketamine-in": ProtocolProfile(
-        name="esketamine-in",
-        label="Esketamine nasal spray",
-        observation_min=120,
-        dosing_min=10,
-        cuff_interval_s=900,
-        bp_check_after_dose_s=40 * 60,
-        predose_bp_advisory=(140.0, 90.0),
-    ),
-    "custom": ProtocolProfile(
-        name="custom",
-        label="Custom protocol",
-        observation_min=None,
-        dosing_min=0,
-        cuff_interval_s=900,
-        bp_check_after_dose_s=None,
-        predose_bp_advisory=None,
-    ),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,3 +49,17 @@ async def search(db: AsyncSession, f: AuditFilter, limit: int) -> Sequence[Audit
         stmt = stmt.where(AuditEntry.id < f.before_id)
     stmt = stmt.order_by(AuditEntry.id.desc()).limit(limit)
     return (await db.execute(stmt)).scalars().all()
+
+
+async def details_of(
+    db: AsyncSession, *, action: str, entity: str, entity_id: int
+) -> Sequence[dict[str, Any] | None]:
+    """The `detail` of every entry of one action on one entity."""
+    result = await db.scalars(
+        select(AuditEntry.detail).where(
+            AuditEntry.entity == entity,
+            AuditEntry.entity_id == entity_id,
+            AuditEntry.action == action,
+        )
+    )
+    return result.all()

@@ -7,9 +7,9 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitalwatch.audit import repository
 from vitalwatch.audit.models import AuditEntry
 from vitalwatch.db import utcnow
 from vitalwatch.logging import get_logger
@@ -55,13 +55,7 @@ async def done_before(
 ) -> bool:
     """Whether the audit log already holds this request's action: a command re-read
     after a takeover (the old owner committed it, then died) must not run twice."""
-    details = await db.scalars(
-        select(AuditEntry.detail).where(
-            AuditEntry.entity == entity,
-            AuditEntry.entity_id == entity_id,
-            AuditEntry.action == action,
-        )
-    )
+    details = await repository.details_of(db, action=action, entity=entity, entity_id=entity_id)
     return any(d is not None and d.get("request") == request for d in details)
 
 

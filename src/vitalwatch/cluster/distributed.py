@@ -37,11 +37,11 @@ from typing import Any
 
 import numpy as np
 import orjson
-from fastapi import HTTPException, status
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.audit.service import Actor
 from vitalwatch.cluster import repository
@@ -49,19 +49,15 @@ from vitalwatch.cluster.partition import Partition
 from vitalwatch.cluster.service import alarm_session, run_action
 from vitalwatch.config import Settings
 from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.errors import Unavailable
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import CLUSTER_MESSAGES, PARTITIONS_OWNED
 from vitalwatch.notify.outbox import Outbox
+from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.latest import LatestStore, newest_values
 from vitalwatch.readings.validation import SampleColumns
-from vitalwatch.readings.writer import (
-    DeviceNotBound,
-    IngestResult,
-    IngestUnavailable,
-    Misrouted,
-    StoredBatch,
-)
+from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable, Misrouted
 from vitalwatch.vitals import METRICS
 
 log = get_logger(__name__)
@@ -85,6 +81,12 @@ _FOLLOW_BLOCK_MS = 1000
 _LIVE_MAXLEN = 10_000
 _VITALS_MAXLEN = 2_000
 _REPLY_MAXLEN = 10_000
+#: The refusals of a staff action that travel back to the requester, by name
+#: (a domain error, not an HTTP status: the requester's edge answers it).
+_REFUSALS: dict[str, type[AlarmNotFound | AlarmResolved]] = {
+    "AlarmNotFound": AlarmNotFound,
+    "AlarmResolved": AlarmResolved,
+}
 
 
 class _VitalsPublisher:
@@ -188,8 +190,7 @@ class RedisCluster:
             await self._ensure_group(p)
         live_start = await self._last_id(self.key("live"))
         vitals_start = await self._last_id(self.key("vitals"))
-        self._hub.publisher = self._publish_live
-        self._hub.on_session_change = self._session_event
+        self._hub.attach(self._publish_live, self._session_event)
         await self._lease_round()
         self._tasks = [
             asyncio.create_task(self._leases(), name="cluster-leases"),
@@ -485,8 +486,8 @@ class RedisCluster:
                     actor,
                     request=f"{fields[b'r'].decode()}#{fields[b'i'].decode()}",
                 )
-            except HTTPException as exc:
-                return {"o": "http", "c": exc.status_code, "b": str(exc.detail)}
+            except (AlarmNotFound, AlarmResolved) as exc:
+                return {"o": "refused", "e": type(exc).__name__, "a": fields[b"a"]}
             return {"o": "ok", "b": out.model_dump_json()}
         log.warning("cluster_message_unknown", kind=kind)
         return {"o": "unknown"}
@@ -600,19 +601,13 @@ class RedisCluster:
                 },
             )
         except (RedisError, TimeoutError):
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                detail="The alarm service did not answer in time; try again",
-                headers={"Retry-After": "1"},
-            ) from None
-        if reply.get(b"o") == b"http":
-            raise HTTPException(int(reply[b"c"]), reply[b"b"].decode())
+            raise Unavailable("The alarm service did not answer in time; try again") from None
+        if reply.get(b"o") == b"refused":
+            refused = _REFUSALS.get(reply[b"e"].decode())
+            if refused is not None:
+                raise refused(int(reply[b"a"]))
         if reply.get(b"o") != b"ok":
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                detail="The alarm service is changing hands; try again",
-                headers={"Retry-After": "1"},
-            )
+            raise Unavailable("The alarm service is changing hands; try again")
         return AlarmOut.model_validate_json(reply[b"b"])
 
     def owns(self, session_id: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from vitalwatch.alarms.service import AlarmService, no_fence
+from vitalwatch.alarms.service import AlarmService
 from vitalwatch.cluster import repository
 from vitalwatch.config import Settings
 from vitalwatch.live.hub import Hub
@@ -41,13 +41,7 @@ class Partition:
         self.epoch = epoch
         self.lost = False
         self.alarms = AlarmService(
-            settings,
-            maker,
-            hub,
-            owns=self.owns,
-            fence=self._fence if epoch is not None else no_fence,
-            partition=index,
-            notifications=notifications,
+            settings, maker, hub, ownership=self, notifications=notifications
         )
         #: Sends this partition's secondary notifications (only its owner does).
         self.sender = (
@@ -59,7 +53,7 @@ class Partition:
                 notifications,
                 index=index,
                 count=count,
-                fence=self._fence if epoch is not None else no_fence,
+                fence=self.fence,
             )
         )
         self.writer = GroupCommitWriter(
@@ -71,11 +65,20 @@ class Partition:
         self.writer.add_listener(vitals)
         self.writer.add_listener(self.alarms)
 
+    # -- alarms.ports.Ownership: the alarm service's view of the partition ---------
+
+    @property
+    def name(self) -> str:
+        return str(self.index)
+
     def owns(self, session_id: int) -> bool:
         return session_id % self.count == self.index
 
-    async def _fence(self, conn: AsyncConnection) -> None:
-        assert self.epoch is not None
+    async def fence(self, conn: AsyncConnection) -> None:
+        """Still this process's partition (its epoch current)? LeaseLost otherwise.
+        One process (no epoch): always."""
+        if self.epoch is None:
+            return
         if self.lost or not await repository.still_owner(conn, self.index, self.epoch):
             self.lost = True
             raise LeaseLost(f"partition {self.index} is owned by another process now")

@@ -8,33 +8,26 @@ one runs.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
-from fastapi import HTTPException, status
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import repository as alarms_repo
+from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.audit.service import Actor
 from vitalwatch.cluster.partition import Partition
 from vitalwatch.config import Settings
-from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import PARTITIONS_OWNED
 from vitalwatch.notify.outbox import Outbox
 from vitalwatch.readings.latest import LatestStore
-from vitalwatch.readings.service import prune_old_readings
 from vitalwatch.readings.validation import SampleColumns
 from vitalwatch.readings.writer import IngestResult
 
 log = get_logger(__name__)
-
-_FLUSH_S = 5.0
-_PRUNE_S = 3600.0
 
 
 class Cluster(Protocol):
@@ -74,13 +67,13 @@ class Cluster(Protocol):
 
 
 async def alarm_session(maker: async_sessionmaker[AsyncSession], alarm_id: int) -> int:
-    """The session of an open alarm; 404 or 409 as the staff member must see them."""
+    """The session of an open alarm (AlarmNotFound, AlarmResolved otherwise)."""
     async with maker() as db:
         alarm = await alarms_repo.get(db, alarm_id)
     if alarm is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
+        raise AlarmNotFound(alarm_id)
     if alarm.state == "resolved":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"Alarm {alarm_id} is already resolved")
+        raise AlarmResolved(alarm_id)
     return alarm.session_id or 0  # the station's own alarm: evaluated with partition 0
 
 
@@ -97,53 +90,6 @@ async def run_action(
     if action == "silence":
         return await partition.alarms.silence(alarm_id, seconds or 120, actor, request)
     raise ValueError(f"unknown alarm action {action!r}")
-
-
-class Housekeeping:
-    """Per-process upkeep: device last-seen flush, pruning old live events and,
-    when a retention is set, old sessions' readings."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        maker: async_sessionmaker[AsyncSession],
-        hub: Hub,
-        devices: DeviceDirectory,
-    ) -> None:
-        self._settings = settings
-        self._maker = maker
-        self._hub = hub
-        self._devices = devices
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="housekeeping")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._devices.flush()
-
-    async def _run(self) -> None:
-        last_prune = 0.0
-        while True:
-            await asyncio.sleep(_FLUSH_S)
-            try:
-                await self._devices.flush()
-                now = asyncio.get_running_loop().time()
-                if now - last_prune >= _PRUNE_S:
-                    last_prune = now
-                    cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.event_retention_s)
-                    async with self._maker() as db:
-                        await self._hub.prune(db, cutoff)
-                        await db.commit()
-                    days = self._settings.readings_retention_days
-                    if days is not None:
-                        await prune_old_readings(self._maker, days)
-            except Exception:
-                log.exception("housekeeping_failed")
 
 
 class LocalCluster:

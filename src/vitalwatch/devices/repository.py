@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from vitalwatch.devices.models import Device
 
@@ -69,3 +69,23 @@ async def set_last_seen(db: AsyncSession, seen: dict[int, datetime]) -> None:
     )
     conn = await db.connection()
     await conn.execute(stmt, [{"b_id": d, "b_ts": ts} for d, ts in seen.items()])
+
+
+async def note_counter_reset(conn: AsyncConnection, device_id: int) -> None:
+    """A monitor restarted its sample counter (in the ingest transaction)."""
+    await conn.execute(
+        update(Device)
+        .where(Device.id == device_id)
+        .values(counter_resets=Device.counter_resets + 1, counter_reset_at=datetime.now(UTC))
+    )
+
+
+async def sessions_of_devices(conn: AsyncConnection, device_ids: set[int]) -> dict[int, int | None]:
+    """Each device's active session (None: unbound), read in the ingest transaction."""
+    rows = await conn.execute(select(Device.id, Device.session_id).where(Device.id.in_(device_ids)))
+    return {int(d): (int(s) if s is not None else None) for d, s in rows}
+
+
+async def session_of(db: AsyncSession, device_id: int) -> int | None:
+    """A device's active session (None: unbound or unknown)."""
+    return await db.scalar(select(Device.session_id).where(Device.id == device_id))

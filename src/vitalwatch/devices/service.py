@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
@@ -103,7 +102,7 @@ class DeviceDirectory:
         if hit is not None and hit[1] > now and not fresh:
             return hit[0]
         async with self._maker() as db:
-            session_id = await db.scalar(select(Device.session_id).where(Device.id == device_id))
+            session_id = await repository.session_of(db, device_id)
         self._bindings[device_id] = (session_id, now + _BINDING_TTL_S)
         return session_id
 

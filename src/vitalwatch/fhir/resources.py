@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from vitalwatch.alarms.thresholds import PROFILES
 from vitalwatch.fhir.codes import BP_PARTS, CATEGORY, PROFILE, REF_SYSTEM, UCUM, Kind
 from vitalwatch.patients.models import Patient
 from vitalwatch.records.models import Observation as NurseObservation
 from vitalwatch.sessions.models import Session
+from vitalwatch.vitals import PROFILES
 
 
 def instant(t: datetime) -> str:

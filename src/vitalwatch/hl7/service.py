@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,10 +29,8 @@ from vitalwatch.hl7.times import BadZone, zone
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
+from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
-
-if TYPE_CHECKING:
-    from vitalwatch.cluster.service import Cluster
 
 log = get_logger(__name__)
 
@@ -66,7 +64,7 @@ class Hl7Ingest:
         settings: Settings,
         maker: async_sessionmaker[AsyncSession],
         devices: DeviceDirectory,
-        cluster: Cluster,
+        cluster: SampleSink,
         hub: Hub,
         mapping: Mapping | None = None,
     ) -> None:

@@ -1,132 +1,28 @@
-"""Fan-out of live events to dashboards.
-
-Two kinds of traffic, treated differently:
-- `alarm` and `session` events are durable: written to `live_events` in the
-  transaction that made the change, dispatched only after it commits, and
-  replayed from the table to a dashboard that reconnects with `since`. A
-  dashboard that cannot keep up with them is disconnected (it reconnects and
-  is replayed) rather than silently skipping one.
-- `vitals` are coalesced: every `vitals_interval_s` the sessions that changed
-  are merged into each dashboard's pending frame (latest value per session),
-  so a slow screen gets fewer, fresher frames and never holds anyone up.
-Every message is serialised once and the same text goes to every client.
+"""The live hub: the event log (events.py: outbox, in-order delivery, gaps,
+replay, pruning) feeding the fan-out (fanout.py: dashboards, backpressure,
+vitals coalescing). The rest of the service talks to this one object.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import delete, insert, select
-from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from vitalwatch.alarms.news2 import news2
-from vitalwatch.db import on_commit
-from vitalwatch.live.models import LiveEvent
-from vitalwatch.logging import get_logger
-from vitalwatch.metrics import LIVE_CLIENTS, LIVE_DROPPED
-from vitalwatch.readings.latest import Latest, LatestStore
+from vitalwatch.live import events, repository
+from vitalwatch.live.events import EventLog, Publisher, event_text
+from vitalwatch.live.fanout import CLOSE_FELL_BEHIND, Client, Closer, Fanout, Sender, VitalsSource
 
-log = get_logger(__name__)
-
-#: Close code sent to a dashboard that fell behind on alarm events.
-CLOSE_FELL_BEHIND = 4408
-
-Sender = Callable[[str], Awaitable[None]]
-Closer = Callable[[int, str], Coroutine[Any, Any, None]]
-Publisher = Callable[[int, str, dict[str, Any]], None]
-
-#: PostgreSQL transaction-level advisory lock taken before a live event is
-#: inserted: the events' ids then follow commit order (a lower id can never
-#: commit after a higher one is visible), which replay with `since` and the
-#: in-order delivery below rely on. SQLite already serialises writers.
-EVENT_ORDER_LOCK = 0x56574C45  # "VWLE"
-#: How many recent alarm events are remembered for dashboards' confirmations.
-RECENT_ALARM_EVENTS = 50_000
-#: How often the database is asked for events whose publisher died between
-#: commit and publish (the safety net behind the fast path).
-EVENT_POLL_S = 1.0
-
-
-async def _lock_event_order(conn: AsyncConnection) -> None:
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_ORDER_LOCK})
-
-
-def _iso(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, tz=UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
-
-
-def vitals_item(session_id: int, latest: Latest) -> dict[str, Any]:
-    """One session's latest values as a `vitals` item (with per-metric times)."""
-    item: dict[str, Any] = {"session_id": session_id}
-    newest = max(t for _, t in latest.values())
-    item["ts"] = _iso(newest)
-    item["ts_ms"] = newest
-    item["metric_ts"] = {m: _iso(t) for m, (_, t) in latest.items()}
-    for metric, (value, _) in latest.items():
-        item[metric] = value
-    score = news2(hr=item.get("hr"), sbp=item.get("sbp"), rr=item.get("rr"), spo2=item.get("spo2"))
-    item["news2"] = (
-        None
-        if score is None
-        else {
-            "score": score.score,
-            "level": score.level,
-            "any_three": score.any_three,
-            "missing": list(score.missing),
-        }
-    )
-    return item
-
-
-@dataclass(eq=False)
-class Client:
-    """One connected dashboard: a bounded queue of durable events plus pending vitals."""
-
-    send: Sender
-    close: Closer
-    max_queue: int
-    durable: asyncio.Queue[tuple[int, str]] = field(init=False)
-    vitals: dict[int, dict[str, Any]] = field(default_factory=dict)
-    #: A whole tick's items, serialised once for every dashboard that is keeping
-    #: up; merged into `vitals` only when another tick arrives before it is sent.
-    shared: tuple[list[dict[str, Any]], str] | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    last_event_id: int = 0
-    last_sent: float = field(default_factory=time.monotonic)
-    overflowed: bool = False
-    task: asyncio.Task[None] | None = None  # the sender, while serving
-
-    def __post_init__(self) -> None:
-        self.durable = asyncio.Queue(maxsize=self.max_queue)
-
-    def offer(self, event_id: int, text: str) -> bool:
-        try:
-            self.durable.put_nowait((event_id, text))
-        except asyncio.QueueFull:
-            self.overflowed = True
-            return False
-        self.wake.set()
-        return True
+__all__ = ["CLOSE_FELL_BEHIND", "Client", "Hub", "Publisher", "VitalsSource"]
 
 
 class Hub:
     def __init__(
         self,
-        latest: LatestStore,
+        latest: VitalsSource,
         maker: async_sessionmaker[AsyncSession],
         *,
         vitals_interval_s: float = 0.25,
@@ -134,255 +30,96 @@ class Hub:
         max_queue: int = 2_000,
     ) -> None:
         self._latest = latest
-        self._maker = maker
-        self._vitals_interval_s = vitals_interval_s
-        self._ping_interval_s = ping_interval_s
-        self._max_queue = max_queue
-        self._clients: set[Client] = set()
-        self._closing: set[asyncio.Task[None]] = set()  # keeps close tasks referenced
-        self._tasks: list[asyncio.Task[None]] = []
-        #: Every committed event goes here first: to other processes (Redis) as
-        #: well as to `offer` in this one. Set by the cluster layer.
-        self.publisher: Publisher = self.offer
-        #: Told the id of every session whose committed change is delivered here.
-        #: Set by the cluster layer: the process evaluating the session reloads
-        #: it, even when the direct message to it was lost (this event reaches
-        #: every process from the database as well as through Redis).
-        self.on_session_change: Callable[[int], None] | None = None
-        #: The highest event id delivered to this process's dashboards: events
-        #: are delivered strictly in id order, without gaps that later fill.
-        self.last_event_id = 0
-        self._waiting: dict[int, tuple[str, dict[str, Any]]] = {}
-        self._arrived = asyncio.Event()
-        #: The alarm of each recent alarm event: dashboards confirm events by id.
-        self.alarm_of_event: OrderedDict[int, int] = OrderedDict()
+        self.events = EventLog(maker, self.dispatch)
+        self.fanout = Fanout(
+            latest,
+            vitals_interval_s=vitals_interval_s,
+            ping_interval_s=ping_interval_s,
+            max_queue=max_queue,
+        )
+        self._on_session_change: Callable[[int], None] | None = None
 
-    # -- durable events -------------------------------------------------------------
+    def attach(self, publish: Publisher, on_session_change: Callable[[int], None]) -> None:
+        """Several processes (cluster/distributed.py): committed events go to
+        `publish` (Redis, and this process's `offer`) instead of only here, and
+        `on_session_change` is told the id of every session whose committed
+        change is delivered here, so the process evaluating it reloads it even
+        when the direct message was lost (the event also comes from the table)."""
+        self.events.publisher = publish
+        self._on_session_change = on_session_change
+
+    # -- the event log ----------------------------------------------------------------
+
+    def publish(self, event_id: int, type_: str, payload: dict[str, Any]) -> None:
+        """A committed event: to every process's dashboards (this one's alone
+        until `attach`)."""
+        self.events.publisher(event_id, type_, payload)
+
+    @property
+    def last_event_id(self) -> int:
+        return self.events.last_event_id
+
+    @property
+    def alarm_of_event(self) -> OrderedDict[int, int]:
+        return self.events.alarm_of_event
 
     async def emit(self, db: AsyncSession, type_: str, payload: dict[str, Any]) -> int:
         """Record an event in the caller's transaction; published once it commits."""
-        await _lock_event_order(await db.connection())
-        event = LiveEvent(type=type_, payload=payload)
-        db.add(event)
-        await db.flush()
-        event_id = event.id
-
-        async def _publish() -> None:
-            self.publisher(event_id, type_, payload)
-
-        on_commit(db, _publish)
-        return event_id
+        return await self.events.emit(db, type_, payload)
 
     @staticmethod
     async def record(conn: AsyncConnection, type_: str, payload: dict[str, Any]) -> int:
         """Record an event on a Core connection (the ingest transaction)."""
-        await _lock_event_order(conn)
-        result = await conn.execute(
-            insert(LiveEvent)
-            .values(type=type_, payload=payload, created_at=datetime.now(UTC))
-            .returning(LiveEvent.id)
-        )
-        return int(result.scalar_one())
+        return await events.record(conn, type_, payload)
 
     def offer(self, event_id: int, type_: str, payload: dict[str, Any]) -> None:
         """A committed event (from this process or another): delivered in id order."""
-        if event_id > self.last_event_id:
-            self._waiting[event_id] = (type_, payload)
-            self._arrived.set()
+        self.events.offer(event_id, type_, payload)
 
-    async def _deliver_in_order(self) -> None:
-        """Deliver waiting events in id order; fill gaps from the database.
+    async def replay(self, db: AsyncSession, since: int) -> list[tuple[int, str]]:
+        """Every durable event after `since`, oldest first, as ready-to-send text."""
+        return await events.replay(db, since)
 
-        Ids follow commit order (see EVENT_ORDER_LOCK), so once event N has
-        arrived every lower id has committed or never will: a gap is read from
-        the table at once. A periodic read also catches events whose publisher
-        died after its commit.
-        """
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), EVENT_POLL_S)
-            self._arrived.clear()
-            try:
-                nxt = self.last_event_id + 1
-                if self._waiting and min(self._waiting) != nxt:
-                    await self._fill(max(self._waiting))
-                elif not self._waiting:
-                    await self._fill(None)
-                for event_id in sorted(self._waiting):
-                    type_, payload = self._waiting.pop(event_id)
-                    if event_id > self.last_event_id:
-                        self.dispatch(type_, event_id, payload)
-            except Exception:
-                log.exception("live_delivery_failed")
-                await asyncio.sleep(EVENT_POLL_S)
+    @staticmethod
+    async def latest_event_id(db: AsyncSession) -> int:
+        return await repository.latest_event_id(db)
 
-    async def _fill(self, upto: int | None) -> None:
-        """Add committed events after the last delivered one (up to `upto`) to the wait list."""
-        query = select(LiveEvent.id, LiveEvent.type, LiveEvent.payload).where(
-            LiveEvent.id > self.last_event_id
-        )
-        if upto is not None:
-            query = query.where(LiveEvent.id <= upto)
-        async with self._maker() as db:
-            rows = (await db.execute(query.order_by(LiveEvent.id).limit(5_000))).all()
-        for event_id, type_, payload in rows:
-            self._waiting.setdefault(int(event_id), (type_, payload))
+    @staticmethod
+    async def prune(db: AsyncSession, older_than: datetime) -> None:
+        await events.prune(db, older_than)
 
     def dispatch(self, type_: str, event_id: int, payload: dict[str, Any]) -> None:
         """Deliver a committed event to every connected dashboard, without waiting."""
-        self.last_event_id = max(self.last_event_id, event_id)
-        if type_ == "alarm":
-            self.alarm_of_event[event_id] = int(payload["alarm"]["id"])
-            if len(self.alarm_of_event) > RECENT_ALARM_EVENTS:
-                self.alarm_of_event.popitem(last=False)
+        self.events.delivered(type_, event_id, payload)
         if type_ == "session":
             session = payload["session"]
             if session.get("status") == "ended":
                 self._latest.forget(int(session["id"]))  # no state kept for it
-            if self.on_session_change is not None:
-                self.on_session_change(int(session["id"]))
-        text = orjson.dumps({"type": type_, "event_id": event_id, **payload}).decode()
-        for client in list(self._clients):
-            if not client.offer(event_id, text):
-                self._drop(client)
+            if self._on_session_change is not None:
+                self._on_session_change(int(session["id"]))
+        self.fanout.send_event(event_id, event_text(type_, event_id, payload))
 
-    def _drop(self, client: Client) -> None:
-        """A dashboard that fell behind on alarm events: stop its sender (which may be
-        stuck in a send that never returns) and tell it to reconnect with `since`."""
-        self.disconnect(client)
-        LIVE_DROPPED.inc()
-        log.warning("live_client_fell_behind", queued=client.durable.qsize())
-        if client.task is not None:
-            client.task.cancel()
-        self._closing.add(
-            asyncio.create_task(
-                client.close(CLOSE_FELL_BEHIND, "fell behind: reconnect with since")
-            )
-        )
-
-    async def replay(self, db: AsyncSession, since: int) -> list[tuple[int, str]]:
-        """Every durable event after `since`, oldest first, as ready-to-send text."""
-        rows = (
-            await db.execute(
-                select(LiveEvent.id, LiveEvent.type, LiveEvent.payload)
-                .where(LiveEvent.id > since)
-                .order_by(LiveEvent.id)
-            )
-        ).all()
-        return [
-            (int(i), orjson.dumps({"type": t, "event_id": int(i), **p}).decode())
-            for i, t, p in rows
-        ]
-
-    @staticmethod
-    async def latest_event_id(db: AsyncSession) -> int:
-        row = (
-            await db.execute(select(LiveEvent.id).order_by(LiveEvent.id.desc()).limit(1))
-        ).first()
-        return int(row[0]) if row else 0
-
-    @staticmethod
-    async def prune(db: AsyncSession, older_than: datetime) -> None:
-        await db.execute(delete(LiveEvent).where(LiveEvent.created_at < older_than))
-
-    # -- clients --------------------------------------------------------------------
+    # -- the dashboards ---------------------------------------------------------------
 
     def connect(self, send: Sender, close: Closer) -> Client:
         """Register a dashboard; events dispatched from now on queue up for it."""
-        client = Client(send=send, close=close, max_queue=self._max_queue)
-        self._clients.add(client)
-        LIVE_CLIENTS.set(len(self._clients))
-        return client
+        return self.fanout.connect(send, close)
 
     def disconnect(self, client: Client) -> None:
-        self._clients.discard(client)
-        LIVE_CLIENTS.set(len(self._clients))
+        self.fanout.disconnect(client)
 
     async def serve(self, client: Client, first: list[tuple[int, str]]) -> None:
         """Send `first` (snapshot, replay), then live traffic, until the socket fails."""
-        client.task = asyncio.current_task()
-        for event_id, text in first:
-            await client.send(text)
-            client.last_event_id = max(client.last_event_id, event_id)
-        client.last_sent = time.monotonic()
-        while True:
-            timeout = max(0.0, client.last_sent + self._ping_interval_s - time.monotonic())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(client.wake.wait(), timeout)
-            client.wake.clear()
-            sent = False
-            while not client.durable.empty():
-                event_id, text = client.durable.get_nowait()
-                if event_id <= client.last_event_id:
-                    continue  # already sent in the replay
-                await client.send(text)
-                client.last_event_id = event_id
-                sent = True
-            if client.shared is not None:
-                text, client.shared = client.shared[1], None
-                await client.send(
-                    f'{{"type":"vitals","event_id":{client.last_event_id},"items":{text}}}'
-                )
-                sent = True
-            elif client.vitals:
-                items, client.vitals = list(client.vitals.values()), {}
-                await client.send(self._frame("vitals", client.last_event_id, {"items": items}))
-                sent = True
-            if not sent and time.monotonic() - client.last_sent >= self._ping_interval_s:
-                await client.send(self._frame("ping", client.last_event_id, {}))
-                sent = True
-            if sent:
-                client.last_sent = time.monotonic()
-
-    @staticmethod
-    def _frame(type_: str, event_id: int, payload: dict[str, Any]) -> str:
-        return orjson.dumps({"type": type_, "event_id": event_id, **payload}).decode()
-
-    # -- vitals ---------------------------------------------------------------------
+        await self.fanout.serve(client, first)
 
     def push_vitals(self, items: list[dict[str, Any]]) -> None:
-        """Merge items into every dashboard's pending frame (latest per session wins).
-
-        The items are serialised once per tick; a dashboard only gets a merged
-        frame of its own when it is still sending the previous tick's.
-        """
-        if not items:
-            return
-        shared = (items, orjson.dumps(items).decode())
-        for client in self._clients:
-            if client.shared is None and not client.vitals:
-                client.shared = shared
-            else:
-                if client.shared is not None:
-                    for item in client.shared[0]:
-                        client.vitals[item["session_id"]] = item
-                    client.shared = None
-                for item in items:
-                    client.vitals[item["session_id"]] = item
-            client.wake.set()
-
-    async def _tick_vitals(self) -> None:
-        while True:
-            await asyncio.sleep(self._vitals_interval_s)
-            changed = self._latest.take_dirty()
-            if changed and self._clients:
-                self.push_vitals([vitals_item(sid, latest) for sid, latest in changed if latest])
+        """Merge items into every dashboard's pending vitals frame."""
+        self.fanout.push_vitals(items)
 
     async def start(self) -> None:
-        async with self._maker() as db:
-            self.last_event_id = await self.latest_event_id(db)
-        self._tasks = [
-            asyncio.create_task(self._tick_vitals(), name="live-vitals"),
-            asyncio.create_task(self._deliver_in_order(), name="live-events"),
-        ]
+        self.fanout.start()
+        await self.events.start()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        for client in list(self._clients):
-            with contextlib.suppress(Exception):
-                await client.close(1001, "service shutting down")
-        self._clients.clear()
+        await self.events.stop()
+        await self.fanout.stop()

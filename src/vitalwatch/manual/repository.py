@@ -6,13 +6,14 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.auth.security import device_token_hash
 from vitalwatch.devices.models import Device
 from vitalwatch.manual.models import ManualReading
 from vitalwatch.readings.models import readings
+from vitalwatch.sessions.models import SessionEvent
 from vitalwatch.vitals import METRICS
 
 
@@ -101,3 +102,9 @@ async def values(db: AsyncSession, entries: Sequence[ManualReading]) -> dict[int
         if entry is not None:
             out[entry] = dict(zip(METRICS, row[2:], strict=True))
     return out
+
+
+async def delete_entry(db: AsyncSession, entry_id: int, event_id: int) -> None:
+    """An entry whose values never reached the store, with its timeline entry."""
+    await db.execute(delete(ManualReading).where(ManualReading.id == entry_id))
+    await db.execute(delete(SessionEvent).where(SessionEvent.id == event_id))

@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi.exceptions import RequestValidationError
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
 from vitalwatch.context import AppContext
 from vitalwatch.db import on_commit, utcnow
+from vitalwatch.errors import Invalid
 from vitalwatch.manual import repository
 from vitalwatch.manual.models import ManualReading
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
@@ -77,7 +76,7 @@ def _validate(body: ManualEntry, session: Session, now_ms: int, skew_s: float, s
     given: dict[str, Any] = {m: getattr(body, m) for m in METRICS if getattr(body, m) is not None}
     if (body.sbp is None) != (body.dbp is None):
         missing = "dbp" if body.dbp is None else "sbp"
-        raise RequestValidationError(
+        raise Invalid(
             [_problem((missing,), "a BP needs systolic and diastolic (e.g. 120/80)", None)]
         )
     sample: dict[str, Any] = {"seq": seq, **given}
@@ -86,7 +85,7 @@ def _validate(body: ManualEntry, session: Session, now_ms: int, skew_s: float, s
     try:
         columns = parse_readings(orjson.dumps({"samples": [sample]}), now_ms, int(skew_s * 1000))
     except SampleProblems as exc:
-        raise RequestValidationError(
+        raise Invalid(
             [
                 {**e, "loc": ("body", *(x for x in e["loc"][3:] if x != "samples"))}
                 for e in exc.errors
@@ -95,7 +94,7 @@ def _validate(body: ManualEntry, session: Session, now_ms: int, skew_s: float, s
     ts_ms = int(columns.ts_ms[0])
     started_ms = int(session.started_at.timestamp() * 1000)
     if ts_ms < started_ms:
-        raise RequestValidationError(
+        raise Invalid(
             [
                 _problem(
                     ("ts",),
@@ -180,8 +179,7 @@ async def _not_stored(
 ) -> None:
     """Undo the entry whose values never reached the store (audited)."""
     async with ctx.sessionmaker() as db:
-        await db.execute(delete(ManualReading).where(ManualReading.id == entry_id))
-        await db.execute(delete(SessionEvent).where(SessionEvent.id == event_id))
+        await repository.delete_entry(db, entry_id, event_id)
         await audit.record(
             db,
             actor=actor,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitalwatch import errors
 from vitalwatch.alarms.models import Alarm
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.audit import service as audit
@@ -315,9 +315,10 @@ async def use_link(
     actor = audit.Actor("user", user.id, user.username)
     try:
         result = await ack(alarm.id, actor)
-    except HTTPException as exc:
-        if exc.status_code >= 500:
-            await _give_back(maker, out.id)
+    except errors.Unavailable:
+        await _give_back(maker, out.id)
+        raise
+    except errors.DomainError:  # not found, already resolved: the link stays used
         raise
     except Exception:
         await _give_back(maker, out.id)

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vitalwatch.readings.models import readings
+from vitalwatch.readings import repository
 
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
@@ -46,15 +45,8 @@ class DeviceCounters:
         for d in devices:
             if d in self._latest:
                 continue
-            row = (
-                await conn.execute(
-                    select(readings.c.seq, readings.c.ts_ms)
-                    .where(readings.c.device_id == d)
-                    .order_by(readings.c.ts_ms.desc(), readings.c.seq.desc())
-                    .limit(1)
-                )
-            ).first()
-            self._latest[d] = _NONE if row is None else Latest(int(row[0]), int(row[1]))
+            row = await repository.newest_of_device(conn, d)
+            self._latest[d] = _NONE if row is None else Latest(*row)
 
     def newest_ts(self, device: I64) -> I64:
         """Per sample: the newest measurement time stored for its device."""

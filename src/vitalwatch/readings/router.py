@@ -13,12 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from fastapi import HTTPException
-from fastapi.exceptions import RequestValidationError
 from starlette.types import Receive, Scope, Send
 
 from vitalwatch.edge import bearer, content_length, early_close
-from vitalwatch.errors import validation_body
+from vitalwatch.errors import DomainError, error_body, validation_body
 from vitalwatch.logging import get_logger
 from vitalwatch.readings import service
 from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck, ReadingsBatch
@@ -74,13 +72,11 @@ async def handle(ctx: AppContext, scope: Scope, receive: Receive, send: Send) ->
         await _answer(send, 413, {"detail": detail}, early_close(declared))
     except _TooMany:
         await _answer(send, 422, validation_body([service.too_many_samples_error()]))
-    except HTTPException as exc:
+    except DomainError as exc:
         headers = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
-        if exc.status_code == 401:
+        if exc.status == 401:
             headers += early_close(declared)  # refused unread
-        await _answer(send, exc.status_code, {"detail": exc.detail}, headers)
-    except RequestValidationError as exc:
-        await _answer(send, 422, validation_body(exc.errors()))
+        await _answer(send, exc.status, error_body(exc), headers)
     except Exception:
         log.exception("readings_request_failed")
         await _answer(send, 500, {"detail": "Internal Server Error"})

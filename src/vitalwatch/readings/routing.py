@@ -12,24 +12,18 @@ baseline readings) stay with the current session.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vitalwatch.devices.models import Device
-from vitalwatch.sessions.models import SessionDevice, SessionEvent
+from vitalwatch.db import to_ms
+from vitalwatch.devices import repository as devices_repo
+from vitalwatch.sessions import repository as sessions_repo
 
 I64 = npt.NDArray[np.int64]
 
 #: device -> (its active session, when that binding began in epoch ms)
 Bindings = dict[int, tuple[int | None, int | None]]
-
-
-def _ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
 
 
 class Routes:
@@ -40,21 +34,13 @@ class Routes:
         self._bound_at: dict[tuple[int, int], int] = {}
 
     async def current(self, conn: AsyncConnection, device_ids: set[int]) -> Bindings:
-        rows = await conn.execute(
-            select(Device.id, Device.session_id).where(Device.id.in_(device_ids))
-        )
-        bound = {int(d): (int(s) if s is not None else None) for d, s in rows}
+        bound = await devices_repo.sessions_of_devices(conn, device_ids)
         unknown = [
             (d, s) for d, s in bound.items() if s is not None and (d, s) not in self._bound_at
         ]
         if unknown:
-            found = await conn.execute(
-                select(SessionDevice.device_id, SessionDevice.session_id, SessionDevice.bound_at)
-                .where(SessionDevice.device_id.in_([d for d, _ in unknown]))
-                .where(SessionDevice.session_id.in_([s for _, s in unknown]))
-            )
-            for d, s, at in found:
-                self._bound_at[(int(d), int(s))] = _ms(at)
+            for d, s, at in await sessions_repo.binding_starts(conn, unknown):
+                self._bound_at[(d, s)] = to_ms(at)
         return {d: (s, None if s is None else self._bound_at.get((d, s))) for d, s in bound.items()}
 
     @staticmethod
@@ -63,15 +49,9 @@ class Routes:
     ) -> I64:
         """The session of each sample of one device (the rare path: some were
         measured before its current binding)."""
-        rows = (
-            await conn.execute(
-                select(SessionDevice.session_id, SessionDevice.bound_at)
-                .where(SessionDevice.device_id == device)
-                .order_by(SessionDevice.bound_at)
-            )
-        ).all()
-        starts = np.array([_ms(at) for _, at in rows], dtype=np.int64)
-        sessions = np.array([int(s) for s, _ in rows], dtype=np.int64)
+        rows = await sessions_repo.bindings_of_device(conn, device)
+        starts = np.array([to_ms(at) for _, at in rows], dtype=np.int64)
+        sessions = np.array([s for s, _ in rows], dtype=np.int64)
         out = np.full(ts_ms.shape[0], current, dtype=np.int64)
         early = ts_ms < bound_at
         if starts.size:
@@ -83,13 +63,10 @@ class Routes:
     @staticmethod
     async def note_late(conn: AsyncConnection, session_id: int, device_name: str, n: int) -> None:
         """On the earlier session's timeline: readings that arrived after it moved on."""
-        await conn.execute(
-            insert(SessionEvent).values(
-                session_id=session_id,
-                kind="late_readings",
-                ts=datetime.now(UTC),
-                detail=f"{n} readings from {device_name}, measured during this session, "
-                "arrived after the monitor was bound to another session",
-                created_at=datetime.now(UTC),
-            )
+        await sessions_repo.note_on_timeline(
+            conn,
+            session_id,
+            "late_readings",
+            f"{n} readings from {device_name}, measured during this session, "
+            "arrived after the monitor was bound to another session",
         )

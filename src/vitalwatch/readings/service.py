@@ -5,25 +5,42 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
-from fastapi import HTTPException, status
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import utcnow
 from vitalwatch.devices.service import DeviceDirectory, DeviceIdentity
+from vitalwatch.errors import Conflict, DomainError, Invalid, Unavailable
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
 from vitalwatch.readings import repository
+from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck
 from vitalwatch.readings.validation import SampleColumns, SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 
-if TYPE_CHECKING:
-    from vitalwatch.cluster.service import Cluster
-
 log = get_logger(__name__)
+
+
+class DeviceUnauthorized(DomainError):
+    """No device token, or one that names no device: a 401 before the body is read."""
+
+    status = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class NotBound(Conflict):
+    def __init__(self, device_id: int) -> None:
+        super().__init__(
+            f"Device {device_id} is not bound to an active session; nothing was stored"
+        )
+
+
+class NotStored(Unavailable):
+    def __init__(self) -> None:
+        super().__init__(
+            "Readings not stored: the database did not accept the commit; retry the batch"
+        )
 
 
 #: Bodies larger than this are parsed in a worker thread, one at a time, so a
@@ -34,7 +51,7 @@ _big_parses = asyncio.Semaphore(1)
 
 
 async def authenticate(token: str | None, directory: DeviceDirectory) -> DeviceIdentity:
-    """The posting device, before its body is read; the 401 a device must see."""
+    """The posting device, before its body is read (DeviceUnauthorized: a 401)."""
     if token is None:
         raise _unauthorized("Not authenticated: send Authorization: Bearer <device token>")
     device = await directory.resolve(token)
@@ -67,31 +84,24 @@ async def ingest(
     body: bytes,
     device: DeviceIdentity,
     directory: DeviceDirectory,
-    cluster: Cluster,
+    cluster: SampleSink,
     max_future_s: float,
 ) -> IngestAck:
-    """Store a device's batch durably; raise the HTTP error a device must see."""
+    """Store a device's batch durably; raise the domain error a device must see."""
     started = time.perf_counter()
     try:
         columns = await _parse(body, max_future_s)
     except SampleProblems as exc:
         INGEST_REQUESTS.labels("invalid").inc()
-        raise RequestValidationError(exc.errors) from None
+        raise Invalid(exc.errors) from None
     try:
         result = await cluster.submit(device.id, columns)
     except DeviceNotBound:
         INGEST_REQUESTS.labels("not_bound").inc()
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"Device {device.id} is not bound to an active session; nothing was stored",
-        ) from None
+        raise NotBound(device.id) from None
     except IngestUnavailable:
         INGEST_REQUESTS.labels("unavailable").inc()
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail="Readings not stored: the database did not accept the commit; retry the batch",
-            headers={"Retry-After": "1"},
-        ) from None
+        raise NotStored() from None
     directory.seen(device.id, utcnow())
     INGEST_REQUESTS.labels("accepted").inc()
     INGEST_SAMPLES.labels("accepted").inc(result.accepted)
@@ -100,11 +110,9 @@ async def ingest(
     return IngestAck(accepted=result.accepted, duplicates=result.duplicates)
 
 
-def _unauthorized(detail: str) -> HTTPException:
+def _unauthorized(detail: str) -> DeviceUnauthorized:
     INGEST_REQUESTS.labels("unauthorized").inc()
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
-    )
+    return DeviceUnauthorized(detail)
 
 
 async def prune_old_readings(maker: async_sessionmaker[AsyncSession], days: int) -> int:

@@ -16,43 +16,23 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from vitalwatch.devices.models import Device
+from vitalwatch.devices import repository as devices_repo
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_COMMIT_ROWS, INGEST_COMMIT_SECONDS, INGEST_GROUP_REQUESTS
+from vitalwatch.readings import repository
+from vitalwatch.readings.batch import I64, StoredBatch
 from vitalwatch.readings.counters import DeviceCounters
-from vitalwatch.readings.models import readings
 from vitalwatch.readings.routing import Bindings, Routes
 from vitalwatch.readings.validation import SampleColumns
 from vitalwatch.vitals import METRICS
 
 log = get_logger(__name__)
-
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredBatch:
-    """The samples one group commit actually stored (duplicates left out)."""
-
-    session_id: I64
-    device_id: I64
-    seq: I64
-    ts_ms: I64
-    values: F64  # (n, len(METRICS)), NaN = absent
-    received_ms: int
-
-    def __len__(self) -> int:
-        return int(self.seq.shape[0])
 
 
 class IngestListener(Protocol):
@@ -116,14 +96,6 @@ class GroupCommitWriter:
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
         self._dialect = engine.dialect.name
-        self._insert = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(
-            readings
-        )
-        columns = ["session_id", "device_id", "seq", "ts_ms", "received_ms", *METRICS]
-        self._raw_insert = (
-            f"INSERT INTO readings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "  # noqa: S608 - constant names
-            "ON CONFLICT (device_id, ts_ms, seq) DO NOTHING"
-        )
         self._counters = DeviceCounters()
         self._routes = Routes()
 
@@ -240,11 +212,7 @@ class GroupCommitWriter:
                 strict=True,
             )
         ]
-        stmt = self._insert.on_conflict_do_nothing(
-            index_elements=["device_id", "ts_ms", "seq"]
-        ).returning(readings.c.device_id, readings.c.ts_ms, readings.c.seq)
-        result = await conn.execute(stmt, params)
-        inserted = {(int(d), int(t), int(q)) for d, t, q in result.all()}
+        inserted = await repository.insert_new(conn, params)
         if len(inserted) == len(params):
             return np.ones(len(params), dtype=bool)
         keep = np.zeros(len(params), dtype=bool)
@@ -284,13 +252,7 @@ class GroupCommitWriter:
         for d in np.unique(device[maybe_stored]).tolist():
             mine = np.flatnonzero(maybe_stored & (device == d))
             for part in np.array_split(mine, max(1, len(mine) // 500 + 1)):
-                found = await conn.execute(
-                    select(readings.c.ts_ms, readings.c.seq).where(
-                        readings.c.device_id == d,
-                        readings.c.ts_ms.in_(np.unique(ts_ms[part]).tolist()),
-                    )
-                )
-                stored = {(int(a), int(b)) for a, b in found}
+                stored = await repository.stored_keys(conn, d, np.unique(ts_ms[part]).tolist())
                 pairs = zip(ts_ms[part].tolist(), seq[part].tolist(), strict=True)
                 keep[part[[p in stored for p in pairs]]] = False
 
@@ -306,24 +268,15 @@ class GroupCommitWriter:
             )
         )
         if rows_out:
-            result = await conn.exec_driver_sql(self._raw_insert, rows_out)
-            if result.rowcount != len(rows_out):
-                log.warning(
-                    "ingest_concurrent_writer", expected=len(rows_out), stored=result.rowcount
-                )
+            stored_rows = await repository.insert_tuples(conn, rows_out)
+            if stored_rows != len(rows_out):
+                log.warning("ingest_concurrent_writer", expected=len(rows_out), stored=stored_rows)
         return keep
 
     async def _note_counter_resets(self, conn: AsyncConnection, stored: StoredBatch) -> None:
         """A monitor that restarted its counter: every sample kept, and said so."""
         for d in self._counters.stored(stored.device_id, stored.seq, stored.ts_ms):
-            await conn.execute(
-                update(Device)
-                .where(Device.id == d)
-                .values(
-                    counter_resets=Device.counter_resets + 1,
-                    counter_reset_at=datetime.now(UTC),
-                )
-            )
+            await devices_repo.note_counter_reset(conn, d)
             log.warning("device_counter_reset", device_id=d)
 
     def _accepts_session(self, session_id: int) -> bool:

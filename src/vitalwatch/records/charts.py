@@ -8,7 +8,7 @@ limits are dashed lines and doses vertical markers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -150,7 +150,3 @@ def svg(chart: Chart, start: datetime, end: datetime, tz: ZoneInfo) -> str:
             )
     out.append("</svg>")
     return "".join(out)
-
-
-def dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)

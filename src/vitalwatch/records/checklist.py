@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitalwatch.alarms.thresholds import PROFILES
 from vitalwatch.audit import service as audit
 from vitalwatch.db import utcnow
 from vitalwatch.records import repository
@@ -27,6 +26,7 @@ from vitalwatch.records.schemas import (
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.models import Session
+from vitalwatch.vitals import PROFILES
 
 DEFAULT_GATE = (140.0, 90.0)
 

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.alarms.models import Alarm
-from vitalwatch.alarms.thresholds import PROFILES
 from vitalwatch.context import AppContext
-from vitalwatch.db import utcnow
+from vitalwatch.db import from_ms, utcnow
 from vitalwatch.readings.latest import Latest
 from vitalwatch.records import repository
 from vitalwatch.records.models import Observation, SessionReadiness
@@ -33,7 +32,7 @@ from vitalwatch.records.profiles import Profiles, default_profile, entered_at
 from vitalwatch.records.schemas import DoseRecord, ReadinessOut, RecordProfileOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions.models import Session, SessionEvent
-from vitalwatch.vitals import METRIC_INFO
+from vitalwatch.vitals import METRIC_INFO, PROFILES
 
 #: Reminders and pre-dose advisories say nothing about the patient's recovery.
 NOT_BLOCKING = frozenset({"observation_due", "predose_bp_review"})
@@ -41,10 +40,6 @@ NOT_BLOCKING = frozenset({"observation_due", "predose_bp_review"})
 PRE_DOSE_BP_WINDOW = timedelta(minutes=60)
 CHECK_WINDOW = timedelta(minutes=10)
 HR_MAX_AGE = timedelta(seconds=60)
-
-
-def _dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def dosing_end(session: Session, doses: Sequence[SessionEvent]) -> datetime | None:
@@ -75,12 +70,12 @@ def checkpoints(
     """The esketamine BP checkpoints: before dosing, about 40 min after, and the
     last before the end of monitoring (after the 40-min window)."""
     at40 = first_dose + timedelta(minutes=40)
-    before = [b for b in bps if first_dose - PRE_DOSE_BP_WINDOW <= _dt(b[0]) <= first_dose]
-    around = [b for b in bps if abs(_dt(b[0]) - at40) <= CHECK_WINDOW]
-    after = [b for b in bps if at40 + CHECK_WINDOW < _dt(b[0]) <= end]
+    before = [b for b in bps if first_dose - PRE_DOSE_BP_WINDOW <= from_ms(b[0]) <= first_dose]
+    around = [b for b in bps if abs(from_ms(b[0]) - at40) <= CHECK_WINDOW]
+    after = [b for b in bps if at40 + CHECK_WINDOW < from_ms(b[0]) <= end]
     return (
         before[-1] if before else None,
-        min(around, key=lambda b: abs(_dt(b[0]) - at40)) if around else None,
+        min(around, key=lambda b: abs(from_ms(b[0]) - at40)) if around else None,
         after[-1] if after else None,
     )
 
@@ -104,7 +99,7 @@ def _vitals(s: Session, i: _Inputs, now: datetime, reasons: list[str]) -> bool:
     if base.get("sbp") is None or base.get("hr") is None:
         reasons.append("No pre-dose baseline of BP and HR to compare with")
         return False
-    if sbp is None or dbp is None or _dt(sbp[1]) < now - timedelta(minutes=p.bp_max_age_min):
+    if sbp is None or dbp is None or from_ms(sbp[1]) < now - timedelta(minutes=p.bp_max_age_min):
         reasons.append(f"No BP in the last {p.bp_max_age_min} min")
         ok = False
     else:
@@ -120,7 +115,7 @@ def _vitals(s: Session, i: _Inputs, now: datetime, reasons: list[str]) -> bool:
         if off:
             reasons.append(f"BP {num(sbp[0])}/{num(dbp[0])} mmHg: " + "; ".join(off))
             ok = False
-    if hr is None or _dt(hr[1]) < now - HR_MAX_AGE:
+    if hr is None or from_ms(hr[1]) < now - HR_MAX_AGE:
         reasons.append("No heart rate in the last minute")
         ok = False
     elif abs(hr[0] - base["hr"]) > p.hr_margin:

@@ -12,20 +12,20 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
-from vitalwatch.alarms.thresholds import PROFILES, Thresholds
+from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.context import AppContext
-from vitalwatch.db import utcnow
+from vitalwatch.db import from_ms, utcnow
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.models import Patient
 from vitalwatch.records import checklist, readiness, repository
-from vitalwatch.records.charts import Chart, Series, dt, svg
+from vitalwatch.records.charts import Chart, Series, svg
 from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ROUTE_LABELS, ChecklistOut, DoseRecord, ReadinessOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.models import Session, SessionEvent
-from vitalwatch.vitals import METRICS
+from vitalwatch.vitals import METRICS, PROFILES
 
 _RANK = {"low": 0, "medium": 1, "high": 2}
 
@@ -146,7 +146,7 @@ def _charts(
     ]
     start = report_session.started_at
     if t.size:  # readings may be dated before the start (a monitor's backlog)
-        start, end = min(start, dt(int(t[0]))), max(end, dt(int(t[-1])))
+        start, end = min(start, from_ms(int(t[0]))), max(end, from_ms(int(t[-1])))
     return [(c.title, svg(c, start, end, tz)) for c in charts]
 
 

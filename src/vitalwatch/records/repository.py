@@ -20,10 +20,6 @@ from vitalwatch.records.models import (
 from vitalwatch.sessions.models import Session, SessionEvent
 
 
-def ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
-
-
 async def profile_versions(db: AsyncSession, protocols: Iterable[str]) -> Sequence[RecordProfile]:
     stmt = (
         select(RecordProfile)

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.context import AppContext
+from vitalwatch.db import to_ms
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.schemas import PatientOut
 from vitalwatch.records import repository
@@ -30,7 +31,7 @@ async def of_patient(db: AsyncSession, ctx: AppContext, patient_id: int) -> Seri
     out = []
     for s in sessions:
         since = s.first_dose_at or s.started_at
-        peaks = await repository.extremes(db, s.id, repository.ms(since))
+        peaks = await repository.extremes(db, s.id, to_ms(since))
         records = [DoseRecord.model_validate(e.data or {}) for e in doses.get(s.id, [])]
         total = sum(d.total_mg or 0 for d in records) or None
         scores = [

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitalwatch.alarms.thresholds import PROFILES
 from vitalwatch.config import Settings
 from vitalwatch.reports import figures as fig
 from vitalwatch.reports import limits, repository
@@ -31,7 +30,7 @@ from vitalwatch.reports.schemas import (
     LimitChangesReport,
 )
 from vitalwatch.reports.words import condition_label, rule_label
-from vitalwatch.vitals import PROTOCOLS, Protocol
+from vitalwatch.vitals import PROFILES, PROTOCOLS, Protocol
 
 MAX_DAYS: Final = 92
 MAX_ALARMS: Final = 100_000

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from vitalwatch.devices.models import Device
 from vitalwatch.patients.models import Patient
@@ -117,3 +117,38 @@ async def events(db: AsyncSession, session_id: int) -> Sequence[SessionEvent]:
         .order_by(SessionEvent.ts, SessionEvent.id)
     )
     return (await db.execute(stmt)).scalars().all()
+
+
+# -- read and written by the group commit (readings/routing.py), on its connection --
+
+
+async def binding_starts(
+    conn: AsyncConnection, pairs: list[tuple[int, int]]
+) -> list[tuple[int, int, datetime]]:
+    """(device, session, bound_at) of the given device/session bindings."""
+    found = await conn.execute(
+        select(SessionDevice.device_id, SessionDevice.session_id, SessionDevice.bound_at)
+        .where(SessionDevice.device_id.in_([d for d, _ in pairs]))
+        .where(SessionDevice.session_id.in_([s for _, s in pairs]))
+    )
+    return [(int(d), int(s), at) for d, s, at in found]
+
+
+async def bindings_of_device(conn: AsyncConnection, device_id: int) -> list[tuple[int, datetime]]:
+    """(session, bound_at) of every binding a device ever had, oldest first."""
+    rows = await conn.execute(
+        select(SessionDevice.session_id, SessionDevice.bound_at)
+        .where(SessionDevice.device_id == device_id)
+        .order_by(SessionDevice.bound_at)
+    )
+    return [(int(s), at) for s, at in rows]
+
+
+async def note_on_timeline(conn: AsyncConnection, session_id: int, kind: str, detail: str) -> None:
+    """A timeline entry written in the caller's Core transaction, dated now."""
+    now = datetime.now(UTC)
+    await conn.execute(
+        insert(SessionEvent).values(
+            session_id=session_id, kind=kind, ts=now, detail=detail, created_at=now
+        )
+    )

@@ -10,15 +10,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import HTTPException, status
-from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import service as alarms_service
-from vitalwatch.alarms.news2 import news2
 from vitalwatch.alarms.thresholds import (
-    PROFILES,
     ThresholdError,
     Thresholds,
     ThresholdsPatch,
@@ -27,18 +23,22 @@ from vitalwatch.alarms.thresholds import (
 )
 from vitalwatch.audit import service as audit
 from vitalwatch.context import AppContext
-from vitalwatch.db import on_commit, utcnow
+from vitalwatch.db import from_ms, on_commit, to_ms, utcnow
 from vitalwatch.devices import repository as devices_repo
+from vitalwatch.errors import Invalid
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients import service as patients_service
 from vitalwatch.patients.models import Patient
 from vitalwatch.patients.schemas import PatientOut
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
+from vitalwatch.readings.news2 import news2
 from vitalwatch.records import readiness
 from vitalwatch.records.schemas import DoseRecord
 from vitalwatch.sessions import repository
 from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
+from vitalwatch.sessions.baseline import compute_baseline
+from vitalwatch.sessions.errors import DeviceBusy, SessionEnded, SessionNotFound
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import (
     DeviceRef,
@@ -55,31 +55,15 @@ from vitalwatch.sessions.schemas import (
     Trends,
     TrendSeries,
 )
-from vitalwatch.vitals import METRICS, PROTOCOLS
+from vitalwatch.vitals import METRICS, PROFILES, PROTOCOLS
 
-#: Baseline windows of clinical-defaults.md: 10 min before the first dose, or the
-#: first 5 min of the session while no dose has been given.
-PRE_DOSE_WINDOW = timedelta(minutes=10)
-NO_DOSE_WINDOW = timedelta(minutes=5)
 #: How far back a session may be entered as having begun (a monitor connected
 #: late, a clinic's history replayed by the demo): one shift.
 MAX_BACKDATE = timedelta(hours=12)
 
 
-def _ms(t: datetime) -> int:
-    return int(t.timestamp() * 1000)
-
-
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def not_found(session_id: int) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Session {session_id} not found")
-
-
-def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> RequestValidationError:
-    return RequestValidationError(
+def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> Invalid:
+    return Invalid(
         [
             {
                 "type": "value_error",
@@ -108,7 +92,7 @@ def _started_at(body: SessionCreate, now: datetime, max_future_s: float) -> date
 
 def _threshold_error(
     exc: ValidationError, prefix: tuple[str | int, ...], sent: ThresholdsPatch | None
-) -> RequestValidationError:
+) -> Invalid:
     """422 naming the field: of a contradicting pair, the one that was sent."""
     given = sent.model_dump(exclude_unset=True) if sent is not None else {}
     errors = []
@@ -125,7 +109,7 @@ def _threshold_error(
             ):
                 loc = (metric, cause.other)
         errors.append({"type": e["type"], "loc": (*prefix, *loc), "msg": msg, "input": None})
-    return RequestValidationError(errors)
+    return Invalid(errors)
 
 
 def observation_until(session: Session) -> datetime | None:
@@ -174,7 +158,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
                 device_ids=[d.id for d in bound],
                 thresholds=thresholds,
                 baseline={m: (s.baseline or {}).get(m) for m in METRICS},
-                latest={m: LatestValue(value=v, ts=_from_ms(t)) for m, (v, t) in latest.items()},
+                latest={m: LatestValue(value=v, ts=from_ms(t)) for m, (v, t) in latest.items()},
                 news2=News2Out(
                     score=score.score,
                     level=score.level,
@@ -215,9 +199,9 @@ def _tell_evaluator(db: AsyncSession, ctx: AppContext, session_id: int) -> None:
 async def _get_active(db: AsyncSession, session_id: int) -> Session:
     session = await repository.get(db, session_id, for_update=True)
     if session is None:
-        raise not_found(session_id)
+        raise SessionNotFound(session_id)
     if session.status != "active":
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"Session {session_id} has ended")
+        raise SessionEnded(session_id)
     return session
 
 
@@ -233,7 +217,7 @@ async def _patient_of(db: AsyncSession, body: SessionCreate, actor: audit.Actor)
     assert body.patient_id is not None
     patient = await patients_repo.get(db, body.patient_id, for_update=True)
     if patient is None:
-        raise RequestValidationError(
+        raise Invalid(
             [
                 {
                     "type": "value_error",
@@ -276,7 +260,7 @@ async def create(
     found = {d.id: d for d in await devices_repo.by_ids(db, device_ids)}
     missing = [d for d in device_ids if d not in found or found[d].retired]
     if missing:
-        raise RequestValidationError(
+        raise Invalid(
             [
                 {
                     "type": "value_error",
@@ -307,11 +291,7 @@ async def create(
     await db.flush()
     for device_id in device_ids:
         if not await devices_repo.bind(db, device_id, session.id):
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail=f"Device {device_id} ({found[device_id].name}) is already bound "
-                "to an active session",
-            )
+            raise DeviceBusy(device_id, found[device_id].name)
         await repository.add_binding(db, session.id, device_id)
     await audit.record(
         db,
@@ -337,7 +317,7 @@ async def create(
 async def get(db: AsyncSession, ctx: AppContext, session_id: int) -> SessionOut:
     session = await repository.get(db, session_id)
     if session is None:
-        raise not_found(session_id)
+        raise SessionNotFound(session_id)
     return await view(db, ctx, session)
 
 
@@ -370,22 +350,6 @@ def protocols(ctx: AppContext) -> list[ProtocolOut]:
         )
         for name in PROTOCOLS
     ]
-
-
-async def compute_baseline(
-    db: AsyncSession, session: Session, now: datetime
-) -> dict[str, float | None] | None:
-    """clinical-defaults.md's baseline: 10 min before the first dose, else the first 5 min."""
-    if session.first_dose_at is not None:
-        end = session.first_dose_at
-        start = end - PRE_DOSE_WINDOW
-    else:
-        start = session.started_at
-        end = start + NO_DOSE_WINDOW
-        if now < end:
-            return None
-    values = await readings_repo.medians(db, session.id, _ms(start), _ms(end))
-    return values if any(v is not None for v in values.values()) else None
 
 
 def event_time(
@@ -451,7 +415,7 @@ async def add_event(
 
 async def list_events(db: AsyncSession, session_id: int) -> list[EventOut]:
     if await repository.get(db, session_id) is None:
-        raise not_found(session_id)
+        raise SessionNotFound(session_id)
     return [event_out(e) for e in await repository.events(db, session_id)]
 
 
@@ -538,7 +502,7 @@ async def trends(
     known = {s.id for s in await repository.by_ids(db, set(session_ids))}
     missing = [sid for sid in session_ids if sid not in known]
     if missing:
-        raise not_found(missing[0])
+        raise SessionNotFound(missing[0])
     items = []
     for sid in dict.fromkeys(session_ids):
         for metric in dict.fromkeys(metrics):
@@ -556,16 +520,16 @@ async def readings_series(
     max_points: int | None,
 ) -> ReadingSeries:
     if await repository.get(db, session_id) is None:
-        raise not_found(session_id)
+        raise SessionNotFound(session_id)
     ts, values = await _series(db, session_id, metric, since, until, max_points)
-    since_ms, until_ms = _ms(since) if since else None, _ms(until) if until else None
+    since_ms, until_ms = to_ms(since) if since else None, to_ms(until) if until else None
     manual = await readings_repo.manual_points(db, session_id, metric, since_ms, until_ms)
     return ReadingSeries(
         metric=metric,
         ts=ts,
         values=values,
         manual=[
-            ManualPoint(ts=_from_ms(t), value=v, entry_id=i, entered_by=n) for t, v, i, n in manual
+            ManualPoint(ts=from_ms(t), value=v, entry_id=i, entered_by=n) for t, v, i, n in manual
         ],
     )
 
@@ -579,8 +543,8 @@ async def _series(
     max_points: int | None,
 ) -> tuple[list[datetime], list[float]]:
     ts, values = await readings_repo.series(
-        db, session_id, metric, _ms(since) if since else None, _ms(until) if until else None
+        db, session_id, metric, to_ms(since) if since else None, to_ms(until) if until else None
     )
     if max_points is not None:
         ts, values = minmax_downsample(ts, values, max_points)
-    return [_from_ms(t) for t in ts.tolist()], values.tolist()
+    return [from_ms(t) for t in ts.tolist()], values.tolist()

@@ -30,8 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from vitalwatch.alarms.engine.model import F64, I64, B
-from vitalwatch.alarms.thresholds import Thresholds
+from vitalwatch.alarms.engine.model import F64, I64, B, Limits
 from vitalwatch.vitals import METRIC_INDEX, METRIC_INFO, METRICS
 
 MIN_GAP_S: Final = 5.0
@@ -186,7 +185,7 @@ class ChannelBank:
         self.last_ts[slot] = state.last_ts
         self.last_val[slot] = state.last_val
 
-    def configure(self, slot: int, t: Thresholds, baseline: dict[str, float]) -> None:
+    def configure(self, slot: int, t: Limits, baseline: dict[str, float]) -> None:
         rises = t.baseline_rise
         for c, ch in enumerate(CHANNELS):
             metric = METRICS[ch.metric]

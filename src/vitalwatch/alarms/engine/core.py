@@ -54,8 +54,7 @@ from vitalwatch.alarms.engine.model import (
     Transition,
 )
 from vitalwatch.alarms.engine.technical import DeviceClocks, SessionClock
-from vitalwatch.alarms.thresholds import PROFILES
-from vitalwatch.vitals import METRIC_INDEX, METRICS
+from vitalwatch.vitals import METRIC_INDEX, METRICS, PROFILES
 
 _HR, _SBP, _DBP, _MAP = (METRIC_INDEX[m] for m in ("hr", "sbp", "dbp", "map"))
 #: Limit problems: the alarms that channels feed.

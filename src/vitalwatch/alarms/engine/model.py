@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
-
-from vitalwatch.alarms.thresholds import Thresholds
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -100,13 +98,59 @@ SIGNIFICANCE: Final = {
 LOGGED: Final = frozenset(set(Action) - {Action.UPDATED})
 
 
+class MetricLimits(Protocol):
+    """One metric's limits (None: no such limit), as alarms/thresholds.py validates them."""
+
+    @property
+    def low(self) -> float | None: ...
+    @property
+    def high(self) -> float | None: ...
+    @property
+    def critical_low(self) -> float | None: ...
+    @property
+    def critical_high(self) -> float | None: ...
+    @property
+    def for_s(self) -> float | None: ...
+
+
+class BaselineRise(Protocol):
+    """Rises over the pre-dose baseline that raise an alarm (None: off)."""
+
+    @property
+    def sbp(self) -> float | None: ...
+    @property
+    def dbp(self) -> float | None: ...
+    @property
+    def hr(self) -> float | None: ...
+
+
+class Limits(Protocol):
+    """The limits in force for a session: the engine reads, never validates, them
+    (a structural type, so the engine needs no pydantic; `Thresholds` is one)."""
+
+    @property
+    def hr(self) -> MetricLimits: ...
+    @property
+    def sbp(self) -> MetricLimits: ...
+    @property
+    def dbp(self) -> MetricLimits: ...
+    @property
+    def map(self) -> MetricLimits: ...
+    @property
+    def spo2(self) -> MetricLimits: ...
+    @property
+    def rr(self) -> MetricLimits: ...
+    @property
+    def baseline_rise(self) -> BaselineRise: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
     """What the engine needs to know about one active session."""
 
     session_id: int
     protocol: str
-    thresholds: Thresholds
+    thresholds: Limits
     device_names: dict[int, str]
     started_at: float
     first_dose_at: float | None = None

@@ -11,8 +11,7 @@ import numpy as np
 from vitalwatch.alarms.engine import messages
 from vitalwatch.alarms.engine.board import Board
 from vitalwatch.alarms.engine.model import F64, SessionConfig, Transition, Wanted
-from vitalwatch.alarms.thresholds import PROFILES
-from vitalwatch.vitals import METRIC_INDEX
+from vitalwatch.vitals import METRIC_INDEX, PROFILES
 
 _SBP, _DBP = METRIC_INDEX["sbp"], METRIC_INDEX["dbp"]
 #: MOAA/S at or below this is deep sedation (a high alarm).

@@ -29,8 +29,7 @@ from vitalwatch.alarms.engine.model import (
     Transition,
     Wanted,
 )
-from vitalwatch.alarms.thresholds import PROFILES, ProtocolProfile
-from vitalwatch.vitals import METRIC_INDEX, METRIC_INFO
+from vitalwatch.vitals import METRIC_INDEX, METRIC_INFO, PROFILES, ProtocolProfile
 
 OFFLINE_AFTER_S: Final = 60.0
 SIGNAL_LOST_AFTER_S: Final = 15.0

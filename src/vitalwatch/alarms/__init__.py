@@ -1,0 +1,1 @@
+"""Alarms: the pure engine (engine/), its store, the evaluating service and the routes."""

@@ -1,0 +1,72 @@
+"""Per-process upkeep, on a timer: devices' last-seen times flushed, old live
+events pruned and, when a retention is set, old sessions' readings deleted.
+
+Every process does it (one or several); it is not part of evaluating alarms,
+so it lives beside the app that starts it, not in the cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vitalwatch.config import Settings
+from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.live.hub import Hub
+from vitalwatch.logging import get_logger
+from vitalwatch.readings.service import prune_old_readings
+
+log = get_logger(__name__)
+
+_FLUSH_S = 5.0
+_PRUNE_S = 3600.0
+
+
+class Housekeeping:
+    """Per-process upkeep: device last-seen flush, pruning old live events and,
+    when a retention is set, old sessions' readings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        maker: async_sessionmaker[AsyncSession],
+        hub: Hub,
+        devices: DeviceDirectory,
+    ) -> None:
+        self._settings = settings
+        self._maker = maker
+        self._hub = hub
+        self._devices = devices
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="housekeeping")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._devices.flush()
+
+    async def _run(self) -> None:
+        last_prune = 0.0
+        while True:
+            await asyncio.sleep(_FLUSH_S)
+            try:
+                await self._devices.flush()
+                now = asyncio.get_running_loop().time()
+                if now - last_prune >= _PRUNE_S:
+                    last_prune = now
+                    cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.event_retention_s)
+                    async with self._maker() as db:
+                        await self._hub.prune(db, cutoff)
+                        await db.commit()
+                    days = self._settings.readings_retention_days
+                    if days is not None:
+                        await prune_old_readings(self._maker, days)
+            except Exception:
+                log.exception("housekeeping_failed")

@@ -1,0 +1,18 @@
+"""What the ingest paths (JSON route, HL7, typed-in vitals) need from outside.
+
+The cluster (one process or several) implements it; the readings domain names
+only this, so it never imports the cluster that imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from vitalwatch.readings.validation import SampleColumns
+from vitalwatch.readings.writer import IngestResult
+
+
+class SampleSink(Protocol):
+    """Stores and evaluates a device's samples (in the partition's writer)."""
+
+    async def submit(self, device_id: int, columns: SampleColumns) -> IngestResult: ...

@@ -1,0 +1,23 @@
+"""Why a session request is refused (answered 404 / 409 at the edge; a wrong
+field is `vitalwatch.errors.Invalid`, a 422 naming it)."""
+
+from __future__ import annotations
+
+from vitalwatch.errors import Conflict, NotFound
+
+
+class SessionNotFound(NotFound):
+    def __init__(self, session_id: int) -> None:
+        super().__init__(f"Session {session_id} not found")
+
+
+class SessionEnded(Conflict):
+    def __init__(self, session_id: int) -> None:
+        super().__init__(f"Session {session_id} has ended")
+
+
+class DeviceBusy(Conflict):
+    """A monitor chosen for a new session is bound to another active one."""
+
+    def __init__(self, device_id: int, name: str) -> None:
+        super().__init__(f"Device {device_id} ({name}) is already bound to an active session")
