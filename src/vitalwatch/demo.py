@@ -123,7 +123,12 @@ async def _clinic(url: str, admin_pw: str, patients: int, console: Console) -> N
         rooms=clinic(patients, seed),
         next_patient=next_patient(seed),
     )
-    await _end_leftovers(url, admin_pw, console)
+    try:
+        await _end_leftovers(url, admin_pw, console)
+    except asyncio.CancelledError:
+        # Ctrl-C this early: finish ending them (a signal cancels once), then stop
+        await _end_leftovers(url, admin_pw, console)
+        raise
     await play(cfg, console)
 
 

@@ -238,7 +238,10 @@ async def test_a_killed_demo_takes_its_service_along_and_the_next_one_cleans_up(
     again = demo_factory(port, by_env=True, folder=demo.folder)
     client = await _staff(again)
     await client.aclose()
+    deadline = time.monotonic() + 60  # its clinic seeded: six ended, six new
+    while len(again.sessions_in_db()) < 12 and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+    assert "ended 6 sessions an earlier demo left active" in again.output()
     os.killpg(again.proc.pid, signal.SIGINT)
     _stopped_cleanly(again, within_s=10)
     assert len(again.sessions_in_db()) == 12
-    assert "ended 6 sessions an earlier demo left active" in again.output()

@@ -37,11 +37,18 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 async def _send(port: int, payload: bytes, tls: ssl.SSLContext | None) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
     try:
-        writer.write(b"\x0b" + payload + b"\x1c\x0d")
-        await writer.drain()
+        try:
+            writer.write(b"\x0b" + payload + b"\x1c\x0d")
+            await writer.drain()
+        except ConnectionResetError:
+            return b""  # refused before the message was even taken
         data = b""
         while b"\x1c\x0d" not in data:
-            chunk = await asyncio.wait_for(reader.read(65536), 10)
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), 10)
+            except ConnectionResetError:
+                # closed with our message unread: the kernel answers RST, not FIN
+                break
             if not chunk:
                 break
             data += chunk

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tests.support import Api, ServerProcess, dosed_session, observe
+
+
+def _days_left(form: dict[str, Any], first_dose_at: str) -> int:
+    """7 calendar days (UTC here) from the dose's day, counted from today's: the
+    test may dose before midnight and ask after it."""
+    dose_day = datetime.fromisoformat(first_dose_at).astimezone(UTC).date()
+    assert date.fromisoformat(form["due_date"]) == dose_day + timedelta(days=7)
+    return (dose_day + timedelta(days=7) - datetime.now(UTC).date()).days
 
 
 def _field(form: dict[str, Any], key: str) -> dict[str, Any]:
@@ -49,7 +58,8 @@ async def test_form_prefilled_gaps_completed_and_marked_submitted(
     assert 125 <= _field(form, "monitoring_minutes")["value"] <= 140
     assert _field(form, "ready_minutes")["value"] is not None
     assert _field(form, "monitoring_provider")["value"] == "nurse"
-    assert form["status"] == "draft" and form["days_left"] == 7
+    dosed = (await api.http.get(f"/api/v1/sessions/{sid}", headers=h)).json()["first_dose_at"]
+    assert form["status"] == "draft" and form["days_left"] == _days_left(form, dosed)
     assert "Benzodiazepines" in form["gaps"] and "Serious adverse events" in form["gaps"]
     assert "Other dose (mg)" not in form["gaps"]  # asked only for another dose
     early = await api.http.post(f"/api/v1/sessions/{sid}/rems-form/submitted", headers=h)
@@ -84,7 +94,8 @@ async def test_form_prefilled_gaps_completed_and_marked_submitted(
     )
     due = (await api.http.get("/api/v1/rems-forms/due", headers=h)).json()
     mine = next(d for d in due if d["session_id"] == sid)
-    assert mine["status"] == "draft" and mine["days_left"] == 7 and mine["gaps"] == 0
+    assert (mine["status"], mine["gaps"]) == ("draft", 0)
+    assert mine["days_left"] == _days_left(form, dosed)
     done = await api.http.post(f"/api/v1/sessions/{sid}/rems-form/submitted", headers=h)
     assert done.status_code == 200 and done.json()["status"] == "submitted"
     assert done.json()["submitted_by"] == "nurse"
