@@ -80,6 +80,9 @@ class Hl7Ingest:
         self._ranks: dict[int, dict[str, tuple[int, float]]] = {}
         self._senders: dict[str, dict[str, Any]] = {}
         self._unmapped: dict[str, dict[str, Any]] = {}
+        #: one flush at a time: a page's flush must not find the dicts already
+        #: taken by the periodic flush and read before that one has committed
+        self._flushing = asyncio.Lock()
         self._monitor = MonitorReports(maker, hub, devices, self.mapping)
         self._task: asyncio.Task[None] | None = None
 
@@ -105,18 +108,20 @@ class Hl7Ingest:
                 log.exception("hl7_flush_failed")
 
     async def flush(self) -> None:
-        """Unassigned senders and unmapped rows seen since the last flush."""
-        senders, self._senders = self._senders, {}
-        unmapped, self._unmapped = self._unmapped, {}
-        if not senders and not unmapped:
-            return
-        async with self._maker() as db:
-            registered = await repository.owners(db, list(senders))  # meanwhile
-            for key, s in senders.items():
-                if key not in registered:
-                    await repository.note_sender(db, key=key, **s)
-            await repository.add_unmapped(db, unmapped)
-            await db.commit()
+        """Unassigned senders and unmapped rows seen since the last flush (stored
+        when this returns, whichever flush took them)."""
+        async with self._flushing:
+            senders, self._senders = self._senders, {}
+            unmapped, self._unmapped = self._unmapped, {}
+            if not senders and not unmapped:
+                return
+            async with self._maker() as db:
+                registered = await repository.owners(db, list(senders))  # meanwhile
+                for key, s in senders.items():
+                    if key not in registered:
+                        await repository.note_sender(db, key=key, **s)
+                await repository.add_unmapped(db, unmapped)
+                await db.commit()
 
     def forget_identities(self) -> None:
         """Identifiers changed (an admin registered or edited a device)."""
