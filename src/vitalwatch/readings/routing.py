@@ -25,6 +25,9 @@ I64 = npt.NDArray[np.int64]
 #: device -> (its active session, when that binding began in epoch ms)
 Bindings = dict[int, tuple[int | None, int | None]]
 
+#: devices whose binding history is kept (oldest dropped first)
+HISTORY_CACHE = 4096
+
 
 class Routes:
     """Device bindings, read in the transaction that stores (cached by binding:
@@ -32,6 +35,7 @@ class Routes:
 
     def __init__(self) -> None:
         self._bound_at: dict[tuple[int, int], int] = {}
+        self._histories: dict[tuple[int, int], tuple[I64, I64]] = {}
 
     async def current(self, conn: AsyncConnection, device_ids: set[int]) -> Bindings:
         bound = await devices_repo.sessions_of_devices(conn, device_ids)
@@ -43,15 +47,12 @@ class Routes:
                 self._bound_at[(d, s)] = to_ms(at)
         return {d: (s, None if s is None else self._bound_at.get((d, s))) for d, s in bound.items()}
 
-    @staticmethod
     async def sessions_for(
-        conn: AsyncConnection, device: int, current: int, bound_at: int, ts_ms: I64
+        self, conn: AsyncConnection, device: int, current: int, bound_at: int, ts_ms: I64
     ) -> I64:
         """The session of each sample of one device (the rare path: some were
         measured before its current binding)."""
-        rows = await sessions_repo.bindings_of_device(conn, device)
-        starts = np.array([to_ms(at) for _, at in rows], dtype=np.int64)
-        sessions = np.array([s for s, _ in rows], dtype=np.int64)
+        starts, sessions = await self._history(conn, device, current)
         out = np.full(ts_ms.shape[0], current, dtype=np.int64)
         early = ts_ms < bound_at
         if starts.size:
@@ -59,6 +60,23 @@ class Routes:
             earlier = early & (i >= 0)
             out[earlier] = sessions[i[earlier]]
         return out
+
+    async def _history(self, conn: AsyncConnection, device: int, current: int) -> tuple[I64, I64]:
+        """(starts, sessions) of the device's bindings up to `current`, cached:
+        a backlog replays many batches against the same history, and that
+        history only grows by a new binding, which is a new key."""
+        key = (device, current)
+        found = self._histories.get(key)
+        if found is None:
+            rows = await sessions_repo.bindings_of_device(conn, device)
+            found = (
+                np.array([to_ms(at) for _, at in rows], dtype=np.int64),
+                np.array([s for s, _ in rows], dtype=np.int64),
+            )
+            if len(self._histories) >= HISTORY_CACHE:
+                self._histories.pop(next(iter(self._histories)))
+            self._histories[key] = found
+        return found
 
     @staticmethod
     async def note_late(conn: AsyncConnection, session_id: int, device_name: str, n: int) -> None:
