@@ -83,10 +83,8 @@ def readings(
     stamps: dict[str, int | None] = {}  # the rows of a message mostly share one time
     out = Readings(columns=None, ranks={})
     for row in message.obx:
-        unit = row.unit_ident or row.unit_text
-        skip = Skipped("", row.system, row.ident, row.text, unit, row.value[:40])
         if row.value_type == "NA" or (row.value_type == "NM" and "^" in row.value):
-            out.skipped.append(_with(skip, "waveform"))
+            out.skipped.append(_skipped(row, "waveform"))
             continue
         if row.value_type not in ("NM", "") or not row.value:
             continue  # text, codes, device hierarchy rows: not measurements
@@ -95,15 +93,15 @@ def readings(
             continue
         rule = mapping.rule(row.ident, row.text, row.system)
         if rule is None:
-            out.skipped.append(_with(skip, "unmapped"))
+            out.skipped.append(_skipped(row, "unmapped"))
             continue
         if rule.metric is None:
-            out.skipped.append(_with(skip, rule.reason or "ignored"))
+            out.skipped.append(_skipped(row, rule.reason or "ignored"))
             continue
         if row.unit_ident or row.unit_text:
             u = mapping.unit(row.unit_ident, row.unit_text)
             if u is None or u.dimension != DIMENSION[rule.metric]:
-                out.skipped.append(_with(skip, "unit"))
+                out.skipped.append(_skipped(row, "unit"))
                 continue
             value *= u.factor
         if row.time not in stamps:
@@ -115,7 +113,7 @@ def readings(
     best: dict[str, int] = {}
     for metric, _, _, rank, _ in found:
         best[metric] = min(rank, best.get(metric, rank), (best_recent or {}).get(metric, rank))
-    rows: dict[int, np.ndarray] = {}
+    rows: dict[int, list[float]] = {}  # ts -> one value per metric (NaN: none)
     for metric, value, ts, rank, row in found:
         if rank > best[metric]:
             out.skipped.append(
@@ -138,7 +136,9 @@ def readings(
         if not 0 <= ts < _MAX_TS_MS:
             out.problems.append(f"OBX {row.position} {_label(row)}: observation time {row.time}")
             continue
-        sample = rows.setdefault(ts, np.full(len(METRICS), np.nan))
+        sample = rows.get(ts)
+        if sample is None:
+            sample = rows[ts] = [math.nan] * len(METRICS)
         j = METRIC_INDEX[metric]
         if math.isnan(sample[j]):
             sample[j] = value
@@ -154,13 +154,14 @@ def readings(
     out.columns = SampleColumns(
         seq=np.array([seq_for(message.control_id, t) for t in times], dtype=np.int64),
         ts_ms=np.array(times, dtype=np.int64),
-        values=np.vstack([rows[t] for t in times]),
+        values=np.array([rows[t] for t in times], dtype=np.float64),
     )
     return out
 
 
-def _with(skip: Skipped, reason: str) -> Skipped:
-    return Skipped(reason, skip.system, skip.ident, skip.text, skip.unit, skip.value)
+def _skipped(row: Obx, reason: str) -> Skipped:
+    unit = row.unit_ident or row.unit_text
+    return Skipped(reason, row.system, row.ident, row.text, unit, row.value[:40])
 
 
 # --- ORU^R40: the monitor's own alarms (IHE PCD-04, ACM) ----------------------------

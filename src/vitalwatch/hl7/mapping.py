@@ -43,10 +43,16 @@ class Unit:
     factor: float
 
 
+_SEEN_CODES = 4096
+
+
 class Mapping:
     def __init__(self, doc: dict[str, Any]) -> None:
         self._rules: dict[tuple[str, str, str], Rule] = {}
         self._units: dict[str, Unit] = {}
+        # What a sender's codes resolved to: a monitor repeats the same few
+        # OBX-3 codes in every message (bounded: a sender may vary them).
+        self._seen: dict[tuple[str, str, str], Rule | None] = {}
         for entry in doc.get("unit", []):
             unit = Unit(entry["dimension"], float(entry["factor"]))
             if unit.dimension not in ("rate", "pressure", "percent"):
@@ -70,6 +76,17 @@ class Mapping:
 
     def rule(self, ident: str, text: str, system: str) -> Rule | None:
         """The rule for an OBX-3, or None when nothing maps it."""
+        key = (ident, text, system)
+        try:
+            return self._seen[key]
+        except KeyError:
+            pass
+        if len(self._seen) >= _SEEN_CODES:
+            self._seen.clear()
+        found = self._seen[key] = self._rule(ident, text, system)
+        return found
+
+    def _rule(self, ident: str, text: str, system: str) -> Rule | None:
         s, i, t = system.strip().casefold(), ident.strip().casefold(), text.strip().casefold()
         systems = (s,) if s else ("", *(b.casefold() for b in _BARE_OK))
         rules = self._rules

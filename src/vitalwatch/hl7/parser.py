@@ -19,6 +19,7 @@ import hl7
 
 _HEX_ID = re.compile(r"[0-9A-Fa-f]{16}|[0-9A-Fa-f]{12}")
 _PLACEHOLDER = {"", '""'}
+_OBX_FIELDS = 19  # OBX-0 (the name) .. OBX-18 (equipment instance identifier)
 
 
 class NotHL7(ValueError):
@@ -87,7 +88,13 @@ def _get(fields: list[str], n: int) -> str:
 
 
 class Reader:
-    """Splits field text with one message's separators."""
+    """Splits field text with one message's separators.
+
+    Memoised per message: the rows of a monitor's message repeat the same
+    times, units and equipment ids, and the MLLP path parses thousands a second.
+    """
+
+    __slots__ = ("_comps", "_ids", "_message", "_special", "seps")
 
     def __init__(self, seps: Separators) -> None:
         self._message = hl7.Message(
@@ -95,6 +102,9 @@ class Reader:
             esc=seps.escape,
         )
         self.seps = seps
+        self._comps: dict[str, list[str]] = {}
+        self._ids: dict[tuple[str, bool], list[str]] = {}
+        self._special = (seps.repetition, seps.subcomponent, seps.escape)
 
     def unescape(self, text: str) -> str:
         if self.seps.escape not in text:
@@ -108,18 +118,39 @@ class Reader:
         return text.split(self.seps.repetition) if text else []
 
     def comps(self, text: str) -> list[str]:
-        """The first repetition's components, unescaped, first subcomponent each."""
+        """The first repetition's components, unescaped, first subcomponent each
+        (a shared list: callers copy before changing it)."""
+        hit = self._comps.get(text)
+        if hit is not None:
+            return hit
+        rep, sub, esc = self._special
         if not text:
-            return [""]
-        first = text.split(self.seps.repetition, 1)[0]
-        return [
-            self.unescape(c.split(self.seps.subcomponent, 1)[0])
-            for c in first.split(self.seps.component)
-        ]
+            out = [""]
+        elif rep in text or sub in text or esc in text:
+            first = text.split(rep, 1)[0]
+            out = [self.unescape(c.split(sub, 1)[0]) for c in first.split(self.seps.component)]
+        else:
+            out = text.split(self.seps.component)
+        self._comps[text] = out
+        return out
 
     def comp(self, text: str, n: int) -> str:
         parts = self.comps(text)
         return parts[n - 1].strip() if 0 < n <= len(parts) else ""
+
+    def hex_ids(self, text: str, only16: bool = False) -> list[str]:
+        """Hardware identifiers among a field's components: EUI-64 (16 hex digits)
+        or, in OBX-18 only, MAC-48 (12), uppercased (a shared list)."""
+        key = (text, only16)
+        hit = self._ids.get(key)
+        if hit is None:
+            hit = []
+            for part in self.comps(text):
+                part = part.strip()
+                if _HEX_ID.fullmatch(part) and (len(part) == 16 or not only16):
+                    hit.append(part.upper())
+            self._ids[key] = hit
+        return hit
 
 
 def parse(data: bytes) -> Message:
@@ -171,7 +202,6 @@ def _read_body(r: Reader, segments: list[list[str]], out: Message) -> None:
     bed = ""
     group = 0
     group_time = {0: ""}
-    n_obx = 0
     for f in segments:
         name = f[0].strip()
         if name == "PID" and out.patient_id is None:
@@ -187,43 +217,17 @@ def _read_body(r: Reader, segments: list[list[str]], out: Message) -> None:
             group_time[group] = r.comp(_get(f, 7), 1)
             out.obr_codes.append(r.comp(_get(f, 4), 1))
             for n in (2, 3):
-                euis_obr += _hex_ids(r, _get(f, n), only16=True)
+                euis_obr += r.hex_ids(_get(f, n), only16=True)
         elif name == "OBX":
-            n_obx += 1
-            equipment = []
-            for rep in r.reps(_get(f, 18)):
-                equipment += _hex_ids(r, rep)
-            for ident in equipment:
+            row = _obx(r, f, len(out.obx) + 1, group)
+            for ident in row.equipment:
                 (euis_obx if len(ident) == 16 else hw_obx).append(ident)
-            code = [*r.comps(_get(f, 3)), "", "", ""]
-            unit = [*r.comps(_get(f, 6)), "", ""]
-            value = r.unescape(_get(f, 5)).strip()
-            out.obx.append(
-                Obx(
-                    position=n_obx,
-                    value_type=r.comp(_get(f, 2), 1).upper(),
-                    ident=code[0].strip(),
-                    text=code[1].strip(),
-                    system=code[2].strip(),
-                    sub_id=r.unescape(_get(f, 4)).strip(),
-                    value=value,
-                    value_parts=[p.strip() for p in r.comps(_get(f, 5))]
-                    if r.seps.component in value or r.seps.repetition in value
-                    else [value],
-                    unit_ident=unit[0].strip(),
-                    unit_text=unit[1].strip(),
-                    ranges=r.unescape(_get(f, 7)).strip(),
-                    abnormal=[r.unescape(a).strip() for a in r.reps(_get(f, 8))],
-                    time=r.comp(_get(f, 14), 1),
-                    equipment=equipment,
-                    group=group,
-                )
-            )
+            out.obx.append(row)
     _inherit_times(out.obx, group_time, out.sent)
     msh = out.msh
     app = r.comp(_get(msh, 3), 1)
     facility = r.comp(_get(msh, 4), 1)
-    msh_eui = [i for i in _hex_ids(r, _get(msh, 3), only16=True)]
+    msh_eui = r.hex_ids(_get(msh, 3), only16=True)
     ids: list[tuple[str, str]] = []
     for kind, values in (
         ("eui64", euis_obx + euis_obr + msh_eui),
@@ -241,15 +245,35 @@ def _read_body(r: Reader, segments: list[list[str]], out: Message) -> None:
     out.identifiers = ids
 
 
-def _hex_ids(r: Reader, text: str, only16: bool = False) -> list[str]:
-    """Hardware identifiers among a field's components: EUI-64 (16 hex digits)
-    or, in OBX-18 only, MAC-48 (12), uppercased."""
-    out = []
-    for part in r.comps(text):
-        part = part.strip()
-        if _HEX_ID.fullmatch(part) and (len(part) == 16 or not only16):
-            out.append(part.upper())
-    return out
+def _obx(r: Reader, f: list[str], position: int, group: int) -> Obx:
+    if len(f) < _OBX_FIELDS:
+        f = f + [""] * (_OBX_FIELDS - len(f))  # absent fields read as ""
+    equipment: list[str] = []
+    for rep in r.reps(f[18]):
+        equipment += r.hex_ids(rep)
+    code = r.comps(f[3])
+    unit = r.comps(f[6])
+    value = r.unescape(f[5]).strip()
+    comp, rep = r.seps.component, r.seps.repetition
+    return Obx(
+        position=position,
+        value_type=r.comp(f[2], 1).upper(),
+        ident=code[0].strip(),
+        text=code[1].strip() if len(code) > 1 else "",
+        system=code[2].strip() if len(code) > 2 else "",
+        sub_id=r.unescape(f[4]).strip(),
+        value=value,
+        value_parts=[p.strip() for p in r.comps(f[5])]
+        if comp in value or rep in value
+        else [value],
+        unit_ident=unit[0].strip(),
+        unit_text=unit[1].strip() if len(unit) > 1 else "",
+        ranges=r.unescape(f[7]).strip(),
+        abnormal=[r.unescape(a).strip() for a in r.reps(f[8])],
+        time=r.comp(f[14], 1),
+        equipment=equipment,
+        group=group,
+    )
 
 
 def _inherit_times(rows: list[Obx], group_time: dict[int, str], sent: str) -> None:
