@@ -97,10 +97,7 @@ class Reader:
     __slots__ = ("_comps", "_ids", "_message", "_special", "seps")
 
     def __init__(self, seps: Separators) -> None:
-        self._message = hl7.Message(
-            separators=f"\r{seps.field}{seps.repetition}{seps.component}{seps.subcomponent}",
-            esc=seps.escape,
-        )
+        self._message: hl7.Message | None = None  # made on the first escape sequence
         self.seps = seps
         self._comps: dict[str, list[str]] = {}
         self._ids: dict[tuple[str, bool], list[str]] = {}
@@ -109,6 +106,12 @@ class Reader:
     def unescape(self, text: str) -> str:
         if self.seps.escape not in text:
             return text
+        if self._message is None:
+            seps = self.seps
+            self._message = hl7.Message(
+                separators=f"\r{seps.field}{seps.repetition}{seps.component}{seps.subcomponent}",
+                esc=seps.escape,
+            )
         try:
             return str(self._message.unescape(text))
         except Exception:  # a broken escape sequence stays as sent

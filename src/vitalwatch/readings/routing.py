@@ -47,19 +47,43 @@ class Routes:
                 self._bound_at[(d, s)] = to_ms(at)
         return {d: (s, None if s is None else self._bound_at.get((d, s))) for d, s in bound.items()}
 
-    async def sessions_for(
-        self, conn: AsyncConnection, device: int, current: int, bound_at: int, ts_ms: I64
-    ) -> I64:
-        """The session of each sample of one device (the rare path: some were
-        measured before its current binding)."""
-        starts, sessions = await self._history(conn, device, current)
-        out = np.full(ts_ms.shape[0], current, dtype=np.int64)
+    async def sessions(
+        self, conn: AsyncConnection, routes: Bindings, device: I64, ts_ms: I64
+    ) -> tuple[I64, dict[tuple[int, int], int]]:
+        """The session of each sample of a batch (every device in it bound), and
+        per (device, earlier session) how many samples went there.
+
+        One pass over the batch: a sample goes to its device's current session
+        unless measured after an earlier binding began and before the current
+        one (the rare path, per device)."""
+        ids = np.unique(device)
+        where = np.searchsorted(ids, device)
+        now_bound = np.array([routes[int(d)][0] for d in ids], dtype=np.int64)
+        current = now_bound[where]
+        bound_at = np.array([routes[int(d)][1] or 0 for d in ids], dtype=np.int64)[where]
         early = ts_ms < bound_at
-        if starts.size:
-            i = np.searchsorted(starts, ts_ms, side="right") - 1  # last binding begun by then
-            earlier = early & (i >= 0)
-            out[earlier] = sessions[i[earlier]]
-        return out
+        if not early.any():
+            return current, {}
+        out = current.copy()
+        histories: dict[int, tuple[I64, I64]] = {}
+        first = np.zeros(ids.shape[0], dtype=np.int64)
+        for k in np.unique(where[early]).tolist():
+            d = int(ids[k])
+            histories[k] = await self._history(conn, d, int(now_bound[k]))
+            starts = histories[k][0]
+            first[k] = starts[0] if starts.size else np.iinfo(np.int64).max
+        rare = early & (ts_ms >= first[where])  # measured during an earlier binding
+        moved: dict[tuple[int, int], int] = {}
+        for k in np.unique(where[rare]).tolist():
+            starts, sessions = histories[k]
+            rows = np.flatnonzero(rare & (where == k))
+            filed = sessions[np.searchsorted(starts, ts_ms[rows], side="right") - 1]
+            out[rows] = filed
+            for s, n in zip(
+                *np.unique(filed[filed != now_bound[k]], return_counts=True), strict=True
+            ):
+                moved[(int(ids[k]), int(s))] = int(n)
+        return out, moved
 
     async def _history(self, conn: AsyncConnection, device: int, current: int) -> tuple[I64, I64]:
         """(starts, sessions) of the device's bindings up to `current`, cached:

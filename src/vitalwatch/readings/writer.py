@@ -294,10 +294,9 @@ class GroupCommitWriter:
             return StoredBatch(empty, empty, empty, empty, np.empty((0, len(METRICS))), 0), {}
         sizes = [len(j.columns) for j in jobs]
         device = np.repeat(np.array([j.device_id for j in jobs], dtype=np.int64), sizes)
-        sessions = [await self._sessions_of(conn, j, routes) for j in jobs]
-        session = np.concatenate(sessions)
         seq = np.concatenate([j.columns.seq for j in jobs])
         ts_ms = np.concatenate([j.columns.ts_ms for j in jobs])
+        session = await self._sessions_of(conn, routes, device, ts_ms)
         values = np.concatenate([j.columns.values for j in jobs])
         rows = StoredBatch(session, device, seq, ts_ms, values, received_ms)
         await self._counters.load(conn, np.unique(device).tolist())
@@ -320,22 +319,18 @@ class GroupCommitWriter:
             await self._note_counter_resets(conn, batch)
         return batch, counts
 
-    async def _sessions_of(self, conn: AsyncConnection, job: _Job, routes: Bindings) -> I64:
+    async def _sessions_of(
+        self, conn: AsyncConnection, routes: Bindings, device: I64, ts_ms: I64
+    ) -> I64:
         """Each sample's session: the current one, unless measured before its binding."""
-        current, bound_at = routes[job.device_id]
-        assert current is not None
-        ts_ms = job.columns.ts_ms
-        out = np.full(ts_ms.shape[0], current, dtype=np.int64)
-        if bound_at is None or not bool((ts_ms < bound_at).any()):
-            return out
-        out = await self._routes.sessions_for(conn, job.device_id, current, bound_at, ts_ms)
-        for s, n in zip(*np.unique(out[out != current], return_counts=True), strict=True):
-            await self._routes.note_late(conn, int(s), f"device {job.device_id}", int(n))
+        session, moved = await self._routes.sessions(conn, routes, device, ts_ms)
+        for (d, s), n in moved.items():
+            await self._routes.note_late(conn, s, f"device {d}", n)
             log.info(
                 "readings_filed_to_earlier_session",
-                device_id=job.device_id,
-                session_id=int(s),
-                current_session_id=current,
-                samples=int(n),
+                device_id=d,
+                session_id=s,
+                current_session_id=routes[d][0],
+                samples=n,
             )
-        return out
+        return session
