@@ -32,12 +32,16 @@ from simulators.hl7 import Identity, MllpClient, ack_code, oru_r01
 from tests.support import ADMIN, NURSE, Api, ServerProcess, mllp_port, mllp_server
 
 from bench.alarm_latency import dashboards_worker, report, wait_ready
+from bench.rawhttp import ONE_SIGN_IN_MANY_SCREENS
 
 
 def bench_server(tmp: str) -> ServerProcess:
     """The service (one worker, SQLite synchronous=FULL, production settings) with MLLP."""
     server = mllp_server(
-        Path(tmp), f"sqlite+aiosqlite:///{tmp}/vw.db", VITALWATCH_ENVIRONMENT="production"
+        Path(tmp),
+        f"sqlite+aiosqlite:///{tmp}/vw.db",
+        VITALWATCH_ENVIRONMENT="production",
+        **ONE_SIGN_IN_MANY_SCREENS,
     )
     server.create_users()
     server.start()
