@@ -251,7 +251,9 @@ async def main() -> None:
                 for k, u in enumerate(urls)
             ]
             await asyncio.sleep(3)
+            cpu0, t0 = sum(x.cpu_seconds() for x in servers), time.monotonic()
             sent = await probe(api, port, probe_device["token"], args.probes)
+            busy = (sum(x.cpu_seconds() for x in servers) - cpu0) / (time.monotonic() - t0)
             posted = sum(await asyncio.gather(*loads))
             received: list[tuple[float, int]] = []
             for _ in procs:
@@ -263,6 +265,8 @@ async def main() -> None:
             for server in servers:
                 server.stop()
     report(sent, received, per * args.workers, posted / (2.5 * args.probes + 5), args.sessions)
+    if servers:
+        print(f"service CPU under this load: {busy:.0%} of one core", flush=True)
 
 
 def start_servers(args: argparse.Namespace, tmp: Path) -> list[ServerProcess]:

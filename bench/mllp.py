@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
-import os
 import sys
 import tempfile
 import time
@@ -97,7 +96,7 @@ async def throughput(connections: int, seconds: float, window: int) -> dict[str,
         try:
             rooms = await hl7_rooms(api, connections, "00BE")
             t0 = time.time() - 6 * 3600
-            cpu0 = _cpu_s(server)
+            cpu0 = server.cpu_seconds()
             started = time.monotonic()
             counts = await asyncio.gather(
                 *(
@@ -106,7 +105,7 @@ async def throughput(connections: int, seconds: float, window: int) -> dict[str,
                 )
             )
             elapsed = time.monotonic() - started
-            cpu = _cpu_s(server) - cpu0
+            cpu = server.cpu_seconds() - cpu0
             stored = (await server.sql("SELECT count(*) FROM readings"))[0][0]
             if stored != sum(counts):
                 raise RuntimeError(f"{sum(counts)} acknowledged, {stored} stored")
@@ -115,14 +114,6 @@ async def throughput(connections: int, seconds: float, window: int) -> dict[str,
             server.stop()
     n = sum(counts)
     return {"messages_per_s": n / elapsed, "messages": n, "cpu_us_per_message": cpu / n * 1e6}
-
-
-def _cpu_s(server: ServerProcess) -> float:
-    """CPU seconds the service process has used (user + system): per message,
-    a figure other load on the machine barely moves."""
-    assert server.proc is not None
-    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def ward(port: int, rooms: list[tuple[Identity, int, int]], stop_at: float) -> int:
