@@ -5,20 +5,27 @@ real MLLP client) on the tile and the session timeline."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
-from simulators.hl7 import Identity, MllpClient, ack_code, oru_r01, oru_r40
+from simulators.hl7 import oru_r01
 
-from tests.support import ADMIN, Api, ServerProcess, Shot, SignIn, iso, mllp_port, now_utc
-
-_n = itertools.count(1)
-RR_HIGH = "196648^MDC_EVT_HI^MDC"
-LEAD_OFF = "196680^MDC_EVT_LEAD_OFF^MDC"
+from tests.support import (
+    LEAD_OFF,
+    RR_HIGH,
+    Api,
+    ServerProcess,
+    Shot,
+    SignIn,
+    hl7_monitored,
+    iso,
+    now_utc,
+    r40,
+)
+from tests.support import mllp_send as send
 
 
 @pytest.fixture(scope="module")
@@ -33,35 +40,11 @@ async def alarms(api: Api, session_id: int) -> list[dict[str, Any]]:
     return list(r.json())
 
 
-async def hl7_monitored(api: Api) -> tuple[Identity, dict[str, Any], dict[str, Any]]:
-    k = next(_n)
-    who = Identity(f"0012A5FFFB{k:06X}", f"KET^^BED{k}")
-    r = await api.http.post(
-        "/api/v1/devices",
-        json={"name": f"Bed {k} monitor", "hl7_ids": [who.eui64]},
-        headers=await api.auth(ADMIN),
-    )
-    assert r.status_code == 201, r.text
-    device = dict(r.json())
-    return who, device, await api.session([device["id"]])
-
-
 async def typed_in(api: Api, session_id: int) -> list[dict[str, Any]]:
     r = await api.http.get(
         f"/api/v1/sessions/{session_id}/manual-readings", headers=await api.auth()
     )
     return list(r.json())
-
-
-async def send(server: ServerProcess, *messages: bytes) -> list[str]:
-    """Send messages on one MLLP connection, as a monitor does: their ACK codes."""
-    async with MllpClient("127.0.0.1", mllp_port(server)) as c:
-        return [ack_code(a)[0] for a in await c.send_many(list(messages))]
-
-
-def r40(who: Identity, control: str, t: float, label: str, prio: str, kind: str, phase: str,
-        code: str, metric: str | None = None, value: float | None = None) -> bytes:  # fmt: skip
-    return oru_r40("mindray", who, control, t, label, prio, kind, phase, code, metric, value)
 
 
 @pytest.mark.browser

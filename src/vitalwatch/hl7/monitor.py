@@ -29,11 +29,6 @@ from vitalwatch.sessions.models import SessionEvent
 log = get_logger(__name__)
 
 _PID_RECHECK_S = 10.0
-#: A monitor alarm stands on the station until the monitor reports its end, its
-#: session ends, or no report of it (start, continue, change) came for this long:
-#: PCD-04 senders report transitions and may repeat "continue" only by site
-#: agreement, so a lost "end" must not keep an alarm on a tile for ever.
-STANDS_S = 600
 _ENDED_PHASES = frozenset({"end", "stop", "ended"})
 _ENDED_STATES = frozenset({"inactive", "off", "disabled", "ended"})
 
