@@ -33,6 +33,13 @@ def backend() -> str:
     return "sqlite"  # the pages do not depend on the database
 
 
+_TECH_COLOUR = (
+    "() => { const s = document.createElement('span'); s.style.color = "
+    "getComputedStyle(document.documentElement).getPropertyValue('--tech'); "
+    "document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; }"
+)
+
+
 async def alarms(api: Api, session_id: int) -> list[dict[str, Any]]:
     r = await api.http.get(
         "/api/v1/alarms", params={"session_id": session_id}, headers=await api.auth()
@@ -213,12 +220,7 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     await expect(line).to_contain_text("Monitor: Lead off")
     await expect(line).to_have_attribute("data-kind", "technical")
     colour = await line.evaluate("e => getComputedStyle(e).color")
-    tech = await page.evaluate(
-        "() => { const s = document.createElement('span'); s.style.color = "
-        "getComputedStyle(document.documentElement).getPropertyValue('--tech'); "
-        "document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; }"
-    )
-    assert colour == tech
+    assert colour == await page.evaluate(_TECH_COLOUR)
     await expect(line).not_to_contain_text("RR High")
     await shot(page, "station-monitor-alarm.png")
     # A page opened now is given the standing alarms by the service.
@@ -246,6 +248,49 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     await expect(events.locator('li[data-kind="monitor_alarm"]')).to_have_count(3)
     await events.scroll_into_view_if_needed()
     await shot(fresh, "session-monitor-timeline.png")
+    assert page.errors == [] and fresh.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.browser
+async def test_the_ward_strip_shows_other_rooms_monitor_alarms_as_the_tiles_do(
+    sign_in: SignIn, hl7_api: Api, hl7_server: ServerProcess, shot: Shot
+) -> None:
+    """On one session's page, another room's monitor alarm (ORU^R40) appears in
+    the strip live, worst first and in the tile's colours; a page opened later
+    is given it by the service (the standing list the station asks for)."""
+    _, here = await hl7_api.monitored()
+    who, _, other = await hl7_monitored(hl7_api)
+    oid = other["id"]
+    page = await sign_in(hl7_server.url, path=f"/sessions/{here['id']}")
+    chip = page.get_by_test_id(f"chip-{oid}")
+    line = page.get_by_test_id(f"chip-monitor-{oid}")
+    t = int(time.time()) - 20
+    acks = await send(hl7_server, oru_r01("mindray", who, "w0", t, {"hr": 72, "spo2": 97}))
+    assert acks == ["AA"]
+    await expect(chip).to_contain_text("OK")
+    await expect(line).to_be_hidden()
+    acks = await send(hl7_server, r40(who, "w1", t + 1, "Lead off", "PL", "ST", "start", LEAD_OFF))
+    assert acks == ["AA"]
+    await expect(line).to_contain_text("Monitor: Lead off · since")
+    await expect(line).to_have_attribute("data-kind", "technical")
+    assert await line.evaluate("e => getComputedStyle(e).color") == await page.evaluate(
+        _TECH_COLOUR
+    )
+    acks = await send(
+        hl7_server, r40(who, "w2", t + 2, "*** RR High", "PH", "SP", "start", RR_HIGH, "rr", 35)
+    )
+    assert acks == ["AA"]
+    # Worst first, as on the tile: the high patient alarm, and one more.
+    await expect(line).to_contain_text("Monitor: *** RR High · since")
+    await expect(line).to_contain_text("(+1 more)")
+    await expect(line).to_have_attribute("data-priority", "high")
+    await expect(line).to_have_attribute("data-kind", "physiological")
+    # The monitor's, not VitalWatch's: the chip's own state stays OK, not flashing.
+    await expect(chip).to_have_attribute("data-alarm", "none")
+    await expect(chip).to_contain_text("OK")
+    await shot(page, "strip-monitor-alarm.png")
+    fresh = await sign_in(hl7_server.url, path=f"/sessions/{here['id']}")
+    await expect(fresh.get_by_test_id(f"chip-monitor-{oid}")).to_contain_text("*** RR High")
     assert page.errors == [] and fresh.errors == []  # type: ignore[attr-defined]
 
 
