@@ -33,9 +33,10 @@ def backend() -> str:
     return "sqlite"  # the pages do not depend on the database
 
 
-_TECH_COLOUR = (
-    "() => { const s = document.createElement('span'); s.style.color = "
-    "getComputedStyle(document.documentElement).getPropertyValue('--tech'); "
+#: A page's colour variable (`await page.evaluate(_CSS_COLOUR, "--tech")`) as computed.
+_CSS_COLOUR = (
+    "v => { const s = document.createElement('span'); s.style.color = "
+    "getComputedStyle(document.documentElement).getPropertyValue(v); "
     "document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; }"
 )
 
@@ -220,7 +221,7 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     await expect(line).to_contain_text("Monitor: Lead off")
     await expect(line).to_have_attribute("data-kind", "technical")
     colour = await line.evaluate("e => getComputedStyle(e).color")
-    assert colour == await page.evaluate(_TECH_COLOUR)
+    assert colour == await page.evaluate(_CSS_COLOUR, "--tech")
     await expect(line).not_to_contain_text("RR High")
     await shot(page, "station-monitor-alarm.png")
     # A page opened now is given the standing alarms by the service.
@@ -238,9 +239,37 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     await expect(standing).not_to_contain_text("RR High")
     await expect(fresh.get_by_test_id("sv-alarm-list")).to_be_empty()
     events = fresh.get_by_test_id("sv-events")
-    await expect(events).to_contain_text("Monitor's own alarm: ** RR High")
-    await expect(events).to_contain_text("Monitor's own alarm: Lead off")
-    await expect(events).to_contain_text("Monitor's own alarm: ** RR High (ended)")
+    # Technical (lead off) apart from the patient's, in words and colours.
+    entries = events.locator('li[data-kind="monitor_alarm"]')
+    await expect(entries).to_contain_text(
+        [
+            "Monitor's own alarm PATIENT · MEDIUM: ** RR High (patient alarm)",
+            "Monitor's own alarm TECHNICAL: Lead off (technical alarm)",
+            "Monitor's own alarm PATIENT · MEDIUM: ** RR High (patient alarm, ended)",
+        ]
+    )
+    patient, technical, ended = entries.nth(0), entries.nth(1), entries.nth(2)
+    await expect(patient).to_have_attribute("data-alarm-kind", "physiological")
+    await expect(technical).to_have_attribute("data-alarm-kind", "technical")
+    await expect(ended).to_have_attribute("data-active", "false")
+    # Read at once in the page: the timeline is redrawn whole on every refresh.
+    colours = await events.evaluate(
+        "ol => [...ol.querySelectorAll('li[data-kind=\"monitor_alarm\"]')].map((li) => "
+        "[getComputedStyle(li).borderLeftColor, getComputedStyle(li).color])"
+    )
+    tech, medium = [await fresh.evaluate(_CSS_COLOUR, v) for v in ("--tech", "--medium")]
+    assert colours[1] == [tech, tech]  # the technical entry: cyan edge, cyan words
+    assert colours[0][0] == medium and colours[0][1] != tech  # the patient's: its priority
+    r = await hl7_api.http.get(f"/api/v1/sessions/{sid}/events", headers=await hl7_api.auth())
+    marks = [
+        (m["kind"], m["priority"], m["active"])
+        for m in (e["monitor_alarm"] for e in r.json() if e["kind"] == "monitor_alarm")
+    ]
+    assert marks == [
+        ("physiological", "medium", True),
+        ("technical", "low", True),
+        ("physiological", "medium", False),
+    ]
     await expect(events).to_contain_text(
         f"{device['name']} sends patient ID OTHER-77, not this session's patient"
     )
@@ -273,9 +302,8 @@ async def test_the_ward_strip_shows_other_rooms_monitor_alarms_as_the_tiles_do(
     assert acks == ["AA"]
     await expect(line).to_contain_text("Monitor: Lead off · since")
     await expect(line).to_have_attribute("data-kind", "technical")
-    assert await line.evaluate("e => getComputedStyle(e).color") == await page.evaluate(
-        _TECH_COLOUR
-    )
+    tech = await page.evaluate(_CSS_COLOUR, "--tech")
+    assert await line.evaluate("e => getComputedStyle(e).color") == tech
     acks = await send(
         hl7_server, r40(who, "w2", t + 2, "*** RR High", "PH", "SP", "start", RR_HIGH, "rr", 35)
     )
