@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import websockets
+from simulators.hl7 import Identity, MllpClient, ack_code, oru_r40
 from websockets.asyncio.client import ClientConnection
 
 if TYPE_CHECKING:
@@ -361,6 +362,38 @@ def mllp_server(workdir: Path, database_url: str, **env: str) -> ServerProcess:
 
 def mllp_port(server: ServerProcess) -> int:
     return int(server.extra_env["VITALWATCH_MLLP_PORT"])
+
+
+#: MDC alarm codes of monitor alarms (ORU^R40): a patient alarm and a technical one.
+RR_HIGH = "196648^MDC_EVT_HI^MDC"
+LEAD_OFF = "196680^MDC_EVT_LEAD_OFF^MDC"
+
+
+async def hl7_monitored(api: Api) -> tuple[Identity, dict[str, Any], dict[str, Any]]:
+    """A monitor registered by its EUI-64 and bound to a new session:
+    (its HL7 identity, the device, the session)."""
+    k = next(_counter)
+    who = Identity(f"0012A5FFFB{k:06X}", f"KET^^BED{k}")
+    r = await api.http.post(
+        "/api/v1/devices",
+        json={"name": f"Bed {k} monitor", "hl7_ids": [who.eui64]},
+        headers=await api.auth(ADMIN),
+    )
+    assert r.status_code == 201, r.text
+    device = dict(r.json())
+    return who, device, await api.session([device["id"]])
+
+
+async def mllp_send(server: ServerProcess, *messages: bytes) -> list[str]:
+    """Send messages on one MLLP connection, as a monitor does: their ACK codes."""
+    async with MllpClient("127.0.0.1", mllp_port(server)) as c:
+        return [ack_code(a)[0] for a in await c.send_many(list(messages))]
+
+
+def r40(who: Identity, control: str, t: float, label: str, prio: str, kind: str, phase: str,
+        code: str, metric: str | None = None, value: float | None = None) -> bytes:  # fmt: skip
+    """A Mindray ORU^R40 alarm report (prio PH/PM/PL; kind SP patient, ST technical)."""
+    return oru_r40("mindray", who, control, t, label, prio, kind, phase, code, metric, value)
 
 
 async def live_socket(server: ServerProcess, token: str, since: int | None = None) -> Any:

@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     mllp_timezone: str = "local"
     #: Largest HL7 message taken; a larger frame is answered AR and skipped.
     mllp_max_message_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    #: A monitor's own alarm (HL7 ORU^R40) stands on the station until the monitor
+    #: reports its end, its session ends, or no report of it (start, continue,
+    #: change) came for this long: PCD-04 senders report transitions and repeat
+    #: "continue" only by site agreement, so a lost "end" must not keep an alarm
+    #: on a tile for ever.
+    monitor_alarm_stands_s: float = Field(default=600.0, gt=0, le=86_400)
 
     @model_validator(mode="after")
     def _mllp_tls_needs_both(self) -> Settings:

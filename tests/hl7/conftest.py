@@ -11,9 +11,17 @@ from tests.support import Api, ServerProcess, mllp_server
 
 
 @pytest.fixture(scope="module")
-def hl7_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def hl7_env() -> dict[str, str]:
+    """Settings of the module's server beyond the defaults (a module overrides it)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def hl7_server(
+    backend: str, hl7_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     workdir = tmp_path_factory.mktemp(f"hl7-{backend}")
-    proc = mllp_server(workdir, new_database_url(backend, workdir))
+    proc = mllp_server(workdir, new_database_url(backend, workdir), **hl7_env)
     proc.create_users()
     proc.start()
     yield proc

@@ -5,25 +5,40 @@ real MLLP client) on the tile and the session timeline."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
-from simulators.hl7 import Identity, MllpClient, ack_code, oru_r01, oru_r40
+from simulators.hl7 import oru_r01
 
-from tests.support import ADMIN, Api, ServerProcess, Shot, SignIn, iso, mllp_port, now_utc
-
-_n = itertools.count(1)
-RR_HIGH = "196648^MDC_EVT_HI^MDC"
-LEAD_OFF = "196680^MDC_EVT_LEAD_OFF^MDC"
+from tests.support import (
+    LEAD_OFF,
+    RR_HIGH,
+    Api,
+    ServerProcess,
+    Shot,
+    SignIn,
+    hl7_monitored,
+    iso,
+    now_utc,
+    r40,
+)
+from tests.support import mllp_send as send
 
 
 @pytest.fixture(scope="module")
 def backend() -> str:
     return "sqlite"  # the pages do not depend on the database
+
+
+#: A page's colour variable (`await page.evaluate(_CSS_COLOUR, "--tech")`) as computed.
+_CSS_COLOUR = (
+    "v => { const s = document.createElement('span'); s.style.color = "
+    "getComputedStyle(document.documentElement).getPropertyValue(v); "
+    "document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; }"
+)
 
 
 async def alarms(api: Api, session_id: int) -> list[dict[str, Any]]:
@@ -33,35 +48,11 @@ async def alarms(api: Api, session_id: int) -> list[dict[str, Any]]:
     return list(r.json())
 
 
-async def hl7_monitored(api: Api) -> tuple[Identity, dict[str, Any], dict[str, Any]]:
-    k = next(_n)
-    who = Identity(f"0012A5FFFB{k:06X}", f"KET^^BED{k}")
-    r = await api.http.post(
-        "/api/v1/devices",
-        json={"name": f"Bed {k} monitor", "hl7_ids": [who.eui64]},
-        headers=await api.auth(ADMIN),
-    )
-    assert r.status_code == 201, r.text
-    device = dict(r.json())
-    return who, device, await api.session([device["id"]])
-
-
 async def typed_in(api: Api, session_id: int) -> list[dict[str, Any]]:
     r = await api.http.get(
         f"/api/v1/sessions/{session_id}/manual-readings", headers=await api.auth()
     )
     return list(r.json())
-
-
-async def send(server: ServerProcess, *messages: bytes) -> list[str]:
-    """Send messages on one MLLP connection, as a monitor does: their ACK codes."""
-    async with MllpClient("127.0.0.1", mllp_port(server)) as c:
-        return [ack_code(a)[0] for a in await c.send_many(list(messages))]
-
-
-def r40(who: Identity, control: str, t: float, label: str, prio: str, kind: str, phase: str,
-        code: str, metric: str | None = None, value: float | None = None) -> bytes:  # fmt: skip
-    return oru_r40("mindray", who, control, t, label, prio, kind, phase, code, metric, value)
 
 
 @pytest.mark.browser
@@ -230,12 +221,7 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     await expect(line).to_contain_text("Monitor: Lead off")
     await expect(line).to_have_attribute("data-kind", "technical")
     colour = await line.evaluate("e => getComputedStyle(e).color")
-    tech = await page.evaluate(
-        "() => { const s = document.createElement('span'); s.style.color = "
-        "getComputedStyle(document.documentElement).getPropertyValue('--tech'); "
-        "document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; }"
-    )
-    assert colour == tech
+    assert colour == await page.evaluate(_CSS_COLOUR, "--tech")
     await expect(line).not_to_contain_text("RR High")
     await shot(page, "station-monitor-alarm.png")
     # A page opened now is given the standing alarms by the service.
@@ -253,9 +239,37 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     await expect(standing).not_to_contain_text("RR High")
     await expect(fresh.get_by_test_id("sv-alarm-list")).to_be_empty()
     events = fresh.get_by_test_id("sv-events")
-    await expect(events).to_contain_text("Monitor's own alarm: ** RR High")
-    await expect(events).to_contain_text("Monitor's own alarm: Lead off")
-    await expect(events).to_contain_text("Monitor's own alarm: ** RR High (ended)")
+    # Technical (lead off) apart from the patient's, in words and colours.
+    entries = events.locator('li[data-kind="monitor_alarm"]')
+    await expect(entries).to_contain_text(
+        [
+            "Monitor's own alarm PATIENT · MEDIUM: ** RR High (patient alarm)",
+            "Monitor's own alarm TECHNICAL: Lead off (technical alarm)",
+            "Monitor's own alarm PATIENT · MEDIUM: ** RR High (patient alarm, ended)",
+        ]
+    )
+    patient, technical, ended = entries.nth(0), entries.nth(1), entries.nth(2)
+    await expect(patient).to_have_attribute("data-alarm-kind", "physiological")
+    await expect(technical).to_have_attribute("data-alarm-kind", "technical")
+    await expect(ended).to_have_attribute("data-active", "false")
+    # Read at once in the page: the timeline is redrawn whole on every refresh.
+    colours = await events.evaluate(
+        "ol => [...ol.querySelectorAll('li[data-kind=\"monitor_alarm\"]')].map((li) => "
+        "[getComputedStyle(li).borderLeftColor, getComputedStyle(li).color])"
+    )
+    tech, medium = [await fresh.evaluate(_CSS_COLOUR, v) for v in ("--tech", "--medium")]
+    assert colours[1] == [tech, tech]  # the technical entry: cyan edge, cyan words
+    assert colours[0][0] == medium and colours[0][1] != tech  # the patient's: its priority
+    r = await hl7_api.http.get(f"/api/v1/sessions/{sid}/events", headers=await hl7_api.auth())
+    marks = [
+        (m["kind"], m["priority"], m["active"])
+        for m in (e["monitor_alarm"] for e in r.json() if e["kind"] == "monitor_alarm")
+    ]
+    assert marks == [
+        ("physiological", "medium", True),
+        ("technical", "low", True),
+        ("physiological", "medium", False),
+    ]
     await expect(events).to_contain_text(
         f"{device['name']} sends patient ID OTHER-77, not this session's patient"
     )
@@ -263,6 +277,48 @@ async def test_the_monitors_own_alarms_reach_the_tile_and_the_timeline(
     await expect(events.locator('li[data-kind="monitor_alarm"]')).to_have_count(3)
     await events.scroll_into_view_if_needed()
     await shot(fresh, "session-monitor-timeline.png")
+    assert page.errors == [] and fresh.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.browser
+async def test_the_ward_strip_shows_other_rooms_monitor_alarms_as_the_tiles_do(
+    sign_in: SignIn, hl7_api: Api, hl7_server: ServerProcess, shot: Shot
+) -> None:
+    """On one session's page, another room's monitor alarm (ORU^R40) appears in
+    the strip live, worst first and in the tile's colours; a page opened later
+    is given it by the service (the standing list the station asks for)."""
+    _, here = await hl7_api.monitored()
+    who, _, other = await hl7_monitored(hl7_api)
+    oid = other["id"]
+    page = await sign_in(hl7_server.url, path=f"/sessions/{here['id']}")
+    chip = page.get_by_test_id(f"chip-{oid}")
+    line = page.get_by_test_id(f"chip-monitor-{oid}")
+    t = int(time.time()) - 20
+    acks = await send(hl7_server, oru_r01("mindray", who, "w0", t, {"hr": 72, "spo2": 97}))
+    assert acks == ["AA"]
+    await expect(chip).to_contain_text("OK")
+    await expect(line).to_be_hidden()
+    acks = await send(hl7_server, r40(who, "w1", t + 1, "Lead off", "PL", "ST", "start", LEAD_OFF))
+    assert acks == ["AA"]
+    await expect(line).to_contain_text("Monitor: Lead off · since")
+    await expect(line).to_have_attribute("data-kind", "technical")
+    tech = await page.evaluate(_CSS_COLOUR, "--tech")
+    assert await line.evaluate("e => getComputedStyle(e).color") == tech
+    acks = await send(
+        hl7_server, r40(who, "w2", t + 2, "*** RR High", "PH", "SP", "start", RR_HIGH, "rr", 35)
+    )
+    assert acks == ["AA"]
+    # Worst first, as on the tile: the high patient alarm, and one more.
+    await expect(line).to_contain_text("Monitor: *** RR High · since")
+    await expect(line).to_contain_text("(+1 more)")
+    await expect(line).to_have_attribute("data-priority", "high")
+    await expect(line).to_have_attribute("data-kind", "physiological")
+    # The monitor's, not VitalWatch's: the chip's own state stays OK, not flashing.
+    await expect(chip).to_have_attribute("data-alarm", "none")
+    await expect(chip).to_contain_text("OK")
+    await shot(page, "strip-monitor-alarm.png")
+    fresh = await sign_in(hl7_server.url, path=f"/sessions/{here['id']}")
+    await expect(fresh.get_by_test_id(f"chip-monitor-{oid}")).to_contain_text("*** RR High")
     assert page.errors == [] and fresh.errors == []  # type: ignore[attr-defined]
 
 

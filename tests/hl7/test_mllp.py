@@ -348,9 +348,9 @@ async def test_monitor_alarms_reach_the_timeline_and_every_dashboard(
     nurse = await api.auth()
     events = (await api.http.get(f"/api/v1/sessions/{session_id}/events", headers=nurse)).json()
     assert [e["detail"] for e in events if e["kind"] == "monitor_alarm"] == [
-        "Monitor: ** RR High",
-        "Monitor: Lead off",
-        "Monitor: ** RR High (ended)",
+        "Monitor: ** RR High (patient alarm)",
+        "Monitor: Lead off (technical alarm)",
+        "Monitor: ** RR High (patient alarm, ended)",
     ]
     listed = (
         await api.http.get(f"/api/v1/sessions/{session_id}/monitor-alarms", headers=nurse)

@@ -76,7 +76,8 @@ async def test_an_hl7_ward_raises_exactly_the_expected_alarms(hl7_server: Server
             )
         ).json()
         shown = [e["detail"] for e in events if e["kind"] == "monitor_alarm"]
-        assert "Monitor: *** Desat" in shown and "Monitor: *** Desat (ended)" in shown
+        assert "Monitor: *** Desat (patient alarm)" in shown
+        assert "Monitor: *** Desat (patient alarm, ended)" in shown
     finally:
         await sim.end()
         await sim.close()

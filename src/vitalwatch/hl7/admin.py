@@ -16,7 +16,7 @@ from vitalwatch.devices.schemas import DeviceCreate, DeviceOut, DevicePatch
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import repository
 from vitalwatch.hl7.models import MonitorAlarm
-from vitalwatch.hl7.monitor import STANDS_S, alarm_view
+from vitalwatch.hl7.monitor import alarm_view
 from vitalwatch.hl7.schemas import (
     Identifier,
     MonitorAlarmOut,
@@ -110,13 +110,13 @@ async def session_alarms(db: AsyncSession, session_id: int) -> list[MonitorAlarm
     return await _views(db, await repository.session_alarms(db, session_id))
 
 
-async def standing_alarms(db: AsyncSession) -> list[MonitorAlarmOut]:
+async def standing_alarms(db: AsyncSession, stands_s: float) -> list[MonitorAlarmOut]:
     """The monitor alarms standing now on the active sessions: per monitor and
     alarm code, the latest report, when it is not an end and came within
-    STANDS_S (a monitor whose "end" was lost, or that went quiet, does not
-    leave its alarm on the station for ever)."""
+    `stands_s` (VITALWATCH_MONITOR_ALARM_STANDS_S: a monitor whose "end" was
+    lost, or that went quiet, does not leave its alarm on the station for ever)."""
     latest: dict[tuple[int, int, str], MonitorAlarm] = {}
-    for row in await repository.recent_reports(db, utcnow() - timedelta(seconds=STANDS_S)):
+    for row in await repository.recent_reports(db, utcnow() - timedelta(seconds=stands_s)):
         latest[(row.session_id, row.device_id, row.code)] = row
     views = await _views(db, list(latest.values()))
     return [v for v in views if v.active]

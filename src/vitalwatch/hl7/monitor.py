@@ -29,11 +29,6 @@ from vitalwatch.sessions.models import SessionEvent
 log = get_logger(__name__)
 
 _PID_RECHECK_S = 10.0
-#: A monitor alarm stands on the station until the monitor reports its end, its
-#: session ends, or no report of it (start, continue, change) came for this long:
-#: PCD-04 senders report transitions and may repeat "continue" only by site
-#: agreement, so a lost "end" must not keep an alarm on a tile for ever.
-STANDS_S = 600
 _ENDED_PHASES = frozenset({"end", "stop", "ended"})
 _ENDED_STATES = frozenset({"inactive", "off", "disabled", "ended"})
 
@@ -187,21 +182,41 @@ class MonitorReports:
         await db.flush()
         if not shown:
             return
-        payload = alarm_view(row, device.name)
         db.add(
             SessionEvent(
                 session_id=session_id,
                 kind="monitor_alarm",
                 ts=datetime.fromtimestamp(ts_ms / 1000, tz=utcnow().tzinfo),
-                detail=payload["message"],
+                detail=timeline_text(row),
+                data={
+                    "id": row.id,
+                    "kind": row.kind,
+                    "priority": row.priority,
+                    "active": _active(row),
+                },
             )
         )
-        await self._hub.emit(db, "monitor_alarm", {"monitor_alarm": payload})
+        await self._hub.emit(db, "monitor_alarm", {"monitor_alarm": alarm_view(row, device.name)})
+
+
+def _active(row: MonitorAlarm) -> bool:
+    return not (row.phase in _ENDED_PHASES or row.state in _ENDED_STATES)
+
+
+#: How the timeline names the monitor's alarm kinds (PCD-04 "SP" / "ST" / "SA").
+_KIND_WORDS = {"physiological": "patient alarm", "technical": "technical alarm"}
+
+
+def timeline_text(row: MonitorAlarm) -> str:
+    """The timeline's words: "Monitor: Lead off (technical alarm)", "Monitor:
+    ** RR High (patient alarm, ended)": a probe off is not the patient's state."""
+    words = _KIND_WORDS.get(row.kind, row.kind)
+    return f"Monitor: {row.label} ({words}{'' if _active(row) else ', ended'})"
 
 
 def alarm_view(row: MonitorAlarm, device_name: str) -> dict[str, Any]:
     """A monitor alarm as the API and the live event show it."""
-    active = not (row.phase in _ENDED_PHASES or row.state in _ENDED_STATES)
+    active = _active(row)
     text = f"Monitor: {row.label}" if active else f"Monitor: {row.label} (ended)"
     return {
         "id": row.id,

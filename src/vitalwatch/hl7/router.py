@@ -72,8 +72,8 @@ async def monitor_alarms(session_id: PathId, db: DbSession, claims: Staff) -> li
 
 
 @router.get("/api/v1/monitor-alarms", response_model=list[MonitorAlarmOut])
-async def standing_monitor_alarms(db: DbSession, claims: Staff) -> list[MonitorAlarmOut]:
+async def standing_monitor_alarms(db: DbSession, ctx: Ctx, claims: Staff) -> list[MonitorAlarmOut]:
     """The monitors' own alarms standing now on the active sessions (the
     station's tiles on load and every 30 s; live `monitor_alarm` events in
     between). They never drive VitalWatch's alarms."""
-    return await admin.standing_alarms(db)
+    return await admin.standing_alarms(db, ctx.settings.monitor_alarm_stands_s)

@@ -77,6 +77,16 @@ class EventCreate(BaseModel):
     )
 
 
+class EventMonitorAlarm(BaseModel):
+    """Which of a monitor's own alarms a `monitor_alarm` entry is, so the
+    timeline tells a probe off from the patient at a glance."""
+
+    id: int = Field(description="the report, as in GET /api/v1/sessions/{id}/monitor-alarms")
+    kind: str = Field(description="physiological | technical | advisory, as the monitor says")
+    priority: str | None = Field(description="high | medium | low; null: the monitor did not say")
+    active: bool = Field(description="false: the entry is the alarm's end")
+
+
 class EventOut(BaseModel):
     id: int
     session_id: int
@@ -85,6 +95,9 @@ class EventOut(BaseModel):
     detail: str | None
     created_by: int | None
     dose: DoseRecord | None = None
+    monitor_alarm: EventMonitorAlarm | None = Field(
+        default=None, description="kind monitor_alarm: the monitor's alarm it shows"
+    )
 
 
 class DeviceRef(BaseModel):

@@ -43,6 +43,7 @@ from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import (
     DeviceRef,
     EventCreate,
+    EventMonitorAlarm,
     EventOut,
     LatestValue,
     ManualPoint,
@@ -370,8 +371,10 @@ def event_time(
 
 def event_out(event: SessionEvent) -> EventOut:
     out = EventOut.model_validate(event, from_attributes=True)
-    if event.data is not None:
+    if event.data is not None and event.kind == "dose":
         out.dose = DoseRecord.model_validate(event.data)
+    elif event.data is not None and event.kind == "monitor_alarm":
+        out.monitor_alarm = EventMonitorAlarm.model_validate(event.data)
     return out
 
 

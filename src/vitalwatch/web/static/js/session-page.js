@@ -25,6 +25,23 @@ const EVENT_WORDS = {
   manual_reading: "Typed in", reading_struck: "Struck out",
 };
 
+/** A monitor's own alarm on the timeline: technical (lead off, probe off) or the
+ *  patient's, coloured as the station colours them (technical cyan, patient in
+ *  its priority's colour; style.css `.events li[data-alarm-kind]`). */
+function monitorData(e) {
+  const m = e.kind === "monitor_alarm" ? e.monitor_alarm : null;
+  if (!m) return {};
+  return { alarmKind: m.kind, priority: m.priority || "none", active: String(m.active) };
+}
+
+function monitorBadge(e) {
+  const m = e.kind === "monitor_alarm" ? e.monitor_alarm : null;
+  if (!m) return null;
+  let text = m.kind === "advisory" ? "ADVISORY" : "TECHNICAL";
+  if (m.kind === "physiological") text = `PATIENT${m.priority ? ` · ${PRIORITY_WORD[m.priority]}` : ""}`;
+  return h("span", { class: "ev-badge", "data-testid": `event-badge-${e.id}` }, text);
+}
+
 class SessionPage {
   constructor(id, ward) {
     this.id = id;
@@ -121,11 +138,13 @@ class SessionPage {
   }
 
   timeline(events) {
-    // "Monitor: ** RR High" reads "Monitor's own alarm: ** RR High" here
+    // "Monitor: Lead off (technical alarm)" reads "Monitor's own alarm TECHNICAL: Lead off (technical alarm)" here
     const detail = (e) => (e.kind === "monitor_alarm" ? `: ${(e.detail || "").replace(/^Monitor: /, "")}` : ` ${e.detail || ""}`);
-    $("#sv-events").replaceChildren(...(events.length ? events.map((e) => h("li", { dataset: { kind: e.kind } },
-      `${clock(e.ts)} `, h("strong", {}, EVENT_WORDS[e.kind] || e.kind), detail(e)))
-      : [h("li", { class: "muted" }, "No events yet")]));
+    $("#sv-events").replaceChildren(...(events.length ? events.map((e) => {
+      const badge = monitorBadge(e);
+      return h("li", { dataset: { kind: e.kind, ...monitorData(e) } },
+        `${clock(e.ts)} `, h("strong", {}, EVENT_WORDS[e.kind] || e.kind), badge && " ", badge, detail(e));
+    }) : [h("li", { class: "muted" }, "No events yet")]));
   }
 
   history(alarms) {

@@ -11,6 +11,7 @@
 import { answerText, blankedMetrics, isTechnical, technicalLabel, topAlarm } from "./alarms.js";
 import { h, setAttr, setData, setText, show, syncFlash } from "./dom.js";
 import { PRIORITY_RANK, STALE_S, ageSeconds, clock, duration, num, protocolLabel } from "./format.js";
+import { MonitorLine } from "./monitor-line.js";
 import { tileActions } from "./mounts.js";
 
 const LABELS = { high: "HIGH ALARM", medium: "MEDIUM ALARM", low: "LOW ALARM" };
@@ -82,7 +83,7 @@ export class TileView {
     this.protocol = h("span", { class: "t-protocol" });
     this.alarmText = h("span", { class: "t-alarm-text", "data-testid": "tile-alarm" });
     this.alarmAnswer = h("span", { class: "t-alarm-answer", "data-testid": "tile-answer" });
-    this.monitor = h("div", { class: "t-monitor", "data-testid": `tile-monitor-${id}`, hidden: true });
+    this.monitor = new MonitorLine("div", { class: "t-monitor", "data-testid": `tile-monitor-${id}` });
     this.cells = CELLS.map((c) => new VitalCell(c, id));
     this.spark = h("canvas", { class: "spark", width: 320, height: 40, "aria-hidden": "true" });
     this.timing = h("span", { class: "t-timing", "data-testid": "tile-timing" });
@@ -100,7 +101,7 @@ export class TileView {
     h("div", { class: "t-head" }, this.room, this.label),
     h("div", { class: "t-who" }, this.patient, this.protocol),
     h("div", { class: "t-alarm" }, this.alarmText, this.alarmAnswer),
-    this.monitor,
+    this.monitor.el,
     h("div", { class: "vitals" }, ...this.cells.map((c) => c.el)),
     h("div", { class: "t-trend" }, this.spark),
     h("div", { class: "t-foot" }, this.timing, this.stale, this.news2),
@@ -142,26 +143,9 @@ export class TileView {
     setAttr(this.alarmText, "title", text || null);
     setText(this.alarmAnswer, top ? answerText(top, now) : "");
 
-    this.updateMonitor(monitorAlarms);
+    this.monitor.update(monitorAlarms);
     this.updateValues(session, latest, alarms, heardAt, now, manual);
     this.updateFoot(session, alarms, news2, now);
-  }
-
-  /** The monitor's own alarm, worst first: "Monitor: ** RR High · since 10:15:02". */
-  updateMonitor(monitorAlarms) {
-    const rank = (m) => (PRIORITY_RANK[m.priority] || 0) * 2 + (m.kind === "technical" ? 0 : 1);
-    const sorted = [...monitorAlarms].sort((a, b) => rank(b) - rank(a) || new Date(b.ts) - new Date(a.ts));
-    const top = sorted[0];
-    show(this.monitor, Boolean(top));
-    setData(this.monitor, "kind", top ? top.kind : null);
-    setData(this.monitor, "priority", top ? top.priority || "none" : null);
-    const text = top
-      ? `${top.message} · since ${clock(top.ts)}${sorted.length > 1 ? `  (+${sorted.length - 1} more)` : ""}`
-      : "";
-    setText(this.monitor, text);
-    setAttr(this.monitor, "title", top
-      ? `${sorted.map((m) => `${m.message} (${m.device_name})`).join("; ")}. The monitor's own alarm: it does not drive VitalWatch's alarms.`
-      : null);
   }
 
   updateValues(session, latest, alarms, heardAt, now, manual = []) {

@@ -1,9 +1,11 @@
 // The ward on one line, for the pages that are not the ward: every room with
-// its alarm state in colour and words (flashing as on the tiles), a link to
-// its session page. A nurse looking at one session still sees every room.
+// its alarm state in colour and words (flashing as on the tiles), the
+// monitor's own standing alarm as the tile shows it (js/monitor-line.js), a
+// link to its session page. A nurse looking at one session still sees every room.
 
 import { isTechnical, technicalLabel, topAlarm } from "./alarms.js";
 import { StillPointer, h, setAttr, setData, setText, syncChildren, syncFlash } from "./dom.js";
+import { MonitorLine } from "./monitor-line.js";
 
 const WORDS = { high: "HIGH", medium: "MEDIUM", low: "LOW" };
 
@@ -14,7 +16,11 @@ export class WardStrip {
     this.currentId = currentId;
     this.chips = new Map();
     this.guard = new StillPointer(el, () => this.render());
-    for (const kind of ["snapshot", "alarm", "session"]) ward.on(kind, () => this.render());
+    for (const kind of ["snapshot", "alarm", "session", "monitor"]) ward.on(kind, () => this.render());
+    // a room's first values end its "No monitor" (other values change nothing here)
+    ward.on("vitals", (items) => {
+      if (items.some((i) => this.chips.get(i.session_id)?.el.dataset.nomonitor === "true")) this.render();
+    });
   }
 
   render() {
@@ -23,8 +29,9 @@ export class WardStrip {
     const wanted = sessions.map((s) => {
       let chip = this.chips.get(s.id);
       if (!chip) {
-        chip = { room: h("b"), state: h("span") };
-        chip.el = h("a", { class: "chip", href: `/sessions/${s.id}`, "data-testid": `chip-${s.id}` }, chip.room, chip.state);
+        chip = { room: h("b"), state: h("span"), monitor: new MonitorLine("span", { class: "chip-monitor", "data-testid": `chip-monitor-${s.id}` }) };
+        chip.el = h("a", { class: "chip", href: `/sessions/${s.id}`, "data-testid": `chip-${s.id}` },
+          chip.room, chip.state, chip.monitor.el);
         this.chips.set(s.id, chip);
       }
       const top = topAlarm(this.ward.alarmsOf(s.id));
@@ -37,6 +44,7 @@ export class WardStrip {
       setAttr(chip.el, "aria-current", s.id === this.currentId ? "page" : null);
       setAttr(chip.el, "title", top ? top.message : null);
       syncFlash(chip.el, top ? top.priority : "none");
+      chip.monitor.update(this.ward.monitorAlarmsOf(s.id));
       return chip.el;
     });
     syncChildren(this.el, wanted, this.guard);
