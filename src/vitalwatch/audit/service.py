@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +12,7 @@ from vitalwatch.audit import repository
 from vitalwatch.audit.models import AuditEntry
 from vitalwatch.db import utcnow
 from vitalwatch.logging import get_logger
+from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -137,8 +137,5 @@ class AuditQueue:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.flush()

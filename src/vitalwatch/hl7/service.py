@@ -31,6 +31,7 @@ from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
+from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -92,10 +93,7 @@ class Hl7Ingest:
         self._task = asyncio.create_task(self._flusher(), name="hl7-flush")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         with contextlib.suppress(Exception):
             await self.flush()
 

@@ -7,7 +7,6 @@ most, never loses it)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 
 from vitalwatch.context import AppContext
@@ -17,6 +16,7 @@ from vitalwatch.records import discharge, publish, readiness, repository
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ReadinessOut
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -50,10 +50,7 @@ class RecordsWatcher:
         self._task = asyncio.create_task(self._run(), name="records-check")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while True:
