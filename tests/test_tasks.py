@@ -1,14 +1,38 @@
-"""vitalwatch.tasks.cancel_and_wait, the one way a service stops its loop:
-it returns only once the loop has ended (its clean-up done), and a loop's
-own failure is not hidden."""
+"""vitalwatch.tasks, the services' background loops: `every` goes on after a
+failed round (logged with its traceback); `cancel_and_wait` returns only once
+the loop has ended (its clean-up done), and a loop's own failure is not hidden."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
-from vitalwatch.tasks import cancel_and_wait
+from vitalwatch.tasks import cancel_and_wait, every
+
+
+async def test_every_goes_on_after_a_failed_round() -> None:
+    rounds = 0
+    three = asyncio.Event()
+
+    async def work() -> None:
+        nonlocal rounds
+        rounds += 1
+        if rounds == 3:
+            three.set()
+        if rounds == 1:
+            raise OSError("database gone")  # a fault injected on purpose
+
+    with capture_logs() as logs:
+        log = structlog.stdlib.get_logger("test")
+        task = asyncio.create_task(every(0.01, work, log, "work_failed"))
+        await asyncio.wait_for(three.wait(), 5)
+        await cancel_and_wait(task)
+    assert [(e["event"], e["log_level"], e.get("exc_info")) for e in logs] == [
+        ("work_failed", "error", True)
+    ]
 
 
 async def test_returns_once_the_loop_has_cleaned_up() -> None:

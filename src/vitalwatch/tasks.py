@@ -1,10 +1,27 @@
-"""The services' background loops: the one way to stop one."""
+"""The services' background loops: the one way to run one, and to stop one."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from structlog.stdlib import BoundLogger
+
+
+async def every(
+    seconds: float, work: Callable[[], Awaitable[object]], log: BoundLogger, failed: str
+) -> None:
+    """Run `work` every `seconds` until cancelled. A failure is logged as the
+    event `failed` (on the caller's logger, with its traceback) and the loop
+    goes on: the next round may find the database back."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await work()
+        except Exception:
+            log.exception(failed)
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
-from vitalwatch.tasks import cancel_and_wait
+from vitalwatch.tasks import cancel_and_wait, every
 
 log = get_logger(__name__)
 
@@ -95,19 +95,14 @@ class Confirmations:
         self._gone.append(dashboard.id)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="alarm-receipts")
+        self._task = asyncio.create_task(
+            every(FLUSH_EVERY_S, self.flush, log, "alarm_receipts_flush_failed"),
+            name="alarm-receipts",
+        )
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
         await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("alarm_receipts_flush_failed")
 
     async def flush(self) -> None:
         rows, self._rows = self._rows, []

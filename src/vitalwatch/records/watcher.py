@@ -16,7 +16,7 @@ from vitalwatch.records import discharge, publish, readiness, repository
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ReadinessOut
 from vitalwatch.sessions import repository as sessions_repo
-from vitalwatch.tasks import cancel_and_wait
+from vitalwatch.tasks import cancel_and_wait, every
 
 log = get_logger(__name__)
 
@@ -47,18 +47,13 @@ class RecordsWatcher:
         self._moass: dict[int, int] = {}  # session -> observation id handed over
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="records-check")
+        self._task = asyncio.create_task(
+            every(self._ctx.settings.records_check_s, self.check, log, "records_check_failed"),
+            name="records-check",
+        )
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._ctx.settings.records_check_s)
-            try:
-                await self.check()
-            except Exception:
-                log.exception("records_check_failed")
 
     async def check(self) -> None:
         ctx = self._ctx
