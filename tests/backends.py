@@ -139,23 +139,22 @@ def start_postgres() -> Throwaway:
     folder = _folder("vw-test-pg-")
     data = folder / "data"
     as_user = _run_as()
-    log = (folder / "server.log").open("ab")
-    init = subprocess.run(
-        [
-            *(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"),
-            *("-E", "UTF8", "--no-sync", "--no-instructions"),
-        ],
-        cwd=folder,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        timeout=120,
-        check=False,
-        user=as_user.user,
-        group=as_user.group,
-        extra_groups=as_user.extra_groups,
-    )
+    with (folder / "server.log").open("ab") as log:
+        init = subprocess.run(
+            [
+                *(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"),
+                *("-E", "UTF8", "--no-sync", "--no-instructions"),
+            ],
+            cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+            check=False,
+            user=as_user.user,
+            group=as_user.group,
+            extra_groups=as_user.extra_groups,
+        )
     if init.returncode != 0:
-        log.close()
         raise Unavailable(f"initdb failed: see {folder / 'server.log'}")
     port = free_port()
     settings = {
@@ -169,26 +168,8 @@ def start_postgres() -> Throwaway:
     args = [str(bindir / "postgres"), "-D", str(data), "-p", str(port)]
     for key, value in settings.items():
         args += ["-c", f"{key}={value}"]
-    proc = subprocess.Popen(
-        args,
-        cwd=folder,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,
-        user=as_user.user,
-        group=as_user.group,
-        extra_groups=as_user.extra_groups,
-    )
-    log.close()
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    server = Throwaway("postgresql", proc, folder, url)
-    deadline = time.monotonic() + 60
-    while _pg_problem(url) is not None:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise Unavailable(f"the tests' own PostgreSQL did not start: see {server.log}")
-        time.sleep(0.2)
-    return server
+    return _serve("PostgreSQL", args, folder, url, _pg_problem, within_s=60)
 
 
 def start_redis() -> Throwaway:
@@ -202,13 +183,28 @@ def start_redis() -> Throwaway:
         )
     folder = _folder("vw-test-redis-")
     port = free_port()
+    args = [
+        *(binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
+        *("--save", "", "--appendonly", "no", "--daemonize", "no"),
+    ]
+    return _serve("Redis", args, folder, f"redis://127.0.0.1:{port}/0", _redis_problem, within_s=30)
+
+
+def _serve(
+    what: str,
+    args: list[str],
+    folder: Path,
+    url: str,
+    problem: Callable[[str], str | None],
+    within_s: float,
+) -> Throwaway:
+    """Run `args` in `folder` (as `_run_as()`, dying with this process, output in
+    server.log) and wait until `problem(url)` finds none; stopped and
+    `Unavailable` when it exits or `within_s` passes first."""
     as_user = _run_as()
     with (folder / "server.log").open("ab") as log:
         proc = subprocess.Popen(
-            [
-                *(binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder)),
-                *("--save", "", "--appendonly", "no", "--daemonize", "no"),
-            ],
+            args,
             cwd=folder,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -217,13 +213,12 @@ def start_redis() -> Throwaway:
             group=as_user.group,
             extra_groups=as_user.extra_groups,
         )
-    url = f"redis://127.0.0.1:{port}/0"
-    server = Throwaway("redis", proc, folder, url)
-    deadline = time.monotonic() + 30
-    while _redis_problem(url) is not None:
+    server = Throwaway(what.lower(), proc, folder, url)
+    deadline = time.monotonic() + within_s
+    while problem(url) is not None:
         if proc.poll() is not None or time.monotonic() > deadline:
             server.stop()
-            raise Unavailable(f"the tests' own Redis did not start: see {server.log}")
+            raise Unavailable(f"the tests' own {what} did not start: see {server.log}")
         time.sleep(0.1)
     return server
 

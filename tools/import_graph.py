@@ -8,7 +8,7 @@ docs/architecture.md pastes the Mermaid output; `make lint` runs `--check`
 beside `lint-imports` (whose contracts in pyproject.toml cover the layers but
 not circles that cross domains). A node is a domain folder (`alarms.engine` is
 shown on its own), a top-level module, or `shared` (config, db, errors, heap,
-ids, logging, metrics, migrate, vitals: the plain modules at the bottom). Imports under
+ids, logging, metrics, migrate, tasks, vitals: the plain modules at the bottom). Imports under
 `if TYPE_CHECKING:` count, as they do for the contracts.
 """
 
@@ -23,7 +23,7 @@ import grimp
 SPLIT = ("vitalwatch.alarms.engine",)
 #: Plain modules every domain uses (the bottom layer of the contracts), one node.
 SHARED = frozenset(
-    {"config", "db", "errors", "heap", "ids", "logging", "metrics", "migrate", "vitals"}
+    {"config", "db", "errors", "heap", "ids", "logging", "metrics", "migrate", "tasks", "vitals"}
 )
 Graph = dict[str, set[str]]
 

@@ -263,6 +263,8 @@ class Settings(BaseSettings):
 
     @property
     def tz(self) -> ZoneInfo:
+        """The clinic's zone (`VITALWATCH_CLINIC_TIMEZONE`): a report's days and a
+        record's times and checklist day are the clinic's calendar, not UTC's."""
         return ZoneInfo(self.clinic_timezone)
 
     @property

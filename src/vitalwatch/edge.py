@@ -100,7 +100,17 @@ class _TooSlow(HTTPException):
 async def answer(
     send: Send, status: int, detail: Any, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = orjson.dumps({"detail": detail})
+    """The edge's own refusal: `{"detail": ...}`, with the headers of every answer."""
+    extra = [(b"content-security-policy", CSP.encode()), *SECURITY_HEADERS, *(headers or ())]
+    await send_json(send, status, {"detail": detail}, extra)
+
+
+async def send_json(
+    send: Send, status: int, content: Any, headers: list[tuple[bytes, bytes]]
+) -> None:
+    """A JSON response written by hand, for what answers before FastAPI's
+    routing (this middleware and the readings route)."""
+    body = orjson.dumps(content)
     await send(
         {
             "type": "http.response.start",
@@ -108,9 +118,7 @@ async def answer(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"content-security-policy", CSP.encode()),
-                *SECURITY_HEADERS,
-                *(headers or ()),
+                *headers,
             ],
         }
     )

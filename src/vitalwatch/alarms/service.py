@@ -16,7 +16,6 @@ cluster's partition, or one process holding everything) and a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.models import Session
+from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -126,10 +126,7 @@ class AlarmService:
         self._clock_task = asyncio.create_task(self._clock(), name="alarm-clock")
 
     async def stop(self) -> None:
-        if self._clock_task is not None:
-            self._clock_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._clock_task
+        await cancel_and_wait(self._clock_task)
         self._gauge.set(0)
 
     async def _rebuild(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +12,7 @@ from vitalwatch.audit import repository
 from vitalwatch.audit.models import AuditEntry
 from vitalwatch.db import utcnow
 from vitalwatch.logging import get_logger
+from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -37,16 +37,21 @@ async def record(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Add an audit row to the caller's transaction (stored only if it commits)."""
-    db.add(
-        AuditEntry(
-            actor_type=actor.type,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail=detail,
-        )
+    db.add(_entry(actor, action, entity, entity_id, detail))
+
+
+def _entry(
+    actor: Actor, action: str, entity: str, entity_id: int | None, detail: dict[str, Any] | None
+) -> AuditEntry:
+    """The row of one audited action (its `ts` the insert's default unless set)."""
+    return AuditEntry(
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        detail=detail,
     )
 
 
@@ -99,16 +104,10 @@ class AuditQueue:
         if len(self._rows) >= self._max_rows:
             self._dropped += 1
             return
-        row = AuditEntry(
-            ts=utcnow(),
-            actor_type=actor.type,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail={**(detail or {}), "attempts": 1} if count_as is not None else detail,
-        )
+        if count_as is not None:
+            detail = {**(detail or {}), "attempts": 1}
+        row = _entry(actor, action, entity, entity_id, detail)
+        row.ts = utcnow()  # when it happened, not when the flush stores it
         self._rows.append(row)
         if count_as is not None:
             self._counted[count_as] = row
@@ -137,8 +136,5 @@ class AuditQueue:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.flush()

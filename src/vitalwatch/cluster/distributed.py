@@ -58,6 +58,7 @@ from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.latest import LatestStore, newest_values
 from vitalwatch.readings.validation import SampleColumns
 from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable, Misrouted
+from vitalwatch.tasks import cancel_and_wait
 from vitalwatch.vitals import METRICS
 
 log = get_logger(__name__)
@@ -204,16 +205,12 @@ class RedisCluster:
     async def stop(self) -> None:
         """Give every partition back (others take them at once), then leave."""
         for task in self._tasks[:1]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         for p in sorted(self._held):
             with contextlib.suppress(Exception):
                 await self._release(p)
         for task in self._tasks[1:]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         for future in self._futures.values():
             if not future.done():
                 future.cancel()

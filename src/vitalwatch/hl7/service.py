@@ -31,6 +31,7 @@ from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
+from vitalwatch.tasks import cancel_and_wait, every
 
 log = get_logger(__name__)
 
@@ -89,23 +90,14 @@ class Hl7Ingest:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._flusher(), name="hl7-flush")
+        self._task = asyncio.create_task(
+            every(_FLUSH_S, self.flush, log, "hl7_flush_failed"), name="hl7-flush"
+        )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         with contextlib.suppress(Exception):
             await self.flush()
-
-    async def _flusher(self) -> None:
-        while True:
-            await asyncio.sleep(_FLUSH_S)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("hl7_flush_failed")
 
     async def flush(self) -> None:
         """Unassigned senders and unmapped rows seen since the last flush (stored

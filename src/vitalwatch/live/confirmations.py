@@ -12,7 +12,6 @@ visible, sound-enabled screen showed in time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
+from vitalwatch.tasks import cancel_and_wait, every
 
 log = get_logger(__name__)
 
@@ -95,22 +95,14 @@ class Confirmations:
         self._gone.append(dashboard.id)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="alarm-receipts")
+        self._task = asyncio.create_task(
+            every(FLUSH_EVERY_S, self.flush, log, "alarm_receipts_flush_failed"),
+            name="alarm-receipts",
+        )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("alarm_receipts_flush_failed")
 
     async def flush(self) -> None:
         rows, self._rows = self._rows, []

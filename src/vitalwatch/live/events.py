@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from vitalwatch.db import on_commit
 from vitalwatch.live import repository
 from vitalwatch.logging import get_logger
+from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -122,11 +123,8 @@ class EventLog:
         self._task = asyncio.create_task(self._deliver_in_order(), name="live-events")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
 
 async def record(conn: AsyncConnection, type_: str, payload: dict[str, Any]) -> int:

@@ -22,6 +22,7 @@ import orjson
 
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import LIVE_CLIENTS, LIVE_DROPPED
+from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -205,11 +206,8 @@ class Fanout:
 
     async def stop(self) -> None:
         """Stop the vitals ticks and close every dashboard (the service is stopping)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for client in list(self._clients):
             with contextlib.suppress(Exception):
                 await client.close(1001, "service shutting down")

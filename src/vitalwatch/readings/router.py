@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.types import Receive, Scope, Send
 
-from vitalwatch.edge import bearer, content_length, early_close
+from vitalwatch.edge import bearer, content_length, early_close, send_json
 from vitalwatch.errors import DomainError, error_body, validation_body
 from vitalwatch.logging import get_logger
 from vitalwatch.readings import service
@@ -110,20 +109,9 @@ async def _body(receive: Receive, limit: int) -> bytes:
 async def _answer(
     send: Send, status: int, content: Any, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = orjson.dumps(content)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-content-type-options", b"nosniff"),
-                *(headers or ()),
-            ],
-        }
+    await send_json(
+        send, status, content, [(b"x-content-type-options", b"nosniff"), *(headers or ())]
     )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _json(model: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from vitalwatch.readings.batch import I64, StoredBatch
 from vitalwatch.readings.counters import DeviceCounters
 from vitalwatch.readings.routing import Bindings, Routes
 from vitalwatch.readings.validation import SampleColumns
+from vitalwatch.tasks import cancel_and_wait
 from vitalwatch.vitals import METRICS
 
 log = get_logger(__name__)
@@ -110,9 +111,7 @@ class GroupCommitWriter:
         if self._task is None:
             return
         await self._queue.join()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
         self._task = None
 
     async def submit(self, device_id: int, columns: SampleColumns) -> IngestResult:

@@ -7,7 +7,6 @@ most, never loses it)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 
 from vitalwatch.context import AppContext
@@ -17,6 +16,7 @@ from vitalwatch.records import discharge, publish, readiness, repository
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ReadinessOut
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.tasks import cancel_and_wait, every
 
 log = get_logger(__name__)
 
@@ -47,21 +47,13 @@ class RecordsWatcher:
         self._moass: dict[int, int] = {}  # session -> observation id handed over
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="records-check")
+        self._task = asyncio.create_task(
+            every(self._ctx.settings.records_check_s, self.check, log, "records_check_failed"),
+            name="records-check",
+        )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._ctx.settings.records_check_s)
-            try:
-                await self.check()
-            except Exception:
-                log.exception("records_check_failed")
+        await cancel_and_wait(self._task)
 
     async def check(self) -> None:
         ctx = self._ctx

@@ -45,7 +45,7 @@ def _period(
 ) -> service.Period:
     """The clinic's days asked for (staff only: the token is checked first)."""
     with _mapped():
-        return service.Period.of(since, until, service.clinic_zone(settings), datetime.now(UTC))
+        return service.Period.of(since, until, settings.tz, datetime.now(UTC))
 
 
 Days = Annotated[service.Period, Depends(_period)]

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitalwatch.config import Settings
 from vitalwatch.reports import figures as fig
 from vitalwatch.reports import limits, repository
 from vitalwatch.reports.schemas import (
@@ -51,12 +50,6 @@ class BadRange(ReportError):
 
 class TooManyAlarms(ReportError):
     pass
-
-
-def clinic_zone(settings: Settings) -> ZoneInfo:
-    """The zone of the report's day boundaries: the clinic's
-    (`VITALWATCH_CLINIC_TIMEZONE`), so a day is the clinic's calendar day."""
-    return settings.tz
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,18 @@
 `/sessions/{id}` one session's page; the session record, its report and REMS
 form, the forms due, the patients and a patient's series are pages of their
 own with stable URLs. Each page signs in with the staff token kept in the
-browser session (js/api.js), so these routes serve files only.
+browser session (js/api.js), so these routes serve files only: `PAGES` is
+the one list of them, and `_route` makes each page's route the same way.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from inspect import Parameter, Signature
 from pathlib import Path
+from typing import Final, Literal
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
@@ -21,91 +27,58 @@ router = APIRouter(include_in_schema=False)
 STATIC = (Path(__file__).parent / "static").resolve()
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
-
-def _page(name: str) -> FileResponse:
-    return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/")
-async def index() -> FileResponse:
-    return _page("index.html")
+# Whose sign-in a page's API calls accept. The file itself holds no data and
+# is served to anyone; the API behind it checks the role (auth/deps.py), and
+# "link" is the acknowledge link, whose token follows '#' so never reaches a log.
+Who = Literal["staff", "admin", "link"]
 
 
-@router.get("/sessions")
-async def past_sessions_page() -> FileResponse:
-    return _page("past.html")
+@dataclass(frozen=True)
+class Page:
+    """One page: its URL (ids in braces, checked as `PathId`), its file under static/."""
+
+    path: str
+    file: str
+    who: Who
+
+    @property
+    def ids(self) -> list[str]:
+        return re.findall(r"\{(\w+)\}", self.path)
 
 
-@router.get("/sessions/{session_id}")
-async def session_page(session_id: PathId) -> FileResponse:
-    return _page("session.html")
+PAGES: Final = (
+    Page("/", "index.html", "staff"),  # the ward: tiles and alarm list
+    Page("/sessions", "past.html", "staff"),
+    Page("/sessions/{session_id}", "session.html", "staff"),
+    Page("/notify", "notify.html", "admin"),  # secondary targets, escalation chain
+    Page("/reports/alarm-load", "alarm-load.html", "staff"),  # the clinical lead's report
+    Page("/ack", "ack.html", "link"),  # a phone's acknowledge link
+    Page("/sessions/{session_id}/record", "record.html", "staff"),  # checklist ... sign-off
+    Page("/sessions/{session_id}/report", "report.html", "staff"),
+    Page("/sessions/{session_id}/rems", "rems.html", "staff"),
+    Page("/rems/due", "forms-due.html", "staff"),
+    Page("/patients", "patients.html", "staff"),
+    Page("/patients/{patient_id}", "patient.html", "staff"),
+    Page("/manual", "manual.html", "staff"),  # vitals typed in (?session=ID)
+    Page("/admin/hl7", "hl7.html", "admin"),  # unassigned HL7 monitors, rows not stored
+    Page("/admin", "admin.html", "admin"),  # staff accounts, monitors, audit log
+)
 
 
-@router.get("/notify")
-async def notify_page() -> FileResponse:
-    """Admin: secondary notification targets and the escalation chain."""
-    return _page("notify.html")
+def _route(page: Page) -> Callable[..., Awaitable[FileResponse]]:
+    """The endpoint of `page`, its path ids declared as `PathId` in its signature,
+    so FastAPI answers a bad id with the same 422 naming it as any API route."""
+
+    async def serve(**_ids: int) -> FileResponse:
+        return FileResponse(STATIC / page.file, headers=_NO_CACHE)
+
+    ids = [Parameter(name, Parameter.KEYWORD_ONLY, annotation=PathId) for name in page.ids]
+    serve.__signature__ = Signature(ids)  # type: ignore[attr-defined]
+    return serve
 
 
-@router.get("/reports/alarm-load")
-async def alarm_load_page() -> FileResponse:
-    """The clinical lead's alarm-load report (nurse or admin sign-in)."""
-    return FileResponse(STATIC / "alarm-load.html", headers=_NO_CACHE)
-
-
-@router.get("/ack")
-async def ack_page() -> FileResponse:
-    """A phone's acknowledge link (the token follows '#', so it never reaches a log)."""
-    return _page("ack.html")
-
-
-@router.get("/sessions/{session_id}/record")
-async def session_record(session_id: PathId) -> FileResponse:
-    """Checklist, doses, observations, readiness and sign-off of one session."""
-    return _page("record.html")
-
-
-@router.get("/sessions/{session_id}/report")
-async def session_report(session_id: PathId) -> FileResponse:
-    return _page("report.html")
-
-
-@router.get("/sessions/{session_id}/rems")
-async def rems_form(session_id: PathId) -> FileResponse:
-    return _page("rems.html")
-
-
-@router.get("/rems/due")
-async def forms_due() -> FileResponse:
-    return _page("forms-due.html")
-
-
-@router.get("/patients")
-async def patients() -> FileResponse:
-    return _page("patients.html")
-
-
-@router.get("/patients/{patient_id}")
-async def patient_series(patient_id: PathId) -> FileResponse:
-    return _page("patient.html")
-
-
-@router.get("/manual")
-async def manual() -> FileResponse:
-    """Vitals typed in for one session (?session=ID), for a standalone monitor."""
-    return FileResponse(STATIC / "manual.html", headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/admin/hl7")
-async def hl7_admin() -> FileResponse:
-    """Unassigned HL7 monitors and rows not stored (the API checks the admin role)."""
-    return FileResponse(STATIC / "hl7.html", headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/admin")
-async def admin() -> FileResponse:
-    """The administration page (its API calls need the admin role)."""
-    return FileResponse(STATIC / "admin.html", headers={"Cache-Control": "no-cache"})
+for _page in PAGES:
+    router.add_api_route(_page.path, _route(_page), methods=["GET"])
 
 
 @router.get("/static/{path:path}")

@@ -2,7 +2,7 @@
 // Everything is built with textContent (no HTML from data), so no stored value
 // can become markup.
 
-import { api, login, session, ApiError } from "./api.js";
+import { api, onSignIn, session, ApiError } from "./api.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -236,15 +236,7 @@ function signOut() {
   showView("login");
 }
 
-$("#login-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  $("#login-error").textContent = "";
-  try {
-    await login($("#username").value, $("#password").value);
-    $("#password").value = "";
-    await start();
-  } catch (err) { $("#login-error").textContent = err.message; }
-});
+onSignIn(start);
 $("#logout").addEventListener("click", signOut);
 $("#forbidden-signout").addEventListener("click", signOut);
 window.addEventListener("vitalwatch:logout", () => showView("login"));

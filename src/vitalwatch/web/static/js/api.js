@@ -46,6 +46,22 @@ export async function login(username, password) {
   return data;
 }
 
+/** The sign-in form of a page (#login-form with #username, #password and
+ * #login-error): signs in, forgets the typed password, then `then()`; a refusal
+ * is shown in words. */
+export function onSignIn(then) {
+  const $ = (sel) => document.querySelector(sel);
+  $("#login-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("#login-error").textContent = "";
+    try {
+      await login($("#username").value, $("#password").value);
+      $("#password").value = "";
+      await then();
+    } catch (err) { $("#login-error").textContent = err.message; }
+  });
+}
+
 export async function api(path, { method = "GET", body, params } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params || {})) {

@@ -1,7 +1,7 @@
 // The ward page of the central station: sign-in, room tiles, the alarm list,
 // starting a session. A tile opens that room's session page.
 
-import { api, login, session } from "./api.js";
+import { api, onSignIn, session } from "./api.js";
 import { AlarmList } from "./alarm-list.js";
 import { mountChrome } from "./chrome.js";
 import { StillPointer, h, syncChildren } from "./dom.js";
@@ -138,15 +138,7 @@ function showApp() {
   setupStartDialog();
 }
 
-$("#login-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  $("#login-error").textContent = "";
-  try {
-    await login($("#username").value, $("#password").value);
-    $("#password").value = "";
-    showApp();
-  } catch (err) { $("#login-error").textContent = err.message; }
-});
+onSignIn(showApp);
 
 if (session.token) showApp();
 else {
