@@ -84,7 +84,7 @@ _RANGES = [(METRIC_INFO[m].plausible_low, METRIC_INFO[m].plausible_high) for m i
 _RFC3339 = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)"
 _TS_COLUMN = re.compile(rf"(?:{_RFC3339}\n)*{_RFC3339}")
 _TS_ONE = re.compile(_RFC3339)
-_METRIC_AT = {m: j for j, m in enumerate(METRICS)}
+_METRIC_AT: dict[str, int] = {m: j for j, m in enumerate(METRICS)}
 _I64_MAX = (1 << 63) - 1
 #: Up to this many samples a body is checked a sample at a time (same result).
 _ROW_AT_A_TIME = 8
