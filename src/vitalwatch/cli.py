@@ -47,9 +47,16 @@ def serve(
 
     from vitalwatch import migrate
     from vitalwatch.app import create_app
+    from vitalwatch.slowloris import protocol_with_head_deadline
 
     settings = get_settings()
     migrate.upgrade(settings.database_url)
+    # h11 (for comparison only) keeps uvicorn's own protocol: no head deadline.
+    protocol = (
+        protocol_with_head_deadline(settings.header_timeout_s)
+        if http is Http.httptools
+        else http.value
+    )
     # uvloop and httptools are named, not left to uvicorn's "auto" (which falls
     # back to asyncio and h11 without a word when they are missing): single-sample
     # ingest is mostly per-request overhead (docs/performance.md, "Ingest").
@@ -60,7 +67,7 @@ def serve(
         log_config=None,
         access_log=settings.access_log,  # paths only: logging.py strips query strings
         loop=loop.value,
-        http=http.value,
+        http=protocol,
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,  # dashboards send small typed messages only
         timeout_graceful_shutdown=10,

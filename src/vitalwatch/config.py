@@ -205,6 +205,10 @@ class Settings(BaseSettings):
     readings_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
     #: A request body must arrive within this long (slow clients are cut off: 408).
     body_timeout_s: float = Field(default=10.0, gt=0)
+    #: A request line and its headers must arrive within this long (slow
+    #: clients are cut off: 408), counted from the connection or the request's
+    #: first byte.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
     #: Idle keep-alive connections are closed after this long.
     keep_alive_timeout_s: int = Field(default=5, ge=1, le=300)
     #: uvicorn's access log (method, path without query string, status).

@@ -3,6 +3,8 @@ slow clients, control characters in paths, /metrics, /docs."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -98,6 +100,7 @@ async def test_body_limits_per_route(api: Api, server: ServerProcess) -> None:
 async def impatient(new_server: Callable[..., ServerProcess]) -> AsyncIterator[ServerProcess]:
     server = new_server(
         VITALWATCH_BODY_TIMEOUT_S="1",
+        VITALWATCH_HEADER_TIMEOUT_S="1",
         VITALWATCH_METRICS_PUBLIC="false",
         VITALWATCH_METRICS_TOKEN="scrape-me-please-1234",
     )
@@ -117,6 +120,58 @@ async def test_a_slow_body_is_cut_off(impatient: ServerProcess) -> None:
     ).encode()
     status, headers, _, took = await raw_request(impatient, head, b'{"patient": ', wait=5)
     assert status == 408 and 0.9 < took < 3 and headers.get("connection") == "close"
+
+
+async def _answer_until_closed(
+    server: ServerProcess, first: bytes = b"", trickle: bytes = b""
+) -> tuple[bytes, float]:
+    """Send `first` at once, then `trickle` a byte every 0.2 s; everything the
+    service answers until it closes the connection, and when it closed (s
+    after the last of `first`)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(first)
+    await writer.drain()
+    started = time.monotonic()
+
+    async def slowly() -> None:
+        for byte in trickle:
+            await asyncio.sleep(0.2)
+            writer.write(bytes([byte]))
+            await writer.drain()
+
+    sender = asyncio.create_task(slowly())
+    try:
+        answer = await asyncio.wait_for(reader.read(), 6)  # until the service closes
+    finally:
+        sender.cancel()
+        with contextlib.suppress(BaseException):
+            await sender
+        writer.close()
+    return answer, time.monotonic() - started
+
+
+async def test_slow_headers_and_silent_connections_are_cut_off(impatient: ServerProcess) -> None:
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40 + b"\r\n\r\n"
+    # a request head a byte every 0.2 s: 408 a second after the connection
+    answer, took = await _answer_until_closed(impatient, trickle=head)
+    assert answer.startswith(b"HTTP/1.1 408 ") and b"did not arrive in time" in answer
+    assert 0.9 < took < 3
+    # a connection that sends nothing at all
+    answer, took = await _answer_until_closed(impatient)
+    assert answer.startswith(b"HTTP/1.1 408 ") and 0.9 < took < 3
+    # a kept-alive connection: the first request answered, the next head trickles
+    fast = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer, took = await _answer_until_closed(impatient, fast, trickle=head)
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1 408 ") == 1
+    assert 0.9 < took < 3
+    # a head that arrives in parts within the deadline is served as usual
+    reader, writer = await asyncio.open_connection("127.0.0.1", impatient.port)
+    for part in (fast[:10], fast[10:]):
+        writer.write(part)
+        await writer.drain()
+        await asyncio.sleep(0.4)
+    assert (await asyncio.wait_for(reader.readline(), 3)).startswith(b"HTTP/1.1 200 ")
+    writer.close()
 
 
 async def test_metrics_need_their_token(impatient: ServerProcess) -> None:
