@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import secrets
@@ -131,19 +132,26 @@ async def big_batches(port: int, token: str, stop: asyncio.Event, answers: Count
 
 
 async def slow_headers(port: int, stop: asyncio.Event, answers: Counter[str]) -> None:
-    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    """A head sent a byte a second; cut off (VITALWATCH_HEADER_TIMEOUT_S), it
+    connects again, as an attacker would."""
     request = b"GET /api/v1/sessions HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 10_000
-    for byte in request:
-        if stop.is_set():
-            break
-        try:
-            writer.write(bytes([byte]))
-            await writer.drain()
-        except ConnectionError:
-            answers["slow headers: cut off"] += 1
-            return
-        await asyncio.sleep(1.0)
-    writer.close()
+    while not stop.is_set():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        answered = asyncio.create_task(reader.read())  # done when the service closes
+        for byte in request:
+            if stop.is_set() or answered.done():
+                break
+            with contextlib.suppress(ConnectionError):
+                writer.write(bytes([byte]))
+                await writer.drain()
+            await asyncio.sleep(1.0)
+        if answered.done():
+            data = b"" if answered.exception() is not None else answered.result()
+            status = data[:12].decode(errors="replace").strip() or "closed"
+            answers[f"slow headers: cut off ({status})"] += 1
+        else:
+            answered.cancel()
+        writer.close()
 
 
 async def slow_body(port: int, token: str, stop: asyncio.Event, answers: Counter[str]) -> None:
