@@ -109,7 +109,11 @@ def build_context(settings: Settings) -> AppContext:
         cluster=cluster,
         hl7=Hl7Ingest(settings, maker, devices, cluster, hub),
         users=users,
-        hashing=HashPool(settings.password_hash_workers, settings.password_hash_queue),
+        hashing=HashPool(
+            settings.password_hash_workers,
+            settings.password_hash_queue,
+            settings.password_hash_duty,
+        ),
         throttle=throttle,
         audit=AuditQueue(maker),
         sockets=sockets,

@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     #: argon2 checks at once (64 MiB each), and how many logins may wait for one.
     password_hash_workers: int = Field(default=1, ge=1, le=16)
     password_hash_queue: int = Field(default=32, ge=1, le=10_000)
+    #: At most this share of a worker's time goes to argon2 (it rests between checks).
+    password_hash_duty: float = Field(default=0.5, gt=0.0, le=1.0)
     #: Failed logins allowed per account / per client address before back-off
     #: (1, 2, 4 ... s, at most login_max_delay_s), counted over login_window_s.
     login_account_attempts: int = Field(default=5, ge=1)

@@ -4,7 +4,10 @@ argon2 is deliberately slow and takes 64 MiB per check, so checks run in a
 small pool of worker threads of their own (argon2 releases the GIL), at a
 lower CPU priority than the event loop that carries alarms, and no more than
 `MAX_WAITING` logins may wait for a worker: past that a login is told to try
-again (503) instead of piling up memory and delay.
+again (503) instead of piling up memory and delay. Each worker also rests
+after a check for as long as the check took, times (1 / duty - 1): under a
+flood of wrong passwords argon2's memory traffic then takes at most `duty`
+of a core from the alarm path (a clinic signs in a few times a minute).
 """
 
 from __future__ import annotations
@@ -47,19 +50,34 @@ def _lower_priority() -> None:
 class HashPool:
     """A bounded pool for argon2: `workers` threads, at most `max_waiting` queued."""
 
-    def __init__(self, workers: int = 2, max_waiting: int = 64) -> None:
+    def __init__(self, workers: int = 2, max_waiting: int = 64, duty: float = 1.0) -> None:
         self._executor = ThreadPoolExecutor(
             workers, thread_name_prefix="argon2", initializer=_lower_priority
         )
         self._max_waiting = max_waiting
         self._pending = 0
+        self._rest_factor = 1.0 / duty - 1.0
+        #: Per worker thread: when it may start its next check.
+        self._worker = threading.local()
 
     async def run(self, fn: Callable[[], bool]) -> bool:
         if self._pending >= self._max_waiting:
             raise HashingBusy
+
+        def paced() -> bool:
+            wait = getattr(self._worker, "ready_at", 0.0) - time.monotonic()
+            if wait > 0:  # this worker's rest after its last check
+                time.sleep(wait)
+            started = time.monotonic()
+            try:
+                return fn()
+            finally:
+                took = time.monotonic() - started
+                self._worker.ready_at = time.monotonic() + took * self._rest_factor
+
         self._pending += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, paced)
         finally:
             self._pending -= 1
 
