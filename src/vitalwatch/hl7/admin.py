@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
 from vitalwatch.db import utcnow
+from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices import service as devices
-from vitalwatch.devices.models import Device
 from vitalwatch.devices.schemas import DeviceCreate, DeviceOut, DevicePatch
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import repository
@@ -125,9 +124,7 @@ async def standing_alarms(db: AsyncSession, stands_s: float) -> list[MonitorAlar
 async def _views(db: AsyncSession, rows: Sequence[MonitorAlarm]) -> list[MonitorAlarmOut]:
     names = {
         d.id: d.name
-        for d in (
-            await db.execute(select(Device).where(Device.id.in_({r.device_id for r in rows})))
-        ).scalars()
+        for d in await devices_repo.by_ids(db, {r.device_id for r in rows})
     }
     return [
         MonitorAlarmOut.model_validate(
