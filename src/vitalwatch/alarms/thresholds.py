@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from vitalwatch.vitals import METRIC_INFO, METRICS
 
 
-class MetricLimits(BaseModel):
-    """Limits for one metric; a null field means "no such limit"."""
+class _LimitFields(BaseModel):
+    """The fields of one metric's limits, whole (MetricLimits) or sent (the patch)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -27,6 +27,10 @@ class MetricLimits(BaseModel):
     critical_low: float | None = None
     critical_high: float | None = None
     for_s: float | None = Field(default=None, ge=0, le=3600)
+
+
+class MetricLimits(_LimitFields):
+    """Limits for one metric; a null field means "no such limit"."""
 
     def ordered(self) -> list[tuple[str, float]]:
         """The limits present, in the order critical_low < low < high < critical_high."""
@@ -63,16 +67,8 @@ class Thresholds(BaseModel):
         return self
 
 
-class MetricLimitsPatch(BaseModel):
+class MetricLimitsPatch(_LimitFields):
     """Partial limits: only the fields sent replace those in force."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    low: float | None = None
-    high: float | None = None
-    critical_low: float | None = None
-    critical_high: float | None = None
-    for_s: float | None = Field(default=None, ge=0, le=3600)
 
 
 class ThresholdsPatch(BaseModel):
