@@ -18,7 +18,7 @@ attackers run on the same machine:
 Prints the alarm latency of both phases, their ratio (goal: p99 within
 1.5x), the probe's own 202, what the attackers got, and the service's RSS.
 
-    .venv/bin/python bench/isolation.py [--rooms 200] [--dashboards 20] [--probes 10] [--throttle]
+    .venv/bin/python bench/isolation.py [--rooms 200] [--dashboards 20] [--probes 30] [--throttle]
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--dashboards", type=int, default=20)
-    parser.add_argument("--probes", type=int, default=10)
+    parser.add_argument("--probes", type=int, default=30)
     parser.add_argument("--throttle", action="store_true", help="keep the shipped login limits")
     parser.add_argument("--only", default=",".join(ATTACKS), help=f"some of {','.join(ATTACKS)}")
     parser.add_argument(
