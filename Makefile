@@ -32,7 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=25
 
 serve: $(STAMP)
 	$(BIN)/vitalwatch serve
