@@ -77,7 +77,7 @@ def build_context(settings: Settings) -> AppContext:
         # imported only in production mode: one process never loads the Redis cluster
         from vitalwatch.cluster.distributed import RedisCluster
 
-        cluster = RedisCluster(settings, engine, maker, hub, latest, devices, outbox)
+        cluster = RedisCluster(settings, engine, maker, hub, latest, outbox)
     else:
         cluster = LocalCluster(settings, engine, maker, hub, latest, outbox)
     users = UserDirectory(maker, ttl_s=settings.user_cache_s)

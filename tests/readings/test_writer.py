@@ -19,7 +19,7 @@ from vitalwatch.db import create_engine
 from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.models import readings
 from vitalwatch.readings.validation import SampleColumns, parse_readings
-from vitalwatch.readings.writer import DeviceNotBound, GroupCommitWriter, Misrouted
+from vitalwatch.readings.writer import DeviceNotBound, GroupCommitWriter, OutOfScope
 
 
 @dataclass
@@ -104,13 +104,20 @@ async def test_an_unbound_device_stores_nothing(ward: Ward, engine: AsyncEngine)
     assert seen.before == [3]
 
 
-async def test_a_session_of_another_partition_is_refused_unstored(
+class NoSession:
+    """A SessionScope that covers no session (another writer stores them all)."""
+
+    def covers(self, session_id: int) -> bool:
+        return False
+
+
+async def test_a_session_outside_the_writers_scope_is_refused_unstored(
     ward: Ward, engine: AsyncEngine
 ) -> None:
-    writer = GroupCommitWriter(engine, accepts=lambda session_id: False)
+    writer = GroupCommitWriter(engine, scope=NoSession())
     writer.start()
     try:
-        with pytest.raises(Misrouted):
+        with pytest.raises(OutOfScope):
             await writer.submit(ward.bound, columns(range(4)))
     finally:
         await writer.stop()

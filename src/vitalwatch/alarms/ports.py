@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 
 class Ownership(Protocol):
@@ -71,3 +71,25 @@ class NoNotifications:
 
     async def cancel(self, conn: AsyncConnection, alarm_id: int, reason: str) -> None:
         return None
+
+
+class CommandSource(Protocol):
+    async def repeated(self, db: AsyncSession, action: str, alarm_id: int) -> bool:
+        """Whether the command being run (`action`: its audit action) has committed
+        already: it is then answered with the alarm as it stands, neither run nor
+        audited again."""
+        ...
+
+    def audit_detail(self) -> Mapping[str, Any]:
+        """Added to the command's audit row (how `repeated` knows the command again)."""
+        ...
+
+
+class DirectCommands:
+    """Commands called directly: each arrives once."""
+
+    async def repeated(self, db: AsyncSession, action: str, alarm_id: int) -> bool:
+        return False
+
+    def audit_detail(self) -> Mapping[str, Any]:
+        return {}

@@ -9,8 +9,9 @@ arrived out of measurement order (read back from storage), dashboards'
 delivery confirmations, and the state to rebuild after a restart. Where the
 outside is needed, it is injected (alarms/ports.py): an `Ownership` (which
 sessions this evaluator holds, and proof of it in each transaction: the
-cluster's partition, or one process holding everything) and a
-`NotificationPort` (secondary notification).
+cluster's partition, or one process holding everything), a
+`NotificationPort` (secondary notification) and a `CommandSource` (whether a
+staff command being run has run already, asked in its transaction).
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Tr
 from vitalwatch.alarms.engine.model import STATION, Action
 from vitalwatch.alarms.engine.technical import UNWATCHED_AFTER_S
 from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
-from vitalwatch.alarms.ports import NoNotifications, NotificationPort, Ownership, OwnsEverything
+from vitalwatch.alarms.ports import (
+    CommandSource,
+    DirectCommands,
+    NoNotifications,
+    NotificationPort,
+    Ownership,
+    OwnsEverything,
+)
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.store import AlarmStore, Change, Event, dt, epoch, out, view_of
 from vitalwatch.alarms.thresholds import Thresholds
@@ -93,9 +101,11 @@ class AlarmService:
         *,
         ownership: Ownership | None = None,
         notifications: NotificationPort | None = None,
+        commands: CommandSource | None = None,
     ) -> None:
         self._settings = settings
         self._notify = notifications or NoNotifications()
+        self._commands = commands or DirectCommands()
         self._maker = maker
         self._hub = hub
         self._ownership = ownership or OwnsEverything()
@@ -283,33 +293,22 @@ class AlarmService:
 
     # -- staff actions ------------------------------------------------------------------
 
-    async def acknowledge(
-        self, alarm_id: int, actor: audit.Actor, request: str | None = None
-    ) -> AlarmOut:
-        return await self._staff_action(alarm_id, actor, "acknowledge", None, request)
+    async def acknowledge(self, alarm_id: int, actor: audit.Actor) -> AlarmOut:
+        return await self._staff_action(alarm_id, actor, "acknowledge", None)
 
-    async def silence(
-        self, alarm_id: int, seconds: int, actor: audit.Actor, request: str | None = None
-    ) -> AlarmOut:
-        return await self._staff_action(alarm_id, actor, "silence", seconds, request)
+    async def silence(self, alarm_id: int, seconds: int, actor: audit.Actor) -> AlarmOut:
+        return await self._staff_action(alarm_id, actor, "silence", seconds)
 
     async def _staff_action(
-        self,
-        alarm_id: int,
-        actor: audit.Actor,
-        action: str,
-        seconds: int | None,
-        request: str | None,
+        self, alarm_id: int, actor: audit.Actor, action: str, seconds: int | None
     ) -> AlarmOut:
-        """`request` names a command that may arrive twice (production mode: a
-        stream entry re-read after a takeover); it runs once and is audited once."""
+        """Run and audit the command in one transaction; one that has run already
+        (`CommandSource.repeated`) is answered with the alarm as it stands."""
         async with self.lock, self._maker() as db:
             alarm = await repository.get(db, alarm_id)
             if alarm is None:
                 raise AlarmNotFound(alarm_id)
-            if request is not None and await audit.done_before(
-                db, action=f"alarm.{action}", entity="alarm", entity_id=alarm_id, request=request
-            ):
+            if await self._commands.repeated(db, f"alarm.{action}", alarm_id):
                 return out(alarm)
             if alarm.state == "resolved":
                 raise AlarmResolved(alarm_id)
@@ -330,7 +329,8 @@ class AlarmService:
                 entity="alarm",
                 entity_id=alarm_id,
                 detail={
-                    k: v for k, v in (("seconds", seconds), ("request", request)) if v is not None
+                    **({} if seconds is None else {"seconds": seconds}),
+                    **self._commands.audit_detail(),
                 }
                 or None,
             )

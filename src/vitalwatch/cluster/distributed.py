@@ -45,10 +45,11 @@ from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.audit.service import Actor
 from vitalwatch.cluster import repository
+from vitalwatch.cluster.commands import StreamCommands, delivered_as
 from vitalwatch.cluster.partition import Partition
+from vitalwatch.cluster.routes import DeviceRoutes
 from vitalwatch.cluster.service import alarm_session, run_action
 from vitalwatch.config import Settings
-from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.errors import Unavailable
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
@@ -57,7 +58,7 @@ from vitalwatch.notify.outbox import Outbox
 from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.latest import LatestStore, newest_values
 from vitalwatch.readings.validation import SampleColumns
-from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable, Misrouted
+from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable, OutOfScope
 from vitalwatch.tasks import cancel_and_wait
 from vitalwatch.vitals import METRICS
 
@@ -123,7 +124,6 @@ class RedisCluster:
         maker: async_sessionmaker[AsyncSession],
         hub: Hub,
         latest: LatestStore,
-        devices: DeviceDirectory,
         notifications: Outbox | None = None,
     ) -> None:
         assert settings.redis_url is not None
@@ -147,7 +147,10 @@ class RedisCluster:
         self._maker = maker
         self._hub = hub
         self._latest = latest
-        self._devices = devices
+        #: Where each device's samples are sent (the partition of its session).
+        self._routes = DeviceRoutes(maker)
+        #: Alarm commands read from the streams: one delivered again runs once.
+        self._commands = StreamCommands()
         self._count = settings.partitions
         self._ttl_ms = int(settings.lease_ttl_s * 1000)
         self._renew = self.redis.register_script(_RENEW)
@@ -306,6 +309,7 @@ class RedisCluster:
                 self._vitals,
                 epoch=epoch,
                 notifications=self._notifications,
+                commands=self._commands,
             )
             await unit.start()
         except Exception:
@@ -454,7 +458,7 @@ class RedisCluster:
                 result = await unit.writer.submit(int(fields[b"d"]), columns)
             except DeviceNotBound:
                 return {"o": "not_bound"}
-            except Misrouted:
+            except OutOfScope:  # the device's session is another partition's now
                 return {"o": "misrouted"}
             except IngestUnavailable:
                 return {"o": "unavailable"}
@@ -475,14 +479,10 @@ class RedisCluster:
             actor = Actor(**orjson.loads(fields[b"u"]))
             seconds = int(fields[b"n"]) or None
             try:
-                out = await run_action(
-                    unit,
-                    int(fields[b"a"]),
-                    fields[b"x"].decode(),
-                    seconds,
-                    actor,
-                    request=f"{fields[b'r'].decode()}#{fields[b'i'].decode()}",
-                )
+                with delivered_as(f"{fields[b'r'].decode()}#{fields[b'i'].decode()}"):
+                    out = await run_action(
+                        unit, int(fields[b"a"]), fields[b"x"].decode(), seconds, actor
+                    )
             except (AlarmNotFound, AlarmResolved) as exc:
                 return {"o": "refused", "e": type(exc).__name__, "a": fields[b"a"]}
             return {"o": "ok", "b": out.model_dump_json()}
@@ -526,7 +526,7 @@ class RedisCluster:
     async def submit(self, device_id: int, columns: SampleColumns) -> IngestResult:
         fresh = False
         for _ in range(3):
-            session_id = await self._devices.session_of(device_id, fresh=fresh)
+            session_id = await self._routes.session_of(device_id, fresh=fresh)
             if session_id is None:
                 if fresh:
                     raise DeviceNotBound()
@@ -577,7 +577,7 @@ class RedisCluster:
         afresh and, if this process evaluates the session, reload it. The reload is
         usually a repeat of the direct message (harmless: it is idempotent); it
         matters when that message was lost."""
-        self._devices.forget_session(session_id)
+        self._routes.forget_session(session_id)
         unit = self.partitions.get(session_id % self._count)
         if unit is not None and not unit.lost:
             self.background(unit.alarms.reload_session(session_id))

@@ -3,13 +3,17 @@
 Samples of the partition's sessions are stored and evaluated in one
 transaction by the partition's writer, so a sample is evaluated exactly once:
 by the transaction that stored it (a repeated sample is a duplicate and is
-not evaluated again).
+not evaluated again). The partition is what its alarm service and its
+writer know of the cluster: the alarm service's `Ownership` (which sessions,
+and the fence) and the writer's `SessionScope` (the same sessions: a sample
+of another partition's session is refused unstored).
 """
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from vitalwatch.alarms.ports import CommandSource
 from vitalwatch.alarms.service import AlarmService
 from vitalwatch.cluster import repository
 from vitalwatch.config import Settings
@@ -35,13 +39,14 @@ class Partition:
         vitals: IngestListener,
         epoch: int | None = None,
         notifications: Outbox | None = None,
+        commands: CommandSource | None = None,
     ) -> None:
         self.index = index
         self.count = count
         self.epoch = epoch
         self.lost = False
         self.alarms = AlarmService(
-            settings, maker, hub, ownership=self, notifications=notifications
+            settings, maker, hub, ownership=self, notifications=notifications, commands=commands
         )
         #: Sends this partition's secondary notifications (only its owner does).
         self.sender = (
@@ -60,7 +65,7 @@ class Partition:
             engine,
             max_rows=settings.ingest_max_batch_rows,
             lock=self.alarms.lock,  # one lock for all alarm state: ingest, clock, staff
-            accepts=self.owns if count > 1 else None,
+            scope=self if count > 1 else None,  # one partition: every session
         )
         self.writer.add_listener(vitals)
         self.writer.add_listener(self.alarms)
@@ -82,6 +87,12 @@ class Partition:
         if self.lost or not await repository.still_owner(conn, self.index, self.epoch):
             self.lost = True
             raise LeaseLost(f"partition {self.index} is owned by another process now")
+
+    # -- readings.writer.SessionScope: the writer's view of the partition -----------
+
+    def covers(self, session_id: int) -> bool:
+        """The writer stores (and evaluates) the samples of the sessions held here."""
+        return self.owns(session_id)
 
     async def start(self) -> None:
         """Rebuild the partition's alarm state from the database, then take samples."""

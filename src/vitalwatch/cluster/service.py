@@ -83,12 +83,11 @@ async def run_action(
     action: str,
     seconds: int | None,
     actor: Actor,
-    request: str | None = None,
 ) -> AlarmOut:
     if action == "acknowledge":
-        return await partition.alarms.acknowledge(alarm_id, actor, request)
+        return await partition.alarms.acknowledge(alarm_id, actor)
     if action == "silence":
-        return await partition.alarms.silence(alarm_id, seconds or 120, actor, request)
+        return await partition.alarms.silence(alarm_id, seconds or 120, actor)
     raise ValueError(f"unknown alarm action {action!r}")
 
 

@@ -38,13 +38,6 @@ class Hl7IdTaken(ValueError):
         super().__init__(f"HL7 identifier {identifier!r} belongs to device {device_id} already")
 
 
-#: How long a device -> session route is reused. Staleness costs one extra hop,
-#: never a misfiled sample: the evaluating process re-reads the binding in its
-#: transaction and sends a misrouted batch back. At 2 s, 1,000 devices cost 500
-#: lookups/s, 16% of a production-mode process (docs/performance.md).
-_BINDING_TTL_S = 60.0
-
-
 @dataclass(frozen=True, slots=True)
 class DeviceIdentity:
     id: int
@@ -65,7 +58,6 @@ class DeviceDirectory:
         self._by_hash: dict[str, tuple[DeviceIdentity, float]] = {}
         self._last_seen: dict[int, datetime] = {}
         self._dirty: set[int] = set()
-        self._bindings: dict[int, tuple[int | None, float]] = {}
         #: Production mode: rotations and retirements announced to the other processes.
         self.bus: RevocationBus | None = None
 
@@ -93,24 +85,6 @@ class DeviceDirectory:
         self.forget_token(token_hash)
         if self.bus is not None:
             await self.bus.publish(f"device:{token_hash}")
-
-    async def session_of(self, device_id: int, fresh: bool = False) -> int | None:
-        """The device's active session, for routing its samples to the process that
-        evaluates that session (cached, see _BINDING_TTL_S)."""
-        now = time.monotonic()
-        hit = self._bindings.get(device_id)
-        if hit is not None and hit[1] > now and not fresh:
-            return hit[0]
-        async with self._maker() as db:
-            session_id = await repository.session_of(db, device_id)
-        self._bindings[device_id] = (session_id, now + _BINDING_TTL_S)
-        return session_id
-
-    def forget_session(self, session_id: int) -> None:
-        """A session changed (devices bound or unbound, ended): route its devices afresh."""
-        stale = [d for d, (s, _) in self._bindings.items() if s == session_id]
-        for device_id in stale:
-            del self._bindings[device_id]
 
     def seen(self, device_id: int, at: datetime) -> None:
         self._last_seen[device_id] = at
@@ -275,13 +249,6 @@ async def retire(
     device.retired_at = utcnow()
     device.session_id = None
     _revoke_on_commit(db, directory, device.token_hash)
-    if released is not None:
-        session_id = released
-
-        async def reroute() -> None:
-            directory.forget_session(session_id)
-
-        on_commit(db, reroute)
     await audit.record(
         db,
         actor=actor,

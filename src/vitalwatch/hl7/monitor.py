@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import run_on_commit, utcnow
+from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import ack, extract, repository
 from vitalwatch.hl7.mapping import Mapping
@@ -55,6 +56,11 @@ class MonitorReports:
         self._pid_checked: dict[tuple[int, str], float] = {}
         self._refs: dict[int, str | None] = {}
 
+    async def _session_of(self, device_id: int) -> int | None:
+        """The device's active session, read now (a binding may have just changed)."""
+        async with self._maker() as db:
+            return await devices_repo.session_of(db, device_id)
+
     async def check_patient(
         self, message: Message, device: Hl7Device, session_id: int | None = None
     ) -> None:
@@ -72,7 +78,7 @@ class MonitorReports:
         if len(self._pid_checked) > 10_000:
             self._pid_checked.clear()
         if session_id is None:
-            session_id = await self._devices.session_of(device.id, fresh=True)
+            session_id = await self._session_of(device.id)
         if session_id is None:
             return
         async with self._maker() as db:
@@ -113,7 +119,7 @@ class MonitorReports:
 
     async def alarms(self, message: Message, device: Hl7Device) -> tuple[bytes | None, str]:
         reports = extract.alarms(message, self.mapping)
-        session_id = await self._devices.session_of(device.id, fresh=True)
+        session_id = await self._session_of(device.id)
         if session_id is None:
             text = (
                 f"no active session for {device.name} (device {device.id}): its alarm is "

@@ -41,7 +41,7 @@ class DeviceCounters:
         self._pending: dict[int, Latest] = {}
 
     async def load(self, conn: AsyncConnection, devices: list[int]) -> None:
-        """Read the devices first seen by this process (an index seek each)."""
+        """Read the devices first seen by this writer (an index seek each)."""
         for d in devices:
             if d in self._latest:
                 continue

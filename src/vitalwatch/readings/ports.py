@@ -1,7 +1,7 @@
 """What the ingest paths (JSON route, HL7, typed-in vitals) need from outside.
 
-The cluster (one process or several) implements it; the readings domain names
-only this, so it never imports the cluster that imports it.
+The cluster implements it; the readings domain names only this, so it never
+imports the cluster that imports it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from vitalwatch.readings.writer import IngestResult
 
 
 class SampleSink(Protocol):
-    """Stores and evaluates a device's samples (in the partition's writer)."""
+    """Stores and evaluates a device's samples (in the writer whose scope holds
+    the device's session)."""
 
     async def submit(self, device_id: int, columns: SampleColumns) -> IngestResult: ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -59,9 +59,27 @@ class DeviceNotBound(Exception):
     """The device has no active session: nothing of the request is stored."""
 
 
-class Misrouted(Exception):
-    """The device's session is evaluated by another partition (its binding changed
-    since the request was routed): nothing is stored, the sender routes again."""
+class SessionScope(Protocol):
+    """Which sessions' samples a writer stores. The device's binding is read in
+    the storing transaction, so the writer is the one to refuse a session
+    outside its scope (one writer stores every session: `EverySession`)."""
+
+    def covers(self, session_id: int) -> bool:
+        """Whether this writer stores (and its listeners evaluate) the session's samples."""
+        ...
+
+
+class EverySession:
+    """The scope of a writer that stores every session's samples."""
+
+    def covers(self, session_id: int) -> bool:
+        return True
+
+
+class OutOfScope(Exception):
+    """The device's session is outside this writer's scope (its binding changed
+    since the request was sent here): nothing is stored; the sender decides
+    again where the samples go."""
 
 
 class IngestUnavailable(Exception):
@@ -83,7 +101,7 @@ class GroupCommitWriter:
         max_rows: int = 20_000,
         queue_size: int = 10_000,
         lock: asyncio.Lock | None = None,
-        accepts: Callable[[int], bool] | None = None,
+        scope: SessionScope | None = None,
     ) -> None:
         self._engine = engine
         #: Held around each group commit. The alarm service shares it so that
@@ -91,8 +109,8 @@ class GroupCommitWriter:
         #: lock: one lock order, no deadlock between ingest and the alarm clock.
         self._lock = lock or asyncio.Lock()
         self._listeners = list(listeners)
-        #: Which sessions this writer stores for (its partition's); None = all.
-        self._accepts = accepts
+        #: Which sessions' samples it stores (see SessionScope).
+        self._scope = scope or EverySession()
         self._max_rows = max_rows
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
@@ -150,10 +168,8 @@ class GroupCommitWriter:
         async with self._engine.begin() as conn:
             routes = await self._routes.current(conn, {j.device_id for j in jobs})
             bound = {d: s for d, (s, _) in routes.items()}
-            misrouted = {
-                d for d, s in bound.items() if s is not None and not self._accepts_session(s)
-            }
-            for d in misrouted:
+            outside = {d for d, s in bound.items() if s is not None and not self._scope.covers(s)}
+            for d in outside:
                 bound[d] = None
             stored_jobs = [j for j in jobs if bound.get(j.device_id) is not None]
             batch, counts = await self._insert_rows(conn, stored_jobs, routes, received_ms)
@@ -170,8 +186,8 @@ class GroupCommitWriter:
         for job in jobs:
             if job.future.done():  # the request was cancelled (client went away)
                 continue
-            if job.device_id in misrouted:
-                job.future.set_exception(Misrouted())
+            if job.device_id in outside:
+                job.future.set_exception(OutOfScope())
             elif bound.get(job.device_id) is None:
                 job.future.set_exception(DeviceNotBound())
             else:
@@ -277,9 +293,6 @@ class GroupCommitWriter:
         for d in self._counters.stored(stored.device_id, stored.seq, stored.ts_ms):
             await devices_repo.note_counter_reset(conn, d)
             log.warning("device_counter_reset", device_id=d)
-
-    def _accepts_session(self, session_id: int) -> bool:
-        return self._accepts is None or self._accepts(session_id)
 
     async def _insert_rows(
         self,
