@@ -163,11 +163,12 @@ async def test_the_disk_fills_during_ingest(
     try:
         await asyncio.sleep(1)
         filler = small_disk / "filler"
-        with open(filler, "wb") as f:  # every free byte, as another program would
+        # every free byte, as another program would; unbuffered, so that closing
+        # the file has nothing left to flush onto the full disk
+        with open(filler, "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 65536)
-                    f.flush()
             except OSError:
                 pass
         full_at = time.monotonic()
