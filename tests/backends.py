@@ -8,6 +8,10 @@ and free port on 127.0.0.1, as the current user (as `nobody` when that is
 root, which PostgreSQL refuses), stopped at the end of the run and if the
 test process dies. Only a missing binary skips, naming the package to
 install. In CI (`VITALWATCH_TEST_REQUIRE_ALL=1`) that is a failure instead.
+
+A test that must restart a server (tests/faults) starts a throwaway of its
+own the same way (`own(start_postgres)`) and calls `restart`, or `halt` and
+`start`, on it.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from tests.support import free_port
+from tests.support import end_process, free_port
 
 PG_ADMIN_URL = os.environ.get(
     "VITALWATCH_TEST_POSTGRES_URL", "postgresql://postgres:vitalwatch@127.0.0.1:5432/postgres"
@@ -49,7 +54,7 @@ class Unavailable(Exception):
     """No server to test against; the message says what to install or start."""
 
 
-def _unavailable(message: str) -> None:
+def _unavailable(message: str) -> NoReturn:
     if REQUIRE_ALL:
         pytest.fail(message)
     pytest.skip(message)
@@ -66,26 +71,57 @@ def _die_with_parent() -> None:
 
 @dataclass
 class Throwaway:
-    """One server process of this test run, in a temporary directory."""
+    """One server process of this test run, in a temporary directory. It may be
+    halted and started again (a restart): same port, same data directory (Redis
+    keeps no data, so it comes back empty)."""
 
     name: str
-    proc: subprocess.Popen[bytes]
+    args: list[str]
     folder: Path
     url: str
+    problem: Callable[[str], str | None]
+    within_s: float
+    proc: subprocess.Popen[bytes] = field(init=False)
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.log = self.folder / "server.log"
 
+    def start(self) -> None:
+        """Run `args` in the folder (as `_run_as()`, dying with this process,
+        output in server.log) and wait until `problem(url)` finds none; halted
+        and `Unavailable` when it exits or `within_s` passes first."""
+        as_user = _run_as()
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.args,
+                cwd=self.folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+                user=as_user.user,
+                group=as_user.group,
+                extra_groups=as_user.extra_groups,
+            )
+        deadline = time.monotonic() + self.within_s
+        while self.problem(self.url) is not None:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.halt()
+                raise Unavailable(f"the tests' own {self.name} did not start: see {self.log}")
+            time.sleep(0.1)
+
+    def halt(self) -> None:
+        """End the process, keeping its folder. SIGINT: PostgreSQL's fast
+        shutdown (SIGTERM waits for clients); Redis shuts down without saving."""
+        end_process(self.proc, signal.SIGINT)
+
+    def restart(self) -> None:
+        self.halt()
+        self.start()
+
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            # SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for clients)
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """End the process and remove its folder."""
+        self.halt()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -198,29 +234,23 @@ def _serve(
     problem: Callable[[str], str | None],
     within_s: float,
 ) -> Throwaway:
-    """Run `args` in `folder` (as `_run_as()`, dying with this process, output in
-    server.log) and wait until `problem(url)` finds none; stopped and
-    `Unavailable` when it exits or `within_s` passes first."""
-    as_user = _run_as()
-    with (folder / "server.log").open("ab") as log:
-        proc = subprocess.Popen(
-            args,
-            cwd=folder,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-            user=as_user.user,
-            group=as_user.group,
-            extra_groups=as_user.extra_groups,
-        )
-    server = Throwaway(what.lower(), proc, folder, url)
-    deadline = time.monotonic() + within_s
-    while problem(url) is not None:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise Unavailable(f"the tests' own {what} did not start: see {server.log}")
-        time.sleep(0.1)
+    """A started `Throwaway`; its folder removed when it does not start."""
+    server = Throwaway(what, args, folder, url, problem, within_s)
+    try:
+        server.start()
+    except Unavailable:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return server
+
+
+def own(start: Callable[[], Throwaway]) -> Throwaway:
+    """A throwaway server for one test alone (to restart or stop), from
+    `start_postgres` or `start_redis`: skipped (failed in CI) when it cannot start."""
+    try:
+        return start()
+    except Unavailable as exc:
+        _unavailable(str(exc))
 
 
 # --- which server a test run uses ----------------------------------------------------
@@ -326,7 +356,12 @@ def new_database_url(backend: str, workdir: Path) -> str:
     """A fresh, empty database for one server."""
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{workdir / 'vitalwatch.db'}"
-    admin = postgres_admin_url()
+    return fresh_database(postgres_admin_url())
+
+
+def fresh_database(admin: str) -> str:
+    """A new, empty database on the PostgreSQL server at `admin` (a libpq URL of
+    its `postgres` database): the SQLAlchemy URL a server is given."""
     name = f"vw_test_{secrets.token_hex(6)}"
     try:
         _pg_run(admin, f'CREATE DATABASE "{name}"')

@@ -49,6 +49,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def end_process(proc: subprocess.Popen[bytes], sig: int, within_s: float = 15) -> None:
+    """Ask a child server to end with `sig` (its clean shutdown) and kill it when
+    it has not within `within_s`: the service (ServerProcess) and the throwaway
+    PostgreSQL and Redis (tests/backends.py) stop alike."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(within_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -134,13 +147,8 @@ class ServerProcess:
         raise RuntimeError("server did not become ready")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            end_process(self.proc, signal.SIGTERM)
 
     def cpu_seconds(self) -> float:
         """CPU seconds the server process has used (user + system): benchmarks
@@ -433,139 +441,6 @@ async def staff_user(api: Api, role: str = "nurse") -> tuple[dict[str, Any], tup
 
 async def login(api: Api, who: tuple[str, str]) -> httpx.Response:
     return await api.http.post("/api/v1/auth/token", data={"username": who[0], "password": who[1]})
-
-
-def _as_postgres_user(args: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: as root, run it as the `postgres` user."""
-    import shutil
-
-    if os.geteuid() == 0:
-        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
-        return [runuser, "-u", "postgres", "--", *args]
-    return args
-
-
-@dataclass
-class ThrowawayPostgres:
-    """A PostgreSQL server of the test's own (initdb + pg_ctl on a free port), so a
-    test may restart it without touching the shared one."""
-
-    port: int = field(default_factory=free_port)
-    folder: Path | None = None
-
-    def start(self) -> None:
-        import shutil
-        import tempfile
-
-        initdb = shutil.which("initdb") or "/usr/lib/postgresql/15/bin/initdb"
-        if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="vw-pg-", dir="/tmp"))
-            if os.geteuid() == 0:
-                shutil.chown(self.folder, "postgres", "postgres")
-            subprocess.run(
-                _as_postgres_user(
-                    [initdb, "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres"]
-                ),
-                check=True,
-                capture_output=True,
-            )
-        self._ctl("start", "-l", str(self.folder / "server.log"))
-
-    def _ctl(self, *args: str) -> None:
-        import shutil
-
-        assert self.folder is not None
-        pg_ctl = shutil.which("pg_ctl") or "/usr/lib/postgresql/15/bin/pg_ctl"
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
-        subprocess.run(
-            _as_postgres_user(
-                [pg_ctl, "-D", str(self.folder / "data"), "-w", "-o", options, *args]
-            ),
-            check=True,
-            stdout=subprocess.DEVNULL,  # the server keeps what it inherits open
-            stderr=subprocess.DEVNULL,
-            timeout=60,
-        )
-
-    def restart(self) -> None:
-        assert self.folder is not None
-        self._ctl("restart", "-m", "fast", "-l", str(self.folder / "server.log"))
-
-    def stop(self) -> None:
-        import shutil
-
-        if self.folder is not None and (self.folder / "data" / "postmaster.pid").exists():
-            self._ctl("stop", "-m", "immediate")
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def new_database(self) -> str:
-        """A fresh database on this server: its SQLAlchemy URL."""
-        import asyncpg
-
-        name = f"vw_{secrets.token_hex(4)}"
-
-        async def create() -> None:
-            conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres")
-            try:
-                await conn.execute(f'CREATE DATABASE "{name}"')
-            finally:
-                await conn.close()
-
-        # in a thread of its own: callers may be inside a running event loop
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, create()).result()
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
-
-
-@dataclass
-class ThrowawayRedis:
-    """A redis-server of the test's own on a free port, without persistence (a
-    restart comes back empty, as the worst case)."""
-
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        import shutil
-
-        import redis
-
-        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
-            [
-                exe,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis(port=self.port, socket_timeout=1).ping()
-                return
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 async def raw_request(

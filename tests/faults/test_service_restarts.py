@@ -7,24 +7,14 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.backends import REQUIRE_ALL
-from tests.support import (
-    NURSE,
-    Api,
-    ServerProcess,
-    ThrowawayPostgres,
-    ThrowawayRedis,
-    iso,
-    live_socket,
-    now_utc,
-)
+from tests.backends import Throwaway, fresh_database, own, start_postgres, start_redis
+from tests.support import NURSE, Api, ServerProcess, iso, live_socket, now_utc
 
 pytestmark = pytest.mark.postgres
 
@@ -34,19 +24,10 @@ def backend() -> str:
     return "postgresql"
 
 
-def _need(tool: str) -> None:
-    if shutil.which(tool) is None and not Path(f"/usr/lib/postgresql/15/bin/{tool}").exists():
-        message = f"{tool} not installed (the postgresql package)"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.fixture
-def postgres() -> Iterator[ThrowawayPostgres]:
-    _need("initdb")
-    server = ThrowawayPostgres()
-    server.start()
+def postgres() -> Iterator[Throwaway]:
+    """A PostgreSQL server of the test's own, to restart without touching the run's."""
+    server = own(start_postgres)
     yield server
     server.stop()
 
@@ -71,8 +52,8 @@ async def _post_forever(
             await asyncio.sleep(0.2)
 
 
-async def test_postgresql_restarted_under_load(postgres: ThrowawayPostgres, tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path, database_url=postgres.new_database())
+async def test_postgresql_restarted_under_load(postgres: Throwaway, tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path, database_url=fresh_database(postgres.url))
     server.create_users()
     server.start()
     api = Api(server.url)
@@ -108,16 +89,11 @@ async def test_postgresql_restarted_under_load(postgres: ThrowawayPostgres, tmp_
     assert not missing, f"{len(missing)} acknowledged samples lost"
 
 
-async def test_redis_restarted_in_production_mode(
-    postgres: ThrowawayPostgres, tmp_path: Path
-) -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    redis = ThrowawayRedis()
-    redis.start()
+async def test_redis_restarted_in_production_mode(postgres: Throwaway, tmp_path: Path) -> None:
+    redis = own(start_redis)
     server = ServerProcess(
         tmp_path,
-        database_url=postgres.new_database(),
+        database_url=fresh_database(postgres.url),
         extra_env={
             "VITALWATCH_REDIS_URL": redis.url,
             "VITALWATCH_REDIS_PREFIX": f"vw-{secrets.token_hex(3)}",
@@ -183,7 +159,7 @@ async def test_redis_restarted_in_production_mode(
             return alarm_id
 
         first = await alarm_once()
-        redis.stop()
+        redis.halt()
         await asyncio.sleep(1)
         r = await api.post(device["token"], [{"ts": iso(now_utc()), "seq": seq, "hr": 70}])
         assert r.status_code == 503 and r.headers["retry-after"]  # while Redis is away

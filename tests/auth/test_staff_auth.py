@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-
 from tests.support import ADMIN, NURSE, Api, ServerProcess
 
 
@@ -65,12 +63,3 @@ async def test_device_token_shown_once_and_stored_hashed(api: Api, server: Serve
     users = await server.sql("SELECT password_hash FROM users")
     assert token not in token_hash and len(token_hash) == 64
     assert all(h.startswith("$argon2id$") for (h,) in users)
-
-
-def test_health_endpoints(server: ServerProcess) -> None:
-    base = server.url
-    assert httpx.get(base + "/healthz").json() == {"status": "ok"}
-    assert httpx.get(base + "/readyz").json() == {"status": "ready"}
-    metrics = httpx.get(base + "/metrics").text
-    assert "vitalwatch_ingest_requests_total" in metrics
-    assert "vitalwatch_ingest_ack_seconds_bucket" in metrics
