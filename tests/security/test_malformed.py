@@ -133,3 +133,32 @@ async def _tokens(server: ServerProcess) -> tuple[str, str]:
         return await api.token(ADMIN), str(device["token"])
     finally:
         await api.aclose()
+
+
+#: Instants that parse but that UTC cannot hold, and one with no offset.
+BAD_INSTANTS = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2026-01-01T10:00:00"]
+
+
+@pytest.mark.parametrize("instant", BAD_INSTANTS)
+def test_an_instant_outside_utc_or_without_offset_is_a_422_naming_it(
+    server: ServerProcess, instant: str
+) -> None:
+    """Found by the OpenAPI fuzzer: the audit export answered 500."""
+    staff, _ = asyncio.run(_tokens(server))
+    auth = {"Authorization": f"Bearer {staff}"}
+    for path, name in [
+        ("/api/v1/audit", "since"),
+        ("/api/v1/audit.csv", "until"),
+        ("/api/v1/sessions", "since"),
+    ]:
+        r = httpx.get(server.url + path, params={name: instant}, headers=auth, timeout=30)
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert r.json()["detail"][0]["loc"] == ["query", name], (path, r.text)
+    r = httpx.post(
+        server.url + "/api/v1/sessions",
+        json={"patient": {"ref": "P-instant"}, "protocol": "custom", "started_at": instant},
+        headers=auth,
+        timeout=30,
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"][-1] == "started_at", r.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from typing import Annotated
 
 import orjson
@@ -16,6 +15,7 @@ from vitalwatch.audit.repository import AuditFilter
 from vitalwatch.audit.schemas import AuditOut
 from vitalwatch.auth.deps import Admin
 from vitalwatch.db import DbSession
+from vitalwatch.ids import Moment
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -30,8 +30,8 @@ def _filter(
         str | None, Query(max_length=48, description='exact, or a prefix ending in "."')
     ] = None,
     session_id: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     before_id: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
 ) -> AuditFilter:
     return AuditFilter(actor, action, session_id, since, until, before_id)
@@ -46,8 +46,8 @@ async def audit_log(
         str | None, Query(max_length=48, description='exact, or a prefix ending in "."')
     ] = None,
     session_id: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     before_id: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditOut]:
@@ -68,8 +68,8 @@ async def audit_csv(
     actor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=48)] = None,
     session_id: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
     """The same rows as CSV (a spreadsheet never runs a cell as a formula)."""

@@ -122,10 +122,7 @@ async def standing_alarms(db: AsyncSession, stands_s: float) -> list[MonitorAlar
 
 
 async def _views(db: AsyncSession, rows: Sequence[MonitorAlarm]) -> list[MonitorAlarmOut]:
-    names = {
-        d.id: d.name
-        for d in await devices_repo.by_ids(db, {r.device_id for r in rows})
-    }
+    names = {d.id: d.name for d in await devices_repo.by_ids(db, {r.device_id for r in rows})}
     return [
         MonitorAlarmOut.model_validate(
             alarm_view(r, names.get(r.device_id, f"device {r.device_id}"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from vitalwatch.ids import Moment
 
 
 class ManualEntry(BaseModel):
@@ -18,7 +20,7 @@ class ManualEntry(BaseModel):
     hr: float | None = Field(default=None, description="Heart or pulse rate, /min")
     spo2: float | None = Field(default=None, description="SpO2, %")
     rr: float | None = Field(default=None, description="Respiratory rate, /min")
-    ts: AwareDatetime | None = Field(
+    ts: Moment | None = Field(
         default=None, description="When it was measured: now if left out; not before the session"
     )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from vitalwatch.ids import Moment
 from vitalwatch.vitals import METRIC_INFO
 
 #: Most samples one request may carry.
@@ -26,7 +27,7 @@ def _metric(name: str) -> object:
 class Sample(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ts: AwareDatetime | None = Field(
+    ts: Moment | None = Field(
         default=None, description="Measurement time (RFC 3339, UTC); receive time if left out"
     )
     seq: int = Field(ge=0, lt=2**63, description="The device's own increasing counter")

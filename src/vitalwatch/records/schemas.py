@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from vitalwatch.ids import Moment
 from vitalwatch.patients.schemas import PatientOut
 
 ItemKind = Literal["check", "bp_gate"]
@@ -119,7 +120,7 @@ class DoseIn(BaseModel):
     weight_kg: float | None = Field(default=None, gt=0, le=400)
     route: Route | None = None
     lot_number: str | None = Field(default=None, min_length=1, max_length=40)
-    infusion_stop: AwareDatetime | None = None
+    infusion_stop: Moment | None = None
 
 
 class DoseRecord(BaseModel):
@@ -142,13 +143,13 @@ class DoseRecord(BaseModel):
 class InfusionStop(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ts: AwareDatetime | None = Field(default=None, description="When it stopped; now if left out")
+    ts: Moment | None = Field(default=None, description="When it stopped; now if left out")
 
 
 class ObservationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ts: AwareDatetime | None = Field(default=None, description="When observed; now if left out")
+    ts: Moment | None = Field(default=None, description="When observed; now if left out")
     moass: int | None = Field(default=None, ge=0, le=5, description="MOAA/S 0 (none) - 5 (alert)")
     dissociation: Dissociation | None = None
     cadss: int | None = Field(default=None, ge=0, le=92, description="CADSS total score")

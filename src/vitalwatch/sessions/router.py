@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
-from vitalwatch.ids import MAX_ID, PathId
+from vitalwatch.ids import MAX_ID, Moment, PathId
 from vitalwatch.patients.service import PatientMismatch
 from vitalwatch.records import doses
 from vitalwatch.sessions import service
@@ -73,11 +73,9 @@ async def list_sessions(
         ),
     ] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="Sessions still running at or after this time")
+        Moment | None, Query(description="Sessions still running at or after this time")
     ] = None,
-    until: Annotated[
-        AwareDatetime | None, Query(description="Sessions started before this time")
-    ] = None,
+    until: Annotated[Moment | None, Query(description="Sessions started before this time")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> list[SessionOut]:
     """Sessions, newest first; the filters combine (past sessions: today, by room, by patient)."""
@@ -100,7 +98,7 @@ async def trends(
         list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=1, max_length=200)
     ],
     metric: Annotated[list[Metric], Query(min_length=1, max_length=6)],
-    since: AwareDatetime | None = None,
+    since: Moment | None = None,
     max_points: Annotated[int | None, Query(ge=2, le=10_000)] = None,
 ) -> Trends:
     """Several sessions' series in one request (the tiles' trends on page load)."""
@@ -155,8 +153,8 @@ async def get_readings(
     db: DbSession,
     claims: Staff,
     metric: Metric,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     max_points: Annotated[int | None, Query(ge=2, le=100_000)] = None,
 ) -> ReadingSeries:
     """One metric's samples; with `max_points`, min/max-preserving downsampling."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
-from vitalwatch.ids import BodyId
+from vitalwatch.ids import BodyId, Moment
 from vitalwatch.patients.schemas import PatientIn, PatientOut
 from vitalwatch.records.schemas import DoseIn, DoseRecord, ReadinessOut
 from vitalwatch.sessions.alarms_off import AlarmOff
@@ -48,7 +48,7 @@ class SessionCreate(BaseModel):
     room: str | None = Field(default=None, max_length=64)
     device_ids: list[BodyId] = Field(default_factory=list, max_length=16)
     thresholds: ThresholdsPatch | None = None
-    started_at: AwareDatetime | None = Field(
+    started_at: Moment | None = Field(
         default=None,
         description="When the session began, if before now (entered late): at most 12 h ago",
     )
@@ -66,7 +66,7 @@ class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: EventKind
-    ts: AwareDatetime | None = Field(default=None, description="When it happened; now if left out")
+    ts: Moment | None = Field(default=None, description="When it happened; now if left out")
     detail: str | None = Field(default=None, max_length=2000)
     dose: DoseIn | None = Field(default=None, description="kind dose: drug, amount, route, lot")
     override_reason: str | None = Field(
