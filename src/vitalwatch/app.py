@@ -54,6 +54,7 @@ from vitalwatch.records import errors as records_errors
 from vitalwatch.records.router import router as records_router
 from vitalwatch.records.watcher import RecordsWatcher
 from vitalwatch.reports.router import router as reports_router
+from vitalwatch.sessions.deps import session_parts
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 
@@ -142,7 +143,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx.confirmations.start()
     await ctx.cluster.start()
     housekeeping.start()
-    records_watcher = RecordsWatcher(ctx)
+    records_watcher = RecordsWatcher(ctx.sessionmaker, session_parts(ctx))
     records_watcher.start()
     mllp = await _start_mllp(ctx)
     ctx.audit.start()

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocketState
 from vitalwatch.auth.security import decode_access_token
 from vitalwatch.context import AppContext
 from vitalwatch.live.confirmations import Dashboard
-from vitalwatch.live.service import opening_messages
+from vitalwatch.live.service import SnapshotParts, opening_messages
 from vitalwatch.live.sockets import LiveSocket
 from vitalwatch.logging import get_logger
 
@@ -113,7 +113,8 @@ async def _serve(
     log.info("dashboard_connected", user_id=claims.user_id, since=since, query_token=deprecated)
     try:
         async with ctx.sessionmaker() as db:
-            first = await opening_messages(db, ctx, since)
+            parts = SnapshotParts(ctx.sessionmaker, ctx.hub, ctx.latest, ctx.settings)
+            first = await opening_messages(db, parts, since)
         serving = asyncio.create_task(ctx.hub.serve(client, first))
         receiving = asyncio.create_task(_receive(websocket, ctx, dashboard))
         expiry = asyncio.create_task(_expire(claims.expires_at))

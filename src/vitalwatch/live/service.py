@@ -7,10 +7,12 @@ import time
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import service as alarms_service
-from vitalwatch.context import AppContext
+from vitalwatch.config import Settings
+from vitalwatch.live.hub import Hub
+from vitalwatch.readings.latest import LatestStore
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions import service as sessions
 
@@ -21,12 +23,25 @@ SNAPSHOT_TTL_S = 1.0
 
 
 @dataclass(frozen=True)
+class SnapshotParts:
+    """What the ward's state is built from: a database session of its own, the
+    hub (event ids, replay) and what the session objects need."""
+
+    maker: async_sessionmaker[AsyncSession]
+    hub: Hub
+    latest: LatestStore
+    settings: Settings
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     built_at: float
     cursor: int  # the newest durable event the body reflects
     body: bytes  # JSON of {"sessions": [...], "alarms": [...]}
 
 
+#: Both per service, keyed by the id of its hub (one a service; the parts are
+#: built per connection).
 _cache: dict[int, _Snapshot] = {}
 #: The build in progress, per service: dashboards connecting while it runs wait
 #: for it instead of starting their own. 200 screens reconnecting at once used to
@@ -34,12 +49,13 @@ _cache: dict[int, _Snapshot] = {}
 _building: dict[int, asyncio.Task[_Snapshot]] = {}
 
 
-async def _build(ctx: AppContext) -> _Snapshot:
+async def _build(parts: SnapshotParts) -> _Snapshot:
     """The ward's state as of an event id, on a database session of its own (the
     build outlives any one dashboard, which may disconnect while waiting)."""
-    async with ctx.sessionmaker() as db:
-        cursor = await ctx.hub.latest_event_id(db)
-        views = await sessions.views(db, ctx, await sessions_repo.list_(db, "active"))
+    async with parts.maker() as db:
+        cursor = await parts.hub.latest_event_id(db)
+        active = await sessions_repo.list_(db, "active")
+        views = await sessions.views(db, parts.latest, parts.settings, active)
         station = await alarms_service.station_alarms(db)
     alarms = sorted(
         (*(a for v in views for a in v.alarms), *station), key=lambda a: a.raised_at, reverse=True
@@ -60,10 +76,10 @@ def _finished(key: int, task: asyncio.Task[_Snapshot]) -> None:
         _cache[key] = task.result()
 
 
-async def _snapshot(ctx: AppContext, at_least: int) -> _Snapshot:
+async def _snapshot(parts: SnapshotParts, at_least: int) -> _Snapshot:
     """A snapshot at most SNAPSHOT_TTL_S old whose cursor is at least `at_least`;
     at most one build runs at a time."""
-    key = id(ctx)
+    key = id(parts.hub)
     while True:
         hit = _cache.get(key)
         if (
@@ -75,7 +91,7 @@ async def _snapshot(ctx: AppContext, at_least: int) -> _Snapshot:
         task = _building.get(key)
         fresh = task is None
         if task is None:
-            task = asyncio.create_task(_build(ctx), name="live-snapshot")
+            task = asyncio.create_task(_build(parts), name="live-snapshot")
             _building[key] = task
             task.add_done_callback(lambda t: _finished(key, t))
         snap = await asyncio.shield(task)
@@ -85,7 +101,7 @@ async def _snapshot(ctx: AppContext, at_least: int) -> _Snapshot:
 
 
 async def opening_messages(
-    db: AsyncSession, ctx: AppContext, since: int | None
+    db: AsyncSession, parts: SnapshotParts, since: int | None
 ) -> list[tuple[int, str]]:
     """The snapshot, then every durable event after its cursor, in order.
 
@@ -93,7 +109,7 @@ async def opening_messages(
     (the replayed events follow from there), so the event ids a dashboard sees
     never go down and nothing between the snapshot and live events is lost.
     """
-    snap = await _snapshot(ctx, since or 0)
+    snap = await _snapshot(parts, since or 0)
     start = snap.cursor if since is None else min(since, snap.cursor)
     snapshot = f'{{"type":"snapshot","event_id":{start},{snap.body.decode()[1:]}'
-    return [(start, snapshot), *await ctx.hub.replay(db, start)]
+    return [(start, snapshot), *await parts.hub.replay(db, start)]

@@ -12,6 +12,7 @@ from vitalwatch.db import DbSession
 from vitalwatch.ids import BodyId, PathId
 from vitalwatch.manual import service
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
+from vitalwatch.sessions.deps import Parts
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["manual readings"])
 #: Routes over several sessions (no session in the path).
@@ -31,13 +32,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_ERRORS,
 )
 async def enter_reading(
-    session_id: PathId, body: ManualEntry, ctx: Ctx, claims: Staff
+    session_id: PathId, body: ManualEntry, ctx: Ctx, parts: Parts, claims: Staff
 ) -> ManualReadingOut:
     """Vitals read off a monitor by a nurse: stored and evaluated like a device's
     (baselines, alarms, "BP check due"), marked as typed in with the nurse's name,
     audited. 201 once durable. An impossible value is the device's 422."""
     try:
-        return await service.enter(ctx, session_id, body, actor_of(claims))
+        return await service.enter(ctx.sessionmaker, parts, session_id, body, actor_of(claims))
     except service.SessionNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except service.SessionEnded as exc:
@@ -63,13 +64,18 @@ async def list_manual(session_id: PathId, db: DbSession, claims: Staff) -> list[
     responses=_ERRORS,
 )
 async def strike_reading(
-    session_id: PathId, entry_id: PathId, body: StrikeIn, db: DbSession, ctx: Ctx, claims: Staff
+    session_id: PathId,
+    entry_id: PathId,
+    body: StrikeIn,
+    db: DbSession,
+    parts: Parts,
+    claims: Staff,
 ) -> ManualReadingOut:
     """Strike out a wrong typed-in reading: kept in the record, marked struck with
     who and why, audited, on the timeline; left out of charts, baselines, latest
     values and later evaluation. Alarms it raised stay (acknowledge them)."""
     try:
-        return await service.strike(db, ctx, session_id, entry_id, body, actor_of(claims))
+        return await service.strike(db, parts, session_id, entry_id, body, actor_of(claims))
     except service.EntryNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except service.AlreadyStruck as exc:

@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
-from vitalwatch.context import AppContext
 from vitalwatch.db import on_commit, utcnow
 from vitalwatch.errors import Invalid
 from vitalwatch.manual import repository
@@ -29,6 +28,7 @@ from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions import service as sessions
 from vitalwatch.sessions.models import Session, SessionEvent
+from vitalwatch.sessions.service import SessionParts
 from vitalwatch.vitals import METRIC_INFO, METRICS
 
 
@@ -107,18 +107,23 @@ def _validate(body: ManualEntry, session: Session, now_ms: int, skew_s: float, s
 
 
 async def enter(
-    ctx: AppContext, session_id: int, body: ManualEntry, actor: audit.Actor
+    maker: async_sessionmaker[AsyncSession],
+    parts: SessionParts,
+    session_id: int,
+    body: ManualEntry,
+    actor: audit.Actor,
 ) -> ManualReadingOut:
-    """Store and evaluate a typed-in reading; returns once it is durable."""
+    """Store and evaluate a typed-in reading; returns once it is durable (on
+    database sessions of its own: the values are stored between two of them)."""
     now_ms = int(time.time() * 1000)
     seq = time.time_ns() // 1000  # unique per manual source, increasing
-    async with ctx.sessionmaker() as db:
+    async with maker() as db:
         session = await sessions_repo.get(db, session_id, for_update=True)
         if session is None:
             raise SessionNotFound(f"Session {session_id} not found")
         if session.status != "active":
             raise SessionEnded(f"Session {session_id} has ended")
-        columns = _validate(body, session, now_ms, ctx.settings.max_future_skew_s, seq)
+        columns = _validate(body, session, now_ms, parts.settings.max_future_skew_s, seq)
         source = await repository.source_of(db, session_id, session.room)
         ts_ms = int(columns.ts_ms[0])
         values: dict[str, Any] = {
@@ -153,32 +158,37 @@ async def enter(
         )
         await db.flush()
         # dashboards mark the value as typed in (the live values carry no source)
-        await ctx.hub.emit(
+        await parts.events.emit(
             db, "manual_reading", {"manual_reading": _out(entry, values).model_dump(mode="json")}
         )
         entry_id, device_id, event_id = entry.id, source.id, event.id
         await db.commit()
     try:
-        await ctx.cluster.submit(device_id, columns)
+        await parts.cluster.submit(device_id, columns)
     except DeviceNotBound:
-        await _not_stored(ctx, session_id, entry_id, event_id, actor, "session ended")
+        await _not_stored(maker, session_id, entry_id, event_id, actor, "session ended")
         raise SessionEnded(f"Session {session_id} has ended; the reading was not stored") from None
     except IngestUnavailable:
-        await _not_stored(ctx, session_id, entry_id, event_id, actor, "database unavailable")
+        await _not_stored(maker, session_id, entry_id, event_id, actor, "database unavailable")
         raise NotStored(
             "The reading was not stored: the database did not take it; try again"
         ) from None
-    async with ctx.sessionmaker() as db:
+    async with maker() as db:
         stored = await db.get(ManualReading, entry_id)
         assert stored is not None
         return await _view(db, stored)
 
 
 async def _not_stored(
-    ctx: AppContext, session_id: int, entry_id: int, event_id: int, actor: audit.Actor, why: str
+    maker: async_sessionmaker[AsyncSession],
+    session_id: int,
+    entry_id: int,
+    event_id: int,
+    actor: audit.Actor,
+    why: str,
 ) -> None:
     """Undo the entry whose values never reached the store (audited)."""
-    async with ctx.sessionmaker() as db:
+    async with maker() as db:
         await repository.delete_entry(db, entry_id, event_id)
         await audit.record(
             db,
@@ -234,7 +244,7 @@ async def recent(db: AsyncSession, session_ids: list[int]) -> list[ManualReading
 
 async def strike(
     db: AsyncSession,
-    ctx: AppContext,
+    parts: SessionParts,
     session_id: int,
     entry_id: int,
     body: StrikeIn,
@@ -283,14 +293,14 @@ async def strike(
     )
     await db.flush()
     if session.status == "active":
-        ctx.latest.forget(session_id)  # reloaded below without the struck value
-        view = await sessions.view(db, ctx, session)
-        await ctx.hub.emit(db, "session", {"session": view.model_dump(mode="json")})
+        parts.latest.forget(session_id)  # reloaded below without the struck value
+        view = await sessions.view(db, parts.latest, parts.settings, session)
+        await parts.events.emit(db, "session", {"session": view.model_dump(mode="json")})
 
         async def _rebuild() -> None:
-            await ctx.cluster.readings_struck(session_id)
+            await parts.cluster.readings_struck(session_id)
 
         on_commit(db, _rebuild)
     out = _out(entry, values)
-    await ctx.hub.emit(db, "manual_reading", {"manual_reading": out.model_dump(mode="json")})
+    await parts.events.emit(db, "manual_reading", {"manual_reading": out.model_dump(mode="json")})
     return out

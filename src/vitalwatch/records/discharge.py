@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
-from vitalwatch.context import AppContext
 from vitalwatch.db import utcnow
 from vitalwatch.records import publish, readiness, repository
 from vitalwatch.records.errors import RecordConflict, RecordNotFound
@@ -14,6 +13,7 @@ from vitalwatch.records.models import SessionReadiness
 from vitalwatch.records.schemas import ReadinessOut, SignOffIn
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.models import Session
+from vitalwatch.sessions.service import SessionParts
 
 
 async def row_for(db: AsyncSession, session_id: int) -> SessionReadiness:
@@ -36,13 +36,14 @@ def note_first_met(row: SessionReadiness, r: ReadinessOut, session: Session) -> 
 
 
 async def sign_off(
-    db: AsyncSession, ctx: AppContext, session_id: int, body: SignOffIn, actor: audit.Actor
+    db: AsyncSession, parts: SessionParts, session_id: int, body: SignOffIn, actor: audit.Actor
 ) -> ReadinessOut:
     session = await sessions_repo.get(db, session_id, for_update=True)
     if session is None:
         raise RecordNotFound(f"Session {session_id} not found")
-    await ctx.latest.ensure_loaded(db, {session_id})
-    now_state = (await readiness.compute(db, ctx, [session]))[session_id]
+    latest, tz = parts.latest, parts.settings.tz
+    await latest.ensure_loaded(db, {session_id})
+    now_state = (await readiness.compute(db, latest, tz, [session]))[session_id]
     row = await row_for(db, session_id)
     if row.signed_off_at is not None:
         raise RecordConflict(f"Session {session_id} was already signed off by {row.signed_off_by}")
@@ -70,5 +71,5 @@ async def sign_off(
             "override_reason": row.override_reason,
         },
     )
-    await publish.session_changed(db, ctx, [session])
-    return (await readiness.compute(db, ctx, [session]))[session_id]
+    await publish.session_changed(db, parts, [session])
+    return (await readiness.compute(db, latest, tz, [session]))[session_id]

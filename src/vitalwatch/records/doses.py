@@ -8,7 +8,6 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
-from vitalwatch.context import AppContext
 from vitalwatch.logging import get_logger
 from vitalwatch.records import checklist, repository
 from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
@@ -16,6 +15,7 @@ from vitalwatch.records.schemas import DoseIn, DoseRecord, InfusionStop
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions import service as sessions_service
 from vitalwatch.sessions.schemas import EventCreate, EventOut
+from vitalwatch.sessions.service import SessionParts
 
 log = get_logger(__name__)
 
@@ -49,31 +49,32 @@ def _record(protocol: str, dose: DoseIn, body: EventCreate) -> DoseRecord:
 
 
 async def add_event(
-    db: AsyncSession, ctx: AppContext, session_id: int, body: EventCreate, actor: audit.Actor
+    db: AsyncSession, parts: SessionParts, session_id: int, body: EventCreate, actor: audit.Actor
 ) -> EventOut:
     """POST /api/v1/sessions/{id}/events: any event; a dose with its record."""
     if body.kind != "dose":
         for field in ("dose", "override_reason"):
             if getattr(body, field) is not None:
                 raise RecordInvalid(("body", field), "only a dose event carries this")
-        return await sessions_service.add_event(db, ctx, session_id, body, actor)
+        return await sessions_service.add_event(db, parts, session_id, body, actor)
     session = await sessions_repo.get(db, session_id)
     if session is None:
-        return await sessions_service.add_event(db, ctx, session_id, body, actor)  # its 404
+        return await sessions_service.add_event(db, parts, session_id, body, actor)  # its 404
     record = _record(session.protocol, body.dose or DoseIn(), body)
-    ts = sessions_service.event_time(ctx, body.ts, not_before=session.started_at)
+    skew_s = parts.settings.max_future_skew_s
+    ts = sessions_service.event_time(skew_s, body.ts, not_before=session.started_at)
     if record.route == "iv_infusion":
         record.infusion_start = ts
         if record.infusion_stop is not None and record.infusion_stop <= ts:
             raise RecordInvalid(
                 ("body", "dose", "infusion_stop"), "the infusion stops after it starts"
             )
-    state = await checklist.state(db, session, ctx.settings.tz)
+    state = await checklist.state(db, session, parts.settings.tz)
     record.checklist_complete = state.complete
     record.checklist_missing = state.missing
     record.override_reason = None if state.complete else body.override_reason
     out = await sessions_service.add_event(
-        db, ctx, session_id, body, actor, data=record.model_dump(mode="json")
+        db, parts, session_id, body, actor, data=record.model_dump(mode="json")
     )
     if not state.complete:
         await audit.record(
@@ -94,7 +95,7 @@ async def add_event(
 
 async def stop_infusion(
     db: AsyncSession,
-    ctx: AppContext,
+    max_future_skew_s: float,
     session_id: int,
     event_id: int,
     body: InfusionStop,
@@ -108,7 +109,7 @@ async def stop_infusion(
         raise RecordConflict(f"Dose {event_id} is not an IV infusion")
     if record.infusion_stop is not None:
         raise RecordConflict(f"The infusion of dose {event_id} was already stopped")
-    ts = sessions_service.event_time(ctx, body.ts)
+    ts = sessions_service.event_time(max_future_skew_s, body.ts)
     if ts <= event.ts:
         raise RecordInvalid(("body", "ts"), "the infusion stops after it starts")
     record.infusion_stop = ts

@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
-from vitalwatch.context import AppContext
 from vitalwatch.db import on_commit
 from vitalwatch.records import publish, repository
 from vitalwatch.records.errors import RecordConflict, RecordNotFound
@@ -15,17 +14,19 @@ from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ObservationIn, ObservationOut, ObservationSeries
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions import service as sessions_service
+from vitalwatch.sessions.service import SessionParts
 
 
 async def add(
-    db: AsyncSession, ctx: AppContext, session_id: int, body: ObservationIn, actor: audit.Actor
+    db: AsyncSession, parts: SessionParts, session_id: int, body: ObservationIn, actor: audit.Actor
 ) -> ObservationOut:
     session = await sessions_repo.get(db, session_id, for_update=True)
     if session is None:
         raise RecordNotFound(f"Session {session_id} not found")
     if session.status != "active":
         raise RecordConflict(f"Session {session_id} has ended")
-    ts = sessions_service.event_time(ctx, body.ts, not_before=session.started_at)
+    skew_s = parts.settings.max_future_skew_s
+    ts = sessions_service.event_time(skew_s, body.ts, not_before=session.started_at)
     obs = Observation(
         session_id=session_id,
         ts=ts,
@@ -50,10 +51,10 @@ async def add(
             score = float(body.moass)
 
             async def _alarm() -> None:
-                await ctx.cluster.observe(session_id, "moaa_s", score, ts)
+                await parts.cluster.observe(session_id, "moaa_s", score, ts)
 
             on_commit(db, _alarm)
-    await publish.session_changed(db, ctx, [session])
+    await publish.session_changed(db, parts, [session])
     return ObservationOut.model_validate(obs)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitalwatch.context import AppContext
 from vitalwatch.sessions import service as sessions_service
 from vitalwatch.sessions.models import Session
+from vitalwatch.sessions.service import SessionParts
 
 
-async def session_changed(db: AsyncSession, ctx: AppContext, sessions: list[Session]) -> None:
+async def session_changed(db: AsyncSession, parts: SessionParts, sessions: list[Session]) -> None:
     await db.flush()
-    for out in await sessions_service.views(db, ctx, sessions):
-        await ctx.hub.emit(db, "session", {"session": out.model_dump(mode="json")})
+    for out in await sessions_service.views(db, parts.latest, parts.settings, sessions):
+        await parts.events.emit(db, "session", {"session": out.model_dump(mode="json")})

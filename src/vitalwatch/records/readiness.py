@@ -23,9 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.alarms.models import Alarm
-from vitalwatch.context import AppContext
 from vitalwatch.db import from_ms, utcnow
-from vitalwatch.readings.latest import Latest
+from vitalwatch.readings.latest import Latest, LatestStore
 from vitalwatch.records import repository
 from vitalwatch.records.models import Observation, SessionReadiness
 from vitalwatch.records.profiles import Profiles, default_profile, entered_at
@@ -202,18 +201,20 @@ def evaluate(s: Session, i: _Inputs, now: datetime, tz: ZoneInfo) -> ReadinessOu
 
 async def compute(
     db: AsyncSession,
-    ctx: AppContext,
+    latest: LatestStore,
+    tz: ZoneInfo,
     sessions: Sequence[Session],
     now: datetime | None = None,
 ) -> dict[int, ReadinessOut]:
-    """Readiness of many sessions in a fixed number of queries (latest values
-    must be loaded in ctx.latest: sessions.service.views does it)."""
+    """Readiness of many sessions in a fixed number of queries (their latest
+    values must be loaded in `latest`: sessions.service.views does it); times
+    in the clinic's zone `tz`."""
     now = now or utcnow()
     ids = [s.id for s in sessions]
     rows = await repository.readiness_rows(db, ids) if ids else {}
     dosed = [s for s in sessions if s.first_dose_at is not None]
     if not dosed:
-        return {s.id: evaluate(s, _empty(rows.get(s.id)), now, ctx.settings.tz) for s in sessions}
+        return {s.id: evaluate(s, _empty(rows.get(s.id)), now, tz) for s in sessions}
     dosed_ids = [s.id for s in dosed]
     profiles = await Profiles.load(db, {s.protocol for s in dosed})
     chosen = {s.id: profiles.at(s.protocol, entered_at(s)) for s in dosed}
@@ -228,7 +229,7 @@ async def compute(
     out = {}
     for s in sessions:
         if s.first_dose_at is None:
-            out[s.id] = evaluate(s, _empty(rows.get(s.id)), now, ctx.settings.tz)
+            out[s.id] = evaluate(s, _empty(rows.get(s.id)), now, tz)
             continue
         newest, moass = last.get(s.id, (None, None))
         inputs = _Inputs(
@@ -238,10 +239,10 @@ async def compute(
             last_moass=moass,
             alarms=alarms.get(s.id, []),
             bps=bps.get(s.id, []),
-            latest=ctx.latest.get(s.id),
+            latest=latest.get(s.id),
             row=rows.get(s.id),
         )
-        out[s.id] = evaluate(s, inputs, now, ctx.settings.tz)
+        out[s.id] = evaluate(s, inputs, now, tz)
     return out
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
-from vitalwatch.context import AppContext
 from vitalwatch.db import utcnow
 from vitalwatch.patients import repository as patients_repo
+from vitalwatch.readings.latest import LatestStore
 from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
 from vitalwatch.records.models import RemsForm
@@ -323,14 +324,15 @@ async def mark_submitted(db: AsyncSession, r: Report, actor: audit.Actor) -> Rem
     return view(r, form)
 
 
-async def due(db: AsyncSession, ctx: AppContext, days: int = 60) -> list[FormDue]:
+async def due(db: AsyncSession, latest: LatestStore, tz: ZoneInfo, days: int = 60) -> list[FormDue]:
     """Esketamine sessions dosed in the last `days` days whose form is not marked
-    submitted (and those submitted in the last week), the most urgent first."""
+    submitted (and those submitted in the last week), the most urgent first;
+    `latest` and `tz` (the clinic's zone) as for the report the form is filled from."""
     since = utcnow() - timedelta(days=days)
     sessions = await repository.dosed_sessions(db, "esketamine-in", since)
     forms = await repository.rems_forms(db, [s.id for s in sessions])
     patients = await patients_repo.by_ids(db, {s.patient_id for s in sessions})
-    today = utcnow().astimezone(ctx.settings.tz).date()
+    today = utcnow().astimezone(tz).date()
     out = []
     for s in sessions:
         form = forms.get(s.id)
@@ -341,8 +343,8 @@ async def due(db: AsyncSession, ctx: AppContext, days: int = 60) -> list[FormDue
         ):
             continue
         assert s.first_dose_at is not None
-        current = view(await build(db, ctx, s.id, charts=False), form)
-        deadline = due_date(s.first_dose_at, ctx.settings.tz)
+        current = view(await build(db, latest, tz, s.id, charts=False), form)
+        deadline = due_date(s.first_dose_at, tz)
         patient = patients[s.patient_id]
         out.append(
             FormDue(
@@ -351,7 +353,7 @@ async def due(db: AsyncSession, ctx: AppContext, days: int = 60) -> list[FormDue
                 patient_ref=patient.ref,
                 patient_name=patient.display_name,
                 room=s.room,
-                session_date=s.first_dose_at.astimezone(ctx.settings.tz).date(),
+                session_date=s.first_dose_at.astimezone(tz).date(),
                 due_date=deadline,
                 days_left=(deadline - today).days,
                 status=current.status,

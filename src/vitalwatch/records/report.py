@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.alarms.thresholds import Thresholds
-from vitalwatch.context import AppContext
 from vitalwatch.db import from_ms, utcnow
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.models import Patient
+from vitalwatch.readings.latest import LatestStore
 from vitalwatch.records import checklist, readiness, repository
 from vitalwatch.records.charts import Chart, Series, svg
 from vitalwatch.records.errors import RecordNotFound
@@ -151,17 +151,17 @@ def _charts(
 
 
 async def build(
-    db: AsyncSession, ctx: AppContext, session_id: int, *, charts: bool = True
+    db: AsyncSession, latest: LatestStore, tz: ZoneInfo, session_id: int, *, charts: bool = True
 ) -> Report:
-    """`charts=False`: without the trend charts (reads only the cuff readings)."""
+    """`charts=False`: without the trend charts (reads only the cuff readings).
+    `latest`: for readiness; `tz`: the clinic's zone, the report's times."""
     session = await sessions_repo.get(db, session_id)
     if session is None:
         raise RecordNotFound(f"Session {session_id} not found")
-    tz = ctx.settings.tz
     patient = await patients_repo.get(db, session.patient_id)
     assert patient is not None
-    await ctx.latest.ensure_loaded(db, {session_id})
-    state = (await readiness.compute(db, ctx, [session]))[session_id]
+    await latest.ensure_loaded(db, {session_id})
+    state = (await readiness.compute(db, latest, tz, [session]))[session_id]
     now = utcnow()
     end = state.signed_off_at or session.ended_at or now
     events = list(await sessions_repo.events(db, session_id))

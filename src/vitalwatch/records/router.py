@@ -44,6 +44,7 @@ from vitalwatch.records.schemas import (
     SignOffIn,
 )
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.deps import Parts
 from vitalwatch.sessions.schemas import EventOut
 from vitalwatch.vitals import Protocol
 
@@ -98,7 +99,12 @@ async def stop_infusion(
 ) -> EventOut:
     """The IV infusion of a dose stopped (observation time counts from here)."""
     return await doses.stop_infusion(
-        db, ctx, session_id, event_id, body or InfusionStop(), actor_of(claims)
+        db,
+        ctx.settings.max_future_skew_s,
+        session_id,
+        event_id,
+        body or InfusionStop(),
+        actor_of(claims),
     )
 
 
@@ -109,10 +115,10 @@ async def stop_infusion(
     responses=_E,
 )
 async def add_observation(
-    session_id: PathId, body: ObservationIn, db: DbSession, ctx: Ctx, claims: Staff
+    session_id: PathId, body: ObservationIn, db: DbSession, parts: Parts, claims: Staff
 ) -> ObservationOut:
     """MOAA/S 2 or below raises the high "sedation" alarm."""
-    return await observations.add(db, ctx, session_id, body, actor_of(claims))
+    return await observations.add(db, parts, session_id, body, actor_of(claims))
 
 
 @router.get(f"{SESSION}/observations", response_model=list[ObservationOut], responses=_E)
@@ -135,22 +141,22 @@ async def get_readiness(session_id: PathId, db: DbSession, ctx: Ctx, claims: Sta
     if session is None:
         raise RecordNotFound(f"Session {session_id} not found")
     await ctx.latest.ensure_loaded(db, {session_id})
-    return (await readiness.compute(db, ctx, [session]))[session_id]
+    return (await readiness.compute(db, ctx.latest, ctx.settings.tz, [session]))[session_id]
 
 
 @router.post(f"{SESSION}/discharge", response_model=ReadinessOut, responses=_E)
 async def sign_off(
-    session_id: PathId, body: SignOffIn, db: DbSession, ctx: Ctx, claims: Staff
+    session_id: PathId, body: SignOffIn, db: DbSession, parts: Parts, claims: Staff
 ) -> ReadinessOut:
     """The nurse's sign-off; while not ready it needs an override reason."""
-    return await discharge.sign_off(db, ctx, session_id, body, actor_of(claims))
+    return await discharge.sign_off(db, parts, session_id, body, actor_of(claims))
 
 
 @router.get(f"{SESSION}/report", response_class=HTMLResponse, responses=_E)
 async def report_page(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> HTMLResponse:
     """The session report as an HTML fragment built for printing (the page
     /sessions/{id}/report shows it)."""
-    built = await report.build(db, ctx, session_id)
+    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id)
     return HTMLResponse(report_html.render(built), headers={"Cache-Control": "no-store"})
 
 
@@ -161,7 +167,7 @@ async def report_page(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
 )
 async def report_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> Response:
     """The same report as a PDF (vector charts)."""
-    built = await report.build(db, ctx, session_id)
+    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id)
     return Response(
         report_pdf.render(built),
         media_type="application/pdf",
@@ -175,7 +181,8 @@ async def report_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
 @router.get(f"{SESSION}/rems-form", response_model=RemsFormOut, responses=_E)
 async def get_rems_form(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> RemsFormOut:
     """The REMS Patient Monitoring Form in the form's order, pre-filled, gaps marked."""
-    return await rems.get(db, await report.build(db, ctx, session_id, charts=False))
+    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
+    return await rems.get(db, built)
 
 
 @router.put(f"{SESSION}/rems-form", response_model=RemsFormOut, responses=_E)
@@ -183,7 +190,7 @@ async def save_rems_form(
     session_id: PathId, body: RemsAnswers, db: DbSession, ctx: Ctx, claims: Staff
 ) -> RemsFormOut:
     """The nurse's answers (merged; null clears one). Closed once marked submitted."""
-    built = await report.build(db, ctx, session_id, charts=False)
+    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
     return await rems.save(db, built, body.answers, actor_of(claims))
 
 
@@ -193,18 +200,18 @@ async def rems_form_submitted(
 ) -> RemsFormOut:
     """Record that the clinic submitted the form on the REMS portal (VitalWatch sends
     nothing); refused while a needed field is empty."""
-    built = await report.build(db, ctx, session_id, charts=False)
+    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
     return await rems.mark_submitted(db, built, actor_of(claims))
 
 
 @router.get("/api/v1/rems-forms/due", response_model=list[FormDue])
 async def forms_due(db: DbSession, ctx: Ctx, claims: Staff) -> list[FormDue]:
     """Forms not yet marked submitted, with the days left of the 7 calendar days."""
-    return await rems.due(db, ctx)
+    return await rems.due(db, ctx.latest, ctx.settings.tz)
 
 
 @router.get("/api/v1/patients/{patient_id}/series", response_model=SeriesOut, tags=["patients"])
-async def patient_series(patient_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> SeriesOut:
+async def patient_series(patient_id: PathId, db: DbSession, claims: Staff) -> SeriesOut:
     """Every session of a patient: baseline, peaks, lowest SpO2 and MOAA/S, alarms,
     time to discharge readiness and dose."""
-    return await series.of_patient(db, ctx, patient_id)
+    return await series.of_patient(db, patient_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
-from vitalwatch.context import AppContext
 from vitalwatch.db import to_ms
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.schemas import PatientOut
@@ -16,7 +15,7 @@ from vitalwatch.records.text import minutes
 from vitalwatch.sessions import repository as sessions_repo
 
 
-async def of_patient(db: AsyncSession, ctx: AppContext, patient_id: int) -> SeriesOut:
+async def of_patient(db: AsyncSession, patient_id: int) -> SeriesOut:
     patient = await patients_repo.get(db, patient_id)
     if patient is None:
         raise RecordNotFound(f"Patient {patient_id} not found")

@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from vitalwatch.context import AppContext
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from vitalwatch.db import run_on_commit
 from vitalwatch.logging import get_logger
 from vitalwatch.records import discharge, publish, readiness, repository
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ReadinessOut
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.service import SessionParts
 from vitalwatch.tasks import cancel_and_wait, every
 
 log = get_logger(__name__)
@@ -39,8 +41,11 @@ def _fingerprint(r: ReadinessOut) -> tuple[object, ...]:
 
 
 class RecordsWatcher:
-    def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
+    def __init__(self, maker: async_sessionmaker[AsyncSession], parts: SessionParts) -> None:
+        """`maker`: a database session per check; `parts`: the sessions' collaborators
+        (the interval is `parts.settings.records_check_s`)."""
+        self._maker = maker
+        self._parts = parts
         self._task: asyncio.Task[None] | None = None
         self._shown: dict[int, tuple[object, ...]] = {}
         self._due: dict[int, bool] = {}
@@ -48,7 +53,7 @@ class RecordsWatcher:
 
     def start(self) -> None:
         self._task = asyncio.create_task(
-            every(self._ctx.settings.records_check_s, self.check, log, "records_check_failed"),
+            every(self._parts.settings.records_check_s, self.check, log, "records_check_failed"),
             name="records-check",
         )
 
@@ -56,12 +61,13 @@ class RecordsWatcher:
         await cancel_and_wait(self._task)
 
     async def check(self) -> None:
-        ctx = self._ctx
-        async with ctx.sessionmaker() as db:
+        parts = self._parts
+        latest, tz = parts.latest, parts.settings.tz
+        async with self._maker() as db:
             sessions = [
                 s
                 for s in await sessions_repo.list_(db, "active", limit=100_000)
-                if s.first_dose_at is not None and ctx.cluster.owns(s.id)
+                if s.first_dose_at is not None and parts.cluster.owns(s.id)
             ]
             ids = {s.id for s in sessions}
             for gone in set(self._shown) - ids:
@@ -70,8 +76,8 @@ class RecordsWatcher:
                 self._moass.pop(gone, None)
             if not sessions:
                 return
-            await ctx.latest.ensure_loaded(db, ids)
-            states = await readiness.compute(db, ctx, sessions)
+            await latest.ensure_loaded(db, ids)
+            states = await readiness.compute(db, latest, tz, sessions)
             rows = await repository.readiness_rows(db, ids)
             changed = []
             for s in sessions:
@@ -81,12 +87,12 @@ class RecordsWatcher:
                     r.ready and (row is None or row.first_ready_at is None)
                 ):
                     discharge.note_first_met(await discharge.row_for(db, s.id), r, s)
-                    r = (await readiness.compute(db, ctx, [s]))[s.id]
+                    r = (await readiness.compute(db, latest, tz, [s]))[s.id]
                 if self._shown.get(s.id) != _fingerprint(r):
                     self._shown[s.id] = _fingerprint(r)
                     changed.append(s)
             if changed:
-                await publish.session_changed(db, ctx, changed)
+                await publish.session_changed(db, parts, changed)
             last = await repository.last_observation(db, ids)
             await db.commit()
             await run_on_commit(db)
@@ -96,7 +102,7 @@ class RecordsWatcher:
     async def _hand_over(
         self, session_id: int, r: ReadinessOut, last: tuple[datetime, Observation | None] | None
     ) -> None:
-        cluster = self._ctx.cluster
+        cluster = self._parts.cluster
         if self._due.get(session_id) != r.observation_due:
             self._due[session_id] = r.observation_due
             now = datetime.now(UTC)

@@ -15,6 +15,7 @@ from vitalwatch.ids import MAX_ID, Moment, PathId
 from vitalwatch.patients.service import PatientMismatch
 from vitalwatch.records import doses
 from vitalwatch.sessions import service
+from vitalwatch.sessions.deps import Parts
 from vitalwatch.sessions.schemas import (
     EventCreate,
     EventOut,
@@ -43,11 +44,11 @@ _START: dict[int | str, dict[str, Any]] = {
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut, responses=_START)
 async def create_session(
-    body: SessionCreate, db: DbSession, ctx: Ctx, claims: Staff, response: Response
+    body: SessionCreate, db: DbSession, parts: Parts, claims: Staff, response: Response
 ) -> SessionOut:
     """Start a session; the same start repeated within 60 s answers 200 with it."""
     try:
-        out, created = await service.create(db, ctx, body, actor_of(claims))
+        out, created = await service.create(db, parts, body, actor_of(claims))
     except PatientMismatch as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if not created:
@@ -80,14 +81,22 @@ async def list_sessions(
 ) -> list[SessionOut]:
     """Sessions, newest first; the filters combine (past sessions: today, by room, by patient)."""
     return await service.list_sessions(
-        db, ctx, status_, room=room, patient=patient, since=since, until=until, limit=limit
+        db,
+        ctx.latest,
+        ctx.settings,
+        status_,
+        room=room,
+        patient=patient,
+        since=since,
+        until=until,
+        limit=limit,
     )
 
 
 @router.get("/protocols", response_model=list[ProtocolOut])
 async def list_protocols(ctx: Ctx, claims: Staff) -> list[ProtocolOut]:
     """The protocols in the clinic's words and the limits a session of each starts from."""
-    return service.protocols(ctx)
+    return service.protocols(ctx.settings.max_sustain_s)
 
 
 @router.get("/trends", response_model=Trends)
@@ -107,7 +116,7 @@ async def trends(
 
 @router.get("/{session_id}", response_model=SessionOut)
 async def get_session(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
-    return await service.get(db, ctx, session_id)
+    return await service.get(db, ctx.latest, ctx.settings, session_id)
 
 
 @router.post(
@@ -117,12 +126,12 @@ async def get_session(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
     responses=_CONFLICT,
 )
 async def add_event(
-    session_id: PathId, body: EventCreate, db: DbSession, ctx: Ctx, claims: Staff
+    session_id: PathId, body: EventCreate, db: DbSession, parts: Parts, claims: Staff
 ) -> EventOut:
     """Add to the dosing timeline; the first `dose` fixes the pre-dose baseline. A dose
     may carry its drug, amount, route, lot and infusion stop; one given with the
     pre-dose checklist incomplete is stored, flagged and audited (`override_reason`)."""
-    return await doses.add_event(db, ctx, session_id, body, actor_of(claims))
+    return await doses.add_event(db, parts, session_id, body, actor_of(claims))
 
 
 @router.get("/{session_id}/events", response_model=list[EventOut])
@@ -132,19 +141,19 @@ async def list_events(session_id: PathId, db: DbSession, claims: Staff) -> list[
 
 @router.patch("/{session_id}/thresholds", response_model=Thresholds, responses=_CONFLICT)
 async def patch_thresholds(
-    session_id: PathId, body: ThresholdsChange, db: DbSession, ctx: Ctx, claims: Staff
+    session_id: PathId, body: ThresholdsChange, db: DbSession, parts: Parts, claims: Staff
 ) -> Thresholds:
     """Merge the limits sent into those in force (audited with old, new and `reason`).
 
     A limit of the protocol removed, or an alarm delay over the clinic's maximum,
     switches that alarm off: the timeline says "alarm off: SpO2 low (reason)" and
     the session's `alarms_off` lists it until it is back."""
-    return await service.patch_thresholds(db, ctx, session_id, body, actor_of(claims))
+    return await service.patch_thresholds(db, parts, session_id, body, actor_of(claims))
 
 
 @router.post("/{session_id}/end", response_model=SessionOut, responses=_CONFLICT)
-async def end_session(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
-    return await service.end(db, ctx, session_id, actor_of(claims))
+async def end_session(session_id: PathId, db: DbSession, parts: Parts, claims: Staff) -> SessionOut:
+    return await service.end(db, parts, session_id, actor_of(claims))
 
 
 @router.get("/{session_id}/readings", response_model=ReadingSeries)

@@ -7,6 +7,7 @@ committed; the alarm engine is told about limits, doses and baselines.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,8 @@ from vitalwatch.alarms.thresholds import (
     merge,
 )
 from vitalwatch.audit import service as audit
-from vitalwatch.context import AppContext
+from vitalwatch.cluster.service import Cluster
+from vitalwatch.config import Settings
 from vitalwatch.db import from_ms, on_commit, to_ms, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.errors import Invalid
@@ -32,6 +34,7 @@ from vitalwatch.patients.models import Patient
 from vitalwatch.patients.schemas import PatientOut
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
+from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.news2 import news2
 from vitalwatch.records import readiness
 from vitalwatch.records.schemas import DoseRecord
@@ -40,6 +43,7 @@ from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
 from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.errors import DeviceBusy, SessionEnded, SessionNotFound
 from vitalwatch.sessions.models import Session, SessionEvent
+from vitalwatch.sessions.ports import LiveEvents
 from vitalwatch.sessions.schemas import (
     DeviceRef,
     EventCreate,
@@ -61,6 +65,18 @@ from vitalwatch.vitals import METRICS, PROFILES, PROTOCOLS
 #: How far back a session may be entered as having begun (a monitor connected
 #: late, a clinic's history replayed by the demo): one shift.
 MAX_BACKDATE = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class SessionParts:
+    """What a change to a session needs besides the database: the settings (clock
+    skew, alarm delay cap, the clinic's zone), the latest values (the session
+    object shown again), the live stream and the evaluators (the cluster)."""
+
+    settings: Settings
+    latest: LatestStore
+    events: LiveEvents
+    cluster: Cluster
 
 
 def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> Invalid:
@@ -120,7 +136,9 @@ def observation_until(session: Session) -> datetime | None:
     return session.first_dose_at + timedelta(minutes=minutes)
 
 
-async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) -> list[SessionOut]:
+async def views(
+    db: AsyncSession, latest: LatestStore, settings: Settings, sessions: Sequence[Session]
+) -> list[SessionOut]:
     """Session objects as the contract shows them, built with a fixed number of queries."""
     if not sessions:
         return []
@@ -128,16 +146,16 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
     patients = await patients_repo.by_ids(db, {s.patient_id for s in sessions})
     devices = await repository.devices_of(db, ids)
     alarms = await alarms_service.views_for(db, ids)
-    await ctx.latest.ensure_loaded(db, ids)
-    ready = await readiness.compute(db, ctx, sessions)
+    await latest.ensure_loaded(db, ids)
+    ready = await readiness.compute(db, latest, settings.tz, sessions)
     out = []
     for s in sessions:
-        latest = ctx.latest.get(s.id)
+        values = latest.get(s.id)
         score = news2(
-            hr=latest.get("hr", (None,))[0],
-            sbp=latest.get("sbp", (None,))[0],
-            rr=latest.get("rr", (None,))[0],
-            spo2=latest.get("spo2", (None,))[0],
+            hr=values.get("hr", (None,))[0],
+            sbp=values.get("sbp", (None,))[0],
+            rr=values.get("rr", (None,))[0],
+            spo2=values.get("spo2", (None,))[0],
         )
         bound = devices.get(s.id, [])
         patient = patients[s.patient_id]
@@ -159,7 +177,7 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
                 device_ids=[d.id for d in bound],
                 thresholds=thresholds,
                 baseline={m: (s.baseline or {}).get(m) for m in METRICS},
-                latest={m: LatestValue(value=v, ts=from_ms(t)) for m, (v, t) in latest.items()},
+                latest={m: LatestValue(value=v, ts=from_ms(t)) for m, (v, t) in values.items()},
                 news2=News2Out(
                     score=score.score,
                     level=score.level,
@@ -169,30 +187,32 @@ async def views(db: AsyncSession, ctx: AppContext, sessions: Sequence[Session]) 
                 if score is not None
                 else None,
                 alarms=alarms.get(s.id, []),
-                alarms_off=alarms_off(s.protocol, thresholds, ctx.settings.max_sustain_s),
+                alarms_off=alarms_off(s.protocol, thresholds, settings.max_sustain_s),
                 readiness=ready[s.id],
             )
         )
     return out
 
 
-async def view(db: AsyncSession, ctx: AppContext, session: Session) -> SessionOut:
-    return (await views(db, ctx, [session]))[0]
+async def view(
+    db: AsyncSession, latest: LatestStore, settings: Settings, session: Session
+) -> SessionOut:
+    return (await views(db, latest, settings, [session]))[0]
 
 
-async def _publish(db: AsyncSession, ctx: AppContext, session: Session) -> SessionOut:
+async def _publish(db: AsyncSession, parts: SessionParts, session: Session) -> SessionOut:
     """Tell the alarm engine and every dashboard, once the change has committed."""
-    out = await view(db, ctx, session)
-    _tell_evaluator(db, ctx, session.id)
-    await ctx.hub.emit(db, "session", {"session": out.model_dump(mode="json")})
+    out = await view(db, parts.latest, parts.settings, session)
+    _tell_evaluator(db, parts.cluster, session.id)
+    await parts.events.emit(db, "session", {"session": out.model_dump(mode="json")})
     return out
 
 
-def _tell_evaluator(db: AsyncSession, ctx: AppContext, session_id: int) -> None:
+def _tell_evaluator(db: AsyncSession, cluster: Cluster, session_id: int) -> None:
     """Once committed, the process evaluating the session reloads it from the database."""
 
     async def _reload() -> None:
-        await ctx.cluster.session_changed(session_id)
+        await cluster.session_changed(session_id)
 
     on_commit(db, _reload)
 
@@ -248,7 +268,7 @@ async def _repeated_start(
 
 
 async def create(
-    db: AsyncSession, ctx: AppContext, body: SessionCreate, actor: audit.Actor
+    db: AsyncSession, parts: SessionParts, body: SessionCreate, actor: audit.Actor
 ) -> tuple[SessionOut, bool]:
     """The new session and True; or a repeated start's session and False."""
     thresholds = defaults_for(body.protocol)
@@ -273,11 +293,11 @@ async def create(
             ]
         )
     now = utcnow()
-    started_at = _started_at(body, now, ctx.settings.max_future_skew_s)
+    started_at = _started_at(body, now, parts.settings.max_future_skew_s)
     patient = await _patient_of(db, body, actor)
     repeat = await _repeated_start(db, patient, body, device_ids)
     if repeat is not None:
-        return await view(db, ctx, repeat), False
+        return await view(db, parts.latest, parts.settings, repeat), False
     session = Session(
         patient_id=patient.id,
         protocol=body.protocol,
@@ -312,19 +332,22 @@ async def create(
             **({"started_at": started_at.isoformat()} if body.started_at is not None else {}),
         },
     )
-    return await _publish(db, ctx, session), True
+    return await _publish(db, parts, session), True
 
 
-async def get(db: AsyncSession, ctx: AppContext, session_id: int) -> SessionOut:
+async def get(
+    db: AsyncSession, latest: LatestStore, settings: Settings, session_id: int
+) -> SessionOut:
     session = await repository.get(db, session_id)
     if session is None:
         raise SessionNotFound(session_id)
-    return await view(db, ctx, session)
+    return await view(db, latest, settings, session)
 
 
 async def list_sessions(
     db: AsyncSession,
-    ctx: AppContext,
+    latest: LatestStore,
+    settings: Settings,
     status_: str | None,
     *,
     room: str | None = None,
@@ -336,10 +359,10 @@ async def list_sessions(
     found = await repository.search(
         db, status=status_, room=room, patient=patient, since=since, until=until, limit=limit
     )
-    return await views(db, ctx, found)
+    return await views(db, latest, settings, found)
 
 
-def protocols(ctx: AppContext) -> list[ProtocolOut]:
+def protocols(max_sustain_s: float) -> list[ProtocolOut]:
     """The protocols in the clinic's words, with the limits a session starts from."""
     return [
         ProtocolOut(
@@ -347,20 +370,24 @@ def protocols(ctx: AppContext) -> list[ProtocolOut]:
             label=PROFILES[name].label,
             observation_min=PROFILES[name].observation_min,
             thresholds=defaults_for(name),
-            max_sustain_s=ctx.settings.max_sustain_s,
+            max_sustain_s=max_sustain_s,
         )
         for name in PROTOCOLS
     ]
 
 
 def event_time(
-    ctx: AppContext, sent: datetime | None, loc: str = "ts", not_before: datetime | None = None
+    max_future_skew_s: float,
+    sent: datetime | None,
+    loc: str = "ts",
+    not_before: datetime | None = None,
 ) -> datetime:
-    """A staff-given time in UTC (now when left out); 422 when in the future or,
-    given `not_before` (the session's start), before it."""
+    """A staff-given time in UTC (now when left out); 422 when more than
+    `max_future_skew_s` in the future or, given `not_before` (the session's
+    start), before it."""
     now = utcnow()
     ts = sent.astimezone(UTC) if sent is not None else now
-    if ts > now + timedelta(seconds=ctx.settings.max_future_skew_s):
+    if ts > now + timedelta(seconds=max_future_skew_s):
         raise _bad_time((loc,), f"{loc} is in the future", sent)
     if not_before is not None and ts < not_before:
         raise _bad_time(
@@ -380,7 +407,7 @@ def event_out(event: SessionEvent) -> EventOut:
 
 async def add_event(
     db: AsyncSession,
-    ctx: AppContext,
+    parts: SessionParts,
     session_id: int,
     body: EventCreate,
     actor: audit.Actor,
@@ -389,7 +416,7 @@ async def add_event(
     """`data`: a dose's details (records/doses.py builds them)."""
     session = await _get_active(db, session_id)
     now = utcnow()
-    ts = event_time(ctx, body.ts, not_before=session.started_at)
+    ts = event_time(parts.settings.max_future_skew_s, body.ts, not_before=session.started_at)
     event = await repository.add_event(
         db,
         SessionEvent(
@@ -412,7 +439,7 @@ async def add_event(
     if body.kind == "dose" and (session.first_dose_at is None or ts < session.first_dose_at):
         session.first_dose_at = ts
         session.baseline = await compute_baseline(db, session, now)
-        await _publish(db, ctx, session)
+        await _publish(db, parts, session)
     return event_out(event)
 
 
@@ -424,7 +451,7 @@ async def list_events(db: AsyncSession, session_id: int) -> list[EventOut]:
 
 async def patch_thresholds(
     db: AsyncSession,
-    ctx: AppContext,
+    parts: SessionParts,
     session_id: int,
     change: ThresholdsChange,
     actor: audit.Actor,
@@ -438,7 +465,7 @@ async def patch_thresholds(
     except ValidationError as exc:
         raise _threshold_error(exc, ("body",), patch) from None
     session.thresholds = new.model_dump(mode="json")
-    max_s = ctx.settings.max_sustain_s
+    max_s = parts.settings.max_sustain_s
     off_before = alarms_off(session.protocol, old, max_s)
     off_after = alarms_off(session.protocol, new, max_s)
     await audit.record(
@@ -463,11 +490,13 @@ async def patch_thresholds(
                 session_id=session_id, kind=kind, ts=now, detail=detail, created_by=actor.id
             ),
         )
-    await _publish(db, ctx, session)
+    await _publish(db, parts, session)
     return new
 
 
-async def end(db: AsyncSession, ctx: AppContext, session_id: int, actor: audit.Actor) -> SessionOut:
+async def end(
+    db: AsyncSession, parts: SessionParts, session_id: int, actor: audit.Actor
+) -> SessionOut:
     session = await _get_active(db, session_id)
     now = utcnow()
     until = observation_until(session)
@@ -488,9 +517,9 @@ async def end(db: AsyncSession, ctx: AppContext, session_id: int, actor: audit.A
         entity_id=session_id,
         detail=detail,
     )
-    _tell_evaluator(db, ctx, session_id)  # its alarms resolve; the hub forgets its values
-    out = await view(db, ctx, session)
-    await ctx.hub.emit(db, "session", {"session": out.model_dump(mode="json")})
+    _tell_evaluator(db, parts.cluster, session_id)  # its alarms resolve; the hub forgets its values
+    out = await view(db, parts.latest, parts.settings, session)
+    await parts.events.emit(db, "session", {"session": out.model_dump(mode="json")})
     return out
 
 
