@@ -7,14 +7,20 @@ file, exactly as devices and dashboards do; nothing is mocked.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import functools
 import itertools
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -60,6 +66,27 @@ def end_process(proc: subprocess.Popen[bytes], sig: int, within_s: float = 15) -
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@functools.cache
+def _users_template() -> Path:
+    """A migrated SQLite database with the admin and the nurse, made once per
+    test process through the real command line."""
+    folder = Path(tempfile.mkdtemp(prefix="vitalwatch-users-"))
+    atexit.register(shutil.rmtree, folder, True)
+    template = ServerProcess(folder)
+    template.cli("users", "create", ADMIN[0], "--role", "admin", "--password", ADMIN[1])
+    template.cli("users", "create", NURSE[0], "--role", "nurse", "--password", NURSE[1])
+    return folder / "vitalwatch.db"
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy (SQLite's backup API: WAL content included)."""
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
 
 
 def iso(t: datetime) -> str:
@@ -122,6 +149,14 @@ class ServerProcess:
         )
 
     def create_users(self) -> None:
+        """The admin and the nurse, made with `vitalwatch users create`. A fresh
+        SQLite file is copied from a database this process made so once: each
+        command costs a Python start, the migrations and an argon2 hash, and
+        the suite starts hundreds of servers."""
+        sqlite_file = self.workdir / "vitalwatch.db"
+        if self.database_url == f"sqlite+aiosqlite:///{sqlite_file}" and not sqlite_file.exists():
+            _copy_sqlite(_users_template(), sqlite_file)
+            return
         self.cli("users", "create", ADMIN[0], "--role", "admin", "--password", ADMIN[1])
         self.cli("users", "create", NURSE[0], "--role", "nurse", "--password", NURSE[1])
 

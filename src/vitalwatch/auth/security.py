@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -29,9 +30,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 _ALGORITHM = "HS256"
-#: A valid hash to verify against when the user does not exist, so a login
-#: for an unknown name takes as long as one with a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A valid hash to verify against when the user does not exist, so a login
+    for an unknown name takes as long as one with a wrong password. Made once,
+    in the pool (not on import: every command-line call would pay an argon2)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 DEVICE_TOKEN_PREFIX = "vwd_"  # noqa: S105 - a prefix, not a secret
 #: Hashing threads run at this nice value (Linux: per thread), so the event
 #: loop wins the CPU when both want it.
@@ -59,6 +67,7 @@ class HashPool:
         self._rest_factor = 1.0 / duty - 1.0
         #: Per worker thread: when it may start its next check.
         self._worker = threading.local()
+        self._executor.submit(_dummy_hash)  # ready before the first unknown name
 
     async def run(self, fn: Callable[[], bool]) -> bool:
         if self._pending >= self._max_waiting:
@@ -86,7 +95,7 @@ class HashPool:
 
         def _verify() -> bool:
             try:
-                ok = _hasher.verify(password_hash or _DUMMY_HASH, password)
+                ok = _hasher.verify(password_hash or _dummy_hash(), password)
             except (VerificationError, InvalidHashError):
                 return False
             return ok and bool(password_hash)

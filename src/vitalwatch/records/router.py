@@ -22,7 +22,6 @@ from vitalwatch.records import (
     rems,
     report,
     report_html,
-    report_pdf,
     series,
 )
 from vitalwatch.records.errors import RecordNotFound
@@ -167,6 +166,10 @@ async def report_page(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
 )
 async def report_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> Response:
     """The same report as a PDF (vector charts)."""
+    # imported on first use: fpdf2 and fontTools are the slowest imports of the
+    # service, and a restarting service should be back on the alarm path sooner
+    from vitalwatch.records import report_pdf
+
     built = await report.build(db, ctx.latest, ctx.settings.tz, session_id)
     return Response(
         report_pdf.render(built),
