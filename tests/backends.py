@@ -33,7 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -256,20 +256,21 @@ def own(start: Callable[[], Throwaway]) -> Throwaway:
 # --- which server a test run uses ----------------------------------------------------
 
 
-async def _pg_admin(url: str, sql: str) -> None:
+async def _pg_admin(url: str, sql: str) -> Any:
     import asyncpg
 
     conn = await asyncpg.connect(url, timeout=3)
     try:
-        await conn.execute(sql)
+        return await conn.fetchval(sql)
     finally:
         await conn.close()
 
 
-def _pg_run(url: str, sql: str) -> None:
+def _pg_run(url: str, sql: str) -> Any:
+    """Run one statement and return its first value."""
     # in a thread: callers may be inside a running event loop (async tests)
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _pg_admin(url, sql)).result()
+        return pool.submit(asyncio.run, _pg_admin(url, sql)).result()
 
 
 def _pg_problem(url: str) -> str | None:
@@ -369,6 +370,21 @@ def fresh_database(admin: str) -> str:
         _unavailable(f"PostgreSQL at {admin} refused CREATE DATABASE: {exc}")
     base = admin.replace("postgresql://", "postgresql+asyncpg://", 1)
     return base.rsplit("/", 1)[0] + "/" + name
+
+
+def copy_if_empty(database_url: str, template: str) -> bool:
+    """Replace the database of `database_url` by a copy of the database named
+    `template` (PostgreSQL's CREATE DATABASE ... TEMPLATE) if it has no tables
+    yet; False, and nothing changed, if it has."""
+    libpq = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    name = libpq.rsplit("/", 1)[1]
+    tables = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+    if _pg_run(libpq, tables) != 0:
+        return False
+    admin = libpq.rsplit("/", 1)[0] + "/postgres"
+    _pg_run(admin, f'DROP DATABASE "{name}"')
+    _pg_run(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return True
 
 
 def require_redis() -> str:

@@ -80,6 +80,20 @@ def _users_template() -> Path:
     return folder / "vitalwatch.db"
 
 
+@functools.cache
+def _users_template_pg(admin: str) -> str:
+    """The same on PostgreSQL: the name of a database, made once per test
+    process, that servers' fresh databases are copied from."""
+    from tests.backends import fresh_database
+
+    folder = Path(tempfile.mkdtemp(prefix="vitalwatch-users-pg-"))
+    atexit.register(shutil.rmtree, folder, True)
+    template = ServerProcess(folder, database_url=fresh_database(admin))
+    template.cli("users", "create", ADMIN[0], "--role", "admin", "--password", ADMIN[1])
+    template.cli("users", "create", NURSE[0], "--role", "nurse", "--password", NURSE[1])
+    return str(template.database_url).rsplit("/", 1)[1]
+
+
 def _copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy (SQLite's backup API: WAL content included)."""
     with (
@@ -152,11 +166,21 @@ class ServerProcess:
         """The admin and the nurse, made with `vitalwatch users create`. A fresh
         SQLite file is copied from a database this process made so once: each
         command costs a Python start, the migrations and an argon2 hash, and
-        the suite starts hundreds of servers."""
+        the suite starts hundreds of servers. A fresh PostgreSQL database is
+        made again from a template database, likewise."""
+        from tests.backends import copy_if_empty, postgres_admin_url
+
         sqlite_file = self.workdir / "vitalwatch.db"
-        if self.database_url == f"sqlite+aiosqlite:///{sqlite_file}" and not sqlite_file.exists():
+        url = str(self.database_url)
+        if url == f"sqlite+aiosqlite:///{sqlite_file}" and not sqlite_file.exists():
             _copy_sqlite(_users_template(), sqlite_file)
             return
+        if url.startswith("postgresql+asyncpg://"):
+            admin = postgres_admin_url()
+            on_admin = admin.replace("postgresql://", "postgresql+asyncpg://", 1)
+            same_server = url.rsplit("/", 1)[0] == on_admin.rsplit("/", 1)[0]
+            if same_server and copy_if_empty(url, _users_template_pg(admin)):
+                return
         self.cli("users", "create", ADMIN[0], "--role", "admin", "--password", ADMIN[1])
         self.cli("users", "create", NURSE[0], "--role", "nurse", "--password", NURSE[1])
 
