@@ -75,8 +75,7 @@ def _users_template() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="vitalwatch-users-"))
     atexit.register(shutil.rmtree, folder, True)
     template = ServerProcess(folder)
-    template.cli("users", "create", ADMIN[0], "--role", "admin", "--password", ADMIN[1])
-    template.cli("users", "create", NURSE[0], "--role", "nurse", "--password", NURSE[1])
+    template.make_users()
     return folder / "vitalwatch.db"
 
 
@@ -89,8 +88,7 @@ def _users_template_pg(admin: str) -> str:
     folder = Path(tempfile.mkdtemp(prefix="vitalwatch-users-pg-"))
     atexit.register(shutil.rmtree, folder, True)
     template = ServerProcess(folder, database_url=fresh_database(admin))
-    template.cli("users", "create", ADMIN[0], "--role", "admin", "--password", ADMIN[1])
-    template.cli("users", "create", NURSE[0], "--role", "nurse", "--password", NURSE[1])
+    template.make_users()
     return str(template.database_url).rsplit("/", 1)[1]
 
 
@@ -181,6 +179,10 @@ class ServerProcess:
             same_server = url.rsplit("/", 1)[0] == on_admin.rsplit("/", 1)[0]
             if same_server and copy_if_empty(url, _users_template_pg(admin)):
                 return
+        self.make_users()
+
+    def make_users(self) -> None:
+        """The admin and the nurse, through the real command line."""
         self.cli("users", "create", ADMIN[0], "--role", "admin", "--password", ADMIN[1])
         self.cli("users", "create", NURSE[0], "--role", "nurse", "--password", NURSE[1])
 
