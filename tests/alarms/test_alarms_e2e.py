@@ -7,7 +7,17 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from tests.support import Api, ServerProcess, connect, now_utc, recv, samples, until
+from tests.support import (
+    ADMIN,
+    Api,
+    ServerProcess,
+    connect,
+    now_utc,
+    recv,
+    samples,
+    until,
+    wait_for,
+)
 
 
 async def alarms_of(api: Api, session_id: int, state: str | None = None) -> list[dict[str, Any]]:
@@ -168,6 +178,46 @@ async def test_silent_device_raises_technical_alarm(
     await asyncio.sleep(1.5)
     again = next(a for a in await alarms_of(api, session["id"]) if a["id"] == alarm["id"])
     assert again["state"] == "resolved"
+
+
+async def test_retired_monitor_leaves_its_sessions_alarms(
+    own_server: tuple[ServerProcess, Api],
+) -> None:
+    """An admin retires one of two silent monitors: its "offline" alarm ends at
+    once (it can never send again), the other monitor's stays, and dashboards
+    get the session again."""
+    server, api = own_server
+    first, second = await api.device(), await api.device()
+    session = await api.session([first["id"], second["id"]])
+    server.stop()
+    await server.sql(
+        "UPDATE sessions SET started_at = :t, recorded_at = :t WHERE id = :s",
+        t=now_utc() - timedelta(seconds=90),
+        s=session["id"],
+    )
+    server.start()
+
+    async def both_offline() -> list[dict[str, Any]] | None:
+        found = [a for a in await alarms_of(api, session["id"]) if a["kind"] == "technical"]
+        return found if len(found) == 2 else None
+
+    offline = {a["rule"]: a for a in await wait_for(both_offline, timeout=10)}
+    ws = await connect(server, api)
+    admin = await api.auth(ADMIN)
+    r = await api.http.post(f"/api/v1/devices/{first['id']}/retire", headers=admin)
+    assert r.status_code == 200 and r.json()["released_session_id"] == session["id"]
+    # the session as a dashboard sees it again (it lists every monitor that fed it)
+    await until(ws, lambda m: m.get("type") == "session" and m["session"]["id"] == session["id"])
+    await ws.close()
+
+    async def first_resolved() -> dict[str, Any] | None:
+        now = {a["rule"]: a for a in await alarms_of(api, session["id"])}
+        gone = now[f"monitor:{first['id']}"]
+        return now if gone["state"] == "resolved" else None
+
+    now = await wait_for(first_resolved)
+    assert now[f"monitor:{second['id']}"]["state"] == "active"
+    assert set(now) == set(offline)
 
 
 async def test_restart_neither_loses_nor_repeats_an_alarm(

@@ -18,6 +18,8 @@ from vitalwatch.devices.schemas import (
     DeviceRetired,
 )
 from vitalwatch.ids import PathId
+from vitalwatch.sessions import service as sessions_service
+from vitalwatch.sessions.deps import Parts
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
@@ -97,9 +99,15 @@ async def rotate_device_token(
 
 
 @router.post("/{device_id}/retire", response_model=DeviceRetired)
-async def retire_device(device_id: PathId, db: DbSession, ctx: Ctx, claims: Admin) -> DeviceRetired:
-    """Retire a monitor: its token is refused at once; it leaves its session."""
+async def retire_device(
+    device_id: PathId, db: DbSession, ctx: Ctx, parts: Parts, claims: Admin
+) -> DeviceRetired:
+    """Retire a monitor: its token is refused at once; it leaves its session,
+    whose alarms and dashboards are told."""
     try:
-        return await service.retire(db, device_id, ctx.devices, actor_of(claims))
+        retired = await service.retire(db, device_id, ctx.devices, actor_of(claims))
     except _ERRORS as exc:
         raise _problem(exc) from None
+    if retired.released_session_id is not None:
+        await sessions_service.monitor_released(db, parts, retired.released_session_id)
+    return retired

@@ -217,6 +217,16 @@ def _tell_evaluator(db: AsyncSession, cluster: Cluster, session_id: int) -> None
     on_commit(db, _reload)
 
 
+async def monitor_released(db: AsyncSession, parts: SessionParts, session_id: int) -> None:
+    """A monitor left an active session without a session change (it was retired):
+    its evaluator drops it (its alarms end as "Monitor unbound") and every
+    dashboard gets the session again, once the change commits."""
+    session = await repository.get(db, session_id)
+    if session is not None and session.status == "active":
+        await db.flush()
+        await _publish(db, parts, session)
+
+
 async def _get_active(db: AsyncSession, session_id: int) -> Session:
     session = await repository.get(db, session_id, for_update=True)
     if session is None:
