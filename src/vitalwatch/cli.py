@@ -276,7 +276,7 @@ def db_prune_readings(
 async def _prune(days: int) -> int:
     # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.db import create_engine, create_sessionmaker
-    from vitalwatch.readings.service import prune_old_readings
+    from vitalwatch.housekeeping import prune_old_readings
 
     engine = create_engine(get_settings())
     try:

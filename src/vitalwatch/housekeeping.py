@@ -16,13 +16,15 @@ from vitalwatch.config import Settings
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
-from vitalwatch.readings.service import prune_old_readings
+from vitalwatch.readings import repository as readings_repo
+from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
 _FLUSH_S = 5.0
 _PRUNE_S = 3600.0
+_PRUNE_BATCH = 10_000
 
 
 class Housekeeping:
@@ -67,3 +69,21 @@ class Housekeeping:
                         await prune_old_readings(self._maker, days)
             except Exception:
                 log.exception("housekeeping_failed")
+
+
+async def prune_old_readings(maker: async_sessionmaker[AsyncSession], days: int) -> int:
+    """Delete the readings of sessions that ended more than `days` ago, in short
+    transactions (so ingest is never held up); returns how many rows went."""
+    ended = sessions_repo.ended_before(datetime.now(UTC) - timedelta(days=days))
+    total = 0
+    while True:
+        async with maker() as db:
+            deleted = await readings_repo.delete_of_sessions(db, ended, _PRUNE_BATCH)
+            await db.commit()
+        total += deleted
+        if deleted == 0:
+            break
+        await asyncio.sleep(0)  # let ingest in between batches
+    if total:
+        log.info("readings_pruned", rows=total, retention_days=days)
+    return total

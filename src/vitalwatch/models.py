@@ -5,13 +5,12 @@ from vitalwatch.audit.models import AuditEntry
 from vitalwatch.auth.models import User
 from vitalwatch.cluster.models import PartitionOwner
 from vitalwatch.db import Base
-from vitalwatch.devices.models import Device
-from vitalwatch.hl7.models import DeviceHl7Id, Hl7Sender, Hl7Unmapped, MonitorAlarm
+from vitalwatch.devices.models import Device, DeviceHl7Id
+from vitalwatch.hl7.models import Hl7Sender, Hl7Unmapped, MonitorAlarm
 from vitalwatch.live.models import LiveEvent
-from vitalwatch.manual.models import ManualReading
 from vitalwatch.notify.models import NotifyChainStep, NotifyOutbox, NotifyTarget
 from vitalwatch.patients.models import Patient
-from vitalwatch.readings.models import readings
+from vitalwatch.readings.models import ManualReading, readings
 from vitalwatch.records.models import (
     ChecklistEntry,
     Observation,

@@ -5,6 +5,9 @@
   holds everything (`OwnsEverything`); in production mode a partition
   (cluster/partition.py) holds its share and fences on its lease's epoch.
   This is all the alarm service knows of there being several processes.
+- `EventLog`: where alarm events go to the dashboards: recorded in the
+  transaction that changes the alarm, published once it commits (the live
+  hub implements it; the alarm service does not import the live domain).
 - `NotificationPort`: the alarm service hands an alarm to secondary
   notification (phones, pagers, e-mail) in the same transaction as the alarm
   transition that caused it, so a committed escalation always has its
@@ -47,6 +50,16 @@ class OwnsEverything:
 
     async def fence(self, conn: AsyncConnection) -> None:
         return None
+
+
+class EventLog(Protocol):
+    async def record(self, conn: AsyncConnection, type_: str, payload: dict[str, Any]) -> int:
+        """A live event in the caller's transaction (a `live_events` row): its id."""
+        ...
+
+    def publish(self, event_id: int, type_: str, payload: dict[str, Any]) -> None:
+        """A committed event, to every dashboard."""
+        ...
 
 
 class NotificationPort(Protocol):

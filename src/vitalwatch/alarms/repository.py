@@ -45,6 +45,10 @@ async def search(
     return (await db.execute(stmt)).scalars().all()
 
 
+async def ids_of_session(db: AsyncSession, session_id: int) -> frozenset[int]:
+    return frozenset(await db.scalars(select(Alarm.id).where(Alarm.session_id == session_id)))
+
+
 async def get(db: AsyncSession, alarm_id: int) -> Alarm | None:
     return await db.get(Alarm, alarm_id)
 

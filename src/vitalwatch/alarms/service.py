@@ -32,6 +32,7 @@ from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
 from vitalwatch.alarms.ports import (
     CommandSource,
     DirectCommands,
+    EventLog,
     NoNotifications,
     NotificationPort,
     Ownership,
@@ -43,7 +44,6 @@ from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.audit import service as audit
 from vitalwatch.auth import repository as users_repo
 from vitalwatch.config import Settings
-from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS
 from vitalwatch.readings import repository as readings_repo
@@ -97,7 +97,7 @@ class AlarmService:
         self,
         settings: Settings,
         maker: async_sessionmaker[AsyncSession],
-        hub: Hub,
+        events: EventLog,
         *,
         ownership: Ownership | None = None,
         notifications: NotificationPort | None = None,
@@ -107,7 +107,7 @@ class AlarmService:
         self._notify = notifications or NoNotifications()
         self._commands = commands or DirectCommands()
         self._maker = maker
-        self._hub = hub
+        self._events = events
         self._ownership = ownership or OwnsEverything()
         self.owns = self._ownership.owns
         self._fence = self._ownership.fence
@@ -222,7 +222,7 @@ class AlarmService:
     # -- persistence --------------------------------------------------------------------
 
     async def _store(self, conn: AsyncConnection, transitions: Sequence[Transition]) -> list[Event]:
-        events, changes, new_ids = await AlarmStore(self._hub).write(conn, transitions)
+        events, changes, new_ids = await AlarmStore(self._events).write(conn, transitions)
         for t in transitions:
             if t.view.uid in new_ids:
                 self.engine.set_id(t.view.session_id, t.view.rule, new_ids[t.view.uid])
@@ -244,7 +244,7 @@ class AlarmService:
 
     def _dispatch(self, events: Iterable[Event]) -> None:
         for event_id, payload in events:
-            self._hub.publish(event_id, "alarm", payload)
+            self._events.publish(event_id, "alarm", payload)
 
     async def _run(self, transitions: Sequence[Transition]) -> None:
         """Store and publish transitions outside the ingest path (lock held)."""

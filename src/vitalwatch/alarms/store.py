@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,6 +19,7 @@ from vitalwatch.alarms import repository
 from vitalwatch.alarms.engine import LOGGED, SIGNIFICANCE, AlarmView, ConditionView, Transition
 from vitalwatch.alarms.engine.model import STATION, State
 from vitalwatch.alarms.models import Alarm
+from vitalwatch.alarms.ports import EventLog
 from vitalwatch.alarms.schemas import AlarmOut, ConditionOut, DeliveryOut
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import ALARM_TRANSITIONS
@@ -158,12 +159,6 @@ def view_of(row: Any) -> AlarmView:
         first_seen_at=epoch(row.first_seen_at),
         id=row.id,
     )
-
-
-class EventLog(Protocol):
-    """Where alarm events go: a `live_events` row in the same transaction."""
-
-    async def record(self, conn: AsyncConnection, type_: str, payload: dict[str, Any]) -> int: ...
 
 
 #: (event id, payload) of a live event to publish once the transaction commits

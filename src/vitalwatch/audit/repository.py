@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitalwatch.alarms.models import Alarm
 from vitalwatch.audit.models import AuditEntry
 
 
@@ -18,7 +17,8 @@ from vitalwatch.audit.models import AuditEntry
 class AuditFilter:
     actor: str | None = None  # a user name (exact)
     action: str | None = None  # exact ("user.disable") or a prefix ending in "." ("auth.")
-    session_id: int | None = None  # the session's own rows and those of its alarms
+    session_id: int | None = None  # the session's own rows and those of its alarms:
+    alarm_ids: frozenset[int] = frozenset()  # the session's alarms (the caller knows them)
     since: datetime | None = None
     until: datetime | None = None
     before_id: int | None = None  # paging: rows older than this id
@@ -34,11 +34,10 @@ async def search(db: AsyncSession, f: AuditFilter, limit: int) -> Sequence[Audit
         else:
             stmt = stmt.where(AuditEntry.action == f.action)
     if f.session_id is not None:
-        alarms = select(Alarm.id).where(Alarm.session_id == f.session_id)
         stmt = stmt.where(
             or_(
                 and_(AuditEntry.entity == "session", AuditEntry.entity_id == f.session_id),
-                and_(AuditEntry.entity == "alarm", AuditEntry.entity_id.in_(alarms)),
+                and_(AuditEntry.entity == "alarm", AuditEntry.entity_id.in_(f.alarm_ids)),
             )
         )
     if f.since is not None:

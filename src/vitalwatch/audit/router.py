@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.audit import repository
 from vitalwatch.audit.repository import AuditFilter
 from vitalwatch.audit.schemas import AuditOut
@@ -24,7 +25,8 @@ CSV_COLUMNS = ("id", "ts", "actor_type", "actor_id", "actor_name", "action", "en
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _filter(
+async def _filter(
+    db: DbSession,
     actor: Annotated[str | None, Query(max_length=64, description="user name")] = None,
     action: Annotated[
         str | None, Query(max_length=48, description='exact, or a prefix ending in "."')
@@ -34,7 +36,11 @@ def _filter(
     until: Moment | None = None,
     before_id: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
 ) -> AuditFilter:
-    return AuditFilter(actor, action, session_id, since, until, before_id)
+    """The filter, with the session's alarms (their rows belong to the session's log)."""
+    alarm_ids = (
+        frozenset() if session_id is None else await alarms_repo.ids_of_session(db, session_id)
+    )
+    return AuditFilter(actor, action, session_id, alarm_ids, since, until, before_id)
 
 
 @router.get("", response_model=list[AuditOut])
@@ -52,7 +58,7 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditOut]:
     """Newest first; page with `before_id` (the last id you got)."""
-    f = _filter(actor, action, session_id, since, until, before_id)
+    f = await _filter(db, actor, action, session_id, since, until, before_id)
     return [AuditOut.model_validate(e) for e in await repository.search(db, f, limit)]
 
 
@@ -73,7 +79,7 @@ async def audit_csv(
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
     """The same rows as CSV (a spreadsheet never runs a cell as a formula)."""
-    f = _filter(actor, action, session_id, since, until, None)
+    f = await _filter(db, actor, action, session_id, since, until, None)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*CSV_COLUMNS, "detail"])

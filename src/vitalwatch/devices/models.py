@@ -36,3 +36,15 @@ class Device(Base):
     #: IANA time zone of HL7 times without an offset (None: VITALWATCH_MLLP_TIMEZONE).
     hl7_timezone: Mapped[str | None] = mapped_column(String(64))
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeviceHl7Id(Base):
+    """An identifier an HL7 message names its sender by (EUI-64, bed, application)."""
+
+    __tablename__ = "device_hl7_ids"
+
+    #: casefolded, trimmed: what messages are matched on (unique: one device each)
+    identifier: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display: Mapped[str] = mapped_column(String(200))  # as the admin wrote it
+    device_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("devices.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,6 +17,7 @@ from vitalwatch.devices.schemas import (
     DevicePatch,
     DeviceRetired,
 )
+from vitalwatch.hl7 import admin as hl7_admin
 from vitalwatch.ids import PathId
 from vitalwatch.sessions import service as sessions_service
 from vitalwatch.sessions.deps import Parts
@@ -28,7 +29,12 @@ _TAKEN: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _identities_changed(db: DbSession, ctx: Ctx) -> None:
+async def _identities_changed(db: DbSession, ctx: Ctx, identifiers: list[str] | None) -> None:
+    """Registered identifiers leave the unassigned senders; the MLLP listener
+    forgets what it knew of senders once the change commits."""
+    if identifiers:
+        await hl7_admin.identifiers_registered(db, identifiers)
+
     async def _forget() -> None:
         if ctx.hl7 is not None:
             ctx.hl7.forget_identities()
@@ -47,7 +53,7 @@ async def register_device(
         out = await service.register(db, body, actor_of(claims))
     except service.Hl7IdTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    _identities_changed(db, ctx)
+    await _identities_changed(db, ctx, body.hl7_ids)
     return out
 
 
@@ -62,7 +68,7 @@ async def update_device(
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except service.Hl7IdTaken as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    _identities_changed(db, ctx)
+    await _identities_changed(db, ctx, body.hl7_ids)
     return out
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from vitalwatch.hl7.times import BadZone, zone
+from vitalwatch.devices.zones import BadZone, zone
 
 Hl7Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _HL7_IDS_DOC = (

@@ -21,7 +21,6 @@ from vitalwatch.devices.schemas import (
     DevicePatch,
     DeviceRetired,
 )
-from vitalwatch.hl7 import repository as hl7_repo
 
 if TYPE_CHECKING:
     from vitalwatch.auth.directory import RevocationBus
@@ -125,9 +124,9 @@ def to_out(
 
 async def _claim_ids(db: AsyncSession, device_id: int | None, identifiers: list[str]) -> None:
     """Raise Hl7IdTaken when another device holds one of the identifiers."""
-    for ident, owner in (await hl7_repo.owners(db, identifiers)).items():
+    for ident, owner in (await repository.owners(db, identifiers)).items():
         if owner != device_id:
-            shown = next(i for i in identifiers if hl7_repo.norm(i) == ident)
+            shown = next(i for i in identifiers if repository.norm(i) == ident)
             raise Hl7IdTaken(shown, owner)
 
 
@@ -145,7 +144,7 @@ async def register(db: AsyncSession, body: DeviceCreate, actor: audit.Actor) -> 
         ),
     )
     if body.hl7_ids:
-        await hl7_repo.set_ids(db, device.id, body.hl7_ids)
+        await repository.set_ids(db, device.id, body.hl7_ids)
     await audit.record(
         db,
         actor=actor,
@@ -154,7 +153,7 @@ async def register(db: AsyncSession, body: DeviceCreate, actor: audit.Actor) -> 
         entity_id=device.id,
         detail={"name": body.name, "model": body.model, "hl7_ids": body.hl7_ids or None},
     )
-    ids = (await hl7_repo.ids_of(db, [device.id])).get(device.id, [])
+    ids = (await repository.ids_of(db, [device.id])).get(device.id, [])
     return DeviceCreated(**to_out(device, hl7_ids=ids).model_dump(), token=token)
 
 
@@ -165,7 +164,7 @@ async def update(
     if device is None or device.retired or device.kind != "monitor":
         raise DeviceNotFound(f"Device {device_id} not found")
     given = body.model_dump(exclude_unset=True)
-    old_ids = (await hl7_repo.ids_of(db, [device_id])).get(device_id, [])
+    old_ids = (await repository.ids_of(db, [device_id])).get(device_id, [])
     old = {
         "name": device.name,
         "model": device.model,
@@ -174,7 +173,7 @@ async def update(
     }
     if body.hl7_ids is not None:
         await _claim_ids(db, device_id, body.hl7_ids)
-        await hl7_repo.set_ids(db, device_id, body.hl7_ids)
+        await repository.set_ids(db, device_id, body.hl7_ids)
     if "name" in given and body.name is not None:
         device.name = body.name
     if "model" in given:
@@ -190,7 +189,7 @@ async def update(
         entity_id=device_id,
         detail={"old": old, "new": given},
     )
-    ids = (await hl7_repo.ids_of(db, [device_id])).get(device_id, [])
+    ids = (await repository.ids_of(db, [device_id])).get(device_id, [])
     return to_out(device, hl7_ids=ids)
 
 
@@ -198,7 +197,7 @@ async def list_devices(
     db: AsyncSession, directory: DeviceDirectory, include_retired: bool = False
 ) -> list[DeviceOut]:
     devices = await repository.list_all(db, include_retired)
-    ids = await hl7_repo.ids_of(db, [d.id for d in devices])
+    ids = await repository.ids_of(db, [d.id for d in devices])
     return [to_out(d, directory, ids.get(d.id)) for d in devices]
 
 
@@ -234,7 +233,7 @@ async def rotate(
     await audit.record(
         db, actor=actor, action="device.rotate", entity="device", entity_id=device.id
     )
-    ids = (await hl7_repo.ids_of(db, [device.id])).get(device.id)
+    ids = (await repository.ids_of(db, [device.id])).get(device.id)
     return DeviceCreated(**to_out(device, directory, ids).model_dump(), token=token)
 
 
@@ -257,6 +256,6 @@ async def retire(
         entity_id=device.id,
         detail={"session_id": released} if released is not None else None,
     )
-    ids = (await hl7_repo.ids_of(db, [device.id])).get(device.id)
+    ids = (await repository.ids_of(db, [device.id])).get(device.id)
     out = to_out(device, directory, ids)
     return DeviceRetired(**out.model_dump(), released_session_id=released)

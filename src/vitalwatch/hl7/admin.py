@@ -54,6 +54,11 @@ async def unassigned(db: AsyncSession) -> list[UnassignedOut]:
     ]
 
 
+async def identifiers_registered(db: AsyncSession, identifiers: Sequence[str]) -> None:
+    """Identifiers a device now holds are no longer unassigned senders."""
+    await repository.forget_senders(db, identifiers)
+
+
 async def register(
     db: AsyncSession,
     directory: DeviceDirectory,
@@ -65,7 +70,9 @@ async def register(
     if sender is None:
         raise SenderNotFound(f"Unassigned sender {sender_id} not found (registered already?)")
     identifier = body.identifier or sender.display
-    if repository.norm(identifier) not in {repository.norm(i["value"]) for i in sender.identifiers}:
+    if devices_repo.norm(identifier) not in {
+        devices_repo.norm(i["value"]) for i in sender.identifiers
+    }:
         raise Conflict(f"{identifier!r} is not one of this sender's identifiers")
     try:
         if body.device_id is None:
@@ -77,7 +84,7 @@ async def register(
             )
             out = DeviceOut(**created.model_dump(exclude={"token"}))
         else:
-            existing = (await repository.ids_of(db, [body.device_id])).get(body.device_id, [])
+            existing = (await devices_repo.ids_of(db, [body.device_id])).get(body.device_id, [])
             out = await devices.update(
                 db, body.device_id, DevicePatch(hl7_ids=[*existing, identifier]), actor
             )
@@ -85,6 +92,7 @@ async def register(
         raise Conflict(str(exc)) from None
     except devices.DeviceNotFound as exc:
         raise Conflict(str(exc)) from None
+    await identifiers_registered(db, [identifier])
     await db.delete(sender)
     await audit.record(
         db,

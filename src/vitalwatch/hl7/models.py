@@ -1,4 +1,4 @@
-"""HL7 tables: monitors' HL7 identifiers, senders nobody registered yet, rows the
+"""HL7 tables: senders nobody registered yet, rows the
 mapping does not use, and the monitors' own alarm reports (ORU^R40)."""
 
 from __future__ import annotations
@@ -10,18 +10,6 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vitalwatch.db import Base, BigIntPK, UTCDateTime, utcnow
-
-
-class DeviceHl7Id(Base):
-    """An identifier an HL7 message names its sender by (EUI-64, bed, application)."""
-
-    __tablename__ = "device_hl7_ids"
-
-    #: casefolded, trimmed: what messages are matched on (unique: one device each)
-    identifier: Mapped[str] = mapped_column(String(200), primary_key=True)
-    display: Mapped[str] = mapped_column(String(200))  # as the admin wrote it
-    device_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("devices.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Hl7Sender(Base):

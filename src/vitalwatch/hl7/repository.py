@@ -10,61 +10,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.devices.models import Device
-from vitalwatch.hl7.models import DeviceHl7Id, Hl7Sender, Hl7Unmapped, MonitorAlarm
+from vitalwatch.devices.repository import norm
+from vitalwatch.hl7.models import Hl7Sender, Hl7Unmapped, MonitorAlarm
 from vitalwatch.sessions.models import Patient, Session, SessionEvent
-
-
-def norm(identifier: str) -> str:
-    return identifier.strip().casefold()
-
-
-async def device_for(db: AsyncSession, identifiers: Sequence[str]) -> Device | None:
-    """The registered, not retired device named by the first identifier that matches."""
-    keys = [norm(i) for i in identifiers]
-    if not keys:
-        return None
-    rows = (
-        await db.execute(
-            select(DeviceHl7Id.identifier, Device)
-            .join(Device, Device.id == DeviceHl7Id.device_id)
-            .where(DeviceHl7Id.identifier.in_(keys), Device.retired.is_(False))
-        )
-    ).all()
-    found = {ident: device for ident, device in rows}
-    return next((found[k] for k in keys if k in found), None)
-
-
-async def ids_of(db: AsyncSession, device_ids: Iterable[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    rows = await db.execute(
-        select(DeviceHl7Id.device_id, DeviceHl7Id.display)
-        .where(DeviceHl7Id.device_id.in_(list(device_ids)))
-        .order_by(DeviceHl7Id.created_at, DeviceHl7Id.identifier)
-    )
-    for device_id, display in rows:
-        out.setdefault(int(device_id), []).append(display)
-    return out
-
-
-async def owners(db: AsyncSession, identifiers: Iterable[str]) -> dict[str, int]:
-    """Which device holds each of these identifiers already (casefolded keys)."""
-    keys = [norm(i) for i in identifiers]
-    rows = await db.execute(
-        select(DeviceHl7Id.identifier, DeviceHl7Id.device_id).where(
-            DeviceHl7Id.identifier.in_(keys)
-        )
-    )
-    return {ident: int(device_id) for ident, device_id in rows}
-
-
-async def set_ids(db: AsyncSession, device_id: int, identifiers: Sequence[str]) -> None:
-    """Replace a device's identifiers (the caller checked that none is taken)."""
-    await db.execute(delete(DeviceHl7Id).where(DeviceHl7Id.device_id == device_id))
-    await db.flush()
-    for ident in dict.fromkeys(i.strip() for i in identifiers):
-        db.add(DeviceHl7Id(identifier=norm(ident), display=ident, device_id=device_id))
-    await db.flush()
-    await forget_senders(db, identifiers)
 
 
 async def forget_senders(db: AsyncSession, identifiers: Iterable[str]) -> None:

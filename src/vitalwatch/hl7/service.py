@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.config import Settings
 from vitalwatch.db import utcnow
+from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.devices.zones import BadZone, zone
 from vitalwatch.hl7 import ack, extract, repository
 from vitalwatch.hl7.mapping import Mapping, load
 from vitalwatch.hl7.monitor import Hl7Device, MonitorReports
 from vitalwatch.hl7.parser import Message, NotHL7, parse
-from vitalwatch.hl7.times import BadZone, zone
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
@@ -108,7 +109,7 @@ class Hl7Ingest:
             if not senders and not unmapped:
                 return
             async with self._maker() as db:
-                registered = await repository.owners(db, list(senders))  # meanwhile
+                registered = await devices_repo.owners(db, list(senders))  # meanwhile
                 for key, s in senders.items():
                     if key not in registered:
                         await repository.note_sender(db, key=key, **s)
@@ -242,7 +243,7 @@ class Hl7Ingest:
 
     async def _lookup(self, idents: list[str]) -> Hl7Device | None:
         async with self._maker() as db:
-            device = await repository.device_for(db, idents)
+            device = await devices_repo.device_for(db, idents)
         found: Hl7Device | None = None
         if device is not None:
             try:
@@ -254,7 +255,7 @@ class Hl7Ingest:
 
     def _note_sender(self, message: Message, peer: str) -> None:
         value = message.identifiers[0][1] if message.identifiers else peer
-        key = repository.norm(value)
+        key = devices_repo.norm(value)
         pending = self._senders.get(key)
         rows = [
             {

@@ -10,32 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _DTM = re.compile(
     r"(?P<y>\d{4})(?P<mo>\d{2})?(?P<d>\d{2})?(?P<h>\d{2})?(?P<mi>\d{2})?(?P<s>\d{2})?"
     r"(?:\.(?P<frac>\d{1,9})|(?P<extra>\d{1,9}))?"
     r"(?P<tz>[+-]\d{2}:?\d{2})?"
 )
-
-
-class BadZone(ValueError):
-    pass
-
-
-@lru_cache(maxsize=64)
-def zone(name: str | None) -> tzinfo:
-    """A time zone by IANA name ("Europe/Berlin", "UTC"); None or "local": this machine's."""
-    if name is None or name == "local":
-        local = datetime.now().astimezone().tzinfo
-        return local if local is not None else UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadZone(
-            f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)"
-        ) from None
 
 
 def to_ms(text: str, default_tz: tzinfo) -> int | None:

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.auth.security import device_token_hash
 from vitalwatch.devices.models import Device
-from vitalwatch.manual.models import ManualReading
-from vitalwatch.readings.models import readings
+from vitalwatch.readings.models import ManualReading, readings
 from vitalwatch.sessions.models import SessionEvent
 from vitalwatch.vitals import METRICS
 

@@ -21,8 +21,8 @@ from vitalwatch.audit import service as audit
 from vitalwatch.db import on_commit, utcnow
 from vitalwatch.errors import Invalid
 from vitalwatch.manual import repository
-from vitalwatch.manual.models import ManualReading
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
+from vitalwatch.readings.models import ManualReading
 from vitalwatch.readings.validation import SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 from vitalwatch.sessions import repository as sessions_repo

@@ -8,13 +8,20 @@ Time-series access: every read is by session and time (ix_readings_session_ts).
 On PostgreSQL a BRIN index on ts_ms (a few kB for months of rows, as rows
 arrive in time order) serves the retention job, which deletes the readings of
 sessions ended longer ago than VITALWATCH_READINGS_RETENTION_DAYS.
+
+`manual_readings` says who typed a reading in and keeps a nurse's strike: a
+struck reading stays in the record but out of charts, baselines and the
+engine, so every readings query reads it (the manual domain writes it).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, Index, Table, UniqueConstraint
+from datetime import datetime
 
-from vitalwatch.db import Base, BigIntPK
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vitalwatch.db import Base, BigIntPK, UTCDateTime, utcnow
 
 readings = Table(
     "readings",
@@ -38,3 +45,28 @@ readings = Table(
         "ix_readings_ts_brin", "ts_ms", postgresql_using="brin", info={"dialects": ["postgresql"]}
     ).ddl_if(dialect="postgresql"),
 )
+
+
+class ManualReading(Base):
+    """Vitals a nurse typed in: the values are a row of `readings` (device = the
+    session's manual source, seq = this row's id); this row says who entered
+    them and whether a nurse struck them out."""
+
+    __tablename__ = "manual_readings"
+    __table_args__ = (
+        Index("ix_manual_readings_device_seq", "device_id", "seq", unique=True),
+        Index("ix_manual_readings_session", "session_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    session_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sessions.id"))
+    device_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("devices.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    entered_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    entered_by_name: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    struck_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    struck_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    struck_by_name: Mapped[str | None] = mapped_column(String(64))
+    strike_reason: Mapped[str | None] = mapped_column(String(500))

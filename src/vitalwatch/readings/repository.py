@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -14,6 +13,7 @@ from sqlalchemy import (
     CompoundSelect,
     Insert,
     Integer,
+    Select,
     bindparam,
     delete,
     exists,
@@ -24,10 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from vitalwatch.manual.models import ManualReading
 from vitalwatch.readings.batch import StoredBatch
-from vitalwatch.readings.models import readings
-from vitalwatch.sessions.models import Session
+from vitalwatch.readings.models import ManualReading, readings
 from vitalwatch.vitals import METRICS
 
 
@@ -172,15 +170,9 @@ async def session_history(
     )
 
 
-async def delete_of_sessions_ended_before(
-    db: AsyncSession, cutoff: datetime, batch: int = 10_000
-) -> int:
-    """Delete up to `batch` readings of sessions that ended before `cutoff`.
-
-    Small batches keep each transaction short, so ingest is never held up.
-    """
-    ended = select(Session.id).where(Session.status == "ended", Session.ended_at < cutoff)
-    victims = select(readings.c.id).where(readings.c.session_id.in_(ended)).limit(batch)
+async def delete_of_sessions(db: AsyncSession, session_ids: Select[int], batch: int) -> int:
+    """Delete up to `batch` readings of the sessions `session_ids` selects."""
+    victims = select(readings.c.id).where(readings.c.session_id.in_(session_ids)).limit(batch)
     result = await db.execute(delete(readings).where(readings.c.id.in_(victims)))
     return int(getattr(result, "rowcount", 0) or 0)
 

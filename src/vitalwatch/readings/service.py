@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import utcnow
 from vitalwatch.devices.service import DeviceDirectory, DeviceIdentity
 from vitalwatch.errors import Conflict, DomainError, Invalid, Unavailable
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
-from vitalwatch.readings import repository
 from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck
 from vitalwatch.readings.validation import SampleColumns, SampleProblems, parse_readings
@@ -113,21 +109,3 @@ async def ingest(
 def _unauthorized(detail: str) -> DeviceUnauthorized:
     INGEST_REQUESTS.labels("unauthorized").inc()
     return DeviceUnauthorized(detail)
-
-
-async def prune_old_readings(maker: async_sessionmaker[AsyncSession], days: int) -> int:
-    """Delete the readings of sessions that ended more than `days` ago, in short
-    transactions; returns how many rows went."""
-    cutoff = datetime.now(UTC) - timedelta(days=days)
-    total = 0
-    while True:
-        async with maker() as db:
-            deleted = await repository.delete_of_sessions_ended_before(db, cutoff)
-            await db.commit()
-        total += deleted
-        if deleted == 0:
-            break
-        await asyncio.sleep(0)  # let ingest in between batches
-    if total:
-        log.info("readings_pruned", rows=total, retention_days=days)
-    return total

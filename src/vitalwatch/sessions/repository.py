@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from vitalwatch.devices.models import Device
@@ -63,6 +63,11 @@ async def search(
     if until is not None:
         stmt = stmt.where(Session.started_at < until)
     return (await db.execute(stmt)).scalars().all()
+
+
+def ended_before(cutoff: datetime) -> Select[int]:
+    """The ids of sessions that ended before `cutoff` (readings retention)."""
+    return select(Session.id).where(Session.status == "ended", Session.ended_at < cutoff)
 
 
 async def list_for_patient(db: AsyncSession, patient_id: int) -> Sequence[Session]:
