@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig
-from vitalwatch.alarms.thresholds import defaults_for
+from vitalwatch.sessions.thresholds import defaults_for
 from vitalwatch.vitals import METRICS
 
 T0 = 1_800_000_000.0

@@ -544,12 +544,12 @@ async def seed_ward(url: str) -> Ward:
     ago with the default limits, a monitor bound to it and a free one."""
     # imported here: most tests drive a server process and never need the models
     from vitalwatch import migrate
-    from vitalwatch.alarms.thresholds import defaults_for
     from vitalwatch.config import Settings
     from vitalwatch.db import create_engine, create_sessionmaker
-    from vitalwatch.devices.models import Device
+    from vitalwatch.devices.models import Device, SessionDevice
     from vitalwatch.patients.models import Patient
-    from vitalwatch.sessions.models import Session, SessionDevice
+    from vitalwatch.sessions.models import Session
+    from vitalwatch.sessions.thresholds import defaults_for
 
     await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(Settings(database_url=url))

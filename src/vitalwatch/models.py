@@ -5,7 +5,7 @@ from vitalwatch.audit.models import AuditEntry
 from vitalwatch.auth.models import User
 from vitalwatch.cluster.models import PartitionOwner
 from vitalwatch.db import Base
-from vitalwatch.devices.models import Device, DeviceHl7Id
+from vitalwatch.devices.models import Device, DeviceHl7Id, SessionDevice
 from vitalwatch.hl7.models import Hl7Sender, Hl7Unmapped, MonitorAlarm
 from vitalwatch.live.models import LiveEvent
 from vitalwatch.notify.models import NotifyChainStep, NotifyOutbox, NotifyTarget
@@ -19,7 +19,7 @@ from vitalwatch.records.models import (
     SessionReadiness,
 )
 from vitalwatch.reports.models import ALARMS_RAISED_AT
-from vitalwatch.sessions.models import Session, SessionDevice, SessionEvent
+from vitalwatch.sessions.models import Session, SessionEvent
 
 __all__ = [
     "ALARMS_RAISED_AT",

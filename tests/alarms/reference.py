@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from vitalwatch.alarms.engine import CHANNELS, MIN_GAP_S
-from vitalwatch.alarms.thresholds import Thresholds
+from vitalwatch.sessions.thresholds import Thresholds
 from vitalwatch.vitals import METRIC_INFO, METRICS
 
 RANK = {"low": 0, "medium": 1, "high": 2}

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
-from vitalwatch.alarms.thresholds import ThresholdsPatch, defaults_for, merge
 from vitalwatch.readings.news2 import news2
+from vitalwatch.sessions.thresholds import ThresholdsPatch, defaults_for, merge
 from vitalwatch.vitals import METRICS
 
 T0 = 1_000_000.0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, State, Transition
-from vitalwatch.alarms.thresholds import defaults_for
+from vitalwatch.sessions.thresholds import defaults_for
 from vitalwatch.vitals import METRICS
 
 T0 = 1_000_000.0

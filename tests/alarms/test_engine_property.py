@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tests.alarms.reference import Reference
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
-from vitalwatch.alarms.thresholds import defaults_for
+from vitalwatch.sessions.thresholds import defaults_for
 from vitalwatch.vitals import METRICS
 
 HR = [35, 39, 40, 41, 45, 49, 50, 51, 56, 75, 114, 116, 119, 120, 121, 125, 134, 136, 140, 141, 150]

@@ -26,6 +26,7 @@ from vitalwatch.live.models import LiveEvent
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.validation import SampleColumns, parse_readings
 from vitalwatch.readings.writer import GroupCommitWriter
+from vitalwatch.sessions import repository as sessions_repo
 
 NURSE = Actor("user", None, "nurse")
 
@@ -72,7 +73,9 @@ async def test_a_stored_sample_raises_its_alarm_in_its_transaction_and_publishes
     published = Published()
     hub.attach(published, lambda session_id: None)
     alarms = AlarmService(Settings(database_url=ward.url), maker, hub)
-    writer = GroupCommitWriter(engine, listeners=[alarms], lock=alarms.lock)
+    writer = GroupCommitWriter(
+        engine, sessions_repo.note_on_timeline, listeners=[alarms], lock=alarms.lock
+    )
     await alarms.start()
     writer.start()
     try:

@@ -20,6 +20,7 @@ from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.models import readings
 from vitalwatch.readings.validation import SampleColumns, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, GroupCommitWriter, OutOfScope
+from vitalwatch.sessions import repository as sessions_repo
 
 
 @dataclass
@@ -71,7 +72,7 @@ async def test_a_batch_is_stored_once_and_a_repeat_counts_as_duplicates(
     ward: Ward, engine: AsyncEngine
 ) -> None:
     seen = Recorder()
-    writer = GroupCommitWriter(engine, listeners=[seen])
+    writer = GroupCommitWriter(engine, sessions_repo.note_on_timeline, listeners=[seen])
     writer.start()
     try:
         first = await writer.submit(ward.bound, columns(range(10)))
@@ -90,7 +91,7 @@ async def test_a_batch_is_stored_once_and_a_repeat_counts_as_duplicates(
 
 async def test_an_unbound_device_stores_nothing(ward: Ward, engine: AsyncEngine) -> None:
     seen = Recorder()
-    writer = GroupCommitWriter(engine, listeners=[seen])
+    writer = GroupCommitWriter(engine, sessions_repo.note_on_timeline, listeners=[seen])
     writer.start()
     try:
         with pytest.raises(DeviceNotBound):
@@ -114,7 +115,7 @@ class NoSession:
 async def test_a_session_outside_the_writers_scope_is_refused_unstored(
     ward: Ward, engine: AsyncEngine
 ) -> None:
-    writer = GroupCommitWriter(engine, scope=NoSession())
+    writer = GroupCommitWriter(engine, sessions_repo.note_on_timeline, scope=NoSession())
     writer.start()
     try:
         with pytest.raises(OutOfScope):
@@ -126,7 +127,7 @@ async def test_a_session_outside_the_writers_scope_is_refused_unstored(
 
 async def test_requests_waiting_together_share_one_commit(ward: Ward, engine: AsyncEngine) -> None:
     seen = Recorder()
-    writer = GroupCommitWriter(engine, listeners=[seen])
+    writer = GroupCommitWriter(engine, sessions_repo.note_on_timeline, listeners=[seen])
     # queued before the writer runs: one group commit takes them all
     waiting = [
         asyncio.create_task(writer.submit(ward.bound, columns(range(k * 10, k * 10 + 10))))

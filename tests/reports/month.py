@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from vitalwatch.alarms.thresholds import DEFAULT_THRESHOLDS
 from vitalwatch.models import Alarm, AlarmLogEntry, AuditEntry, Patient, Session
+from vitalwatch.sessions.thresholds import DEFAULT_THRESHOLDS
 
 PROTOCOLS = ("ketamine-iv", "esketamine-in", "ketamine-im")
 #: (rule, its conditions, weight)

@@ -13,7 +13,7 @@ from simulators.physiology import Patient
 from simulators.scenarios import SCENARIOS, TYPICAL, for_patient
 
 from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
-from vitalwatch.alarms.thresholds import defaults_for
+from vitalwatch.sessions.thresholds import defaults_for
 from vitalwatch.vitals import METRIC_INFO, METRICS
 
 T0 = 1_700_000_000.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from simulators.protocols import BP_LIMITS, PROTOCOLS
 
-from vitalwatch.alarms.thresholds import DEFAULT_THRESHOLDS
+from vitalwatch.sessions.thresholds import DEFAULT_THRESHOLDS
 from vitalwatch.vitals import PROFILES
 
 

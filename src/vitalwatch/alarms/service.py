@@ -40,7 +40,6 @@ from vitalwatch.alarms.ports import (
 )
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.alarms.store import AlarmStore, Change, Event, dt, epoch, out, view_of
-from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.audit import service as audit
 from vitalwatch.auth import repository as users_repo
 from vitalwatch.config import Settings
@@ -51,6 +50,7 @@ from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.models import Session
+from vitalwatch.sessions.thresholds import Thresholds
 from vitalwatch.tasks import cancel_and_wait
 
 log = get_logger(__name__)

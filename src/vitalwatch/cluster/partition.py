@@ -21,6 +21,7 @@ from vitalwatch.live.hub import Hub
 from vitalwatch.notify.outbox import Outbox
 from vitalwatch.notify.sender import NotifySender
 from vitalwatch.readings.writer import GroupCommitWriter, IngestListener
+from vitalwatch.sessions import repository as sessions_repo
 
 
 class LeaseLost(Exception):
@@ -63,6 +64,7 @@ class Partition:
         )
         self.writer = GroupCommitWriter(
             engine,
+            sessions_repo.note_on_timeline,
             max_rows=settings.ingest_max_batch_rows,
             lock=self.alarms.lock,  # one lock for all alarm state: ingest, clock, staff
             scope=self if count > 1 else None,  # one partition: every session

@@ -48,3 +48,14 @@ class DeviceHl7Id(Base):
     display: Mapped[str] = mapped_column(String(200))  # as the admin wrote it
     device_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("devices.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SessionDevice(Base):
+    """Which devices fed a session, and when (the history behind devices.session_id)."""
+
+    __tablename__ = "session_devices"
+
+    session_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sessions.id"), primary_key=True)
+    device_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("devices.id"), primary_key=True)
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

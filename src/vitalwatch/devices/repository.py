@@ -1,4 +1,4 @@
-"""Queries on devices, their session binding and their HL7 identifiers."""
+"""Queries on devices, their session bindings (now and past) and their HL7 identifiers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from vitalwatch.devices.models import Device, DeviceHl7Id
+from vitalwatch.devices.models import Device, DeviceHl7Id, SessionDevice
 
 
 async def add(db: AsyncSession, device: Device) -> Device:
@@ -89,6 +89,43 @@ async def sessions_of_devices(conn: AsyncConnection, device_ids: set[int]) -> di
 async def session_of(db: AsyncSession, device_id: int) -> int | None:
     """A device's active session (None: unbound or unknown)."""
     return await db.scalar(select(Device.session_id).where(Device.id == device_id))
+
+
+# -- binding history: which devices fed a session, and when --
+
+
+async def add_binding(db: AsyncSession, session_id: int, device_id: int) -> None:
+    db.add(SessionDevice(session_id=session_id, device_id=device_id))
+
+
+async def close_bindings(db: AsyncSession, session_id: int, at: datetime) -> None:
+    await db.execute(
+        update(SessionDevice)
+        .where(SessionDevice.session_id == session_id, SessionDevice.unbound_at.is_(None))
+        .values(unbound_at=at)
+    )
+
+
+async def binding_starts(
+    conn: AsyncConnection, pairs: list[tuple[int, int]]
+) -> list[tuple[int, int, datetime]]:
+    """(device, session, bound_at) of the given device/session bindings."""
+    found = await conn.execute(
+        select(SessionDevice.device_id, SessionDevice.session_id, SessionDevice.bound_at)
+        .where(SessionDevice.device_id.in_([d for d, _ in pairs]))
+        .where(SessionDevice.session_id.in_([s for _, s in pairs]))
+    )
+    return [(int(d), int(s), at) for d, s, at in found]
+
+
+async def bindings_of_device(conn: AsyncConnection, device_id: int) -> list[tuple[int, datetime]]:
+    """(session, bound_at) of every binding a device ever had, oldest first."""
+    rows = await conn.execute(
+        select(SessionDevice.session_id, SessionDevice.bound_at)
+        .where(SessionDevice.device_id == device_id)
+        .order_by(SessionDevice.bound_at)
+    )
+    return [(int(s), at) for s, at in rows]
 
 
 # -- HL7 identifiers: the names HL7 messages give their sender --

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vitalwatch.db import to_ms
 from vitalwatch.devices import repository as devices_repo
-from vitalwatch.sessions import repository as sessions_repo
 
 I64 = npt.NDArray[np.int64]
 
@@ -43,7 +42,7 @@ class Routes:
             (d, s) for d, s in bound.items() if s is not None and (d, s) not in self._bound_at
         ]
         if unknown:
-            for d, s, at in await sessions_repo.binding_starts(conn, unknown):
+            for d, s, at in await devices_repo.binding_starts(conn, unknown):
                 self._bound_at[(d, s)] = to_ms(at)
         return {d: (s, None if s is None else self._bound_at.get((d, s))) for d, s in bound.items()}
 
@@ -92,7 +91,7 @@ class Routes:
         key = (device, current)
         found = self._histories.get(key)
         if found is None:
-            rows = await sessions_repo.bindings_of_device(conn, device)
+            rows = await devices_repo.bindings_of_device(conn, device)
             found = (
                 np.array([to_ms(at) for _, at in rows], dtype=np.int64),
                 np.array([s for s, _ in rows], dtype=np.int64),
@@ -101,14 +100,3 @@ class Routes:
                 self._histories.pop(next(iter(self._histories)))
             self._histories[key] = found
         return found
-
-    @staticmethod
-    async def note_late(conn: AsyncConnection, session_id: int, device_name: str, n: int) -> None:
-        """On the earlier session's timeline: readings that arrived after it moved on."""
-        await sessions_repo.note_on_timeline(
-            conn,
-            session_id,
-            "late_readings",
-            f"{n} readings from {device_name}, measured during this session, "
-            "arrived after the monitor was bound to another session",
-        )

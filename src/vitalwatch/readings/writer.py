@@ -76,6 +76,16 @@ class EverySession:
         return True
 
 
+class Timeline(Protocol):
+    """Where the writer notes, in its storing transaction, that readings were
+    filed to a session the monitor had already left (the session's timeline:
+    `sessions.repository.note_on_timeline`)."""
+
+    async def __call__(
+        self, conn: AsyncConnection, session_id: int, kind: str, detail: str
+    ) -> None: ...
+
+
 class OutOfScope(Exception):
     """The device's session is outside this writer's scope (its binding changed
     since the request was sent here): nothing is stored; the sender decides
@@ -97,6 +107,7 @@ class GroupCommitWriter:
     def __init__(
         self,
         engine: AsyncEngine,
+        timeline: Timeline,
         listeners: Sequence[IngestListener] = (),
         max_rows: int = 20_000,
         queue_size: int = 10_000,
@@ -117,6 +128,7 @@ class GroupCommitWriter:
         self._dialect = engine.dialect.name
         self._counters = DeviceCounters()
         self._routes = Routes()
+        self._timeline = timeline
 
     def add_listener(self, listener: IngestListener) -> None:
         self._listeners.append(listener)
@@ -337,7 +349,13 @@ class GroupCommitWriter:
         """Each sample's session: the current one, unless measured before its binding."""
         session, moved = await self._routes.sessions(conn, routes, device, ts_ms)
         for (d, s), n in moved.items():
-            await self._routes.note_late(conn, s, f"device {d}", n)
+            await self._timeline(
+                conn,
+                s,
+                "late_readings",
+                f"{n} readings from device {d}, measured during this session, "
+                "arrived after the monitor was bound to another session",
+            )
             log.info(
                 "readings_filed_to_earlier_session",
                 device_id=d,

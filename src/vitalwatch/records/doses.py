@@ -11,10 +11,10 @@ from vitalwatch.audit import service as audit
 from vitalwatch.logging import get_logger
 from vitalwatch.records import checklist, repository
 from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
-from vitalwatch.records.schemas import DoseIn, DoseRecord, InfusionStop
+from vitalwatch.records.schemas import InfusionStop
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions import service as sessions_service
-from vitalwatch.sessions.schemas import EventCreate, EventOut
+from vitalwatch.sessions.schemas import DoseIn, DoseRecord, EventCreate, EventOut
 from vitalwatch.sessions.service import SessionParts
 
 log = get_logger(__name__)

@@ -28,9 +28,10 @@ from vitalwatch.readings.latest import Latest, LatestStore
 from vitalwatch.records import repository
 from vitalwatch.records.models import Observation, SessionReadiness
 from vitalwatch.records.profiles import Profiles, default_profile, entered_at
-from vitalwatch.records.schemas import DoseRecord, ReadinessOut, RecordProfileOut
+from vitalwatch.records.schemas import ReadinessOut, RecordProfileOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions.models import Session, SessionEvent
+from vitalwatch.sessions.schemas import DoseRecord
 from vitalwatch.vitals import METRIC_INFO, PROFILES
 
 #: Reminders and pre-dose advisories say nothing about the patient's recovery.

@@ -12,7 +12,6 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
-from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.db import from_ms, utcnow
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.models import Patient
@@ -21,10 +20,12 @@ from vitalwatch.records import checklist, readiness, repository
 from vitalwatch.records.charts import Chart, Series, svg
 from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.models import Observation
-from vitalwatch.records.schemas import ROUTE_LABELS, ChecklistOut, DoseRecord, ReadinessOut
+from vitalwatch.records.schemas import ChecklistOut, ReadinessOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.models import Session, SessionEvent
+from vitalwatch.sessions.schemas import ROUTE_LABELS, DoseRecord
+from vitalwatch.sessions.thresholds import Thresholds
 from vitalwatch.vitals import METRICS, PROFILES
 
 _RANK = {"low": 0, "medium": 1, "high": 2}

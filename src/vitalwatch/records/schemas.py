@@ -1,8 +1,6 @@
-"""Record payloads: record profiles, checklist, doses, observations, readiness.
-
-Imported by sessions/schemas.py (a dose is a timeline event), so nothing here
-imports the sessions domain.
-"""
+"""Record payloads: record profiles, checklist, observations, readiness, the
+REMS form and the patient's series (a dose itself is a timeline event:
+sessions/schemas.py)."""
 
 from __future__ import annotations
 
@@ -16,19 +14,7 @@ from vitalwatch.ids import Moment
 from vitalwatch.patients.schemas import PatientOut
 
 ItemKind = Literal["check", "bp_gate"]
-Route = Literal["iv_infusion", "iv_bolus", "im", "intranasal", "sc", "oral", "other"]
-DoseUnit = Literal["mg", "mg/kg"]
 Dissociation = Literal["none", "mild", "moderate", "severe"]
-
-ROUTE_LABELS = {
-    "iv_infusion": "IV infusion",
-    "iv_bolus": "IV bolus",
-    "im": "intramuscular",
-    "intranasal": "intranasal",
-    "sc": "subcutaneous",
-    "oral": "oral",
-    "other": "other",
-}
 
 
 class ChecklistItemDef(BaseModel):
@@ -109,35 +95,6 @@ class ChecklistOut(BaseModel):
     items: list[ChecklistItemOut]
     complete: bool
     missing: list[str]  # labels of the items not satisfied
-
-
-class DoseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    drug: str | None = Field(default=None, min_length=1, max_length=80)
-    amount: float | None = Field(default=None, gt=0, le=2000)
-    unit: DoseUnit = "mg"
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    route: Route | None = None
-    lot_number: str | None = Field(default=None, min_length=1, max_length=40)
-    infusion_stop: Moment | None = None
-
-
-class DoseRecord(BaseModel):
-    """A dose as stored on the timeline, with the checklist as it stood."""
-
-    drug: str | None = None
-    amount: float | None = None
-    unit: DoseUnit = "mg"
-    weight_kg: float | None = None
-    total_mg: float | None = None
-    route: Route | None = None
-    lot_number: str | None = None
-    infusion_start: datetime | None = None
-    infusion_stop: datetime | None = None
-    checklist_complete: bool = True
-    checklist_missing: list[str] = Field(default_factory=list)
-    override_reason: str | None = None
 
 
 class InfusionStop(BaseModel):

@@ -10,9 +10,10 @@ from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.schemas import PatientOut
 from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordNotFound
-from vitalwatch.records.schemas import DoseRecord, SeriesOut, SeriesSession
+from vitalwatch.records.schemas import SeriesOut, SeriesSession
 from vitalwatch.records.text import minutes
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.schemas import DoseRecord
 
 
 async def of_patient(db: AsyncSession, patient_id: int) -> SeriesOut:

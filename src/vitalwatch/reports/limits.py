@@ -13,10 +13,10 @@ from typing import Any, Final, cast
 
 from pydantic import ValidationError
 
-from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.reports.schemas import LimitChange, LimitChangeItem, LimitSummary
 from vitalwatch.reports.words import limit_label
 from vitalwatch.sessions.alarms_off import AlarmOff, alarms_off
+from vitalwatch.sessions.thresholds import Thresholds
 from vitalwatch.vitals import METRICS
 
 _FIELDS: Final = ("critical_low", "low", "high", "critical_high", "for_s")

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from vitalwatch.alarms.thresholds import Thresholds, defaults_for
+from vitalwatch.sessions.thresholds import Thresholds, defaults_for
 from vitalwatch.vitals import METRIC_INFO, METRICS
 
 OffLimit = Literal["low", "high", "critical_low", "critical_high", "for_s", "baseline_rise"]

@@ -37,17 +37,6 @@ class Session(Base):
     ended_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
 
 
-class SessionDevice(Base):
-    """Which devices fed a session, and when (the history behind devices.session_id)."""
-
-    __tablename__ = "session_devices"
-
-    session_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sessions.id"), primary_key=True)
-    device_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("devices.id"), primary_key=True)
-    bound_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    unbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class SessionEvent(Base):
     """The dosing timeline: doses, phases, notes."""
 

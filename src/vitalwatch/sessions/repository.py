@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from vitalwatch.devices.models import Device
+from vitalwatch.devices.models import Device, SessionDevice
 from vitalwatch.patients.models import Patient
-from vitalwatch.sessions.models import Session, SessionDevice, SessionEvent
+from vitalwatch.sessions.models import Session, SessionEvent
 
 
 async def get(db: AsyncSession, session_id: int, *, for_update: bool = False) -> Session | None:
@@ -97,18 +97,6 @@ async def devices_of(db: AsyncSession, session_ids: set[int]) -> dict[int, list[
     return out
 
 
-async def add_binding(db: AsyncSession, session_id: int, device_id: int) -> None:
-    db.add(SessionDevice(session_id=session_id, device_id=device_id))
-
-
-async def close_bindings(db: AsyncSession, session_id: int, at: datetime) -> None:
-    await db.execute(
-        update(SessionDevice)
-        .where(SessionDevice.session_id == session_id, SessionDevice.unbound_at.is_(None))
-        .values(unbound_at=at)
-    )
-
-
 async def add_event(db: AsyncSession, event: SessionEvent) -> SessionEvent:
     db.add(event)
     await db.flush()
@@ -124,29 +112,7 @@ async def events(db: AsyncSession, session_id: int) -> Sequence[SessionEvent]:
     return (await db.execute(stmt)).scalars().all()
 
 
-# -- read and written by the group commit (readings/routing.py), on its connection --
-
-
-async def binding_starts(
-    conn: AsyncConnection, pairs: list[tuple[int, int]]
-) -> list[tuple[int, int, datetime]]:
-    """(device, session, bound_at) of the given device/session bindings."""
-    found = await conn.execute(
-        select(SessionDevice.device_id, SessionDevice.session_id, SessionDevice.bound_at)
-        .where(SessionDevice.device_id.in_([d for d, _ in pairs]))
-        .where(SessionDevice.session_id.in_([s for _, s in pairs]))
-    )
-    return [(int(d), int(s), at) for d, s, at in found]
-
-
-async def bindings_of_device(conn: AsyncConnection, device_id: int) -> list[tuple[int, datetime]]:
-    """(session, bound_at) of every binding a device ever had, oldest first."""
-    rows = await conn.execute(
-        select(SessionDevice.session_id, SessionDevice.bound_at)
-        .where(SessionDevice.device_id == device_id)
-        .order_by(SessionDevice.bound_at)
-    )
-    return [(int(s), at) for s, at in rows]
+# -- written by the group commit (readings/writer.py), on its connection --
 
 
 async def note_on_timeline(conn: AsyncConnection, session_id: int, kind: str, detail: str) -> None:

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import Field
 
-from vitalwatch.alarms.thresholds import Thresholds
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
@@ -26,6 +25,7 @@ from vitalwatch.sessions.schemas import (
     ThresholdsChange,
     Trends,
 )
+from vitalwatch.sessions.thresholds import Thresholds
 from vitalwatch.vitals import Metric
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])

@@ -9,12 +9,26 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from vitalwatch.alarms.schemas import AlarmOut
-from vitalwatch.alarms.thresholds import Thresholds, ThresholdsPatch
 from vitalwatch.ids import BodyId, Moment
 from vitalwatch.patients.schemas import PatientIn, PatientOut
-from vitalwatch.records.schemas import DoseIn, DoseRecord, ReadinessOut
+from vitalwatch.records.schemas import ReadinessOut
 from vitalwatch.sessions.alarms_off import AlarmOff
+from vitalwatch.sessions.thresholds import Thresholds, ThresholdsPatch
 from vitalwatch.vitals import Metric, Protocol
+
+Route = Literal["iv_infusion", "iv_bolus", "im", "intranasal", "sc", "oral", "other"]
+DoseUnit = Literal["mg", "mg/kg"]
+
+ROUTE_LABELS = {
+    "iv_infusion": "IV infusion",
+    "iv_bolus": "IV bolus",
+    "im": "intramuscular",
+    "intranasal": "intranasal",
+    "sc": "subcutaneous",
+    "oral": "oral",
+    "other": "other",
+}
+
 
 EventKind = Literal["dose", "phase", "note"]
 #: What the timeline shows: the kinds staff add, and what the service itself
@@ -34,6 +48,35 @@ TimelineKind = Literal[
     "manual_reading",
     "reading_struck",
 ]
+
+
+class DoseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    drug: str | None = Field(default=None, min_length=1, max_length=80)
+    amount: float | None = Field(default=None, gt=0, le=2000)
+    unit: DoseUnit = "mg"
+    weight_kg: float | None = Field(default=None, gt=0, le=400)
+    route: Route | None = None
+    lot_number: str | None = Field(default=None, min_length=1, max_length=40)
+    infusion_stop: Moment | None = None
+
+
+class DoseRecord(BaseModel):
+    """A dose as stored on the timeline, with the checklist as it stood."""
+
+    drug: str | None = None
+    amount: float | None = None
+    unit: DoseUnit = "mg"
+    weight_kg: float | None = None
+    total_mg: float | None = None
+    route: Route | None = None
+    lot_number: str | None = None
+    infusion_start: datetime | None = None
+    infusion_stop: datetime | None = None
+    checklist_complete: bool = True
+    checklist_missing: list[str] = Field(default_factory=list)
+    override_reason: str | None = None
 
 
 class SessionCreate(BaseModel):

@@ -15,15 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import service as alarms_service
-from vitalwatch.alarms.thresholds import (
-    ThresholdError,
-    Thresholds,
-    ThresholdsPatch,
-    defaults_for,
-    merge,
-)
 from vitalwatch.audit import service as audit
-from vitalwatch.cluster.service import Cluster
 from vitalwatch.config import Settings
 from vitalwatch.db import from_ms, on_commit, to_ms, utcnow
 from vitalwatch.devices import repository as devices_repo
@@ -37,15 +29,15 @@ from vitalwatch.readings.downsample import minmax_downsample
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.news2 import news2
 from vitalwatch.records import readiness
-from vitalwatch.records.schemas import DoseRecord
 from vitalwatch.sessions import repository
 from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
 from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.errors import DeviceBusy, SessionEnded, SessionNotFound
 from vitalwatch.sessions.models import Session, SessionEvent
-from vitalwatch.sessions.ports import LiveEvents
+from vitalwatch.sessions.ports import Evaluators, LiveEvents
 from vitalwatch.sessions.schemas import (
     DeviceRef,
+    DoseRecord,
     EventCreate,
     EventMonitorAlarm,
     EventOut,
@@ -59,6 +51,13 @@ from vitalwatch.sessions.schemas import (
     ThresholdsChange,
     Trends,
     TrendSeries,
+)
+from vitalwatch.sessions.thresholds import (
+    ThresholdError,
+    Thresholds,
+    ThresholdsPatch,
+    defaults_for,
+    merge,
 )
 from vitalwatch.vitals import METRICS, PROFILES, PROTOCOLS
 
@@ -76,7 +75,7 @@ class SessionParts:
     settings: Settings
     latest: LatestStore
     events: LiveEvents
-    cluster: Cluster
+    cluster: Evaluators
 
 
 def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> Invalid:
@@ -208,7 +207,7 @@ async def _publish(db: AsyncSession, parts: SessionParts, session: Session) -> S
     return out
 
 
-def _tell_evaluator(db: AsyncSession, cluster: Cluster, session_id: int) -> None:
+def _tell_evaluator(db: AsyncSession, cluster: Evaluators, session_id: int) -> None:
     """Once committed, the process evaluating the session reloads it from the database."""
 
     async def _reload() -> None:
@@ -323,7 +322,7 @@ async def create(
     for device_id in device_ids:
         if not await devices_repo.bind(db, device_id, session.id):
             raise DeviceBusy(device_id, found[device_id].name)
-        await repository.add_binding(db, session.id, device_id)
+        await devices_repo.add_binding(db, session.id, device_id)
     await audit.record(
         db,
         actor=actor,
@@ -515,7 +514,7 @@ async def end(
     session.ended_by = actor.id
     session.ended_early = until is not None and now < until
     await devices_repo.unbind_session(db, session_id)
-    await repository.close_bindings(db, session_id, now)
+    await devices_repo.close_bindings(db, session_id, now)
     detail: dict[str, Any] = {"ended_early": session.ended_early}
     if session.ended_early and until is not None:
         detail["observation_remaining_min"] = round((until - now).total_seconds() / 60, 1)

@@ -99,7 +99,7 @@ LOGGED: Final = frozenset(set(Action) - {Action.UPDATED})
 
 
 class MetricLimits(Protocol):
-    """One metric's limits (None: no such limit), as alarms/thresholds.py validates them."""
+    """One metric's limits (None: no such limit), as sessions/thresholds.py validates them."""
 
     @property
     def low(self) -> float | None: ...
