@@ -2,7 +2,10 @@
 grimp (import-linter's graph library).
 
     .venv/bin/python tools/import_graph.py           # domain-level graph as Mermaid
-    .venv/bin/python tools/import_graph.py --check   # exit 1 on any module-level circle
+    .venv/bin/python tools/import_graph.py --below-edge  # the same without routers and deps
+    .venv/bin/python tools/import_graph.py --check   # exit 1 on any module-level circle,
+                                                     # or domains importing each other
+                                                     # below the edge
 
 docs/architecture.md pastes the Mermaid output; `make lint` runs `--check`
 beside `lint-imports` (whose contracts in pyproject.toml cover the layers but
@@ -26,6 +29,8 @@ SHARED = frozenset(
     {"config", "db", "errors", "heap", "ids", "logging", "metrics", "migrate", "tasks", "vitals"}
 )
 Graph = dict[str, set[str]]
+#: The last part of a module's name that makes it part of the HTTP edge.
+EDGE = frozenset({"router", "deps"})
 
 
 def domain(module: str) -> str:
@@ -45,6 +50,16 @@ def module_graph() -> Graph:
     """Module -> the modules it imports (first-party only)."""
     graph = grimp.build_graph("vitalwatch", "simulators", cache_dir=None)
     return {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+
+
+def is_edge(module: str) -> bool:
+    """A router or a router's dependencies: the HTTP edge, which composes domains."""
+    return module.rsplit(".", 1)[-1] in EDGE
+
+
+def below_edge(modules: Graph) -> Graph:
+    """The module graph without the edge's own imports."""
+    return {m: imported for m, imported in modules.items() if not is_edge(m)}
 
 
 def domain_graph(modules: Graph) -> Graph:
@@ -110,15 +125,25 @@ def circles(graph: Graph) -> list[list[str]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="vitalwatch's import graph (grimp)")
-    parser.add_argument("--check", action="store_true", help="fail on module-level circles")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="fail on module-level circles, or on domains that import each other below the edge",
+    )
+    parser.add_argument(
+        "--below-edge", action="store_true", help="leave out the imports of routers and deps"
+    )
     args = parser.parse_args()
     modules = module_graph()
     loops = circles(modules)
+    knots = circles(domain_graph(below_edge(modules)))
     if args.check:
         for loop in loops:
             print("import circle among: " + ", ".join(loop), file=sys.stderr)
-        return 1 if loops else 0
-    domains = domain_graph(modules)
+        for knot in knots:
+            print("domains importing each other: " + ", ".join(knot), file=sys.stderr)
+        return 1 if loops or knots else 0
+    domains = domain_graph(below_edge(modules) if args.below_edge else modules)
     print(mermaid(domains))
     print(f"%% module-level import circles: {len(loops)}")
     for loop in loops:

@@ -47,6 +47,7 @@ from vitalwatch.manual.router import router as manual_router
 from vitalwatch.manual.router import station_router as manual_station_router
 from vitalwatch.notify.outbox import Outbox
 from vitalwatch.notify.router import router as notify_router
+from vitalwatch.overview.deps import session_parts
 from vitalwatch.patients.router import router as patients_router
 from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
@@ -54,7 +55,6 @@ from vitalwatch.records import errors as records_errors
 from vitalwatch.records.router import router as records_router
 from vitalwatch.records.watcher import RecordsWatcher
 from vitalwatch.reports.router import router as reports_router
-from vitalwatch.sessions.deps import session_parts
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 

@@ -19,8 +19,8 @@ from vitalwatch.devices.schemas import (
 )
 from vitalwatch.hl7 import admin as hl7_admin
 from vitalwatch.ids import PathId
+from vitalwatch.overview.deps import Parts
 from vitalwatch.sessions import service as sessions_service
-from vitalwatch.sessions.deps import Parts
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 

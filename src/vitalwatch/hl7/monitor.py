@@ -23,9 +23,9 @@ from vitalwatch.hl7.mapping import Mapping
 from vitalwatch.hl7.models import MonitorAlarm
 from vitalwatch.hl7.parser import Message
 from vitalwatch.hl7.times import to_ms
-from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.sessions.models import SessionEvent
+from vitalwatch.sessions.ports import LiveEvents
 
 log = get_logger(__name__)
 
@@ -45,7 +45,7 @@ class MonitorReports:
     def __init__(
         self,
         maker: async_sessionmaker[AsyncSession],
-        hub: Hub,
+        hub: LiveEvents,
         devices: DeviceDirectory,
         mapping: Mapping,
     ) -> None:

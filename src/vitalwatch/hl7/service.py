@@ -27,11 +27,11 @@ from vitalwatch.hl7 import ack, extract, repository
 from vitalwatch.hl7.mapping import Mapping, load
 from vitalwatch.hl7.monitor import Hl7Device, MonitorReports
 from vitalwatch.hl7.parser import Message, NotHL7, parse
-from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
+from vitalwatch.sessions.ports import LiveEvents
 from vitalwatch.tasks import cancel_and_wait, every
 
 log = get_logger(__name__)
@@ -67,7 +67,7 @@ class Hl7Ingest:
         maker: async_sessionmaker[AsyncSession],
         devices: DeviceDirectory,
         cluster: SampleSink,
-        hub: Hub,
+        hub: LiveEvents,
         mapping: Mapping | None = None,
     ) -> None:
         self._settings = settings

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from vitalwatch.alarms import service as alarms_service
 from vitalwatch.config import Settings
 from vitalwatch.live.hub import Hub
+from vitalwatch.overview import service as overview
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.sessions import repository as sessions_repo
-from vitalwatch.sessions import service as sessions
 
 #: A snapshot is shared by the dashboards connecting within this long: after a
 #: network blip every screen reconnects at once, and building the state of a
@@ -55,7 +55,7 @@ async def _build(parts: SnapshotParts) -> _Snapshot:
     async with parts.maker() as db:
         cursor = await parts.hub.latest_event_id(db)
         active = await sessions_repo.list_(db, "active")
-        views = await sessions.views(db, parts.latest, parts.settings, active)
+        views = await overview.views(db, parts.latest, parts.settings, active)
         station = await alarms_service.station_alarms(db)
     alarms = sorted(
         (*(a for v in views for a in v.alarms), *station), key=lambda a: a.raised_at, reverse=True

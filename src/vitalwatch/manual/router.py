@@ -12,7 +12,7 @@ from vitalwatch.db import DbSession
 from vitalwatch.ids import BodyId, PathId
 from vitalwatch.manual import service
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
-from vitalwatch.sessions.deps import Parts
+from vitalwatch.overview.deps import Parts
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["manual readings"])
 #: Routes over several sessions (no session in the path).

@@ -26,7 +26,6 @@ from vitalwatch.readings.models import ManualReading
 from vitalwatch.readings.validation import SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 from vitalwatch.sessions import repository as sessions_repo
-from vitalwatch.sessions import service as sessions
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.service import SessionParts
 from vitalwatch.vitals import METRIC_INFO, METRICS
@@ -294,8 +293,7 @@ async def strike(
     await db.flush()
     if session.status == "active":
         parts.latest.forget(session_id)  # reloaded below without the struck value
-        view = await sessions.view(db, parts.latest, parts.settings, session)
-        await parts.events.emit(db, "session", {"session": view.model_dump(mode="json")})
+        await parts.views.show(db, [session])
 
         async def _rebuild() -> None:
             await parts.cluster.readings_struck(session_id)

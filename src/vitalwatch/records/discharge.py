@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
 from vitalwatch.db import utcnow
-from vitalwatch.records import publish, readiness, repository
+from vitalwatch.records import readiness, repository
 from vitalwatch.records.errors import RecordConflict, RecordNotFound
 from vitalwatch.records.models import SessionReadiness
 from vitalwatch.records.schemas import ReadinessOut, SignOffIn
@@ -71,5 +71,5 @@ async def sign_off(
             "override_reason": row.override_reason,
         },
     )
-    await publish.session_changed(db, parts, [session])
+    await parts.views.show(db, [session])
     return (await readiness.compute(db, latest, tz, [session]))[session_id]

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
 from vitalwatch.db import on_commit
-from vitalwatch.records import publish, repository
+from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordConflict, RecordNotFound
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ObservationIn, ObservationOut, ObservationSeries
@@ -54,7 +54,7 @@ async def add(
                 await parts.cluster.observe(session_id, "moaa_s", score, ts)
 
             on_commit(db, _alarm)
-    await publish.session_changed(db, parts, [session])
+    await parts.views.show(db, [session])
     return ObservationOut.model_validate(obs)
 
 

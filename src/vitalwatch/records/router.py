@@ -12,6 +12,7 @@ from vitalwatch.auth.deps import Admin, Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
 from vitalwatch.ids import PathId
+from vitalwatch.overview.deps import Parts
 from vitalwatch.records import (
     checklist,
     discharge,
@@ -43,7 +44,6 @@ from vitalwatch.records.schemas import (
     SignOffIn,
 )
 from vitalwatch.sessions import repository as sessions_repo
-from vitalwatch.sessions.deps import Parts
 from vitalwatch.sessions.schemas import EventOut
 from vitalwatch.vitals import Protocol
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import run_on_commit
 from vitalwatch.logging import get_logger
-from vitalwatch.records import discharge, publish, readiness, repository
+from vitalwatch.records import discharge, readiness, repository
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ReadinessOut
 from vitalwatch.sessions import repository as sessions_repo
@@ -92,7 +92,7 @@ class RecordsWatcher:
                     self._shown[s.id] = _fingerprint(r)
                     changed.append(s)
             if changed:
-                await publish.session_changed(db, parts, changed)
+                await parts.views.show(db, changed)
             last = await repository.last_observation(db, ids)
             await db.commit()
             await run_on_commit(db)

@@ -3,19 +3,24 @@ sessions domain depends on neither the live domain nor the cluster:
 
 - `LiveEvents`: the live stream (the hub implements it, live/hub.py);
 - `Evaluators`: where the session's alarms are evaluated and its samples
-  stored (the cluster implements it, cluster/service.py).
+  stored (the cluster implements it, cluster/service.py);
+- `SessionViews`: the session object every dashboard gets again after a
+  change, composed with its alarms and readiness above the sessions domain
+  (overview/service.py).
 
-Sessions, records and manual readings say only this much of them.
+Sessions, records, manual readings and HL7 say only this much of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.readings.ports import SampleSink
+from vitalwatch.sessions.models import Session
 
 
 class LiveEvents(Protocol):
@@ -42,4 +47,11 @@ class Evaluators(SampleSink, Protocol):
 
     def owns(self, session_id: int) -> bool:
         """Whether this process evaluates the session (runs its periodic checks)."""
+        ...
+
+
+class SessionViews(Protocol):
+    async def show(self, db: AsyncSession, sessions: Sequence[Session]) -> None:
+        """Every dashboard gets these sessions again (a `session` live event each,
+        in the caller's transaction, published once it commits)."""
         ...

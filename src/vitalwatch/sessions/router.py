@@ -11,17 +11,18 @@ from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
 from vitalwatch.ids import MAX_ID, Moment, PathId
+from vitalwatch.overview import service as overview
+from vitalwatch.overview.deps import Parts
+from vitalwatch.overview.schemas import SessionOut
 from vitalwatch.patients.service import PatientMismatch
 from vitalwatch.records import doses
 from vitalwatch.sessions import service
-from vitalwatch.sessions.deps import Parts
 from vitalwatch.sessions.schemas import (
     EventCreate,
     EventOut,
     ProtocolOut,
     ReadingSeries,
     SessionCreate,
-    SessionOut,
     ThresholdsChange,
     Trends,
 )
@@ -48,12 +49,12 @@ async def create_session(
 ) -> SessionOut:
     """Start a session; the same start repeated within 60 s answers 200 with it."""
     try:
-        out, created = await service.create(db, parts, body, actor_of(claims))
+        session, created = await service.create(db, parts, body, actor_of(claims))
     except PatientMismatch as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if not created:
         response.status_code = status.HTTP_200_OK
-    return out
+    return await overview.view(db, parts.latest, parts.settings, session)
 
 
 @router.get("", response_model=list[SessionOut])
@@ -80,7 +81,7 @@ async def list_sessions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> list[SessionOut]:
     """Sessions, newest first; the filters combine (past sessions: today, by room, by patient)."""
-    return await service.list_sessions(
+    return await overview.list_sessions(
         db,
         ctx.latest,
         ctx.settings,
@@ -116,7 +117,7 @@ async def trends(
 
 @router.get("/{session_id}", response_model=SessionOut)
 async def get_session(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> SessionOut:
-    return await service.get(db, ctx.latest, ctx.settings, session_id)
+    return await overview.get(db, ctx.latest, ctx.settings, session_id)
 
 
 @router.post(
@@ -153,7 +154,8 @@ async def patch_thresholds(
 
 @router.post("/{session_id}/end", response_model=SessionOut, responses=_CONFLICT)
 async def end_session(session_id: PathId, db: DbSession, parts: Parts, claims: Staff) -> SessionOut:
-    return await service.end(db, parts, session_id, actor_of(claims))
+    session = await service.end(db, parts, session_id, actor_of(claims))
+    return await overview.view(db, parts.latest, parts.settings, session)
 
 
 @router.get("/{session_id}/readings", response_model=ReadingSeries)

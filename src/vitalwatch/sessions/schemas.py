@@ -8,11 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.ids import BodyId, Moment
-from vitalwatch.patients.schemas import PatientIn, PatientOut
-from vitalwatch.records.schemas import ReadinessOut
-from vitalwatch.sessions.alarms_off import AlarmOff
+from vitalwatch.patients.schemas import PatientIn
 from vitalwatch.sessions.thresholds import Thresholds, ThresholdsPatch
 from vitalwatch.vitals import Metric, Protocol
 
@@ -158,33 +155,6 @@ class News2Out(BaseModel):
     level: str
     any_three: bool
     missing: list[str]
-
-
-class SessionOut(BaseModel):
-    id: int
-    patient: PatientOut
-    protocol: Protocol
-    room: str | None
-    status: Literal["active", "ended"]
-    started_at: datetime
-    ended_at: datetime | None
-    ended_early: bool
-    first_dose_at: datetime | None
-    observation_min: int | None
-    observation_until: datetime | None
-    devices: list[DeviceRef]
-    device_ids: list[int]
-    thresholds: Thresholds
-    baseline: dict[str, float | None]
-    latest: dict[str, LatestValue]
-    news2: News2Out | None
-    alarms: list[AlarmOut]
-    alarms_off: list[AlarmOff] = Field(
-        default_factory=list,
-        description="Alarms switched off compared with the protocol's defaults: a limit "
-        "removed, a baseline-rise alarm removed, or an alarm delay over VITALWATCH_MAX_SUSTAIN_S",
-    )
-    readiness: ReadinessOut
 
 
 class ManualPoint(BaseModel):

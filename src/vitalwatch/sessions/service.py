@@ -6,7 +6,6 @@ committed; the alarm engine is told about limits, doses and baselines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitalwatch.alarms import service as alarms_service
 from vitalwatch.audit import service as audit
 from vitalwatch.config import Settings
 from vitalwatch.db import from_ms, on_commit, to_ms, utcnow
@@ -23,31 +21,24 @@ from vitalwatch.errors import Invalid
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients import service as patients_service
 from vitalwatch.patients.models import Patient
-from vitalwatch.patients.schemas import PatientOut
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
 from vitalwatch.readings.latest import LatestStore
-from vitalwatch.readings.news2 import news2
-from vitalwatch.records import readiness
 from vitalwatch.sessions import repository
 from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
 from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.errors import DeviceBusy, SessionEnded, SessionNotFound
 from vitalwatch.sessions.models import Session, SessionEvent
-from vitalwatch.sessions.ports import Evaluators, LiveEvents
+from vitalwatch.sessions.ports import Evaluators, LiveEvents, SessionViews
 from vitalwatch.sessions.schemas import (
-    DeviceRef,
     DoseRecord,
     EventCreate,
     EventMonitorAlarm,
     EventOut,
-    LatestValue,
     ManualPoint,
-    News2Out,
     ProtocolOut,
     ReadingSeries,
     SessionCreate,
-    SessionOut,
     ThresholdsChange,
     Trends,
     TrendSeries,
@@ -59,7 +50,7 @@ from vitalwatch.sessions.thresholds import (
     defaults_for,
     merge,
 )
-from vitalwatch.vitals import METRICS, PROFILES, PROTOCOLS
+from vitalwatch.vitals import PROFILES, PROTOCOLS
 
 #: How far back a session may be entered as having begun (a monitor connected
 #: late, a clinic's history replayed by the demo): one shift.
@@ -69,13 +60,15 @@ MAX_BACKDATE = timedelta(hours=12)
 @dataclass(frozen=True)
 class SessionParts:
     """What a change to a session needs besides the database: the settings (clock
-    skew, alarm delay cap, the clinic's zone), the latest values (the session
-    object shown again), the live stream and the evaluators (the cluster)."""
+    skew, alarm delay cap, the clinic's zone), the latest values, the live
+    stream, the evaluators (the cluster) and the session as dashboards show it
+    (the overview domain, which composes it with its alarms and readiness)."""
 
     settings: Settings
     latest: LatestStore
     events: LiveEvents
     cluster: Evaluators
+    views: SessionViews
 
 
 def _bad_time(field: tuple[str, ...], msg: str, value: datetime | None) -> Invalid:
@@ -135,76 +128,10 @@ def observation_until(session: Session) -> datetime | None:
     return session.first_dose_at + timedelta(minutes=minutes)
 
 
-async def views(
-    db: AsyncSession, latest: LatestStore, settings: Settings, sessions: Sequence[Session]
-) -> list[SessionOut]:
-    """Session objects as the contract shows them, built with a fixed number of queries."""
-    if not sessions:
-        return []
-    ids = {s.id for s in sessions}
-    patients = await patients_repo.by_ids(db, {s.patient_id for s in sessions})
-    devices = await repository.devices_of(db, ids)
-    alarms = await alarms_service.views_for(db, ids)
-    await latest.ensure_loaded(db, ids)
-    ready = await readiness.compute(db, latest, settings.tz, sessions)
-    out = []
-    for s in sessions:
-        values = latest.get(s.id)
-        score = news2(
-            hr=values.get("hr", (None,))[0],
-            sbp=values.get("sbp", (None,))[0],
-            rr=values.get("rr", (None,))[0],
-            spo2=values.get("spo2", (None,))[0],
-        )
-        bound = devices.get(s.id, [])
-        patient = patients[s.patient_id]
-        thresholds = Thresholds.model_validate(s.thresholds)
-        out.append(
-            SessionOut(
-                id=s.id,
-                patient=PatientOut.model_validate(patient),
-                protocol=s.protocol,  # type: ignore[arg-type]
-                room=s.room,
-                status=s.status,  # type: ignore[arg-type]
-                started_at=s.started_at,
-                ended_at=s.ended_at,
-                ended_early=s.ended_early,
-                first_dose_at=s.first_dose_at,
-                observation_min=PROFILES[s.protocol].observation_min,
-                observation_until=observation_until(s),
-                devices=[DeviceRef(id=d.id, name=d.name) for d in bound],
-                device_ids=[d.id for d in bound],
-                thresholds=thresholds,
-                baseline={m: (s.baseline or {}).get(m) for m in METRICS},
-                latest={m: LatestValue(value=v, ts=from_ms(t)) for m, (v, t) in values.items()},
-                news2=News2Out(
-                    score=score.score,
-                    level=score.level,
-                    any_three=score.any_three,
-                    missing=list(score.missing),
-                )
-                if score is not None
-                else None,
-                alarms=alarms.get(s.id, []),
-                alarms_off=alarms_off(s.protocol, thresholds, settings.max_sustain_s),
-                readiness=ready[s.id],
-            )
-        )
-    return out
-
-
-async def view(
-    db: AsyncSession, latest: LatestStore, settings: Settings, session: Session
-) -> SessionOut:
-    return (await views(db, latest, settings, [session]))[0]
-
-
-async def _publish(db: AsyncSession, parts: SessionParts, session: Session) -> SessionOut:
+async def _publish(db: AsyncSession, parts: SessionParts, session: Session) -> None:
     """Tell the alarm engine and every dashboard, once the change has committed."""
-    out = await view(db, parts.latest, parts.settings, session)
     _tell_evaluator(db, parts.cluster, session.id)
-    await parts.events.emit(db, "session", {"session": out.model_dump(mode="json")})
-    return out
+    await parts.views.show(db, [session])
 
 
 def _tell_evaluator(db: AsyncSession, cluster: Evaluators, session_id: int) -> None:
@@ -278,7 +205,7 @@ async def _repeated_start(
 
 async def create(
     db: AsyncSession, parts: SessionParts, body: SessionCreate, actor: audit.Actor
-) -> tuple[SessionOut, bool]:
+) -> tuple[Session, bool]:
     """The new session and True; or a repeated start's session and False."""
     thresholds = defaults_for(body.protocol)
     if body.thresholds is not None:
@@ -306,7 +233,7 @@ async def create(
     patient = await _patient_of(db, body, actor)
     repeat = await _repeated_start(db, patient, body, device_ids)
     if repeat is not None:
-        return await view(db, parts.latest, parts.settings, repeat), False
+        return repeat, False
     session = Session(
         patient_id=patient.id,
         protocol=body.protocol,
@@ -341,34 +268,8 @@ async def create(
             **({"started_at": started_at.isoformat()} if body.started_at is not None else {}),
         },
     )
-    return await _publish(db, parts, session), True
-
-
-async def get(
-    db: AsyncSession, latest: LatestStore, settings: Settings, session_id: int
-) -> SessionOut:
-    session = await repository.get(db, session_id)
-    if session is None:
-        raise SessionNotFound(session_id)
-    return await view(db, latest, settings, session)
-
-
-async def list_sessions(
-    db: AsyncSession,
-    latest: LatestStore,
-    settings: Settings,
-    status_: str | None,
-    *,
-    room: str | None = None,
-    patient: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 1000,
-) -> list[SessionOut]:
-    found = await repository.search(
-        db, status=status_, room=room, patient=patient, since=since, until=until, limit=limit
-    )
-    return await views(db, latest, settings, found)
+    await _publish(db, parts, session)
+    return session, True
 
 
 def protocols(max_sustain_s: float) -> list[ProtocolOut]:
@@ -505,7 +406,7 @@ async def patch_thresholds(
 
 async def end(
     db: AsyncSession, parts: SessionParts, session_id: int, actor: audit.Actor
-) -> SessionOut:
+) -> Session:
     session = await _get_active(db, session_id)
     now = utcnow()
     until = observation_until(session)
@@ -526,10 +427,8 @@ async def end(
         entity_id=session_id,
         detail=detail,
     )
-    _tell_evaluator(db, parts.cluster, session_id)  # its alarms resolve; the hub forgets its values
-    out = await view(db, parts.latest, parts.settings, session)
-    await parts.events.emit(db, "session", {"session": out.model_dump(mode="json")})
-    return out
+    await _publish(db, parts, session)  # its alarms resolve; the hub forgets its values
+    return session
 
 
 async def trends(
