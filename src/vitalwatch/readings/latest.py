@@ -15,15 +15,15 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from vitalwatch.readings import repository
-from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.news2 import news2
+from vitalwatch.samples import SampleBatch
 from vitalwatch.vitals import METRICS
 
 Latest = dict[str, tuple[float, int]]  # metric -> (value, ts_ms)
 Update = tuple[int, str, float, int]  # session, metric, value, ts_ms
 
 
-def newest_values(batch: StoredBatch) -> list[Update]:
+def newest_values(batch: SampleBatch) -> list[Update]:
     """The newest sample of each session and metric in a stored batch."""
     order = np.lexsort((batch.ts_ms, batch.session_id))
     sessions = batch.session_id[order]
@@ -82,7 +82,7 @@ class LatestStore:
         self._loaded: set[int] = set()
         self._dirty: set[int] = set()
 
-    def update(self, batch: StoredBatch) -> None:
+    def update(self, batch: SampleBatch) -> None:
         """Take the newest sample per session and metric from a stored batch."""
         self.apply(newest_values(batch))
 
@@ -92,10 +92,10 @@ class LatestStore:
             self._set(sid, metric, value, ts_ms)
 
     # IngestListener: the latest values change once a group commit is durable.
-    async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:
+    async def before_commit(self, conn: AsyncConnection, batch: SampleBatch) -> None:
         return None
 
-    async def after_commit(self, batch: StoredBatch) -> None:
+    async def after_commit(self, batch: SampleBatch) -> None:
         self.update(batch)
 
     async def after_rollback(self) -> None:
