@@ -8,12 +8,12 @@ start is loaded once from the database; an ended session is forgotten.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from vitalwatch.db import from_ms
 from vitalwatch.readings import repository
 from vitalwatch.readings.news2 import news2
 from vitalwatch.samples import SampleBatch
@@ -46,11 +46,7 @@ def newest_values(batch: SampleBatch) -> list[Update]:
 
 
 def _iso(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, tz=UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    return from_ms(ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def vitals_item(session_id: int, latest: Latest) -> dict[str, Any]:
