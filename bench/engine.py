@@ -19,7 +19,8 @@ import time
 
 import numpy as np
 
-from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig
+from vitalwatch.alarms.engine import AlarmEngine, SessionConfig
+from vitalwatch.samples import SampleBatch
 from vitalwatch.sessions.thresholds import defaults_for
 from vitalwatch.vitals import METRICS
 
@@ -71,9 +72,10 @@ def make_batches(
         for i, s in enumerate(sid.tolist()):  # setup only, not measured
             clock[s] += 1.0
             ts[i] = T0 + clock[s]
-        batches.append(
-            SampleBatch(sid.astype(np.int64), sid.astype(np.int64), ts, values, float(ts.max()))
-        )
+        ts_ms = np.rint(ts * 1000).astype(np.int64)
+        ids = sid.astype(np.int64)
+        seq = np.arange(size, dtype=np.int64)
+        batches.append(SampleBatch(ids, ids, seq, ts_ms, values, int(ts_ms.max())))
     return batches
 
 

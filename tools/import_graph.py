@@ -11,8 +11,9 @@ docs/architecture.md pastes the Mermaid output; `make lint` runs `--check`
 beside `lint-imports` (whose contracts in pyproject.toml cover the layers but
 not circles that cross domains). A node is a domain folder (`alarms.engine` is
 shown on its own), a top-level module, or `shared` (config, db, errors, heap,
-ids, logging, metrics, migrate, tasks, vitals: the plain modules at the bottom). Imports under
-`if TYPE_CHECKING:` count, as they do for the contracts.
+ids, logging, metrics, migrate, samples, tasks, vitals: the plain modules at
+the bottom). Imports under `if TYPE_CHECKING:` count, as they do for the
+contracts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,19 @@ import grimp
 SPLIT = ("vitalwatch.alarms.engine",)
 #: Plain modules every domain uses (the bottom layer of the contracts), one node.
 SHARED = frozenset(
-    {"config", "db", "errors", "heap", "ids", "logging", "metrics", "migrate", "tasks", "vitals"}
+    {
+        "config",
+        "db",
+        "errors",
+        "heap",
+        "ids",
+        "logging",
+        "metrics",
+        "migrate",
+        "samples",
+        "tasks",
+        "vitals",
+    }
 )
 Graph = dict[str, set[str]]
 #: The last part of a module's name that makes it part of the HTTP edge.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
+from vitalwatch.alarms.engine import AlarmEngine, SessionConfig, Transition
 from vitalwatch.readings.news2 import news2
+from vitalwatch.samples import SampleBatch
 from vitalwatch.sessions.thresholds import ThresholdsPatch, defaults_for, merge
 from vitalwatch.vitals import METRICS
 
@@ -32,13 +33,14 @@ def batch(
     arr = np.full((count, len(METRICS)), np.nan)
     for name, v in values.items():
         arr[:, METRICS.index(name)] = v
-    ts = start + np.arange(count) * step
+    ts = start + np.arange(count) * step  # whole ms: the engine sees these seconds exactly
     return SampleBatch(
         session_id=np.ones(count, dtype=np.int64),
         device_id=np.full(count, DEV, dtype=np.int64),
-        ts=ts,
+        seq=np.arange(count, dtype=np.int64),
+        ts_ms=np.rint(ts * 1000).astype(np.int64),
         values=arr,
-        received_at=received if received is not None else float(ts[-1]),
+        received_ms=round((received if received is not None else float(ts[-1])) * 1000),
     )
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, State, Transition
+from vitalwatch.alarms.engine import AlarmEngine, SessionConfig, State, Transition
+from vitalwatch.samples import SampleBatch
 from vitalwatch.sessions.thresholds import defaults_for
 from vitalwatch.vitals import METRICS
 
@@ -33,13 +34,14 @@ def rows(*samples: tuple[float, dict[str, float]], received: float | None = None
     for i, (_, v) in enumerate(samples):
         for k, x in v.items():
             values[i, METRICS.index(k)] = x
-    ts = np.array([t for t, _ in samples])
+    ts = np.array([t for t, _ in samples])  # whole ms: the engine sees these seconds exactly
     return SampleBatch(
         np.ones(len(samples), dtype=np.int64),
         np.full(len(samples), DEV, dtype=np.int64),
-        ts,
+        np.arange(len(samples), dtype=np.int64),
+        np.rint(ts * 1000).astype(np.int64),
         values,
-        float(ts.max()) if received is None else received,
+        round((float(ts.max()) if received is None else received) * 1000),
     )
 
 

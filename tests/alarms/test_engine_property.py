@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.alarms.reference import Reference
-from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
+from vitalwatch.alarms.engine import AlarmEngine, SessionConfig, Transition
+from vitalwatch.samples import SampleBatch
 from vitalwatch.sessions.thresholds import defaults_for
 from vitalwatch.vitals import METRICS
 
@@ -58,12 +59,14 @@ def to_batch(rows: list[Row]) -> SampleBatch:
     for i, (_, _, v) in enumerate(rows):
         for name, x in v.items():
             values[i, METRICS.index(name)] = x
+    ts = np.array([r[1] for r in rows])  # multiples of 0.5 s: whole ms, exact in seconds
     return SampleBatch(
         session_id=np.array([r[0] for r in rows], dtype=np.int64),
         device_id=np.array([r[0] for r in rows], dtype=np.int64),
-        ts=np.array([r[1] for r in rows]),
+        seq=np.arange(len(rows), dtype=np.int64),
+        ts_ms=np.rint(ts * 1000).astype(np.int64),
         values=values,
-        received_at=5_000.0,
+        received_ms=5_000_000,
     )
 
 

@@ -24,8 +24,9 @@ from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.live.hub import Hub
 from vitalwatch.live.models import LiveEvent
 from vitalwatch.readings.latest import LatestStore
-from vitalwatch.readings.validation import SampleColumns, parse_readings
+from vitalwatch.readings.validation import parse_readings
 from vitalwatch.readings.writer import GroupCommitWriter
+from vitalwatch.samples import SampleColumns
 from vitalwatch.sessions import repository as sessions_repo
 
 NURSE = Actor("user", None, "nurse")

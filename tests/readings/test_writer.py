@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tests.support import Ward
 from vitalwatch.config import Settings
 from vitalwatch.db import create_engine
-from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.models import readings
-from vitalwatch.readings.validation import SampleColumns, parse_readings
+from vitalwatch.readings.validation import parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, GroupCommitWriter, OutOfScope
+from vitalwatch.samples import SampleBatch, SampleColumns
 from vitalwatch.sessions import repository as sessions_repo
 
 
@@ -28,12 +28,12 @@ class Recorder:
     """An IngestListener that keeps what it was shown."""
 
     before: list[int] = field(default_factory=list)  # rows seen inside the transaction
-    after: list[StoredBatch] = field(default_factory=list)
+    after: list[SampleBatch] = field(default_factory=list)
 
-    async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:
+    async def before_commit(self, conn: AsyncConnection, batch: SampleBatch) -> None:
         self.before.append(len(batch))
 
-    async def after_commit(self, batch: StoredBatch) -> None:
+    async def after_commit(self, batch: SampleBatch) -> None:
         self.after.append(batch)
 
     async def after_rollback(self) -> None:

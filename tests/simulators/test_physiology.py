@@ -12,7 +12,8 @@ import pytest
 from simulators.physiology import Patient
 from simulators.scenarios import SCENARIOS, TYPICAL, for_patient
 
-from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
+from vitalwatch.alarms.engine import AlarmEngine, SessionConfig, Transition
+from vitalwatch.samples import SampleBatch
 from vitalwatch.sessions.thresholds import defaults_for
 from vitalwatch.vitals import METRIC_INFO, METRICS
 
@@ -57,16 +58,10 @@ def run_engine(patient: Patient, rows: list[tuple[int, dict[str, float]]]) -> li
         for i, (_, v) in enumerate(chunk):
             for k, x in v.items():
                 values[i, METRICS.index(k)] = x
-        ts = np.array([T0 + t for t, _ in chunk])
-        out += engine.evaluate(
-            SampleBatch(
-                np.ones(len(chunk), dtype=np.int64),
-                np.ones(len(chunk), dtype=np.int64),
-                ts,
-                values,
-                float(ts[-1]),
-            )
-        )
+        ts_ms = np.array([round((T0 + t) * 1000) for t, _ in chunk], dtype=np.int64)
+        ones = np.ones(len(chunk), dtype=np.int64)
+        seq = np.arange(start, start + len(chunk), dtype=np.int64)
+        out += engine.evaluate(SampleBatch(ones, ones, seq, ts_ms, values, int(ts_ms[-1])))
     return met_conditions(out)
 
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import repository
-from vitalwatch.alarms.engine import AlarmEngine, SampleBatch, SessionConfig, Transition
+from vitalwatch.alarms.engine import AlarmEngine, SessionConfig, Transition
 from vitalwatch.alarms.engine.model import STATION, Action
 from vitalwatch.alarms.engine.technical import UNWATCHED_AFTER_S
 from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
@@ -46,7 +46,7 @@ from vitalwatch.config import Settings
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS
 from vitalwatch.readings import repository as readings_repo
-from vitalwatch.readings.batch import StoredBatch
+from vitalwatch.samples import SampleBatch
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.models import Session
@@ -77,16 +77,6 @@ def session_config(session: Session, device_names: dict[int, str]) -> SessionCon
         first_dose_at=epoch(session.first_dose_at),
         baseline={k: float(v) for k, v in (session.baseline or {}).items() if v is not None}
         or None,
-    )
-
-
-def to_sample_batch(batch: StoredBatch, received_at: float | None = None) -> SampleBatch:
-    return SampleBatch(
-        session_id=batch.session_id,
-        device_id=batch.device_id,
-        ts=batch.ts_ms.astype(np.float64) / 1000.0,
-        values=batch.values,
-        received_at=batch.received_ms / 1000.0 if received_at is None else received_at,
     )
 
 
@@ -163,7 +153,7 @@ class AlarmService:
                 for batch in await readings_repo.recent_batches(
                     conn, [s.id for s in sessions], since_ms
                 ):
-                    engine.replay(to_sample_batch(batch))
+                    engine.replay(batch)
             engine.clear_alarms()
             opened = [
                 a for a in await repository.all_open(db) if self.owns(a.session_id or STATION)
@@ -188,29 +178,31 @@ class AlarmService:
 
     # -- ingest path (IngestListener) ---------------------------------------------------
 
-    async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:
+    async def before_commit(self, conn: AsyncConnection, batch: SampleBatch) -> None:
         await self._fence(conn)
         started = time.perf_counter()
-        transitions = self.engine.evaluate(to_sample_batch(batch))
+        transitions = self.engine.evaluate(batch)
         ALARM_EVAL_SECONDS.observe(time.perf_counter() - started)
         if self.engine.stale:
-            transitions += await self._resync(conn, batch.received_ms / 1000.0)
+            transitions += await self._resync(conn, batch.received_ms)
         if transitions:
             self._pending.extend(await self._store(conn, transitions))
 
-    async def _resync(self, conn: AsyncConnection, clock: float) -> list[Transition]:
+    async def _resync(self, conn: AsyncConnection, received_ms: int) -> list[Transition]:
         """Samples older than ones already evaluated: judge their sessions again
-        in measurement order, from what is stored (this batch included)."""
+        in measurement order, from what is stored (this batch included), at the
+        receive time of the batch that found them (the history has none)."""
         out: list[Transition] = []
         for session_id, since in sorted(self.engine.stale.items()):
             history = await readings_repo.session_history(
                 conn, session_id, int((since - RESYNC_LOOKBACK_S) * 1000), RESYNC_MAX_ROWS
             )
-            out += self.engine.resync(session_id, to_sample_batch(history, clock), since)
+            history = replace(history, received_ms=received_ms)
+            out += self.engine.resync(session_id, history, since)
             log.info("alarm_resync", session_id=session_id, samples=len(history))
         return out
 
-    async def after_commit(self, batch: StoredBatch) -> None:
+    async def after_commit(self, batch: SampleBatch) -> None:
         pending, self._pending = self._pending, []
         self._dispatch(pending)
 

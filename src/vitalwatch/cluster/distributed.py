@@ -55,10 +55,9 @@ from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import CLUSTER_MESSAGES, PARTITIONS_OWNED
 from vitalwatch.notify.outbox import Outbox
-from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.latest import LatestStore, newest_values
-from vitalwatch.readings.validation import SampleColumns
 from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable, OutOfScope
+from vitalwatch.samples import SampleBatch, SampleColumns
 from vitalwatch.tasks import cancel_and_wait
 from vitalwatch.vitals import METRICS
 
@@ -97,10 +96,10 @@ class _VitalsPublisher:
     def __init__(self, cluster: RedisCluster) -> None:
         self._cluster = cluster
 
-    async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:
+    async def before_commit(self, conn: AsyncConnection, batch: SampleBatch) -> None:
         return None
 
-    async def after_commit(self, batch: StoredBatch) -> None:
+    async def after_commit(self, batch: SampleBatch) -> None:
         updates = newest_values(batch)
         if updates:
             self._cluster.background(

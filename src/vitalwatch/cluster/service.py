@@ -24,8 +24,8 @@ from vitalwatch.logging import get_logger
 from vitalwatch.metrics import PARTITIONS_OWNED
 from vitalwatch.notify.outbox import Outbox
 from vitalwatch.readings.latest import LatestStore
-from vitalwatch.readings.validation import SampleColumns
 from vitalwatch.readings.writer import IngestResult
+from vitalwatch.samples import SampleColumns
 
 log = get_logger(__name__)
 

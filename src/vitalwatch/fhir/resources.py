@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from vitalwatch.db import from_ms
 from vitalwatch.fhir.codes import BP_PARTS, CATEGORY, PROFILE, REF_SYSTEM, UCUM, Kind
 from vitalwatch.patients.models import Patient
 from vitalwatch.records.models import Observation as NurseObservation
@@ -17,7 +18,7 @@ def instant(t: datetime) -> str:
 
 
 def _ms(ms: int) -> str:
-    return instant(datetime.fromtimestamp(ms / 1000, tz=UTC))
+    return instant(from_ms(ms))
 
 
 def _concept(kind: Kind) -> dict[str, Any]:

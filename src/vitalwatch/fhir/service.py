@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vitalwatch.db import to_ms
 from vitalwatch.fhir import repository, resources
 from vitalwatch.fhir.codes import ALL, NURSING, VITALS, Kind, kinds_for
 from vitalwatch.patients import repository as patients_repo
@@ -165,8 +166,8 @@ async def search_observations(
     vitals = [(i, k) for i, k in enumerate(VITALS) if k.key in wanted]
     nursing = [(i, k) for i, k in enumerate(NURSING) if k.key in wanted]
     lo, hi = _window(dates)
-    lo_ms = int(lo.timestamp() * 1000) if lo else None
-    hi_ms = int(hi.timestamp() * 1000) if hi else None
+    lo_ms = to_ms(lo) if lo else None
+    hi_ms = to_ms(hi) if hi else None
     sessions = await repository.sessions_of(db, pid)
     ids = list(sessions)
     cursor = Cursor.parse(cursor_value)

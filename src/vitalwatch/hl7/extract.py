@@ -14,7 +14,7 @@ import numpy as np
 from vitalwatch.hl7.mapping import DIMENSION, Mapping
 from vitalwatch.hl7.parser import Message, Obx
 from vitalwatch.hl7.times import to_ms
-from vitalwatch.readings.validation import SampleColumns
+from vitalwatch.samples import SampleColumns
 from vitalwatch.vitals import METRIC_INDEX, METRIC_INFO, METRICS
 
 #: seq = observation time (ms, 42 bits: until 2109) << 21 | 21 bits of the control

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitalwatch.db import run_on_commit, utcnow
+from vitalwatch.db import from_ms, run_on_commit, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import ack, extract, repository
@@ -192,7 +192,7 @@ class MonitorReports:
             SessionEvent(
                 session_id=session_id,
                 kind="monitor_alarm",
-                ts=datetime.fromtimestamp(ts_ms / 1000, tz=utcnow().tzinfo),
+                ts=from_ms(ts_ms),
                 detail=timeline_text(row),
                 data={
                     "id": row.id,
@@ -229,7 +229,7 @@ def alarm_view(row: MonitorAlarm, device_name: str) -> dict[str, Any]:
         "session_id": row.session_id,
         "device_id": row.device_id,
         "device_name": device_name,
-        "ts": datetime.fromtimestamp(row.ts_ms / 1000, tz=utcnow().tzinfo).isoformat(),
+        "ts": from_ms(row.ts_ms).isoformat(),
         "code": row.code,
         "label": row.label,
         "message": text,

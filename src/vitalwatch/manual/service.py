@@ -11,14 +11,13 @@ takes it out of charts, baselines, the latest values and the engine's state.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
-from vitalwatch.db import on_commit, utcnow
+from vitalwatch.db import from_ms, on_commit, to_ms, utcnow
 from vitalwatch.errors import Invalid
 from vitalwatch.manual import repository
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
@@ -56,7 +55,7 @@ def _problem(loc: tuple[Any, ...], msg: str, value: Any) -> dict[str, Any]:
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
+    return from_ms(ms).isoformat()
 
 
 def describe(values: dict[str, Any]) -> str:
@@ -91,7 +90,7 @@ def _validate(body: ManualEntry, session: Session, now_ms: int, skew_s: float, s
             ]
         ) from None
     ts_ms = int(columns.ts_ms[0])
-    started_ms = int(session.started_at.timestamp() * 1000)
+    started_ms = to_ms(session.started_at)
     if ts_ms < started_ms:
         raise Invalid(
             [
@@ -142,7 +141,7 @@ async def enter(
         event = SessionEvent(
             session_id=session_id,
             kind="manual_reading",
-            ts=datetime.fromtimestamp(ts_ms / 1000, tz=UTC),
+            ts=from_ms(ts_ms),
             detail=text,
             created_by=actor.id,
         )
@@ -209,7 +208,7 @@ def _out(entry: ManualReading, values: dict[str, Any]) -> ManualReadingOut:
     return ManualReadingOut(
         id=entry.id,
         session_id=entry.session_id,
-        ts=datetime.fromtimestamp(entry.ts_ms / 1000, tz=UTC),
+        ts=from_ms(entry.ts_ms),
         **{m: values.get(m) for m in METRICS},
         entered_by=entry.entered_by_name,
         entered_at=entry.entered_at,
@@ -269,7 +268,7 @@ async def strike(
     entry.struck_by = actor.id
     entry.struck_by_name = actor.name or "unknown"
     entry.strike_reason = body.reason
-    at = datetime.fromtimestamp(entry.ts_ms / 1000, tz=UTC)
+    at = from_ms(entry.ts_ms)
     db.add(
         SessionEvent(
             session_id=session_id,

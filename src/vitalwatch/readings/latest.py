@@ -8,22 +8,22 @@ start is loaded once from the database; an ended session is forgotten.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from vitalwatch.db import from_ms
 from vitalwatch.readings import repository
-from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.news2 import news2
+from vitalwatch.samples import SampleBatch
 from vitalwatch.vitals import METRICS
 
 Latest = dict[str, tuple[float, int]]  # metric -> (value, ts_ms)
 Update = tuple[int, str, float, int]  # session, metric, value, ts_ms
 
 
-def newest_values(batch: StoredBatch) -> list[Update]:
+def newest_values(batch: SampleBatch) -> list[Update]:
     """The newest sample of each session and metric in a stored batch."""
     order = np.lexsort((batch.ts_ms, batch.session_id))
     sessions = batch.session_id[order]
@@ -46,11 +46,7 @@ def newest_values(batch: StoredBatch) -> list[Update]:
 
 
 def _iso(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, tz=UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    return from_ms(ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def vitals_item(session_id: int, latest: Latest) -> dict[str, Any]:
@@ -82,7 +78,7 @@ class LatestStore:
         self._loaded: set[int] = set()
         self._dirty: set[int] = set()
 
-    def update(self, batch: StoredBatch) -> None:
+    def update(self, batch: SampleBatch) -> None:
         """Take the newest sample per session and metric from a stored batch."""
         self.apply(newest_values(batch))
 
@@ -92,10 +88,10 @@ class LatestStore:
             self._set(sid, metric, value, ts_ms)
 
     # IngestListener: the latest values change once a group commit is durable.
-    async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:
+    async def before_commit(self, conn: AsyncConnection, batch: SampleBatch) -> None:
         return None
 
-    async def after_commit(self, batch: StoredBatch) -> None:
+    async def after_commit(self, batch: SampleBatch) -> None:
         self.update(batch)
 
     async def after_rollback(self) -> None:

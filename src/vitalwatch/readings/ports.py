@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from vitalwatch.readings.validation import SampleColumns
 from vitalwatch.readings.writer import IngestResult
+from vitalwatch.samples import SampleColumns
 
 
 class SampleSink(Protocol):

@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from vitalwatch.readings.batch import StoredBatch
 from vitalwatch.readings.models import ManualReading, readings
+from vitalwatch.samples import SampleBatch
 from vitalwatch.vitals import METRICS
 
 
@@ -99,7 +99,7 @@ async def medians(
 
 async def recent_batches(
     conn: AsyncConnection, session_ids: list[int], since_ms: int
-) -> list[StoredBatch]:
+) -> list[SampleBatch]:
     """Recent samples of many sessions, one batch per original group commit.
 
     Replaying them in commit order, each with its own receive time, rebuilds
@@ -127,7 +127,7 @@ async def recent_batches(
     for part in np.split(np.arange(len(rows)), cuts):
         t = table[part]
         batches.append(
-            StoredBatch(
+            SampleBatch(
                 session_id=t[:, 0].astype(np.int64),
                 device_id=t[:, 1].astype(np.int64),
                 seq=t[:, 2].astype(np.int64),
@@ -141,7 +141,7 @@ async def recent_batches(
 
 async def session_history(
     conn: AsyncConnection, session_id: int, since_ms: int, limit: int
-) -> StoredBatch:
+) -> SampleBatch:
     """One session's stored samples from `since_ms` on, in measurement order
     (the engine judges a backlog again with them)."""
     stmt = (
@@ -160,7 +160,7 @@ async def session_history(
         [[np.nan if v is None else v for v in r] for r in rows], dtype=np.float64
     ).reshape(len(rows), 3 + len(METRICS))
     n = len(rows)
-    return StoredBatch(
+    return SampleBatch(
         session_id=np.full(n, session_id, dtype=np.int64),
         device_id=table[:, 0].astype(np.int64),
         seq=table[:, 1].astype(np.int64),

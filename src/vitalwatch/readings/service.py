@@ -12,8 +12,9 @@ from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck
-from vitalwatch.readings.validation import SampleColumns, SampleProblems, parse_readings
+from vitalwatch.readings.validation import SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
+from vitalwatch.samples import SampleColumns
 
 log = get_logger(__name__)
 

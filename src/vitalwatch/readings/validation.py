@@ -18,34 +18,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import orjson
 from pydantic import ValidationError
 
 from vitalwatch.readings.schemas import MAX_SAMPLES, ReadingsBatch, ReadingsBatchAdapter
+from vitalwatch.samples import SampleColumns
 from vitalwatch.vitals import METRIC_INFO, METRICS
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True, slots=True)
-class SampleColumns:
-    """One request's samples as columns (row i = sample i of the request)."""
-
-    seq: I64
-    ts_ms: I64
-    values: F64  # shape (n, len(METRICS)), NaN = absent
-
-    def __len__(self) -> int:
-        return int(self.seq.shape[0])
 
 
 class SampleProblems(Exception):

@@ -26,10 +26,9 @@ from vitalwatch.devices import repository as devices_repo
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_COMMIT_ROWS, INGEST_COMMIT_SECONDS, INGEST_GROUP_REQUESTS
 from vitalwatch.readings import repository
-from vitalwatch.readings.batch import I64, StoredBatch
 from vitalwatch.readings.counters import DeviceCounters
 from vitalwatch.readings.routing import Bindings, Routes
-from vitalwatch.readings.validation import SampleColumns
+from vitalwatch.samples import I64, SampleBatch, SampleColumns
 from vitalwatch.tasks import cancel_and_wait
 from vitalwatch.vitals import METRICS
 
@@ -39,10 +38,10 @@ log = get_logger(__name__)
 class IngestListener(Protocol):
     """Work that rides on the ingest transaction (alarm evaluation, live fan-out)."""
 
-    async def before_commit(self, conn: AsyncConnection, batch: StoredBatch) -> None:
+    async def before_commit(self, conn: AsyncConnection, batch: SampleBatch) -> None:
         """Add rows to the same transaction; raising aborts the whole commit."""
 
-    async def after_commit(self, batch: StoredBatch) -> None:
+    async def after_commit(self, batch: SampleBatch) -> None:
         """Publish what is now durable; must not block."""
 
     async def after_rollback(self) -> None:
@@ -207,7 +206,7 @@ class GroupCommitWriter:
                 job.future.set_result(IngestResult(accepted, len(job.columns) - accepted))
 
     async def _store_returning(
-        self, conn: AsyncConnection, rows: StoredBatch
+        self, conn: AsyncConnection, rows: SampleBatch
     ) -> npt.NDArray[np.bool_]:
         """Multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING: which rows were new."""
         session, device, seq, ts_ms, values = (
@@ -251,7 +250,7 @@ class GroupCommitWriter:
         return keep
 
     async def _store_sqlite(
-        self, conn: AsyncConnection, rows: StoredBatch
+        self, conn: AsyncConnection, rows: SampleBatch
     ) -> npt.NDArray[np.bool_]:
         """SQLite fast path: duplicates found first, then one executemany of tuples.
 
@@ -300,7 +299,7 @@ class GroupCommitWriter:
                 log.warning("ingest_concurrent_writer", expected=len(rows_out), stored=stored_rows)
         return keep
 
-    async def _note_counter_resets(self, conn: AsyncConnection, stored: StoredBatch) -> None:
+    async def _note_counter_resets(self, conn: AsyncConnection, stored: SampleBatch) -> None:
         """A monitor that restarted its counter: every sample kept, and said so."""
         for d in self._counters.stored(stored.device_id, stored.seq, stored.ts_ms):
             await devices_repo.note_counter_reset(conn, d)
@@ -312,17 +311,17 @@ class GroupCommitWriter:
         jobs: list[_Job],
         routes: Bindings,
         received_ms: int,
-    ) -> tuple[StoredBatch, dict[int, int]]:
+    ) -> tuple[SampleBatch, dict[int, int]]:
         empty = np.empty(0, dtype=np.int64)
         if not jobs:
-            return StoredBatch(empty, empty, empty, empty, np.empty((0, len(METRICS))), 0), {}
+            return SampleBatch(empty, empty, empty, empty, np.empty((0, len(METRICS))), 0), {}
         sizes = [len(j.columns) for j in jobs]
         device = np.repeat(np.array([j.device_id for j in jobs], dtype=np.int64), sizes)
         seq = np.concatenate([j.columns.seq for j in jobs])
         ts_ms = np.concatenate([j.columns.ts_ms for j in jobs])
         session = await self._sessions_of(conn, routes, device, ts_ms)
         values = np.concatenate([j.columns.values for j in jobs])
-        rows = StoredBatch(session, device, seq, ts_ms, values, received_ms)
+        rows = SampleBatch(session, device, seq, ts_ms, values, received_ms)
         await self._counters.load(conn, np.unique(device).tolist())
         store = self._store_sqlite if self._dialect == "sqlite" else self._store_returning
         keep = await store(conn, rows)
@@ -331,7 +330,7 @@ class GroupCommitWriter:
         for job, size in zip(jobs, sizes, strict=True):
             counts[id(job)] = int(keep[start : start + size].sum())
             start += size
-        batch = StoredBatch(
+        batch = SampleBatch(
             session_id=session[keep],
             device_id=device[keep],
             seq=seq[keep],

@@ -5,13 +5,12 @@ below 140/90 satisfies, or a clinician's decision to proceed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
-from vitalwatch.db import utcnow
+from vitalwatch.db import from_ms, utcnow
 from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
 from vitalwatch.records.models import ChecklistEntry
@@ -42,7 +41,7 @@ def predose_bp(session: Session, bps: Sequence[tuple[int, float, float]]) -> BpV
     if not before:
         return None
     ts, sbp, dbp = before[-1]
-    return BpValue(sbp=sbp, dbp=dbp, ts=datetime.fromtimestamp(ts / 1000, tz=UTC))
+    return BpValue(sbp=sbp, dbp=dbp, ts=from_ms(ts))
 
 
 def _gate(

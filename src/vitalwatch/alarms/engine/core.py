@@ -49,11 +49,11 @@ from vitalwatch.alarms.engine.model import (
     RANK,
     Action,
     AlarmView,
-    SampleBatch,
     SessionConfig,
     Transition,
 )
 from vitalwatch.alarms.engine.technical import DeviceClocks, SessionClock
+from vitalwatch.samples import SampleBatch
 from vitalwatch.vitals import METRIC_INDEX, METRICS, PROFILES
 
 _HR, _SBP, _DBP, _MAP = (METRIC_INDEX[m] for m in ("hr", "sbp", "dbp", "map"))
@@ -181,26 +181,20 @@ class AlarmEngine:
     def evaluate(self, batch: SampleBatch) -> list[Transition]:
         """Alarm transitions caused by a batch of stored samples."""
         self.stale = {}
-        if batch.ts.shape[0] == 0 or not self._slots:
+        if len(batch) == 0 or not self._slots:
             return []
+        ts, now = _seconds(batch)
+        device, values = batch.device_id, batch.values
         slot = self._slot_index.lookup(batch.session_id)
         known = slot >= 0
         if not known.all():
-            slot = slot[known]
-            batch = SampleBatch(
-                batch.session_id[known],
-                batch.device_id[known],
-                batch.ts[known],
-                batch.values[known],
-                batch.received_at,
-            )
-            if batch.ts.shape[0] == 0:
+            slot, device, ts, values = slot[known], device[known], ts[known], values[known]
+            if ts.shape[0] == 0:
                 return []
-        values = _with_map(batch.values)
-        order = group_order(slot, batch.ts, self._bank.capacity)
-        slot, ts, values = slot[order], batch.ts[order], values[order]
-        now = batch.received_at
-        self._devices.note(batch.device_id[order], values, now)
+        values = _with_map(values)
+        order = group_order(slot, ts, self._bank.capacity)
+        slot, ts, values = slot[order], ts[order], values[order]
+        self._devices.note(device[order], values, now)
         self._last_sample[slot] = now
         self._note_bp(slot, ts, values, now)
         events, stale = self._bank.evaluate(slot, ts, values)
@@ -224,11 +218,12 @@ class AlarmEngine:
         sustains a condition raises its alarm, and one that clears it clears it.
         """
         slot = self._slots.get(session_id)
-        if slot is None or history.ts.shape[0] == 0:
+        if slot is None or len(history) == 0:
             return []
+        ts, clock = _seconds(history)
         values = _with_map(history.values)
-        order = np.argsort(history.ts, kind="stable")
-        ts, values = history.ts[order], values[order]
+        order = np.argsort(ts, kind="stable")
+        ts, values = ts[order], values[order]
         slots = np.full(ts.shape[0], slot, dtype=np.int64)
         believed = self._bank.met[slot].copy()
         self._bank.reset(slot)
@@ -237,7 +232,6 @@ class AlarmEngine:
         for e in sorted(events, key=lambda e: e.ts):
             replayed[e.channel] = e.raised
         self._bank.met[slot] = believed
-        clock = history.received_at
         late = [e for e in events if e.ts >= since]
         out = self._apply_channel_events(late, clock) if late else []
         newest = float(ts[-1])
@@ -538,6 +532,12 @@ class AlarmEngine:
 
 
 _PROBLEM_OF: Final = tuple(ch.problem for ch in CHANNELS)
+
+
+def _seconds(batch: SampleBatch) -> tuple[F64, float]:
+    """A batch's measurement times and receive time in seconds: samples are
+    stored in epoch ms, the engine's clock is float epoch seconds."""
+    return batch.ts_ms.astype(np.float64) / 1000.0, batch.received_ms / 1000.0
 
 
 def _problem_key(e: ChannelEvent) -> tuple[int, float, str]:

@@ -5,6 +5,8 @@ several limits is one alarm), made of conditions, each of which is one
 limit rule (`sbp_high`, `dbp_baseline_rise`, `offline` ...) with its own
 priority and transitions. Times are epoch seconds: measurement times for
 physiological conditions, the service clock for everything clock-driven.
+Samples come in as `vitalwatch.samples.SampleBatch` (epoch milliseconds, as
+stored); the engine converts them on entry.
 """
 
 from __future__ import annotations
@@ -155,15 +157,6 @@ class SessionConfig:
     started_at: float
     first_dose_at: float | None = None
     baseline: dict[str, float] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SampleBatch:
-    session_id: I64
-    device_id: I64
-    ts: F64
-    values: F64  # (n, len(METRICS)), NaN = absent
-    received_at: float
 
 
 @dataclass(frozen=True, slots=True)
