@@ -120,16 +120,15 @@ async def _create_user(name: str, role: str, password: str) -> None:
     # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.auth.security import hash_password
     from vitalwatch.auth.service import UserExistsError, create_user
-    from vitalwatch.db import create_engine, create_sessionmaker
+    from vitalwatch.db import create_engine, create_sessionmaker, unit_of_work
 
     engine = create_engine(get_settings())
     try:
-        async with create_sessionmaker(engine)() as db:
+        async with unit_of_work(create_sessionmaker(engine)) as db:
             try:
                 await create_user(db, name, role, hash_password(password))  # type: ignore[arg-type]
             except UserExistsError:
                 raise ValueError(f"user {name} already exists") from None
-            await db.commit()
     finally:
         await engine.dispose()
 
@@ -155,14 +154,12 @@ async def _set_password(name: str, password: str) -> bool:
     # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.auth.security import hash_password
     from vitalwatch.auth.service import set_password_by_name
-    from vitalwatch.db import create_engine, create_sessionmaker
+    from vitalwatch.db import create_engine, create_sessionmaker, unit_of_work
 
     engine = create_engine(get_settings())
     try:
-        async with create_sessionmaker(engine)() as db:
-            ok = await set_password_by_name(db, name, hash_password(password))
-            await db.commit()
-            return ok
+        async with unit_of_work(create_sessionmaker(engine)) as db:
+            return await set_password_by_name(db, name, hash_password(password))
     finally:
         await engine.dispose()
 
@@ -203,13 +200,13 @@ async def _change_account(name: str, what: str) -> bool:
     from vitalwatch.auth import repository
     from vitalwatch.auth.directory import UserDirectory
     from vitalwatch.auth.service import sign_out_everywhere, update_user
-    from vitalwatch.db import create_engine, create_sessionmaker
+    from vitalwatch.db import create_engine, create_sessionmaker, unit_of_work
 
     engine = create_engine(get_settings())
     try:
         maker = create_sessionmaker(engine)
         users = UserDirectory(maker)  # this process's; the service's caches run out in seconds
-        async with maker() as db:
+        async with unit_of_work(maker) as db:
             user = await repository.by_username(db, name)
             if user is None:
                 return False
@@ -217,7 +214,6 @@ async def _change_account(name: str, what: str) -> bool:
                 await sign_out_everywhere(db, user.id, SYSTEM, users)
             else:
                 await update_user(db, user.id, SYSTEM, users, active=what == "enable")
-            await db.commit()
             return True
     finally:
         await engine.dispose()

@@ -7,6 +7,7 @@ only portable SQL here and in the repositories.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -103,9 +104,12 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """Request-scoped session: commits when the handler succeeds, rolls back on error."""
-    maker: async_sessionmaker[AsyncSession] = request.app.state.ctx.sessionmaker
+@asynccontextmanager
+async def unit_of_work(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction, the same way for a request, a clock tick or a background
+    job: committed when the block ends, rolled back when it raises; what was
+    registered with `on_commit` (live events, telling an evaluator) runs only
+    once the commit has succeeded."""
     async with maker() as session:
         try:
             yield session
@@ -115,6 +119,12 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await run_on_commit(session)
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """Request-scoped unit of work: committed when the handler succeeds."""
+    async with unit_of_work(request.app.state.ctx.sessionmaker) as session:
+        yield session
 
 
 #: scope="function": the commit happens before the response is sent, so a 2xx

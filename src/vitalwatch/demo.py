@@ -209,16 +209,15 @@ async def _accounts(settings: Settings, admin_pw: str) -> None:
     # imported when run: the demo loads the simulators and the service only once it starts
     from vitalwatch.auth.security import hash_password
     from vitalwatch.auth.service import create_user, set_password_by_name
-    from vitalwatch.db import create_engine, create_sessionmaker
+    from vitalwatch.db import create_engine, create_sessionmaker, unit_of_work
 
     engine = create_engine(settings)
     try:
-        async with create_sessionmaker(engine)() as db:
+        async with unit_of_work(create_sessionmaker(engine)) as db:
             for name, role, pw in ((ADMIN, "admin", admin_pw), (NURSE[0], "nurse", NURSE[1])):
                 # the account may exist from an earlier demo: set its password
                 if not await set_password_by_name(db, name, hash_password(pw)):
                     await create_user(db, name, role, hash_password(pw))  # type: ignore[arg-type]
-            await db.commit()
     finally:
         await engine.dispose()
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.config import Settings
+from vitalwatch.db import unit_of_work
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
@@ -61,9 +62,8 @@ class Housekeeping:
                 if now - last_prune >= _PRUNE_S:
                     last_prune = now
                     cutoff = datetime.now(UTC) - timedelta(seconds=self._settings.event_retention_s)
-                    async with self._maker() as db:
+                    async with unit_of_work(self._maker) as db:
                         await self._hub.prune(db, cutoff)
-                        await db.commit()
                     days = self._settings.readings_retention_days
                     if days is not None:
                         await prune_old_readings(self._maker, days)
@@ -77,9 +77,8 @@ async def prune_old_readings(maker: async_sessionmaker[AsyncSession], days: int)
     ended = sessions_repo.ended_before(datetime.now(UTC) - timedelta(days=days))
     total = 0
     while True:
-        async with maker() as db:
+        async with unit_of_work(maker) as db:
             deleted = await readings_repo.delete_of_sessions(db, ended, _PRUNE_BATCH)
-            await db.commit()
         total += deleted
         if deleted == 0:
             break

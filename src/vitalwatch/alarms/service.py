@@ -43,6 +43,7 @@ from vitalwatch.alarms.store import AlarmStore, Change, Event, dt, epoch, out, v
 from vitalwatch.audit import service as audit
 from vitalwatch.auth import repository as users_repo
 from vitalwatch.config import Settings
+from vitalwatch.db import unit_of_work
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import ACTIVE_SESSIONS, ALARM_EVAL_SECONDS
 from vitalwatch.readings import repository as readings_repo
@@ -138,7 +139,7 @@ class AlarmService:
         nor repeats an alarm.
         """
         engine = self._new_engine()
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             sessions = [
                 s for s in await sessions_repo.list_(db, "active", limit=100_000) if self.owns(s.id)
             ]
@@ -242,11 +243,10 @@ class AlarmService:
         """Store and publish transitions outside the ingest path (lock held)."""
         if not transitions:
             return
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             conn = await db.connection()
             await self._fence(conn)
             events = await self._store(conn, transitions)
-            await db.commit()
         self._dispatch(events)
 
     # -- sessions -----------------------------------------------------------------------
@@ -255,7 +255,7 @@ class AlarmService:
         """Bring the engine in line with the committed session: limits, dose,
         baseline and devices of an active one; an ended one's alarms resolved
         in the name of whoever ended it."""
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             session = await sessions_repo.get(db, session_id)
             names: dict[int, str] = {}
             ended_by = None
@@ -296,7 +296,7 @@ class AlarmService:
     ) -> AlarmOut:
         """Run and audit the command in one transaction; one that has run already
         (`CommandSource.repeated`) is answered with the alarm as it stands."""
-        async with self.lock, self._maker() as db:
+        async with self.lock, unit_of_work(self._maker) as db:
             alarm = await repository.get(db, alarm_id)
             if alarm is None:
                 raise AlarmNotFound(alarm_id)
@@ -326,8 +326,7 @@ class AlarmService:
                 }
                 or None,
             )
-            await db.commit()
-            await db.refresh(alarm)
+            await db.refresh(alarm)  # the alarm row as the store just wrote it
             shown = out(alarm)
         self._dispatch(events)
         return shown
@@ -359,7 +358,7 @@ class AlarmService:
 
     async def _take_receipts(self) -> None:
         """What dashboards confirmed since the last tick, into the engine and the rows."""
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             conn = await db.connection()
             rows = await repository.receipts_after(conn, self._receipts_seen, 50_000)
             if not rows:
@@ -386,19 +385,18 @@ class AlarmService:
                             "first_seen_at": dt(view.first_seen_at),
                         },
                     )
-            await db.commit()
 
     async def _watch(self, now: float) -> list[Transition]:
         """Is any dashboard able to alert a nurse? (The station's own alarm.)"""
         since = datetime.fromtimestamp(now - UNWATCHED_AFTER_S, UTC)  # heard lately
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             watching, active = await repository.watching(await db.connection(), since)
         return self.engine.watch(now, watching, active)
 
     async def _fix_baselines(self, now: float) -> None:
         """Sessions without a dose get their baseline once 5 minutes have passed."""
         configs: list[SessionConfig] = []
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             for session in await sessions_repo.list_(db, "active", limit=100_000):
                 if not self.owns(session.id):
                     continue
@@ -411,7 +409,6 @@ class AlarmService:
                 devices = (await sessions_repo.devices_of(db, {session.id}))[session.id]
                 names = {d.id: d.name for d in devices if d.session_id == session.id}
                 configs.append(session_config(session, names))
-            await db.commit()
         for cfg in configs:
             await self._configure(cfg)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import repository
 from vitalwatch.audit.models import AuditEntry
-from vitalwatch.db import utcnow
+from vitalwatch.db import unit_of_work, utcnow
 from vitalwatch.logging import get_logger
 from vitalwatch.tasks import cancel_and_wait
 
@@ -120,9 +120,8 @@ class AuditQueue:
             return
         rows, self._rows, self._counted = self._rows, [], {}
         try:
-            async with self._maker() as db:
+            async with unit_of_work(self._maker) as db:
                 db.add_all(rows)
-                await db.commit()
         except Exception as exc:  # kept for the next flush: the database may be back
             log.warning("audit_flush_failed", error=type(exc).__name__, rows=len(rows))
             self._rows = [*rows, *self._rows][: self._max_rows]

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.auth.models import User
 from vitalwatch.auth.security import TokenClaims
+from vitalwatch.db import unit_of_work
 from vitalwatch.logging import get_logger
 
 log = get_logger(__name__)
@@ -55,7 +56,7 @@ class UserDirectory:
         hit = self._cache.get(user_id)
         if hit is not None and hit[1] > now:
             return hit[0]
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             user = await db.get(User, user_id)
             state = (
                 None

@@ -22,7 +22,7 @@ from vitalwatch.auth.schemas import Role, TokenResponse
 from vitalwatch.auth.security import HashPool, create_access_token
 from vitalwatch.auth.throttle import LoginThrottle
 from vitalwatch.config import Settings
-from vitalwatch.db import on_commit
+from vitalwatch.db import on_commit, unit_of_work
 from vitalwatch.logging import get_logger
 
 log = get_logger(__name__)
@@ -70,7 +70,7 @@ async def login(parts: LoginParts, username: str, password: str, address: str) -
         )
         log.info("login_throttled", address=address, retry_after=wait)
         raise LoginThrottled(wait)
-    async with parts.maker() as db:  # closed before hashing: no connection held
+    async with unit_of_work(parts.maker) as db:  # closed before hashing: no connection held
         user = await repository.by_username(db, username)
     ok = await parts.hashing.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:

@@ -13,6 +13,7 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitalwatch.db import unit_of_work
 from vitalwatch.devices import repository as devices_repo
 
 #: How long a device -> session route is reused. At 2 s, 1,000 devices cost 500
@@ -33,7 +34,7 @@ class DeviceRoutes:
         hit = self._bindings.get(device_id)
         if hit is not None and hit[1] > now and not fresh:
             return hit[0]
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             session_id = await devices_repo.session_of(db, device_id)
         self._bindings[device_id] = (session_id, now + _BINDING_TTL_S)
         return session_id

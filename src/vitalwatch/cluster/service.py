@@ -19,6 +19,7 @@ from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.audit.service import Actor
 from vitalwatch.cluster.partition import Partition
 from vitalwatch.config import Settings
+from vitalwatch.db import unit_of_work
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import PARTITIONS_OWNED
@@ -68,7 +69,7 @@ class Cluster(Protocol):
 
 async def alarm_session(maker: async_sessionmaker[AsyncSession], alarm_id: int) -> int:
     """The session of an open alarm (AlarmNotFound, AlarmResolved otherwise)."""
-    async with maker() as db:
+    async with unit_of_work(maker) as db:
         alarm = await alarms_repo.get(db, alarm_id)
     if alarm is None:
         raise AlarmNotFound(alarm_id)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
 from vitalwatch.auth.security import device_token_hash, new_device_token
-from vitalwatch.db import on_commit, utcnow
+from vitalwatch.db import on_commit, unit_of_work, utcnow
 from vitalwatch.devices import repository
 from vitalwatch.devices.models import Device
 from vitalwatch.devices.schemas import (
@@ -66,7 +66,7 @@ class DeviceDirectory:
         now = time.monotonic()
         if hit is not None and hit[1] > now:
             return hit[0]
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             device = await repository.by_token_hash(db, token_hash)
         if device is None:
             self._by_hash.pop(token_hash, None)
@@ -97,9 +97,8 @@ class DeviceDirectory:
         if not self._dirty:
             return
         dirty, self._dirty = self._dirty, set()
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             await repository.set_last_seen(db, {d: self._last_seen[d] for d in dirty})
-            await db.commit()
 
 
 def to_out(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitalwatch.db import from_ms, run_on_commit, utcnow
+from vitalwatch.db import from_ms, unit_of_work, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.hl7 import ack, extract, repository
@@ -58,7 +58,7 @@ class MonitorReports:
 
     async def _session_of(self, device_id: int) -> int | None:
         """The device's active session, read now (a binding may have just changed)."""
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             return await devices_repo.session_of(db, device_id)
 
     async def check_patient(
@@ -81,7 +81,7 @@ class MonitorReports:
             session_id = await self._session_of(device.id)
         if session_id is None:
             return
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             if len(self._refs) > 10_000:
                 self._refs.clear()
             if session_id not in self._refs:
@@ -113,8 +113,6 @@ class MonitorReports:
                     }
                 },
             )
-            await db.commit()
-            await run_on_commit(db)
         log.info("hl7_patient_mismatch", session_id=session_id, device_id=device.id)
 
     async def alarms(self, message: Message, device: Hl7Device) -> tuple[bytes | None, str]:
@@ -130,11 +128,9 @@ class MonitorReports:
             return ack.build(message, "AA", "no alarm in this message"), "AA"
         for attempt in range(2):
             try:
-                async with self._maker() as db:
+                async with unit_of_work(self._maker) as db:
                     for report in reports:
                         await self._store_report(db, message, device, session_id, report)
-                    await db.commit()
-                    await run_on_commit(db)
                 break
             except IntegrityError:  # the same report on two connections at once
                 if attempt:  # the second time every report is known: stored once

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.config import Settings
-from vitalwatch.db import utcnow
+from vitalwatch.db import unit_of_work, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.devices.zones import BadZone, zone
@@ -108,13 +108,12 @@ class Hl7Ingest:
             unmapped, self._unmapped = self._unmapped, {}
             if not senders and not unmapped:
                 return
-            async with self._maker() as db:
+            async with unit_of_work(self._maker) as db:
                 registered = await devices_repo.owners(db, list(senders))  # meanwhile
                 for key, s in senders.items():
                     if key not in registered:
                         await repository.note_sender(db, key=key, **s)
                 await repository.add_unmapped(db, unmapped)
-                await db.commit()
 
     def forget_identities(self) -> None:
         """Identifiers changed (an admin registered or edited a device)."""
@@ -242,7 +241,7 @@ class Hl7Ingest:
         return found
 
     async def _lookup(self, idents: list[str]) -> Hl7Device | None:
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             device = await devices_repo.device_for(db, idents)
         found: Hl7Device | None = None
         if device is not None:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import repository as alarms_repo
+from vitalwatch.db import unit_of_work
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.tasks import cancel_and_wait, every
@@ -111,11 +112,10 @@ class Confirmations:
         if not (rows or status or gone):
             return
         try:
-            async with self._maker() as db:
+            async with unit_of_work(self._maker) as db:
                 conn = await db.connection()
                 await alarms_repo.insert_receipts(conn, rows)
                 await alarms_repo.replace_dashboards(conn, status, gone)
-                await db.commit()
         except Exception:
             self._rows[:0] = rows[-MAX_IDS * 10 :]  # tried again at the next flush
             self._gone[:0] = gone

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from vitalwatch.db import on_commit
+from vitalwatch.db import on_commit, unit_of_work
 from vitalwatch.live import repository
 from vitalwatch.logging import get_logger
 from vitalwatch.tasks import cancel_and_wait
@@ -112,13 +112,13 @@ class EventLog:
 
     async def _fill(self, upto: int | None) -> None:
         """Add committed events after the last delivered one (up to `upto`) to the wait list."""
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             rows = await repository.events_after(db, self.last_event_id, upto, _FILL_LIMIT)
         for event_id, type_, payload in rows:
             self._waiting.setdefault(event_id, (type_, payload))
 
     async def start(self) -> None:
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             self.last_event_id = await repository.latest_event_id(db)
         self._task = asyncio.create_task(self._deliver_in_order(), name="live-events")
 

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocketState
 
 from vitalwatch.auth.security import decode_access_token
 from vitalwatch.context import AppContext
+from vitalwatch.db import unit_of_work
 from vitalwatch.live.confirmations import Dashboard
 from vitalwatch.live.service import SnapshotParts, opening_messages
 from vitalwatch.live.sockets import LiveSocket
@@ -112,7 +113,7 @@ async def _serve(
     dashboard = Dashboard(claims.user_id)
     log.info("dashboard_connected", user_id=claims.user_id, since=since, query_token=deprecated)
     try:
-        async with ctx.sessionmaker() as db:
+        async with unit_of_work(ctx.sessionmaker) as db:
             parts = SnapshotParts(ctx.sessionmaker, ctx.hub, ctx.latest, ctx.settings)
             first = await opening_messages(db, parts, since)
         serving = asyncio.create_task(ctx.hub.serve(client, first))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms import service as alarms_service
 from vitalwatch.config import Settings
+from vitalwatch.db import unit_of_work
 from vitalwatch.live.hub import Hub
 from vitalwatch.overview import service as overview
 from vitalwatch.readings.latest import LatestStore
@@ -52,7 +53,7 @@ _building: dict[int, asyncio.Task[_Snapshot]] = {}
 async def _build(parts: SnapshotParts) -> _Snapshot:
     """The ward's state as of an event id, on a database session of its own (the
     build outlives any one dashboard, which may disconnect while waiting)."""
-    async with parts.maker() as db:
+    async with unit_of_work(parts.maker) as db:
         cursor = await parts.hub.latest_event_id(db)
         active = await sessions_repo.list_(db, "active")
         views = await overview.views(db, parts.latest, parts.settings, active)

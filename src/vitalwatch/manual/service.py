@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
-from vitalwatch.db import from_ms, on_commit, to_ms, utcnow
+from vitalwatch.db import from_ms, on_commit, to_ms, unit_of_work, utcnow
 from vitalwatch.errors import Invalid
 from vitalwatch.manual import repository
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
@@ -115,7 +115,7 @@ async def enter(
     database sessions of its own: the values are stored between two of them)."""
     now_ms = int(time.time() * 1000)
     seq = time.time_ns() // 1000  # unique per manual source, increasing
-    async with maker() as db:
+    async with unit_of_work(maker) as db:
         session = await sessions_repo.get(db, session_id, for_update=True)
         if session is None:
             raise SessionNotFound(f"Session {session_id} not found")
@@ -160,7 +160,6 @@ async def enter(
             db, "manual_reading", {"manual_reading": _out(entry, values).model_dump(mode="json")}
         )
         entry_id, device_id, event_id = entry.id, source.id, event.id
-        await db.commit()
     try:
         await parts.cluster.submit(device_id, columns)
     except DeviceNotBound:
@@ -171,7 +170,7 @@ async def enter(
         raise NotStored(
             "The reading was not stored: the database did not take it; try again"
         ) from None
-    async with maker() as db:
+    async with unit_of_work(maker) as db:
         stored = await db.get(ManualReading, entry_id)
         assert stored is not None
         return await _view(db, stored)
@@ -186,7 +185,7 @@ async def _not_stored(
     why: str,
 ) -> None:
     """Undo the entry whose values never reached the store (audited)."""
-    async with maker() as db:
+    async with unit_of_work(maker) as db:
         await repository.delete_entry(db, entry_id, event_id)
         await audit.record(
             db,
@@ -196,7 +195,6 @@ async def _not_stored(
             entity_id=session_id,
             detail={"entry_id": entry_id, "reason": why},
         )
-        await db.commit()
 
 
 async def _view(db: AsyncSession, entry: ManualReading) -> ManualReadingOut:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from vitalwatch import __version__
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.config import Settings
+from vitalwatch.db import unit_of_work
 from vitalwatch.logging import get_logger
 from vitalwatch.notify import links, repository
 from vitalwatch.notify.channels import DeliveryFailed, Destination, deliver
@@ -84,11 +85,10 @@ class NotifySender:
         self._inflight: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             conn = await db.connection()
             await self._fence(conn)
             again = await repository.release_claims(conn, self._index, self._count)
-            await db.commit()
         if again:
             log.info("notify_resumed", partition=self._index, rows=again)
         self._http = http_client()
@@ -125,7 +125,7 @@ class NotifySender:
         if free <= 0:
             return
         now = datetime.now(UTC)
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             conn = await db.connection()
             if not await repository.any_due(conn, self._index, self._count, now):
                 return
@@ -136,7 +136,6 @@ class NotifySender:
                     await repository.finish(
                         conn, outbox_id, {"state": "cancelled", "last_error": alarm_state}
                     )
-            await db.commit()
         for outbox_id, alarm_state in claimed:
             if alarm_state == "active":
                 task = asyncio.create_task(self._send(outbox_id))
@@ -145,7 +144,7 @@ class NotifySender:
 
     async def _send(self, outbox_id: int) -> None:
         assert self._http is not None
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             row = await repository.delivery(db, outbox_id)
         if row is None:
             return
@@ -242,7 +241,7 @@ class NotifySender:
                 f"Secondary notification to {where} failed: {outcome} "
                 f"(attempt {attempt}); next attempt in {wait:g} s"
             )
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             conn = await db.connection()
             await self._fence(conn)
             await repository.finish(conn, out.id, values)
@@ -263,7 +262,6 @@ class NotifySender:
                     }
                 ],
             )
-            await db.commit()
         log.info(
             "notify_attempt",
             outbox_id=out.id,
@@ -275,8 +273,7 @@ class NotifySender:
         )
 
     async def _finish(self, outbox_id: int, values: dict[str, Any]) -> None:
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             conn = await db.connection()
             await self._fence(conn)
             await repository.finish(conn, outbox_id, values)
-            await db.commit()

@@ -18,6 +18,7 @@ from vitalwatch.audit import service as audit
 from vitalwatch.auth import repository as users
 from vitalwatch.auth.models import User
 from vitalwatch.config import Settings
+from vitalwatch.db import unit_of_work
 from vitalwatch.logging import get_logger
 from vitalwatch.notify import links, repository
 from vitalwatch.notify.channels import DeliveryFailed, Destination, deliver
@@ -305,12 +306,11 @@ async def use_link(
     it is given back when the acknowledgement could not be done for a passing
     reason (503: the partition is changing hands), so the nurse can tap again.
     """
-    async with maker() as db:
+    async with unit_of_work(maker) as db:
         link = await _link(db, settings, token)
         out, alarm, user = link.outbox, link.alarm, link.user
         if not await repository.use_link(db, out.id, datetime.now(UTC)):
             raise LinkUsed("This acknowledge link has been used already")
-        await db.commit()
     before = alarm.state
     actor = audit.Actor("user", user.id, user.username)
     try:
@@ -323,7 +323,7 @@ async def use_link(
     except Exception:
         await _give_back(maker, out.id)
         raise
-    async with maker() as db:
+    async with unit_of_work(maker) as db:
         await audit.record(
             db,
             actor=actor,
@@ -332,7 +332,6 @@ async def use_link(
             entity_id=alarm.id,
             detail={"outbox_id": out.id},
         )
-        await db.commit()
     log.info("notify_ack_link_used", alarm_id=alarm.id, outbox_id=out.id, user_id=user.id)
     return LinkDone(
         alarm=result,
@@ -342,6 +341,5 @@ async def use_link(
 
 
 async def _give_back(maker: async_sessionmaker[AsyncSession], outbox_id: int) -> None:
-    async with maker() as db:
+    async with unit_of_work(maker) as db:
         await repository.give_back_link(db, outbox_id)
-        await db.commit()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitalwatch.db import run_on_commit
+from vitalwatch.db import unit_of_work
 from vitalwatch.logging import get_logger
 from vitalwatch.records import discharge, readiness, repository
 from vitalwatch.records.models import Observation
@@ -63,7 +63,7 @@ class RecordsWatcher:
     async def check(self) -> None:
         parts = self._parts
         latest, tz = parts.latest, parts.settings.tz
-        async with self._maker() as db:
+        async with unit_of_work(self._maker) as db:
             sessions = [
                 s
                 for s in await sessions_repo.list_(db, "active", limit=100_000)
@@ -94,8 +94,6 @@ class RecordsWatcher:
             if changed:
                 await parts.views.show(db, changed)
             last = await repository.last_observation(db, ids)
-            await db.commit()
-            await run_on_commit(db)
         for s in sessions:
             await self._hand_over(s.id, states[s.id], last.get(s.id))
 
