@@ -155,10 +155,6 @@ async def enter(
             detail={"entry_id": entry.id, "ts": _iso(ts_ms), "values": values},
         )
         await db.flush()
-        # dashboards mark the value as typed in (the live values carry no source)
-        await parts.events.emit(
-            db, "manual_reading", {"manual_reading": _out(entry, values).model_dump(mode="json")}
-        )
         entry_id, device_id, event_id = entry.id, source.id, event.id
     try:
         await parts.cluster.submit(device_id, columns)
@@ -173,7 +169,13 @@ async def enter(
     async with unit_of_work(maker) as db:
         stored = await db.get(ManualReading, entry_id)
         assert stored is not None
-        return await _view(db, stored)
+        out = await _view(db, stored)
+        # dashboards mark the value as typed in (the live values carry no source),
+        # once it is stored: a reading the store refused is never shown
+        await parts.events.emit(
+            db, "manual_reading", {"manual_reading": out.model_dump(mode="json")}
+        )
+    return out
 
 
 async def _not_stored(
