@@ -157,7 +157,9 @@ def sign_in(browser: Any) -> SignIn:
         await page.fill("#username", NURSE[0])
         await page.fill("#password", NURSE[1])
         await page.click("button[type=submit]")
-        await expect(page.get_by_test_id("link-status")).to_have_text("live")
+        # a sign-in is an argon2 check (about 0.3 s of CPU, paced): on a loaded
+        # machine it and the socket's first snapshot may take longer than 5 s
+        await expect(page.get_by_test_id("link-status")).to_have_text("live", timeout=15_000)
         return page
 
     return open_page
