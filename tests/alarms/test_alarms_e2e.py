@@ -29,6 +29,18 @@ async def alarms_of(api: Api, session_id: int, state: str | None = None) -> list
     return list(r.json())
 
 
+async def silent_for_90_s(server: ServerProcess, session_id: int) -> None:
+    """Backdate the session (and when it was entered, with its monitors) so its
+    monitors have been silent for over 60 s; the server restarts to read it."""
+    server.stop()
+    await server.sql(
+        "UPDATE sessions SET started_at = :t, recorded_at = :t WHERE id = :s",
+        t=now_utc() - timedelta(seconds=90),
+        s=session_id,
+    )
+    server.start()
+
+
 async def test_tachycardia_raises_one_high_alarm_acked_then_resolved(
     api: Api, server: ServerProcess
 ) -> None:
@@ -156,15 +168,7 @@ async def test_silent_device_raises_technical_alarm(
     """No data from a bound device for 60 s: high "offline" alarm, cleared by data."""
     server, api = own_server
     device, session = await api.monitored()
-    # backdate the session (and when it was entered, with its monitor) so the
-    # device has been silent for over 60 s
-    server.stop()
-    await server.sql(
-        "UPDATE sessions SET started_at = :t, recorded_at = :t WHERE id = :s",
-        t=now_utc() - timedelta(seconds=90),
-        s=session["id"],
-    )
-    server.start()
+    await silent_for_90_s(server, session["id"])
     alarm = None
     for _ in range(40):
         found = [a for a in await alarms_of(api, session["id"]) if a["kind"] == "technical"]
@@ -189,13 +193,7 @@ async def test_retired_monitor_leaves_its_sessions_alarms(
     server, api = own_server
     first, second = await api.device(), await api.device()
     session = await api.session([first["id"], second["id"]])
-    server.stop()
-    await server.sql(
-        "UPDATE sessions SET started_at = :t, recorded_at = :t WHERE id = :s",
-        t=now_utc() - timedelta(seconds=90),
-        s=session["id"],
-    )
-    server.start()
+    await silent_for_90_s(server, session["id"])
 
     async def both_offline() -> list[dict[str, Any]] | None:
         found = [a for a in await alarms_of(api, session["id"]) if a["kind"] == "technical"]
