@@ -27,22 +27,19 @@ from vitalwatch.notify.outbox import Outbox
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.writer import IngestResult
 from vitalwatch.samples import SampleColumns
+from vitalwatch.sessions.ports import Evaluators
 
 log = get_logger(__name__)
 
 
-class Cluster(Protocol):
+class Cluster(Evaluators, Protocol):
+    """What handlers call: the sessions domain's `Evaluators` (submit, session
+    changes, struck readings, observations, ownership), alarm commands, the
+    process's readiness, and its start and stop."""
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-    async def submit(self, device_id: int, columns: SampleColumns) -> IngestResult:
-        """Store and evaluate samples durably (raises DeviceNotBound, IngestUnavailable)."""
-        ...
-
-    async def session_changed(self, session_id: int) -> None:
-        """A session's committed change (limits, dose, baseline, end) reaches its evaluator."""
-        ...
 
     async def alarm_action(
         self, alarm_id: int, action: str, seconds: int | None, actor: Actor
@@ -50,20 +47,8 @@ class Cluster(Protocol):
         """Acknowledge or silence an alarm where its session is evaluated."""
         ...
 
-    async def readings_struck(self, session_id: int) -> None:
-        """A nurse struck out a reading: the evaluator rebuilds its state without it."""
-        ...
-
     async def problem(self) -> str | None:
         """Why this process cannot serve right now (readiness), or None."""
-        ...
-
-    def owns(self, session_id: int) -> bool:
-        """Whether this process evaluates the session (runs its periodic checks)."""
-        ...
-
-    async def observe(self, session_id: int, kind: str, value: float, ts: datetime) -> None:
-        """A nurse's observation reaches the session's alarm engine (engine.observe)."""
         ...
 
 
