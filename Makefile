@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck unit serve bench clean install
+.PHONY: demo test check fast lint typecheck unit serve bench clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ demo: $(STAMP)
 
 ## Every check: lint, types, then the whole test suite.
 test: lint typecheck unit
+
+## The fast loop (under 2 min): lint, types, contracts and the tests that start
+## no server, browser or other process (the rest skip, naming what they start).
+check: lint typecheck fast
+
+fast: $(STAMP)
+	@start=$$(date +%s); \
+	VITALWATCH_TEST_NO_SERVERS=1 $(BIN)/pytest -q -n 2 -m "not servers" -p no:cacheprovider -o addopts="--import-mode=importlib" -rfE; \
+	status=$$?; echo "make check: tests took $$(( $$(date +%s) - start )) s"; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check src simulators tests bench tools alembic .ci

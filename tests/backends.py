@@ -37,7 +37,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from tests.support import end_process, free_port
+from tests.support import end_process, free_port, needs_servers
 
 PG_ADMIN_URL = os.environ.get(
     "VITALWATCH_TEST_POSTGRES_URL", "postgresql://postgres:vitalwatch@127.0.0.1:5432/postgres"
@@ -357,6 +357,7 @@ def new_database_url(backend: str, workdir: Path) -> str:
     """A fresh, empty database for one server."""
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{workdir / 'vitalwatch.db'}"
+    needs_servers("PostgreSQL")
     return fresh_database(postgres_admin_url())
 
 
@@ -388,4 +389,5 @@ def copy_if_empty(database_url: str, template: str) -> bool:
 
 
 def require_redis() -> str:
+    needs_servers("Redis")
     return REDIS.url()

@@ -26,6 +26,7 @@ from tests.support import (
     Shot,
     SignIn,
     Ward,
+    needs_servers,
     seed_ward,
 )
 
@@ -102,6 +103,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 async def browser() -> AsyncIterator[Any]:
     """Debian's Chromium driven by Playwright, for every page test (skipped, or
     failed in CI, when it is not installed)."""
+    needs_servers("Chromium")
     if not Path(CHROMIUM).exists():
         message = "Chromium not installed (apt-get install chromium)"
         if REQUIRE_ALL:

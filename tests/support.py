@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 import websockets
 from simulators.hl7 import Identity, MllpClient, ack_code, oru_r40
 from websockets.asyncio.client import ClientConnection
@@ -41,6 +42,18 @@ if TYPE_CHECKING:
 SignIn = Callable[..., Awaitable["Page"]]
 #: `await shot(page, "name.png")` (the `shot` fixture): a page's screenshot.
 Shot = Callable[["Page", str], Awaitable[Path]]
+
+#: `make check` (VITALWATCH_TEST_NO_SERVERS=1): only the tests that start no
+#: server, browser or other process; each such test is skipped the moment it
+#: would start one (`needs_servers`), and `make test` runs it.
+NO_SERVERS = os.environ.get("VITALWATCH_TEST_NO_SERVERS") == "1"
+
+
+def needs_servers(what: str) -> None:
+    """Skip the calling test under `make check`: it starts `what`."""
+    if NO_SERVERS:
+        pytest.skip(f"starts {what} (make test runs it)")
+
 
 ADMIN = ("admin", "admin-password-1")
 NURSE = ("nurse", "nurse-password-1")
@@ -121,6 +134,7 @@ class ServerProcess:
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
+        needs_servers("a VitalWatch server")
         if self.database_url is None:
             self.database_url = f"sqlite+aiosqlite:///{self.workdir / 'vitalwatch.db'}"
 

@@ -29,7 +29,7 @@ from simulators.clinic import STAGES, stage
 
 from tests.support import free_port, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.servers]
 DEMO_NURSE = {"username": "nurse", "password": "demo-nurse-pw"}
 ALARM_WITHIN_S = 90  # the clinic's alarms come within the first minute
 

@@ -19,6 +19,9 @@ import pytest
 
 from tests.support import Api, ServerProcess, iso, now_utc
 
+#: starts processes of its own (not through ServerProcess): not in `make check`
+pytestmark = pytest.mark.servers
+
 
 @pytest.fixture(scope="module")
 def backend() -> str:

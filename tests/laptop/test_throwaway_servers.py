@@ -17,9 +17,13 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 import redis
 
 from tests.backends import Throwaway, start_postgres, start_redis
+
+#: starts processes of its own (not through ServerProcess): not in `make check`
+pytestmark = pytest.mark.servers
 
 ROOT = Path(__file__).resolve().parents[2]
 

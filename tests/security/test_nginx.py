@@ -18,6 +18,9 @@ import websockets
 from tests.backends import REQUIRE_ALL
 from tests.support import NURSE, ServerProcess, free_port
 
+#: starts processes of its own (not through ServerProcess): not in `make check`
+pytestmark = pytest.mark.servers
+
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 
 
