@@ -2,40 +2,66 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
-
-#: What a client needs of an error; pydantic's url and ctx are left out.
-_KEPT = ("type", "loc", "msg", "input")
-
-
 #: Longest piece of a rejected string value repeated in an error.
 _ECHO_CHARS = 40
+#: What JSON encoders take as an integer (orjson: 64 bits; a client may send more).
+_I64 = range(-(2**63), 2**63)
+#: Past this many bits an integer is left out (Python will not even print one
+#: of more than 4,300 digits).
+_ECHO_BITS = 128
+_NOT_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def text(value: str, limit: int | None = None) -> str:
+    """A client's string, fit for any JSON encoder: a lone surrogate (JSON may
+    spell one, UTF-8 cannot) written as its escape, trimmed past `limit`."""
+    if limit is not None and len(value) > limit:
+        value = value[:limit] + "…"
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _echo(value: Any) -> tuple[bool, Any]:
     """What of the rejected input an error repeats: numbers and short strings
-    (trimmed), never objects or lists (a whole body must not come back)."""
-    if value is None or isinstance(value, bool | int | float):
+    (trimmed), never objects or lists (a whole body must not come back). A
+    number no JSON encoder writes (beyond 64 bits, NaN, infinite) comes back
+    as its text, or is left out when even that is too long."""
+    if value is None or isinstance(value, bool):
         return True, value
+    if isinstance(value, int):
+        if value in _I64:
+            return True, value
+        return (True, str(value)) if value.bit_length() <= _ECHO_BITS else (False, None)
+    if isinstance(value, float):
+        return True, value if math.isfinite(value) else _NOT_FINITE[str(value)]
     if isinstance(value, str):
-        return True, value if len(value) <= _ECHO_CHARS else value[:_ECHO_CHARS] + "…"
+        return True, text(value, _ECHO_CHARS)
     return False, None
 
 
+def _place(part: Any) -> Any:
+    """One step of an error's `loc`: an index, or a name (a client's key, trimmed)."""
+    return part if isinstance(part, int) and part in _I64 else text(str(part), _ECHO_CHARS)
+
+
 def validation_body(errors: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """`{"detail": [...]}`, each error naming where (loc) and what (msg)."""
+    """`{"detail": [...]}`, each error naming where (loc) and what (msg); only
+    plain JSON values, whatever the client sent."""
     kept = []
     for error in errors:
-        item = {k: v for k, v in error.items() if k in _KEPT and k != "input"}
+        item: dict[str, Any] = {"type": text(str(error.get("type", "value_error")))}
+        if "loc" in error:
+            item["loc"] = [_place(part) for part in error["loc"]]
+        item["msg"] = text(str(error.get("msg", "")))
         if "input" in error:
             shown, value = _echo(error["input"])
             if shown:
                 item["input"] = value
         kept.append(item)
-    return {"detail": jsonable_encoder(kept)}
+    return {"detail": kept}
 
 
 class DomainError(Exception):
@@ -78,4 +104,4 @@ def error_body(exc: DomainError) -> dict[str, Any]:
     """The JSON body of a refused request (the same shape FastAPI gives its own)."""
     if isinstance(exc, Invalid):
         return validation_body(exc.errors)
-    return {"detail": str(exc)}
+    return {"detail": text(str(exc))}
