@@ -100,8 +100,20 @@ class Invalid(DomainError, ValueError):
         self.errors = errors
 
 
+class Conflicts(Conflict):
+    """Parts of a request that contradict what is stored: a 409 whose `detail`
+    lists each (`loc`, `msg`, and what is stored), built by the service from
+    its own values (nothing of the client's is repeated unchecked)."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["msg"] if errors else "conflict")
+        self.errors = errors
+
+
 def error_body(exc: DomainError) -> dict[str, Any]:
     """The JSON body of a refused request (the same shape FastAPI gives its own)."""
     if isinstance(exc, Invalid):
         return validation_body(exc.errors)
+    if isinstance(exc, Conflicts):
+        return {"detail": exc.errors}
     return {"detail": text(str(exc))}

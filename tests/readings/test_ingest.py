@@ -215,3 +215,51 @@ async def test_last_seen_of_every_posting_device_reaches_the_database(
         return {r[0] for r in rows} >= set(ids)
 
     await wait_for(flushed, timeout=12, interval=0.5)  # flushed in bulk every 5 s
+
+
+async def test_a_remeasurement_with_a_stored_seq_and_time_is_refused_whole(
+    api: Api, server: ServerProcess
+) -> None:
+    """A duplicate is the same device, seq, time *and values*: HR 80 sent with
+    the seq and time of a stored HR 150 is no retry. One row per seq and time
+    is kept, so the request is a 409 naming the sample and the stored values,
+    and nothing of it is stored (never `accepted: 0, duplicates: 1`)."""
+    device, session = await api.monitored()
+    at = now_utc() - timedelta(seconds=30)
+    stored = {"ts": iso(at), "seq": 17, "hr": 150, "spo2": 97}
+    assert (await api.post(device["token"], [stored])).json() == {"accepted": 1, "duplicates": 0}
+    fresh = samples(at + timedelta(seconds=1), 2, seq0=18, hr=81)
+    r = await api.post(device["token"], [fresh[0], {**stored, "hr": 80}, fresh[1]])
+    assert r.status_code == 409, r.text
+    [error] = r.json()["detail"]
+    assert error["type"] == "conflict" and error["loc"] == ["body", "samples", 1]
+    assert error["seq"] == 17 and error["stored"] == {"hr": 150, "spo2": 97}
+    assert "stored with hr 150, spo2 97; this sample has hr 80, spo2 97" in error["msg"]
+    assert "nothing of this request was stored" in error["msg"]
+    rows = await server.sql(
+        "SELECT seq, hr FROM readings WHERE session_id=:s ORDER BY seq", s=session["id"]
+    )
+    assert [tuple(row) for row in rows] == [(17, 150)]
+    # a value left out is a value that differs, too
+    r = await api.post(device["token"], [{"ts": iso(at), "seq": 17, "hr": 150}])
+    assert r.status_code == 409 and r.json()["detail"][0]["stored"] == {"hr": 150, "spo2": 97}
+    # the true retry stays idempotent, and the fresh samples go in once resent alone
+    assert (await api.post(device["token"], [stored, *fresh])).json() == {
+        "accepted": 2,
+        "duplicates": 1,
+    }
+    assert await count_rows(server, session["id"]) == 3
+
+
+async def test_one_request_that_repeats_a_seq_and_time_with_other_values_is_refused(
+    api: Api, server: ServerProcess
+) -> None:
+    device, session = await api.monitored()
+    at = iso(now_utc() - timedelta(seconds=5))
+    r = await api.post(
+        device["token"], [{"ts": at, "seq": 3, "hr": 70}, {"ts": at, "seq": 3, "hr": 71}]
+    )
+    assert r.status_code == 409, r.text
+    [error] = r.json()["detail"]
+    assert error["loc"] == ["body", "samples", 1] and error["stored"] == {"hr": 70}
+    assert await count_rows(server, session["id"]) == 0

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import orjson
 import pytest
 from sqlalchemy import func, select
@@ -17,8 +18,14 @@ from tests.support import Ward
 from vitalwatch.config import Settings
 from vitalwatch.db import create_engine
 from vitalwatch.readings.models import readings
+from vitalwatch.readings.repeats import SampleConflict
 from vitalwatch.readings.validation import parse_readings
-from vitalwatch.readings.writer import DeviceNotBound, GroupCommitWriter, OutOfScope
+from vitalwatch.readings.writer import (
+    DeviceNotBound,
+    GroupCommitWriter,
+    IngestResult,
+    OutOfScope,
+)
 from vitalwatch.samples import SampleBatch, SampleColumns
 from vitalwatch.sessions import repository as sessions_repo
 
@@ -142,3 +149,52 @@ async def test_requests_waiting_together_share_one_commit(ward: Ward, engine: As
     assert [r.accepted for r in results] == [10] * 8
     assert seen.before == [80]
     assert await stored(engine, ward.bound) == 80
+
+
+def joined(*parts: SampleColumns) -> SampleColumns:
+    return SampleColumns(
+        seq=np.concatenate([p.seq for p in parts]),
+        ts_ms=np.concatenate([p.ts_ms for p in parts]),
+        values=np.concatenate([p.values for p in parts]),
+    )
+
+
+async def test_a_conflicting_request_in_a_group_commit_is_refused_alone(
+    ward: Ward, engine: AsyncEngine
+) -> None:
+    """Three requests in one group commit: the one that repeats a stored seq and
+    time with another HR stores nothing, not even its new sample; the one that
+    repeats that new sample stores it (it is new once the first is refused);
+    a true retry is a duplicate."""
+    seen = Recorder()
+    writer = GroupCommitWriter(engine, sessions_repo.note_on_timeline, listeners=[seen])
+    writer.start()
+    try:
+        assert (await writer.submit(ward.bound, columns(range(3), hr=150))).accepted == 3
+    finally:
+        await writer.stop()
+    refused = joined(columns(range(50, 51), hr=70), columns(range(1, 2), hr=80))
+    queued = [
+        asyncio.create_task(writer.submit(ward.bound, cols))
+        for cols in (refused, columns(range(50, 51), hr=70), columns(range(2), hr=150))
+    ]
+    await asyncio.sleep(0)
+    writer.start()
+    try:
+        results = await asyncio.gather(*queued, return_exceptions=True)
+    finally:
+        await writer.stop()
+    conflict, new, retry = results
+    assert isinstance(conflict, SampleConflict), conflict
+    [clash] = conflict.clashes
+    assert (clash.index, clash.seq) == (1, 1)
+    assert clash.differing() == {"hr": (150.0, 80.0)}
+    assert new == IngestResult(1, 0) and retry == IngestResult(0, 2)
+    assert seen.before == [3, 1]
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(readings.c.seq, readings.c.hr)
+            .where(readings.c.device_id == ward.bound)
+            .order_by(readings.c.seq)
+        )
+        assert [tuple(r) for r in rows] == [(0, 150), (1, 150), (2, 150), (50, 70)]

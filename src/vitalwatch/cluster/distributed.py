@@ -62,6 +62,7 @@ from vitalwatch.logging import get_logger
 from vitalwatch.metrics import PARTITIONS_OWNED
 from vitalwatch.notify.outbox import Outbox
 from vitalwatch.readings.latest import LatestStore
+from vitalwatch.readings.repeats import SampleConflict
 from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable
 from vitalwatch.samples import SampleColumns
 from vitalwatch.tasks import cancel_and_wait
@@ -204,6 +205,8 @@ class RedisCluster:
             outcome = reply.get(b"o")
             if outcome == b"ok":
                 return IngestResult(int(reply[b"a"]), int(reply[b"u"]))
+            if outcome == b"conflict":
+                raise SampleConflict.decode(reply[b"c"])
             if outcome == b"not_bound" and fresh:
                 raise DeviceNotBound()
             if outcome not in (b"not_bound", b"misrouted"):

@@ -27,6 +27,7 @@ from vitalwatch.cluster.partition import Partition
 from vitalwatch.cluster.service import run_action
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import CLUSTER_MESSAGES
+from vitalwatch.readings.repeats import SampleConflict
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable, OutOfScope
 from vitalwatch.samples import SampleColumns
 from vitalwatch.vitals import METRICS
@@ -128,6 +129,8 @@ class Messages:
                 return {"o": "misrouted"}
             except IngestUnavailable:
                 return {"o": "unavailable"}
+            except SampleConflict as exc:  # refused whole: the requester tells the device
+                return {"o": "conflict", "c": exc.encode()}
             return {"o": "ok", "a": result.accepted, "u": result.duplicates}
         if kind == "session":
             await unit.alarms.reload_session(int(fields[b"s"]))

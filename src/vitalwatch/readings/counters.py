@@ -1,11 +1,12 @@
 """Each device's counter: retries are duplicates, a restarted counter is not.
 
-A sample is a duplicate only when its (device, seq, ts) is stored already: a
-device that retries a batch sends the same seq with the same measurement
-time. A monitor that reboots starts `seq` again from 0 with new times: those
-samples are kept (every one of them), and the restart is counted on the
-device and logged. Only samples measured no later than the newest one stored
-for the device can be duplicates, so live traffic costs no lookup.
+A sample is a duplicate only when its (device, seq, ts) is stored already
+with the same values (repeats.py): a device that retries a batch sends the
+same seq with the same measurement time. A monitor that reboots starts
+`seq` again from 0 with new times: those samples are kept (every one of
+them), and the restart is counted on the device and logged. Only samples
+measured no later than the newest one stored for the device can be
+duplicates, so live traffic costs no lookup.
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ class DeviceCounters:
             if t[i] >= now.ts_ms:
                 self._pending[int(d[i])] = Latest(int(q[i]), int(t[i]))
         return sorted(set(d[went_back].tolist()))
+
+    def forget(self, devices: list[int]) -> None:
+        """Read these devices again next time (another writer stored rows for them)."""
+        for d in devices:
+            self._latest.pop(d, None)
 
     def commit(self) -> None:
         self._latest.update(self._pending)

@@ -202,33 +202,35 @@ _RAW_INSERT = (
 
 
 @functools.cache
-def _insert_returning() -> Insert:
-    """PostgreSQL: INSERT .. ON CONFLICT DO NOTHING RETURNING the new rows' keys."""
+def _insert_new() -> Insert:
+    """PostgreSQL: INSERT .. ON CONFLICT DO NOTHING (a concurrent writer's row
+    stays) RETURNING each new row's id: asyncpg's executemany has no rowcount."""
     return (
         postgresql.insert(readings)
         .on_conflict_do_nothing(index_elements=["device_id", "ts_ms", "seq"])
-        .returning(readings.c.device_id, readings.c.ts_ms, readings.c.seq)
+        .returning(readings.c.id)
     )
 
 
-async def insert_new(
-    conn: AsyncConnection, rows: list[dict[str, Any]]
-) -> set[tuple[int, int, int]]:
-    """Insert the rows a (device, ts, seq) does not hold yet; the keys of those stored."""
-    result = await conn.execute(_insert_returning(), rows)
-    return {(int(d), int(t), int(q)) for d, t, q in result.all()}
+async def insert_new(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+    """PostgreSQL: insert rows known to be new; how many went in."""
+    result = await conn.execute(_insert_new(), rows)
+    return len(result.all())
 
 
-async def stored_keys(
+async def stored_values(
     conn: AsyncConnection, device_id: int, ts_ms: list[int]
-) -> set[tuple[int, int]]:
-    """(ts_ms, seq) of the readings a device already has at those times."""
+) -> dict[tuple[int, int, int], tuple[float | None, ...]]:
+    """(device, ts_ms, seq) -> values (METRICS order) of a device's readings at those times."""
     found = await conn.execute(
-        select(readings.c.ts_ms, readings.c.seq).where(
+        select(readings.c.ts_ms, readings.c.seq, *(readings.c[m] for m in METRICS)).where(
             readings.c.device_id == device_id, readings.c.ts_ms.in_(ts_ms)
         )
     )
-    return {(int(a), int(b)) for a, b in found}
+    return {
+        (device_id, int(t), int(q)): tuple(None if v is None else float(v) for v in cells)
+        for t, q, *cells in found
+    }
 
 
 async def insert_tuples(conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> int:

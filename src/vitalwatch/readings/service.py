@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 
-from vitalwatch.db import utcnow
+from vitalwatch.db import from_ms, utcnow
 from vitalwatch.devices.service import DeviceDirectory, DeviceIdentity
-from vitalwatch.errors import Conflict, DomainError, Invalid, Unavailable
+from vitalwatch.errors import Conflict, Conflicts, DomainError, Invalid, Unavailable
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_LATENCY, INGEST_REQUESTS, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
+from vitalwatch.readings.repeats import Cells, Clash, SampleConflict
 from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck
 from vitalwatch.readings.validation import SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 from vitalwatch.samples import SampleColumns
+from vitalwatch.vitals import METRICS
 
 log = get_logger(__name__)
 
@@ -31,6 +33,39 @@ class NotBound(Conflict):
         super().__init__(
             f"Device {device_id} is not bound to an active session; nothing was stored"
         )
+
+
+def _measured(values: Cells) -> dict[str, float]:
+    return {m: v for m, v in zip(METRICS, values, strict=True) if v is not None}
+
+
+def _worded(values: Cells) -> str:
+    return ", ".join(f"{m} {v:g}" for m, v in _measured(values).items()) or "no values"
+
+
+class Conflicting(Conflicts):
+    """Samples that repeat a stored (seq, ts) with other values: not retries, and
+    not stored beside the stored ones (one row per seq and time), so the whole
+    request is refused and says which samples and what is stored."""
+
+    def __init__(self, clashes: list[Clash]) -> None:
+        super().__init__([self._error(c) for c in clashes[:100]])
+
+    @staticmethod
+    def _error(clash: Clash) -> dict[str, object]:
+        at = from_ms(clash.ts_ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return {
+            "type": "conflict",
+            "loc": ["body", "samples", clash.index],
+            "msg": (
+                f"seq {clash.seq} at {at} is stored with {_worded(clash.stored)}; this sample "
+                f"has {_worded(clash.sent)}: a repeat must carry the stored values (a retry), "
+                "a new measurement a new seq or time; nothing of this request was stored"
+            ),
+            "seq": clash.seq,
+            "ts": at,
+            "stored": _measured(clash.stored),
+        }
 
 
 class NotStored(Unavailable):
@@ -99,6 +134,10 @@ async def ingest(
     except IngestUnavailable:
         INGEST_REQUESTS.labels("unavailable").inc()
         raise NotStored() from None
+    except SampleConflict as exc:
+        INGEST_REQUESTS.labels("conflict").inc()
+        log.info("readings_conflict", device_id=device.id, samples=len(exc.clashes))
+        raise Conflicting(exc.clashes) from None
     directory.seen(device.id, utcnow())
     INGEST_REQUESTS.labels("accepted").inc()
     INGEST_SAMPLES.labels("accepted").inc(result.accepted)

@@ -2,8 +2,9 @@
 
 Requests put their validated samples on a queue and await a future; one
 writer task takes everything queued, writes it with one multi-row INSERT
-(ON CONFLICT DO NOTHING ... RETURNING, so duplicates by (device, ts, seq)
-are skipped and counted; see counters.py), lets the listeners (alarm evaluation) add their rows to
+(duplicates, a sample that repeats a stored one with its values, are left
+out and counted; a request that repeats one with other values is refused
+whole: repeats.py), lets the listeners (alarm evaluation) add their rows to
 the same transaction, commits once, and only then answers every request.
 With SQLite's synchronous=FULL one fsync covers hundreds of requests, so
 throughput grows with load instead of collapsing to one fsync per request.
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vitalwatch.devices import repository as devices_repo
@@ -27,6 +27,7 @@ from vitalwatch.logging import get_logger
 from vitalwatch.metrics import INGEST_COMMIT_ROWS, INGEST_COMMIT_SECONDS, INGEST_GROUP_REQUESTS
 from vitalwatch.readings import repository
 from vitalwatch.readings.counters import DeviceCounters
+from vitalwatch.readings.repeats import Clash, SampleConflict, sort_out
 from vitalwatch.readings.routing import Bindings, Routes
 from vitalwatch.samples import I64, SampleBatch, SampleColumns
 from vitalwatch.tasks import cancel_and_wait
@@ -93,6 +94,11 @@ class OutOfScope(Exception):
 
 class IngestUnavailable(Exception):
     """The database did not take the commit; the device should retry the batch."""
+
+
+class ConcurrentWrite(Exception):
+    """Another writer stored rows this group counted as new: the group is
+    rolled back and its devices retry (then judged against those rows)."""
 
 
 @dataclass(slots=True)
@@ -183,7 +189,7 @@ class GroupCommitWriter:
             for d in outside:
                 bound[d] = None
             stored_jobs = [j for j in jobs if bound.get(j.device_id) is not None]
-            batch, counts = await self._insert_rows(conn, stored_jobs, routes, received_ms)
+            batch, counts, refused = await self._insert_rows(conn, stored_jobs, routes, received_ms)
             if len(batch):
                 for listener in self._listeners:
                     await listener.before_commit(conn, batch)
@@ -201,103 +207,60 @@ class GroupCommitWriter:
                 job.future.set_exception(OutOfScope())
             elif bound.get(job.device_id) is None:
                 job.future.set_exception(DeviceNotBound())
+            elif id(job) in refused:
+                job.future.set_exception(SampleConflict(refused[id(job)]))
             else:
                 accepted = counts[id(job)]
                 job.future.set_result(IngestResult(accepted, len(job.columns) - accepted))
 
-    async def _store_returning(
-        self, conn: AsyncConnection, rows: SampleBatch
-    ) -> npt.NDArray[np.bool_]:
-        """Multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING: which rows were new."""
-        session, device, seq, ts_ms, values = (
-            rows.session_id,
-            rows.device_id,
-            rows.seq,
-            rows.ts_ms,
-            rows.values,
-        )
-        received_ms = rows.received_ms
-        # NaN -> NULL explicitly: PostgreSQL would store NaN as a number.
-        cells_obj = values.astype(object)
-        cells_obj[np.isnan(values)] = None
-        params = [
-            {
-                "session_id": s,
-                "device_id": d,
-                "seq": q,
-                "ts_ms": t,
-                "received_ms": received_ms,
-                **dict(zip(METRICS, row, strict=True)),
-            }
-            for s, d, q, t, row in zip(
-                session.tolist(),
-                device.tolist(),
-                seq.tolist(),
-                ts_ms.tolist(),
-                cells_obj.tolist(),
-                strict=True,
+    async def _store(self, conn: AsyncConnection, rows: SampleBatch) -> None:
+        """Insert rows known to be new: one executemany (SQLite: of plain tuples;
+        it stores a NaN parameter as NULL). A row another writer stored
+        meanwhile (ON CONFLICT skips it) makes the whole group fail: its
+        devices retry, and are then told exactly what is stored."""
+        cells = rows.values.tolist()
+        if self._dialect == "sqlite":
+            n = len(rows)
+            inserted = await repository.insert_tuples(
+                conn,
+                list(
+                    zip(
+                        rows.session_id.tolist(),
+                        rows.device_id.tolist(),
+                        rows.seq.tolist(),
+                        rows.ts_ms.tolist(),
+                        [rows.received_ms] * n,
+                        *rows.values.T.tolist(),
+                        strict=True,
+                    )
+                ),
             )
-        ]
-        inserted = await repository.insert_new(conn, params)
-        if len(inserted) == len(params):
-            return np.ones(len(params), dtype=bool)
-        keep = np.zeros(len(params), dtype=bool)
-        seen: set[tuple[int, int, int]] = set()
-        for i, key in enumerate(zip(device.tolist(), ts_ms.tolist(), seq.tolist(), strict=True)):
-            if key in inserted and key not in seen:
-                keep[i] = True
-                seen.add(key)
-        return keep
-
-    async def _store_sqlite(
-        self, conn: AsyncConnection, rows: SampleBatch
-    ) -> npt.NDArray[np.bool_]:
-        """SQLite fast path: duplicates found first, then one executemany of tuples.
-
-        A (device, ts, seq) can only be stored already when ts is not after the
-        newest sample stored for that device, so only retried (or backlogged)
-        samples cost a lookup. SQLite stores a NaN parameter as NULL.
-        """
-        session, device, seq, ts_ms, values = (
-            rows.session_id,
-            rows.device_id,
-            rows.seq,
-            rows.ts_ms,
-            rows.values,
-        )
-        received_ms = rows.received_ms
-        n = seq.shape[0]
-        order = np.lexsort((seq, ts_ms, device))  # stable: the first of equal keys wins
-        d_o, t_o, q_o = device[order], ts_ms[order], seq[order]
-        repeated = np.zeros(n, dtype=bool)
-        repeated[1:] = (d_o[1:] == d_o[:-1]) & (t_o[1:] == t_o[:-1]) & (q_o[1:] == q_o[:-1])
-        keep = np.ones(n, dtype=bool)
-        keep[order[repeated]] = False
-
-        maybe_stored = keep & (ts_ms <= self._counters.newest_ts(device))
-        for d in np.unique(device[maybe_stored]).tolist():
-            mine = np.flatnonzero(maybe_stored & (device == d))
-            for part in np.array_split(mine, max(1, len(mine) // 500 + 1)):
-                stored = await repository.stored_keys(conn, d, np.unique(ts_ms[part]).tolist())
-                pairs = zip(ts_ms[part].tolist(), seq[part].tolist(), strict=True)
-                keep[part[[p in stored for p in pairs]]] = False
-
-        rows_out = list(
-            zip(
-                session[keep].tolist(),
-                device[keep].tolist(),
-                seq[keep].tolist(),
-                ts_ms[keep].tolist(),
-                [received_ms] * int(keep.sum()),
-                *values[keep].T.tolist(),
-                strict=True,
-            )
-        )
-        if rows_out:
-            stored_rows = await repository.insert_tuples(conn, rows_out)
-            if stored_rows != len(rows_out):
-                log.warning("ingest_concurrent_writer", expected=len(rows_out), stored=stored_rows)
-        return keep
+        else:
+            # NaN -> NULL explicitly: PostgreSQL would store NaN as a number.
+            params = [
+                {
+                    "session_id": s,
+                    "device_id": d,
+                    "seq": q,
+                    "ts_ms": t,
+                    "received_ms": rows.received_ms,
+                    **{m: None if v != v else v for m, v in zip(METRICS, row, strict=True)},
+                }
+                for s, d, q, t, row in zip(
+                    rows.session_id.tolist(),
+                    rows.device_id.tolist(),
+                    rows.seq.tolist(),
+                    rows.ts_ms.tolist(),
+                    cells,
+                    strict=True,
+                )
+            ]
+            inserted = await repository.insert_new(conn, params)
+        if inserted != len(rows):
+            devices = np.unique(rows.device_id).tolist()
+            self._counters.forget(devices)  # the retry looks the devices up again
+            log.warning("ingest_concurrent_writer", expected=len(rows), stored=inserted)
+            raise ConcurrentWrite()
 
     async def _note_counter_resets(self, conn: AsyncConnection, stored: SampleBatch) -> None:
         """A monitor that restarted its counter: every sample kept, and said so."""
@@ -311,27 +274,24 @@ class GroupCommitWriter:
         jobs: list[_Job],
         routes: Bindings,
         received_ms: int,
-    ) -> tuple[SampleBatch, dict[int, int]]:
+    ) -> tuple[SampleBatch, dict[int, int], dict[int, list[Clash]]]:
+        """Store the jobs' new samples; per job (by id) how many were new, and
+        the jobs refused for a conflicting sample (nothing of theirs stored)."""
         empty = np.empty(0, dtype=np.int64)
         if not jobs:
-            return SampleBatch(empty, empty, empty, empty, np.empty((0, len(METRICS))), 0), {}
+            return SampleBatch(empty, empty, empty, empty, np.empty((0, len(METRICS))), 0), {}, {}
         sizes = [len(j.columns) for j in jobs]
         device = np.repeat(np.array([j.device_id for j in jobs], dtype=np.int64), sizes)
         seq = np.concatenate([j.columns.seq for j in jobs])
         ts_ms = np.concatenate([j.columns.ts_ms for j in jobs])
-        session = await self._sessions_of(conn, routes, device, ts_ms)
         values = np.concatenate([j.columns.values for j in jobs])
-        rows = SampleBatch(session, device, seq, ts_ms, values, received_ms)
         await self._counters.load(conn, np.unique(device).tolist())
-        store = self._store_sqlite if self._dialect == "sqlite" else self._store_returning
-        keep = await store(conn, rows)
-        counts: dict[int, int] = {}
-        start = 0
-        for job, size in zip(jobs, sizes, strict=True):
-            counts[id(job)] = int(keep[start : start + size].sum())
-            start += size
+        found = await sort_out(
+            conn, device, seq, ts_ms, values, self._counters.newest_ts(device), sizes
+        )
+        keep = found.keep
         batch = SampleBatch(
-            session_id=session[keep],
+            session_id=await self._sessions_of(conn, routes, device[keep], ts_ms[keep]),
             device_id=device[keep],
             seq=seq[keep],
             ts_ms=ts_ms[keep],
@@ -339,8 +299,14 @@ class GroupCommitWriter:
             received_ms=received_ms,
         )
         if len(batch):
+            await self._store(conn, batch)
             await self._note_counter_resets(conn, batch)
-        return batch, counts
+        counts: dict[int, int] = {}
+        start = 0
+        for job, size in zip(jobs, sizes, strict=True):
+            counts[id(job)] = int(keep[start : start + size].sum())
+            start += size
+        return batch, counts, {id(jobs[k]): clashes for k, clashes in found.refused.items()}
 
     async def _sessions_of(
         self, conn: AsyncConnection, routes: Bindings, device: I64, ts_ms: I64
