@@ -136,7 +136,11 @@ OPENAPI_PATH: dict[str, Any] = {
                 "content": _json("IngestAck"),
             },
             "401": {"description": "No device token, or not a valid one"},
-            "409": {"description": "The device is not bound to an active session; nothing stored"},
+            "409": {
+                "description": "The device is not bound to an active session, or a sample "
+                "repeats a stored seq and ts with other values (named, with the stored "
+                "values); nothing stored"
+            },
             "413": {"description": "Body over VITALWATCH_READINGS_MAX_BODY_BYTES (4 MiB)"},
             "422": {
                 "description": "A sample is implausible; the error names sample and field",
