@@ -150,9 +150,26 @@ def _folder(prefix: str) -> Path:
     return folder
 
 
+#: What a laptop without them is told to install.
+POSTGRES_MISSING = (
+    "no PostgreSQL server binaries (initdb, postgres) to start one for the tests: "
+    "install them with `sudo apt-get install postgresql`"
+)
+REDIS_MISSING = (
+    "no redis-server binary to start one for the tests: "
+    "install it with `sudo apt-get install redis-server`"
+)
+
+
+def _executable(name: str, *also: str) -> str | None:
+    """`name` on PATH or in the directories `also` (Debian's sbin and versioned
+    bin folders are not always on PATH), as an executable file."""
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *also]))
+
+
 def postgres_bindir() -> Path | None:
     """Where initdb and postgres are: on PATH, or Debian's /usr/lib/postgresql/<ver>/bin."""
-    found = [shutil.which(b) for b in _PG_BINARIES]
+    found = [_executable(b) for b in _PG_BINARIES]
     if all(found):
         return Path(str(found[0])).resolve().parent
     versions = sorted(
@@ -160,18 +177,25 @@ def postgres_bindir() -> Path | None:
         key=lambda p: [int(x) if x.isdigit() else 0 for x in p.parent.name.split(".")],
     )
     for bindir in reversed(versions):
-        if all((bindir / b).exists() for b in _PG_BINARIES):
+        if all(shutil.which(b, path=str(bindir)) for b in _PG_BINARIES):
             return bindir
     return None
+
+
+def redis_binary() -> str | None:
+    return _executable("redis-server", "/usr/bin", "/usr/sbin")
+
+
+def installed(found: object, missing: str) -> None:
+    """Skip the calling test (fail it in CI) when a server binary is not `found`."""
+    if found is None:
+        _unavailable(missing)
 
 
 def start_postgres() -> Throwaway:
     bindir = postgres_bindir()
     if bindir is None:
-        raise Unavailable(
-            "no PostgreSQL server binaries (initdb, postgres) to start one for the tests: "
-            "install them with `sudo apt-get install postgresql`"
-        )
+        raise Unavailable(POSTGRES_MISSING)
     folder = _folder("vw-test-pg-")
     data = folder / "data"
     as_user = _run_as()
@@ -209,14 +233,9 @@ def start_postgres() -> Throwaway:
 
 
 def start_redis() -> Throwaway:
-    binary = shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(p).exists()), None
-    )
+    binary = redis_binary()
     if binary is None:
-        raise Unavailable(
-            "no redis-server binary to start one for the tests: "
-            "install it with `sudo apt-get install redis-server`"
-        )
+        raise Unavailable(REDIS_MISSING)
     folder = _folder("vw-test-redis-")
     port = free_port()
     args = [

@@ -104,7 +104,7 @@ async def browser() -> AsyncIterator[Any]:
     """Debian's Chromium driven by Playwright, for every page test (skipped, or
     failed in CI, when it is not installed)."""
     needs_servers("Chromium")
-    if not Path(CHROMIUM).exists():
+    if shutil.which(CHROMIUM) is None:  # absent, or not a program
         message = "Chromium not installed (apt-get install chromium)"
         if REQUIRE_ALL:
             pytest.fail(message)

@@ -2,7 +2,9 @@
 
 CI has system servers, so the suite there never needs these; this module
 starts them anyway, so the laptop path is exercised on every run: they serve,
-run unprivileged, stop without a trace, and die with the test process.
+run unprivileged, stop without a trace, and die with the test process. On a
+machine without the binaries each test skips naming the package to install
+(fails in CI), as every other test that needs a server does.
 """
 
 from __future__ import annotations
@@ -20,7 +22,16 @@ import psutil
 import pytest
 import redis
 
-from tests.backends import Throwaway, start_postgres, start_redis
+from tests.backends import (
+    POSTGRES_MISSING,
+    REDIS_MISSING,
+    Throwaway,
+    installed,
+    postgres_bindir,
+    redis_binary,
+    start_postgres,
+    start_redis,
+)
 
 #: starts processes of its own (not through ServerProcess): not in `make check`
 pytestmark = pytest.mark.servers
@@ -37,6 +48,7 @@ def _stopped_without_trace(server: Throwaway) -> None:
 def test_throwaway_postgres_serves_a_vitalwatch_database_unprivileged() -> None:
     import asyncpg
 
+    installed(postgres_bindir(), POSTGRES_MISSING)  # a server that will not start fails
     server = start_postgres()
     try:
         assert psutil.Process(server.proc.pid).uids().real != 0  # never as root
@@ -60,6 +72,7 @@ def test_throwaway_postgres_serves_a_vitalwatch_database_unprivileged() -> None:
 
 
 def test_throwaway_redis_serves_and_stops() -> None:
+    installed(redis_binary(), REDIS_MISSING)
     server = start_redis()
     try:
         client = redis.Redis.from_url(server.url, socket_timeout=2)
@@ -72,6 +85,7 @@ def test_throwaway_redis_serves_and_stops() -> None:
 
 def test_throwaways_die_with_the_test_process() -> None:
     """A test run killed with SIGKILL leaves no server behind."""
+    installed(redis_binary(), REDIS_MISSING)
     child = subprocess.Popen(
         [
             sys.executable,
