@@ -38,10 +38,14 @@ def test_no_input_causes_a_server_error(server: ServerProcess) -> None:
     # everywhere", a changed account) go last, so the others run signed in.
     operations.sort(key=_order)
 
+    cases = 0
     for operation in operations:
         readings = operation.path == "/api/v1/readings"
         answers: Counter[int] = readings_answers if readings else Counter()
         _fuzz(operation, server.url, device_token if readings else token, answers, failures)
+        cases += 0 if readings else sum(answers.values())
+    cases += sum(readings_answers.values())
+    print(f"openapi fuzz: {cases} cases over {len(operations)} operations")
     assert failures == [], failures
     # The device's bodies reached validation and storage, not just the token check.
     assert readings_answers[202] > 0 and readings_answers[422] > 0, readings_answers
