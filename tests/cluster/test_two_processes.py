@@ -263,8 +263,8 @@ async def test_samples_through_both_processes_are_evaluated_once(
             )
             assert r.status_code == 202, r.text
             assert r.json() == {"accepted": 1, "duplicates": 0}
-        # a repeated sample through either process is a duplicate
-        r = await api_a.post(device["token"], samples(t0, 1, seq0=0, hr=150))
+        # a repeated sample (same values) through either process is a duplicate
+        r = await api_a.post(device["token"], samples(t0, 1, seq0=0, hr=150, spo2=97))
         assert r.json() == {"accepted": 0, "duplicates": 1}
 
     await asyncio.gather(*(alternate(d) for d, _ in pairs))
