@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,10 +24,11 @@ from vitalwatch.db import unit_of_work, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.devices.zones import BadZone, zone
-from vitalwatch.hl7 import ack, extract, repository
+from vitalwatch.hl7 import ack, batch, extract, repository
+from vitalwatch.hl7.listener import settled
 from vitalwatch.hl7.mapping import Mapping, load
 from vitalwatch.hl7.monitor import Hl7Device, MonitorReports
-from vitalwatch.hl7.parser import Message, NotHL7, parse
+from vitalwatch.hl7.parser import Message, NotHL7, Separators, parse, parse_text
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
@@ -43,21 +45,44 @@ _FLUSH_S = 2.0
 #: A better source of a metric (ECG HR) seen within this long keeps a worse one out.
 _SOURCE_MEMORY_S = 30.0
 _SAMPLE_ROWS = 30
-_SKIP_LABELS = {"unmapped", "unit", "waveform", "other source preferred"}
+_AckGroups = list[tuple[list[str] | None, list[bytes]]]
+#: vitalwatch_hl7_rows_skipped_total{reason}: a few labels (the listed reason says more)
+_SKIP_LABELS = {
+    "unmapped": "unmapped",
+    "unit": "unit",
+    "waveform": "waveform",
+    "other source preferred": "other_source",
+    "not a number": "not_numeric",
+    "no value": "no_value",
+    "implausible": "implausible",
+}
+_SKIP_PREFIXES = (
+    ("status ", "status"),
+    ("not numeric", "not_numeric"),
+    ("observation time", "time"),
+)
 
 
 class Reply:
-    """A prepared message: `ordered` ones run one after another per connection."""
+    """A prepared message: `ordered` ones run one after another per connection,
+    a `barrier` after every message received before it."""
 
-    def __init__(self, ordered: bool, run: Callable[[], Coroutine[Any, Any, bytes | None]]) -> None:
+    def __init__(
+        self,
+        ordered: bool,
+        run: Callable[[], Coroutine[Any, Any, bytes | None]],
+        barrier: bool = False,
+    ) -> None:
         self.ordered = ordered
         self.run = run
+        self.barrier = barrier
 
 
 def _reason_label(reason: str) -> str:
-    if reason == "other source preferred":
-        return "other_source"
-    return reason if reason in _SKIP_LABELS else "ignored"
+    label = _SKIP_LABELS.get(reason)
+    if label is None:
+        label = next((v for p, v in _SKIP_PREFIXES if reason.startswith(p)), "ignored")
+    return label
 
 
 class Hl7Ingest:
@@ -125,28 +150,88 @@ class Hl7Ingest:
     def prepare(self, payload: bytes, peer: str) -> Reply:
         """Parse now (cheap, in arrival order); store when run."""
         try:
-            message = parse(payload)
+            found = batch.split(payload)
+        except Exception:  # never a crash of the listener, whatever the bytes
+            log.exception("hl7_batch_split_failed")
+            found = None
+        if found is not None:
+            return self._prepare_batch(found, peer)
+        message = self._parse(lambda: parse(payload))
+        if isinstance(message, bytes):
+            reply = message
+            return Reply(False, lambda: _done(reply))
+        return Reply(
+            message.message_type == "ORU^R40",
+            lambda: self._guarded(message, peer),
+            extract.takes_back(message),
+        )
+
+    def _parse(self, read: Callable[[], Message]) -> Message | bytes:
+        """The message, or the AR of bytes that are not one."""
+        try:
+            return read()
         except NotHL7 as exc:
             HL7_MESSAGES.labels("unreadable", "AR").inc()
-            reply = ack.build(None, "AR", f"{exc}; nothing stored", ack.SEGMENT)
-            return Reply(False, lambda: _done(reply))
+            return ack.build(None, "AR", f"{exc}; nothing stored", ack.SEGMENT)
         except Exception:  # never a crash of the listener, whatever the bytes
             log.exception("hl7_parse_failed")
             HL7_MESSAGES.labels("unreadable", "AR").inc()
-            reply = ack.build(None, "AR", "unreadable message; nothing stored", ack.SEGMENT)
-            return Reply(False, lambda: _done(reply))
-        return Reply(message.message_type == "ORU^R40", lambda: self._guarded(message, peer))
+            return ack.build(None, "AR", "unreadable message; nothing stored", ack.SEGMENT)
 
-    async def _guarded(self, message: Message, peer: str) -> bytes | None:
+    def _prepare_batch(self, found: batch.Batch, peer: str) -> Reply:
+        """Each message of a batch on its own (identified by its own identifiers,
+        never by the gateway's address); one ACK batch when all are answered."""
+        groups: list[tuple[list[str] | None, list[Message | bytes]]] = [
+            (g.header, [self._parse(functools.partial(parse_text, text)) for text in g.messages])
+            for g in found.groups
+        ]
+        parsed = [m for _, ms in groups for m in ms if isinstance(m, Message)]
+        seps = parsed[0].separators if parsed else Separators()
+
+        async def run() -> bytes | None:
+            # as the listener runs a connection's messages: R40s in order, one
+            # that takes values back after all before it, the rest at once
+            previous: list[asyncio.Future[bytes | None]] = []
+            tasks: list[asyncio.Future[bytes | None]] = []
+            for m in (m for _, ms in groups for m in ms):
+                if isinstance(m, bytes):
+                    tasks.append(asyncio.ensure_future(_done(m)))
+                    continue
+                handled = self._guarded(m, peer, by_address=False)
+                if extract.takes_back(m):
+                    tasks.append(asyncio.ensure_future(_after(list(tasks), handled)))
+                    previous = tasks[-1:]
+                elif m.message_type == "ORU^R40":
+                    tasks.append(asyncio.ensure_future(_after(previous, handled)))
+                    previous = tasks[-1:]
+                else:
+                    tasks.append(asyncio.ensure_future(handled))
+            replies = iter(await asyncio.gather(*tasks))
+            acks = [(header, [next(replies) for _ in ms]) for header, ms in groups]
+            if any(a is None for _, rs in acks for a in rs):
+                return None  # not all stored: no ACK, the sender resends the batch
+            return ack.batch(found.file_header, cast(_AckGroups, acks), seps)
+
+        return Reply(
+            any(m.message_type == "ORU^R40" for m in parsed),
+            run,
+            any(extract.takes_back(m) for m in parsed),
+        )
+
+    async def _guarded(self, message: Message, peer: str, by_address: bool = True) -> bytes | None:
         try:
-            reply, code = await self._handle(message, peer)
+            reply, code = await self._handle(message, peer, by_address)
         except Exception:
             log.exception("hl7_message_failed", message_type=message.message_type)
             return None  # no ACK: the sender resends; nothing was acknowledged
         HL7_MESSAGES.labels(message.message_type or "unknown", code).inc()
         return reply
 
-    async def _handle(self, message: Message, peer: str) -> tuple[bytes | None, str]:
+    async def _handle(
+        self, message: Message, peer: str, by_address: bool
+    ) -> tuple[bytes | None, str]:
+        """`by_address`: the sender's address may name the device (not in a batch:
+        there it is a gateway's, not one bed's)."""
         kind = message.message_type
         if kind not in _HANDLED:
             base = kind.split("^", 1)[0]
@@ -160,7 +245,7 @@ class Hl7Ingest:
         if version and not (version.startswith("2.") and version[:3] >= "2.3"):
             text = f"HL7 version {version} is not handled: VitalWatch takes 2.3 to 2.8"
             return ack.build(message, "AR", text, ack.UNSUPPORTED_VERSION), "AR"
-        device = await self._identify(message, peer)
+        device = await self._identify(message, peer if by_address else None)
         if device is None:
             self._note_sender(message, peer)
             key = message.identifiers[0][1] if message.identifiers else "(no identifier)"
@@ -188,33 +273,50 @@ class Hl7Ingest:
         if got.problems:
             text = "; ".join(got.problems[:5]) + "; nothing of this message was stored"
             return ack.build(message, "AE", text, ack.DATA_TYPE), "AE"
-        if got.columns is None:
+        if got.columns is None and not got.retracted:
             self._devices.seen(device.id, utcnow())
-            return ack.build(message, "AA", "no vital signs in this message"), "AA"
-        try:
-            result = await self._cluster.submit(device.id, got.columns)
-        except DeviceNotBound:
-            text = (
-                f"no active session for {device.name} (device {device.id}): start a session "
-                "with this monitor; nothing stored"
-            )
-            return ack.build(message, "AE", text, ack.INTERNAL), "AE"
-        except IngestUnavailable:
-            log.warning("hl7_not_stored_database", device_id=device.id)
-            return None, "none"  # no ACK: the monitor resends, the resend is stored once
+            return ack.build(message, "AA", _nothing_stored(got.skipped)), "AA"
+        if got.columns is not None:
+            try:
+                result = await self._cluster.submit(device.id, got.columns)
+            except DeviceNotBound:
+                return ack.build(message, "AE", _not_bound(device), ack.INTERNAL), "AE"
+            except IngestUnavailable:
+                log.warning("hl7_not_stored_database", device_id=device.id)
+                return None, "none"  # no ACK: the monitor resends, the resend is stored once
+            INGEST_SAMPLES.labels("accepted").inc(result.accepted)
+            INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
+        if got.retracted and not await self._retract(message, device, got):
+            return ack.build(message, "AE", _not_bound(device), ack.INTERNAL), "AE"
         self._remember_ranks(device.id, got.ranks)
         self._devices.seen(device.id, utcnow())
-        INGEST_SAMPLES.labels("accepted").inc(result.accepted)
-        INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
         await self._monitor.check_patient(message, device)
         return ack.build(message, "AA"), "AA"
 
+    async def _retract(self, message: Message, device: Hl7Device, got: extract.Readings) -> bool:
+        """Corrected (OBX-11 C), deleted and wrong (D, W) values: the earlier value
+        of that observation at that time is no longer a value; False when the
+        device has no active session (nothing taken back)."""
+        stored = set() if got.columns is None else {int(t) for t in got.columns.ts_ms}
+        items = [
+            (metric, ts, extract.seq_for(message.control_id, ts) if ts in stored else None)
+            for metric, ts in dict.fromkeys(got.retracted)
+        ]
+        async with unit_of_work(self._maker) as db:
+            session_id = await devices_repo.session_of(db, device.id)
+            if session_id is None:
+                return False
+            taken = await repository.retract(db, session_id, device.id, items)
+        if taken:
+            log.info("hl7_values_retracted", device_id=device.id, values=taken)
+        return True
+
     # -- identity -----------------------------------------------------------------------
 
-    async def _identify(self, message: Message, peer: str) -> Hl7Device | None:
+    async def _identify(self, message: Message, peer: str | None) -> Hl7Device | None:
         """The device named by the message's identifiers, most specific first; the
         sender's address last (a monitor that names itself nowhere)."""
-        idents = [*(v for _, v in message.identifiers), peer]
+        idents = [*(v for _, v in message.identifiers), *([peer] if peer else [])]
         key = "\x1f".join(idents)
         hit = self._cache.get(key)
         now = time.monotonic()
@@ -331,3 +433,29 @@ class Hl7Ingest:
 
 async def _done(reply: bytes) -> bytes:
     return reply
+
+
+async def _after(
+    previous: list[asyncio.Future[bytes | None]], run: Coroutine[Any, Any, bytes | None]
+) -> bytes | None:
+    await settled(previous)
+    return await run
+
+
+def _not_bound(device: Hl7Device) -> str:
+    return (
+        f"no active session for {device.name} (device {device.id}): start a session "
+        "with this monitor; nothing stored"
+    )
+
+
+def _nothing_stored(skipped: list[extract.Skipped]) -> str:
+    """The AA text of a message with no vital sign: how many rows were not stored
+    and where they are listed (a gateway sending nothing usable leaves a trace)."""
+    rows = sum(1 for s in skipped if s.reason != "other source preferred")
+    if not rows:
+        return "no vital signs in this message"
+    return (
+        f"no vital signs in this message: {rows} OBX row{'s' if rows != 1 else ''} not "
+        "stored, listed with why in GET /api/v1/hl7/unmapped"
+    )
