@@ -10,9 +10,15 @@ messages must never be read as one (one bed's values in another's session).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from vitalwatch.hl7.parser import decode
+from vitalwatch.hl7 import ack
+from vitalwatch.hl7.extract import takes_back
+from vitalwatch.hl7.listener import settled
+from vitalwatch.hl7.parser import Message, Separators, decode
 
 _HEADERS = ("FHS", "BHS", "BTS", "FTS")
 
@@ -79,3 +85,48 @@ def split(data: bytes) -> Batch | None:
             group().messages[-1] += "\r" + line
         # lines outside any message (none but headers belong there) are not read
     return out
+
+
+Handle = Callable[[Message], Coroutine[Any, Any, bytes | None]]
+_AckGroups = list[tuple[list[str] | None, list[bytes]]]
+
+
+async def answer(
+    file_header: list[str] | None,
+    groups: list[tuple[list[str] | None, list[Message | bytes]]],
+    handle: Handle,
+    seps: Separators,
+) -> bytes | None:
+    """Every message handled (`bytes`: the AR of one that was not readable), as
+    the listener runs a connection's: ORU^R40 in order, one that takes values
+    back after all before it, the rest at once; the ACK batch, or None when one
+    got no ACK (not stored: the sender resends the whole batch)."""
+    previous: list[asyncio.Future[bytes | None]] = []
+    tasks: list[asyncio.Future[bytes | None]] = []
+    for m in (m for _, ms in groups for m in ms):
+        if isinstance(m, bytes):
+            tasks.append(asyncio.ensure_future(_done(m)))
+        elif takes_back(m):
+            tasks.append(asyncio.ensure_future(_after(list(tasks), handle(m))))
+            previous = tasks[-1:]
+        elif m.message_type == "ORU^R40":
+            tasks.append(asyncio.ensure_future(_after(previous, handle(m))))
+            previous = tasks[-1:]
+        else:
+            tasks.append(asyncio.ensure_future(handle(m)))
+    replies = iter(await asyncio.gather(*tasks))
+    acks = [(header, [next(replies) for _ in ms]) for header, ms in groups]
+    if any(a is None for _, rs in acks for a in rs):
+        return None
+    return ack.batch(file_header, cast(_AckGroups, acks), seps)
+
+
+async def _done(reply: bytes) -> bytes:
+    return reply
+
+
+async def _after(
+    previous: list[asyncio.Future[bytes | None]], run: Coroutine[Any, Any, bytes | None]
+) -> bytes | None:
+    await settled(previous)
+    return await run

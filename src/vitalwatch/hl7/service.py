@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,12 +24,12 @@ from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.devices.zones import BadZone, zone
 from vitalwatch.hl7 import ack, batch, extract, repository
-from vitalwatch.hl7.listener import settled
 from vitalwatch.hl7.mapping import Mapping, load
 from vitalwatch.hl7.monitor import Hl7Device, MonitorReports
 from vitalwatch.hl7.parser import Message, NotHL7, Separators, parse, parse_text
+from vitalwatch.hl7.unmapped import UnmappedRows
 from vitalwatch.logging import get_logger
-from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
+from vitalwatch.metrics import HL7_MESSAGES, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 from vitalwatch.sessions.ports import LiveEvents
@@ -45,22 +44,6 @@ _FLUSH_S = 2.0
 #: A better source of a metric (ECG HR) seen within this long keeps a worse one out.
 _SOURCE_MEMORY_S = 30.0
 _SAMPLE_ROWS = 30
-_AckGroups = list[tuple[list[str] | None, list[bytes]]]
-#: vitalwatch_hl7_rows_skipped_total{reason}: a few labels (the listed reason says more)
-_SKIP_LABELS = {
-    "unmapped": "unmapped",
-    "unit": "unit",
-    "waveform": "waveform",
-    "other source preferred": "other_source",
-    "not a number": "not_numeric",
-    "no value": "no_value",
-    "implausible": "implausible",
-}
-_SKIP_PREFIXES = (
-    ("status ", "status"),
-    ("not numeric", "not_numeric"),
-    ("observation time", "time"),
-)
 
 
 class Reply:
@@ -76,13 +59,6 @@ class Reply:
         self.ordered = ordered
         self.run = run
         self.barrier = barrier
-
-
-def _reason_label(reason: str) -> str:
-    label = _SKIP_LABELS.get(reason)
-    if label is None:
-        label = next((v for p, v in _SKIP_PREFIXES if reason.startswith(p)), "ignored")
-    return label
 
 
 class Hl7Ingest:
@@ -106,7 +82,7 @@ class Hl7Ingest:
         self._resolving: dict[str, asyncio.Future[Hl7Device | None]] = {}
         self._ranks: dict[int, dict[str, tuple[int, float]]] = {}
         self._senders: dict[str, dict[str, Any]] = {}
-        self._unmapped: dict[str, dict[str, Any]] = {}
+        self._unmapped = UnmappedRows()
         #: one flush at a time: a page's flush must not find the dicts already
         #: taken by the periodic flush and read before that one has committed
         self._flushing = asyncio.Lock()
@@ -130,7 +106,7 @@ class Hl7Ingest:
         when this returns, whichever flush took them)."""
         async with self._flushing:
             senders, self._senders = self._senders, {}
-            unmapped, self._unmapped = self._unmapped, {}
+            unmapped = self._unmapped.take()
             if not senders and not unmapped:
                 return
             async with unit_of_work(self._maker) as db:
@@ -189,28 +165,10 @@ class Hl7Ingest:
         seps = parsed[0].separators if parsed else Separators()
 
         async def run() -> bytes | None:
-            # as the listener runs a connection's messages: R40s in order, one
-            # that takes values back after all before it, the rest at once
-            previous: list[asyncio.Future[bytes | None]] = []
-            tasks: list[asyncio.Future[bytes | None]] = []
-            for m in (m for _, ms in groups for m in ms):
-                if isinstance(m, bytes):
-                    tasks.append(asyncio.ensure_future(_done(m)))
-                    continue
-                handled = self._guarded(m, peer, by_address=False)
-                if extract.takes_back(m):
-                    tasks.append(asyncio.ensure_future(_after(list(tasks), handled)))
-                    previous = tasks[-1:]
-                elif m.message_type == "ORU^R40":
-                    tasks.append(asyncio.ensure_future(_after(previous, handled)))
-                    previous = tasks[-1:]
-                else:
-                    tasks.append(asyncio.ensure_future(handled))
-            replies = iter(await asyncio.gather(*tasks))
-            acks = [(header, [next(replies) for _ in ms]) for header, ms in groups]
-            if any(a is None for _, rs in acks for a in rs):
-                return None  # not all stored: no ACK, the sender resends the batch
-            return ack.batch(found.file_header, cast(_AckGroups, acks), seps)
+            def handle(m: Message) -> Coroutine[Any, Any, bytes | None]:
+                return self._guarded(m, peer, by_address=False)
+
+            return await batch.answer(found.file_header, groups, handle, seps)
 
         return Reply(
             any(m.message_type == "ORU^R40" for m in parsed),
@@ -269,7 +227,7 @@ class Hl7Ingest:
             int(self._settings.max_future_skew_s * 1000),
             recent,
         )
-        self._note_skipped(got.skipped, message)
+        self._unmapped.note(got.skipped)
         if got.problems:
             text = "; ".join(got.problems[:5]) + "; nothing of this message was stored"
             return ack.build(message, "AE", text, ack.DATA_TYPE), "AE"
@@ -388,32 +346,6 @@ class Hl7Ingest:
         rule = self.mapping.rule(ident, text, system)
         return None if rule is None else (rule.metric or "ignored")
 
-    def _note_skipped(self, skipped: list[extract.Skipped], message: Message) -> None:
-        now = utcnow()
-        for s in skipped:
-            HL7_ROWS_SKIPPED.labels(_reason_label(s.reason)).inc()
-            if s.reason == "other source preferred":
-                continue
-            fields = (s.reason, s.system, s.ident, s.text, s.unit)
-            key = hashlib.sha1("\x1f".join(fields).encode()).hexdigest()  # noqa: S324 - a key
-            row = self._unmapped.get(key)
-            if row is None:
-                self._unmapped[key] = {
-                    "reason": s.reason[:120],
-                    "system": s.system[:64],
-                    "code": s.ident[:120],
-                    "text": s.text[:200],
-                    "unit": s.unit[:64],
-                    "example": s.value[:64],
-                    "count": 1,
-                    "first_seen": now,
-                    "last_seen": now,
-                }
-            else:
-                row["count"] += 1
-                row["last_seen"] = now
-                row["example"] = s.value[:64]
-
     def _recent_ranks(self, device_id: int) -> dict[str, int]:
         now = time.monotonic()
         return {
@@ -433,13 +365,6 @@ class Hl7Ingest:
 
 async def _done(reply: bytes) -> bytes:
     return reply
-
-
-async def _after(
-    previous: list[asyncio.Future[bytes | None]], run: Coroutine[Any, Any, bytes | None]
-) -> bytes | None:
-    await settled(previous)
-    return await run
 
 
 def _not_bound(device: Hl7Device) -> str:
