@@ -18,7 +18,7 @@ from typing import Any, cast
 from vitalwatch.hl7 import ack
 from vitalwatch.hl7.extract import takes_back
 from vitalwatch.hl7.listener import settled
-from vitalwatch.hl7.parser import Message, Separators, decode
+from vitalwatch.hl7.parser import Message, Separators
 
 _HEADERS = ("FHS", "BHS", "BTS", "FTS")
 
@@ -55,10 +55,13 @@ def header_fields(line: str) -> list[str]:
     return [line[:3], fs, *line[4:].split(fs)]
 
 
-def split(data: bytes) -> Batch | None:
-    """The frame's messages when it is a batch (a FHS or BHS, or more than one
-    MSH); None when it is one message (read as it always was)."""
-    lines = decode(data).split("\r")
+def split(text: str) -> Batch | None:
+    """The frame's messages (`text`: as `parser.decode` leaves it) when it is a
+    batch (a FHS or BHS, or more than one MSH); None when it is one message
+    (read as it always was)."""
+    if "HS" not in text and text.count("MSH") < 2:
+        return None  # the common case, without splitting the lines
+    lines = text.split("\r")
     names = [_segment(line) for line in lines]
     if "FHS" not in names and "BHS" not in names and names.count("MSH") < 2:
         return None

@@ -26,7 +26,7 @@ from vitalwatch.devices.zones import BadZone, zone
 from vitalwatch.hl7 import ack, batch, extract, repository
 from vitalwatch.hl7.mapping import Mapping, load
 from vitalwatch.hl7.monitor import Hl7Device, MonitorReports
-from vitalwatch.hl7.parser import Message, NotHL7, Separators, parse, parse_text
+from vitalwatch.hl7.parser import Message, NotHL7, Separators, decode, parse_text
 from vitalwatch.hl7.unmapped import UnmappedRows
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, INGEST_SAMPLES
@@ -125,14 +125,15 @@ class Hl7Ingest:
 
     def prepare(self, payload: bytes, peer: str) -> Reply:
         """Parse now (cheap, in arrival order); store when run."""
+        text = decode(payload)
         try:
-            found = batch.split(payload)
+            found = batch.split(text)
         except Exception:  # never a crash of the listener, whatever the bytes
             log.exception("hl7_batch_split_failed")
             found = None
         if found is not None:
             return self._prepare_batch(found, peer)
-        message = self._parse(lambda: parse(payload))
+        message = self._parse(functools.partial(parse_text, text))
         if isinstance(message, bytes):
             reply = message
             return Reply(False, lambda: _done(reply))
