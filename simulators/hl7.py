@@ -184,6 +184,31 @@ def oru_r40(
     return ("\r".join(segs) + "\r").encode()
 
 
+def hl7_batch(messages: list[bytes], batch_id: str, file_id: str | None = None) -> bytes:
+    """An HL7 batch (v2.5 2.10.3) of `messages`, as a central-station gateway sends
+    several beds in one frame: BHS ... BTS, inside FHS ... FTS when `file_id`."""
+    now = dtm(datetime.now(UTC).timestamp())
+    head = [f"BHS|^~\\&|VWGATEWAY|WARD|||{now}||||{batch_id}"]
+    tail = [f"BTS|{len(messages)}"]
+    if file_id is not None:
+        head.insert(0, f"FHS|^~\\&|VWGATEWAY|WARD|||{now}||||{file_id}")
+        tail.append("FTS|1")
+    return (
+        ("\r".join(head) + "\r").encode() + b"".join(messages) + ("\r".join(tail) + "\r").encode()
+    )
+
+
+def acks_of(reply: bytes) -> list[bytes]:
+    """The ACK messages of a reply (one ACK, or each ACK of an ACK batch)."""
+    out: list[bytes] = []
+    for seg in reply.replace(b"\n", b"\r").split(b"\r"):
+        if seg.startswith(b"MSH"):
+            out.append(seg + b"\r")
+        elif out and seg and seg[:3] not in (b"BTS", b"FTS", b"BHS", b"FHS"):
+            out[-1] += seg + b"\r"
+    return out
+
+
 def _unescape(text: str) -> str:
     for code, char in (("F", "|"), ("S", "^"), ("R", "~"), ("T", "&"), ("E", "\\")):
         text = text.replace(f"\\{code}\\", char)

@@ -65,7 +65,8 @@ HL7_MESSAGES = Counter(
 )
 HL7_ROWS_SKIPPED = Counter(
     "vitalwatch_hl7_rows_skipped_total",
-    "OBX rows not stored, by reason (unmapped, unit, waveform, ignored, other_source)",
+    "OBX rows not stored, by reason (unmapped, unit, waveform, ignored, other_source, "
+    "status, not_numeric, no_value, implausible, time)",
     ["reason"],
 )
 HL7_CONNECTIONS = Gauge("vitalwatch_hl7_connections", "Open MLLP connections")

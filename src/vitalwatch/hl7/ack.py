@@ -1,4 +1,5 @@
-"""HL7 acknowledgements (original mode): MSA|AA, or AE/AR with an ERR that says why."""
+"""HL7 acknowledgements (original mode): MSA|AA, or AE/AR with an ERR that says why;
+ACK batches for batches."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def build(message: Message | None, code: str, text: str = "", error: str | None 
         parts = get(9).split(s.repetition, 1)[0].split(s.component)
         event = parts[1] if len(parts) > 1 else ""
     version = (message.version if message is not None else "") or "2.6"
-    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S.%f")[:-3] + "+0000"
+    now = _now()
     enc = f"{s.component}{s.repetition}{s.escape}{s.subcomponent}"
     segments = [
         f.join(
@@ -81,3 +82,39 @@ def build(message: Message | None, code: str, text: str = "", error: str | None 
         cwe = s.component.join([error, _ERROR_NAMES.get(error, ""), "HL70357"])
         segments.append(f.join(["ERR", "", "", cwe, "E", "", "", "", _escape(text, s)]))
     return ("\r".join(segments) + "\r").encode("utf-8")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S.%f")[:-3] + "+0000"
+
+
+def _header(name: str, received: list[str] | None, s: Separators) -> str:
+    """FHS/BHS of an ACK batch: to the sender of `received`, referring to its id."""
+    got = received or []
+
+    def get(n: int) -> str:
+        return got[n] if n < len(got) else ""
+
+    enc = f"{s.component}{s.repetition}{s.escape}{s.subcomponent}"
+    fields = [name, enc, APPLICATION, "", get(3), get(4), _now(), "", "", ""]
+    return s.field.join([*fields, f"VW{next(_ids)}", get(11)])
+
+
+def batch(
+    file_header: list[str] | None,
+    groups: list[tuple[list[str] | None, list[bytes]]],
+    s: Separators,
+) -> bytes:
+    """An ACK batch (HL7 v2.5 2.10.3): per received batch a BHS, one ACK per
+    message in the order received, a BTS with their count; FHS/FTS around them
+    when the sender sent a FHS."""
+    out: list[bytes] = []
+    if file_header is not None:
+        out.append((_header("FHS", file_header, s) + "\r").encode("utf-8"))
+    for header, acks in groups:
+        out.append((_header("BHS", header, s) + "\r").encode("utf-8"))
+        out += acks
+        out.append(f"BTS{s.field}{len(acks)}\r".encode())
+    if file_header is not None:
+        out.append(f"FTS{s.field}{len(groups)}\r".encode())
+    return b"".join(out)

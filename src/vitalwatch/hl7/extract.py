@@ -28,7 +28,8 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """An OBX row not used, and why ("unmapped", "waveform", "unit", or an ignore reason)."""
+    """An OBX row not stored, and why ("unmapped", "not a number", "status X ...",
+    "implausible", "waveform", "unit", or an ignore reason of the mapping)."""
 
     reason: str
     system: str
@@ -45,6 +46,41 @@ class Readings:
     skipped: list[Skipped] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # implausible: nothing stored
     used: list[tuple[str, float, str]] = field(default_factory=list)  # metric, value, unit
+    #: (metric, ts_ms) whose earlier stored value this message takes back: its
+    #: corrected value replaces it (OBX-11 C), or none does (D, W)
+    retracted: list[tuple[str, int]] = field(default_factory=list)
+
+
+#: OBX-11 (HL7 table 0085). Values: preliminary, results entered, final, partial,
+#: changed to final, and no status (many senders leave it empty). Corrections
+#: (C; A, amended, in v2.7+) replace the earlier value of the same observation
+#: at the same time. The rest carry no value, even when OBX-5 holds a number.
+_VALUE_STATUS = frozenset({"", "P", "R", "F", "S", "U"})
+_CORRECTION_STATUS = frozenset({"C", "A"})
+_RETRACTING_STATUS = frozenset({"D", "W"})
+_NO_VALUE_STATUS = {
+    "X": "results cannot be obtained",
+    "D": "deleted",
+    "W": "wrong",
+    "I": "pending",
+    "N": "not asked",
+    "O": "order detail only",
+}
+
+
+def takes_back(message: Message) -> bool:
+    """Whether the message corrects, deletes or calls wrong what may have been
+    stored: it must be stored after every message received before it."""
+    changing = _CORRECTION_STATUS | _RETRACTING_STATUS
+    return any(row.status in changing for row in message.obx)
+
+
+def status_reason(status: str) -> str | None:
+    """Why a row with this OBX-11 is not a value (None: it is one)."""
+    if status in _VALUE_STATUS or status in _CORRECTION_STATUS:
+        return None
+    meaning = _NO_VALUE_STATUS.get(status, "not an HL7 result status")
+    return f"status {status[:8]}: {meaning}"
 
 
 def seq_for(control_id: str, ts_ms: int) -> int:
@@ -82,16 +118,36 @@ def readings(
     found: list[tuple[str, float, int, int, Obx]] = []  # metric, value, ts, rank, row
     stamps: dict[str, int | None] = {}  # the rows of a message mostly share one time
     out = Readings(columns=None, ranks={})
+
+    def stamp(row: Obx) -> int | None:
+        if row.time not in stamps:
+            stamps[row.time] = to_ms(row.time, tz) if row.time else None
+        return stamps[row.time]
+
     for row in message.obx:
+        if not row.value_type and not row.value:
+            continue  # a device hierarchy row (MDS, VMD, channel): no observation
         if row.value_type == "NA" or (row.value_type == "NM" and "^" in row.value):
             out.skipped.append(_skipped(row, "waveform"))
             continue
-        if row.value_type not in ("NM", "") or not row.value:
-            continue  # text, codes, device hierarchy rows: not measurements
+        rule = mapping.rule(row.ident, row.text, row.system)
+        why = status_reason(row.status)
+        if why is not None:
+            out.skipped.append(_skipped(row, why))
+            at = stamp(row)  # a time to take back: only the row's own, never "now"
+            if row.status in _RETRACTING_STATUS and rule and rule.metric and at is not None:
+                out.retracted.append((rule.metric, at))
+            continue
+        if row.value_type not in ("NM", ""):
+            out.skipped.append(_skipped(row, f"not numeric (value type {row.value_type[:8]})"))
+            continue
+        if not row.value:
+            out.skipped.append(_skipped(row, "no value"))
+            continue
         value = _number(row.value)
         if value is None:
+            out.skipped.append(_skipped(row, "not a number"))
             continue
-        rule = mapping.rule(row.ident, row.text, row.system)
         if rule is None:
             out.skipped.append(_skipped(row, "unmapped"))
             continue
@@ -104,9 +160,7 @@ def readings(
                 out.skipped.append(_skipped(row, "unit"))
                 continue
             value *= u.factor
-        if row.time not in stamps:
-            stamps[row.time] = to_ms(row.time, tz) if row.time else None
-        ts = stamps[row.time]
+        ts = stamp(row)
         if ts is None:
             ts = now_ms  # no readable time anywhere: the receive time
         found.append((rule.metric, value, ts, rule.rank, row))
@@ -122,25 +176,31 @@ def readings(
             continue
         info = METRIC_INFO[metric]
         if not info.plausible_low <= value <= info.plausible_high:
+            out.skipped.append(_skipped(row, "implausible"))
             out.problems.append(
                 f"OBX {row.position} {_label(row)}: {info.label} {value:g} {info.unit} is "
                 f"outside the plausible {info.plausible_low:g}-{info.plausible_high:g}"
             )
             continue
         if ts > now_ms + max_future_ms:
+            out.skipped.append(_skipped(row, "observation time ahead of the clock"))
             out.problems.append(
                 f"OBX {row.position} {_label(row)}: observation time is "
                 f"{(ts - now_ms) / 1000:.0f} s ahead of the service clock (monitor clock wrong?)"
             )
             continue
         if not 0 <= ts < _MAX_TS_MS:
+            out.skipped.append(_skipped(row, "observation time not usable"))
             out.problems.append(f"OBX {row.position} {_label(row)}: observation time {row.time}")
             continue
         sample = rows.get(ts)
         if sample is None:
             sample = rows[ts] = [math.nan] * len(METRICS)
         j = METRIC_INDEX[metric]
-        if math.isnan(sample[j]):
+        corrected = row.status in _CORRECTION_STATUS
+        if corrected:  # the corrected value, whatever else the message says of it
+            out.retracted.append((metric, ts))
+        if math.isnan(sample[j]) or corrected:
             sample[j] = value
             out.ranks[metric] = rank
             out.used.append((metric, value, info.unit))

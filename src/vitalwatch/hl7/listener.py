@@ -4,7 +4,9 @@ Framing: 0x0B <message> 0x1C 0x0D. A connection may carry one message or
 thousands; every message gets exactly one ACK, in the order received, on the
 same connection. Messages are parsed in arrival order and stored
 concurrently (a pipelining sender shares group commits); ORU^R40 reports run
-one after another, so an alarm's start is never stored after its end.
+one after another, so an alarm's start is never stored after its end, and a
+message that corrects or deletes values runs after everything received
+before it (so after the value it takes back).
 
 Bytes outside a frame: line ends are skipped, anything else (more than a few
 bytes) closes the connection. A frame over the size limit is answered AR and
@@ -17,7 +19,7 @@ import asyncio
 import contextlib
 import ipaddress
 import ssl
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any, Protocol
 
 from vitalwatch.config import Settings
@@ -50,7 +52,10 @@ class _Oversized:
 
 
 class Prepared(Protocol):
+    #: run after the previous ordered message of the connection
     ordered: bool
+    #: run after every message received before it on the connection
+    barrier: bool
 
     def run(self) -> Coroutine[Any, Any, bytes | None]: ...
 
@@ -148,6 +153,7 @@ class MllpServer:
         pending: asyncio.Queue[asyncio.Task[bytes | None] | None] = asyncio.Queue(_IN_FLIGHT)
         sender = asyncio.create_task(self._answer(pending, writer))
         previous_ordered: asyncio.Task[bytes | None] | None = None
+        running: set[asyncio.Task[bytes | None]] = set()
         try:
             async for payload in self._frames(reader, host):
                 task: asyncio.Task[bytes | None]
@@ -157,11 +163,17 @@ class MllpServer:
                     task = asyncio.create_task(_now(_oversized(payload.head, self._max)))
                 else:
                     prepared = self._handler.prepare(payload, host)
-                    if prepared.ordered:
-                        task = asyncio.create_task(_after(previous_ordered, prepared))
+                    if prepared.barrier:
+                        task = asyncio.create_task(_after(list(running), prepared))
+                        previous_ordered = task
+                    elif prepared.ordered:
+                        before = [] if previous_ordered is None else [previous_ordered]
+                        task = asyncio.create_task(_after(before, prepared))
                         previous_ordered = task
                     else:
                         task = asyncio.create_task(_run(prepared))
+                running.add(task)
+                task.add_done_callback(running.discard)
                 await pending.put(task)
         finally:
             await pending.put(None)
@@ -252,11 +264,15 @@ async def _run(prepared: Prepared) -> bytes | None:
     return await prepared.run()
 
 
-async def _after(previous: asyncio.Task[bytes | None] | None, prepared: Prepared) -> bytes | None:
-    if previous is not None:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(previous)
+async def _after(previous: list[asyncio.Task[bytes | None]], prepared: Prepared) -> bytes | None:
+    await settled(previous)
     return await prepared.run()
+
+
+async def settled(previous: Sequence[asyncio.Future[bytes | None]]) -> None:
+    """Until every task of `previous` is done (whatever it returned or raised)."""
+    if previous:
+        await asyncio.wait(previous)
 
 
 async def _now(reply: bytes) -> bytes | None:

@@ -67,6 +67,7 @@ class Obx:
     time: str  # the DTM text that applies ("" when none anywhere)
     equipment: list[str]
     group: int  # which OBR (0: before any)
+    status: str = ""  # OBX-11 (HL7 table 0085), uppercased
 
 
 @dataclass(slots=True)
@@ -158,7 +159,11 @@ class Reader:
 
 def parse(data: bytes) -> Message:
     """The message in `data` (one MLLP frame's payload); NotHL7 when it has no MSH."""
-    text = decode(data)
+    return parse_text(decode(data))
+
+
+def parse_text(text: str) -> Message:
+    """The message in `text` (segments ended by CR, as `decode` leaves them)."""
     start = text.find("MSH")
     if start < 0 or len(text) < start + 8:
         raise NotHL7("no MSH segment: not an HL7 v2 message")
@@ -276,6 +281,7 @@ def _obx(r: Reader, f: list[str], position: int, group: int) -> Obx:
         time=r.comp(f[14], 1),
         equipment=equipment,
         group=group,
+        status=r.comp(f[11], 1).upper(),
     )
 
 

@@ -6,13 +6,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.devices.models import Device
 from vitalwatch.devices.repository import norm
 from vitalwatch.hl7.models import Hl7Sender, Hl7Unmapped, MonitorAlarm
+from vitalwatch.readings.models import readings
 from vitalwatch.sessions.models import Patient, Session, SessionEvent
+from vitalwatch.vitals import METRICS
 
 
 async def forget_senders(db: AsyncSession, identifiers: Iterable[str]) -> None:
@@ -187,3 +189,38 @@ async def warned(db: AsyncSession, session_id: int, detail: str) -> bool:
 
 async def set_timezone(db: AsyncSession, device_id: int, tz: str | None) -> None:
     await db.execute(update(Device).where(Device.id == device_id).values(hl7_timezone=tz))
+
+
+async def retract(
+    db: AsyncSession,
+    session_id: int,
+    device_id: int,
+    items: list[tuple[str, int, int | None]],
+) -> int:
+    """Take back the stored values of (metric, ts_ms) of a device in its session,
+    except the sample `seq` that replaces them (None: nothing does); a sample
+    left with no value is deleted. How many values were taken back."""
+    taken = 0
+    for metric, ts_ms, keep in items:
+        col = readings.c[metric]
+        where = [
+            readings.c.session_id == session_id,
+            readings.c.device_id == device_id,
+            readings.c.ts_ms == ts_ms,
+            col.is_not(None),
+        ]
+        if keep is not None:
+            where.append(readings.c.seq != keep)
+        result = await db.execute(update(readings).where(*where).values({metric: None}))
+        taken += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    for ts_ms in {ts for _, ts, _ in items}:
+        empty = and_(*(readings.c[m].is_(None) for m in METRICS))
+        await db.execute(
+            delete(readings).where(
+                readings.c.session_id == session_id,
+                readings.c.device_id == device_id,
+                readings.c.ts_ms == ts_ms,
+                empty,
+            )
+        )
+    return taken

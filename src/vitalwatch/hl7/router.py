@@ -54,8 +54,10 @@ async def register_unassigned(
 
 @router.get("/api/v1/hl7/unmapped", response_model=list[UnmappedOut])
 async def list_unmapped(db: DbSession, ctx: Ctx, claims: Admin) -> list[UnmappedOut]:
-    """OBX rows that were not stored, counted per code, unit and reason (unmapped,
-    unit not of the metric's kind, waveform, or a reason of the mapping table)."""
+    """Every OBX row that was not stored, counted per code, unit and reason
+    (unmapped, not numeric, not a number, an OBX-11 status that is not a value,
+    implausible, unit not of the metric's kind, waveform, or a reason of the
+    mapping table), with an example value."""
     if ctx.hl7 is not None:
         await ctx.hl7.flush()
     return await admin.unmapped(db)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import functools
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -23,12 +23,13 @@ from vitalwatch.db import unit_of_work, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.devices.zones import BadZone, zone
-from vitalwatch.hl7 import ack, extract, repository
+from vitalwatch.hl7 import ack, batch, extract, repository
 from vitalwatch.hl7.mapping import Mapping, load
 from vitalwatch.hl7.monitor import Hl7Device, MonitorReports
-from vitalwatch.hl7.parser import Message, NotHL7, parse
+from vitalwatch.hl7.parser import Message, NotHL7, Separators, decode, parse_text
+from vitalwatch.hl7.unmapped import UnmappedRows
 from vitalwatch.logging import get_logger
-from vitalwatch.metrics import HL7_MESSAGES, HL7_ROWS_SKIPPED, INGEST_SAMPLES
+from vitalwatch.metrics import HL7_MESSAGES, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 from vitalwatch.sessions.ports import LiveEvents
@@ -43,21 +44,21 @@ _FLUSH_S = 2.0
 #: A better source of a metric (ECG HR) seen within this long keeps a worse one out.
 _SOURCE_MEMORY_S = 30.0
 _SAMPLE_ROWS = 30
-_SKIP_LABELS = {"unmapped", "unit", "waveform", "other source preferred"}
 
 
 class Reply:
-    """A prepared message: `ordered` ones run one after another per connection."""
+    """A prepared message: `ordered` ones run one after another per connection,
+    a `barrier` after every message received before it."""
 
-    def __init__(self, ordered: bool, run: Callable[[], Coroutine[Any, Any, bytes | None]]) -> None:
+    def __init__(
+        self,
+        ordered: bool,
+        run: Callable[[], Coroutine[Any, Any, bytes | None]],
+        barrier: bool = False,
+    ) -> None:
         self.ordered = ordered
         self.run = run
-
-
-def _reason_label(reason: str) -> str:
-    if reason == "other source preferred":
-        return "other_source"
-    return reason if reason in _SKIP_LABELS else "ignored"
+        self.barrier = barrier
 
 
 class Hl7Ingest:
@@ -81,7 +82,7 @@ class Hl7Ingest:
         self._resolving: dict[str, asyncio.Future[Hl7Device | None]] = {}
         self._ranks: dict[int, dict[str, tuple[int, float]]] = {}
         self._senders: dict[str, dict[str, Any]] = {}
-        self._unmapped: dict[str, dict[str, Any]] = {}
+        self._unmapped = UnmappedRows()
         #: one flush at a time: a page's flush must not find the dicts already
         #: taken by the periodic flush and read before that one has committed
         self._flushing = asyncio.Lock()
@@ -105,7 +106,7 @@ class Hl7Ingest:
         when this returns, whichever flush took them)."""
         async with self._flushing:
             senders, self._senders = self._senders, {}
-            unmapped, self._unmapped = self._unmapped, {}
+            unmapped = self._unmapped.take()
             if not senders and not unmapped:
                 return
             async with unit_of_work(self._maker) as db:
@@ -124,29 +125,72 @@ class Hl7Ingest:
 
     def prepare(self, payload: bytes, peer: str) -> Reply:
         """Parse now (cheap, in arrival order); store when run."""
+        text = decode(payload)
         try:
-            message = parse(payload)
+            found = batch.split(text)
+        except Exception:  # never a crash of the listener, whatever the bytes
+            log.exception("hl7_batch_split_failed")
+            found = None
+        if found is not None:
+            return self._prepare_batch(found, peer)
+        message = self._parse(functools.partial(parse_text, text))
+        if isinstance(message, bytes):
+            reply = message
+            return Reply(False, lambda: _done(reply))
+        return Reply(
+            message.message_type == "ORU^R40",
+            lambda: self._guarded(message, peer),
+            extract.takes_back(message),
+        )
+
+    def _parse(self, read: Callable[[], Message]) -> Message | bytes:
+        """The message, or the AR of bytes that are not one."""
+        try:
+            return read()
         except NotHL7 as exc:
             HL7_MESSAGES.labels("unreadable", "AR").inc()
-            reply = ack.build(None, "AR", f"{exc}; nothing stored", ack.SEGMENT)
-            return Reply(False, lambda: _done(reply))
+            return ack.build(None, "AR", f"{exc}; nothing stored", ack.SEGMENT)
         except Exception:  # never a crash of the listener, whatever the bytes
             log.exception("hl7_parse_failed")
             HL7_MESSAGES.labels("unreadable", "AR").inc()
-            reply = ack.build(None, "AR", "unreadable message; nothing stored", ack.SEGMENT)
-            return Reply(False, lambda: _done(reply))
-        return Reply(message.message_type == "ORU^R40", lambda: self._guarded(message, peer))
+            return ack.build(None, "AR", "unreadable message; nothing stored", ack.SEGMENT)
 
-    async def _guarded(self, message: Message, peer: str) -> bytes | None:
+    def _prepare_batch(self, found: batch.Batch, peer: str) -> Reply:
+        """Each message of a batch on its own (identified by its own identifiers,
+        never by the gateway's address); one ACK batch when all are answered."""
+        groups: list[tuple[list[str] | None, list[Message | bytes]]] = [
+            (g.header, [self._parse(functools.partial(parse_text, text)) for text in g.messages])
+            for g in found.groups
+        ]
+        parsed = [m for _, ms in groups for m in ms if isinstance(m, Message)]
+        seps = parsed[0].separators if parsed else Separators()
+
+        async def run() -> bytes | None:
+            def handle(m: Message) -> Coroutine[Any, Any, bytes | None]:
+                return self._guarded(m, peer, by_address=False)
+
+            return await batch.answer(found.file_header, groups, handle, seps)
+
+        return Reply(
+            any(m.message_type == "ORU^R40" for m in parsed),
+            run,
+            any(extract.takes_back(m) for m in parsed),
+        )
+
+    async def _guarded(self, message: Message, peer: str, by_address: bool = True) -> bytes | None:
         try:
-            reply, code = await self._handle(message, peer)
+            reply, code = await self._handle(message, peer, by_address)
         except Exception:
             log.exception("hl7_message_failed", message_type=message.message_type)
             return None  # no ACK: the sender resends; nothing was acknowledged
         HL7_MESSAGES.labels(message.message_type or "unknown", code).inc()
         return reply
 
-    async def _handle(self, message: Message, peer: str) -> tuple[bytes | None, str]:
+    async def _handle(
+        self, message: Message, peer: str, by_address: bool
+    ) -> tuple[bytes | None, str]:
+        """`by_address`: the sender's address may name the device (not in a batch:
+        there it is a gateway's, not one bed's)."""
         kind = message.message_type
         if kind not in _HANDLED:
             base = kind.split("^", 1)[0]
@@ -160,7 +204,7 @@ class Hl7Ingest:
         if version and not (version.startswith("2.") and version[:3] >= "2.3"):
             text = f"HL7 version {version} is not handled: VitalWatch takes 2.3 to 2.8"
             return ack.build(message, "AR", text, ack.UNSUPPORTED_VERSION), "AR"
-        device = await self._identify(message, peer)
+        device = await self._identify(message, peer if by_address else None)
         if device is None:
             self._note_sender(message, peer)
             key = message.identifiers[0][1] if message.identifiers else "(no identifier)"
@@ -184,37 +228,54 @@ class Hl7Ingest:
             int(self._settings.max_future_skew_s * 1000),
             recent,
         )
-        self._note_skipped(got.skipped, message)
+        self._unmapped.note(got.skipped)
         if got.problems:
             text = "; ".join(got.problems[:5]) + "; nothing of this message was stored"
             return ack.build(message, "AE", text, ack.DATA_TYPE), "AE"
-        if got.columns is None:
+        if got.columns is None and not got.retracted:
             self._devices.seen(device.id, utcnow())
-            return ack.build(message, "AA", "no vital signs in this message"), "AA"
-        try:
-            result = await self._cluster.submit(device.id, got.columns)
-        except DeviceNotBound:
-            text = (
-                f"no active session for {device.name} (device {device.id}): start a session "
-                "with this monitor; nothing stored"
-            )
-            return ack.build(message, "AE", text, ack.INTERNAL), "AE"
-        except IngestUnavailable:
-            log.warning("hl7_not_stored_database", device_id=device.id)
-            return None, "none"  # no ACK: the monitor resends, the resend is stored once
+            return ack.build(message, "AA", _nothing_stored(got.skipped)), "AA"
+        if got.columns is not None:
+            try:
+                result = await self._cluster.submit(device.id, got.columns)
+            except DeviceNotBound:
+                return ack.build(message, "AE", _not_bound(device), ack.INTERNAL), "AE"
+            except IngestUnavailable:
+                log.warning("hl7_not_stored_database", device_id=device.id)
+                return None, "none"  # no ACK: the monitor resends, the resend is stored once
+            INGEST_SAMPLES.labels("accepted").inc(result.accepted)
+            INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
+        if got.retracted and not await self._retract(message, device, got):
+            return ack.build(message, "AE", _not_bound(device), ack.INTERNAL), "AE"
         self._remember_ranks(device.id, got.ranks)
         self._devices.seen(device.id, utcnow())
-        INGEST_SAMPLES.labels("accepted").inc(result.accepted)
-        INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
         await self._monitor.check_patient(message, device)
         return ack.build(message, "AA"), "AA"
 
+    async def _retract(self, message: Message, device: Hl7Device, got: extract.Readings) -> bool:
+        """Corrected (OBX-11 C), deleted and wrong (D, W) values: the earlier value
+        of that observation at that time is no longer a value; False when the
+        device has no active session (nothing taken back)."""
+        stored = set() if got.columns is None else {int(t) for t in got.columns.ts_ms}
+        items = [
+            (metric, ts, extract.seq_for(message.control_id, ts) if ts in stored else None)
+            for metric, ts in dict.fromkeys(got.retracted)
+        ]
+        async with unit_of_work(self._maker) as db:
+            session_id = await devices_repo.session_of(db, device.id)
+            if session_id is None:
+                return False
+            taken = await repository.retract(db, session_id, device.id, items)
+        if taken:
+            log.info("hl7_values_retracted", device_id=device.id, values=taken)
+        return True
+
     # -- identity -----------------------------------------------------------------------
 
-    async def _identify(self, message: Message, peer: str) -> Hl7Device | None:
+    async def _identify(self, message: Message, peer: str | None) -> Hl7Device | None:
         """The device named by the message's identifiers, most specific first; the
         sender's address last (a monitor that names itself nowhere)."""
-        idents = [*(v for _, v in message.identifiers), peer]
+        idents = [*(v for _, v in message.identifiers), *([peer] if peer else [])]
         key = "\x1f".join(idents)
         hit = self._cache.get(key)
         now = time.monotonic()
@@ -286,32 +347,6 @@ class Hl7Ingest:
         rule = self.mapping.rule(ident, text, system)
         return None if rule is None else (rule.metric or "ignored")
 
-    def _note_skipped(self, skipped: list[extract.Skipped], message: Message) -> None:
-        now = utcnow()
-        for s in skipped:
-            HL7_ROWS_SKIPPED.labels(_reason_label(s.reason)).inc()
-            if s.reason == "other source preferred":
-                continue
-            fields = (s.reason, s.system, s.ident, s.text, s.unit)
-            key = hashlib.sha1("\x1f".join(fields).encode()).hexdigest()  # noqa: S324 - a key
-            row = self._unmapped.get(key)
-            if row is None:
-                self._unmapped[key] = {
-                    "reason": s.reason[:120],
-                    "system": s.system[:64],
-                    "code": s.ident[:120],
-                    "text": s.text[:200],
-                    "unit": s.unit[:64],
-                    "example": s.value[:64],
-                    "count": 1,
-                    "first_seen": now,
-                    "last_seen": now,
-                }
-            else:
-                row["count"] += 1
-                row["last_seen"] = now
-                row["example"] = s.value[:64]
-
     def _recent_ranks(self, device_id: int) -> dict[str, int]:
         now = time.monotonic()
         return {
@@ -331,3 +366,22 @@ class Hl7Ingest:
 
 async def _done(reply: bytes) -> bytes:
     return reply
+
+
+def _not_bound(device: Hl7Device) -> str:
+    return (
+        f"no active session for {device.name} (device {device.id}): start a session "
+        "with this monitor; nothing stored"
+    )
+
+
+def _nothing_stored(skipped: list[extract.Skipped]) -> str:
+    """The AA text of a message with no vital sign: how many rows were not stored
+    and where they are listed (a gateway sending nothing usable leaves a trace)."""
+    rows = sum(1 for s in skipped if s.reason != "other source preferred")
+    if not rows:
+        return "no vital signs in this message"
+    return (
+        f"no vital signs in this message: {rows} OBX row{'s' if rows != 1 else ''} not "
+        "stored, listed with why in GET /api/v1/hl7/unmapped"
+    )
