@@ -73,7 +73,9 @@ async def test_a_crisis_after_an_escalation_reads_as_a_crisis(
         )
         [alarm] = await alarms_of(api, session["id"])
         assert (alarm["priority"], alarm["value"], alarm["threshold"]) == ("high", 204, 180)
-        assert alarm["message"].startswith("BP 204/122 mmHg: SBP above 180 mmHg, DBP above 110 mmHg")
+        assert alarm["message"].startswith(
+            "BP 204/122 mmHg: SBP above 180 mmHg, DBP above 110 mmHg"
+        )
         assert alarm["worst_value"] == 204
         event = await until(
             ws, lambda m: m["type"] == "alarm" and m["alarm"]["priority"] == "high", timeout=5

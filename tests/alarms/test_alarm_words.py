@@ -12,7 +12,7 @@ import numpy as np
 from vitalwatch.alarms.engine import AlarmEngine, SessionConfig, Transition
 from vitalwatch.alarms.engine.core import UPDATE_EVERY_S
 from vitalwatch.samples import SampleBatch
-from vitalwatch.sessions.thresholds import ThresholdsPatch, defaults_for, merge
+from vitalwatch.sessions.thresholds import Thresholds, ThresholdsPatch, defaults_for, merge
 from vitalwatch.vitals import METRICS
 
 T0 = 1_000_000.0
@@ -111,10 +111,15 @@ def test_durations_run_while_the_value_stays() -> None:
     assert held >= 109 - UPDATE_EVERY_S
 
 
+def _hr_high(limit: float) -> Thresholds:
+    patch = ThresholdsPatch.model_validate({"hr": {"high": limit}})
+    return merge(defaults_for("ketamine-iv"), patch)
+
+
 def test_a_limit_changed_while_met_quotes_the_limit_it_was_judged_against() -> None:
     """Raised at HR above 70/min; the limit then moves to 130/min while HR is 81:
     the words keep 70 (the reason it holds) and never name 130 for it."""
-    strict = merge(defaults_for("ketamine-iv"), ThresholdsPatch.model_validate({"hr": {"high": 70}}))
+    strict = _hr_high(70)
     e, seen = AlarmEngine(), Published()
     e.upsert_session(cfg(thresholds=strict))
     t = T0
@@ -122,7 +127,7 @@ def test_a_limit_changed_while_met_quotes_the_limit_it_was_judged_against() -> N
         seen.take(e.evaluate(one(t, hr=81)))
         t += 1
     assert seen.words["hr"] == "HR 81/min above 70/min for 11 s"
-    loose = merge(defaults_for("ketamine-iv"), ThresholdsPatch.model_validate({"hr": {"high": 130}}))
+    loose = _hr_high(130)
     seen.take(e.upsert_session(cfg(thresholds=loose)))
     for _ in range(20):
         seen.take(e.evaluate(one(t, hr=81)))
