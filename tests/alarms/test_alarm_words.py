@@ -9,27 +9,15 @@ import re
 
 import numpy as np
 
-from vitalwatch.alarms.engine import AlarmEngine, SessionConfig, Transition
+from tests.alarms.test_engine_lifecycle import DEV, cfg
+from vitalwatch.alarms.engine import AlarmEngine, Transition
 from vitalwatch.alarms.engine.core import UPDATE_EVERY_S
 from vitalwatch.samples import SampleBatch
 from vitalwatch.sessions.thresholds import Thresholds, ThresholdsPatch, defaults_for, merge
 from vitalwatch.vitals import METRICS
 
 T0 = 1_000_000.0
-DEV = 7
 FIRST_NUMBER = re.compile(r"(?<![A-Za-z\d])\d+(?:\.\d+)?")  # not the 2 of "SpO2"
-
-
-def cfg(**kw: object) -> SessionConfig:
-    base: dict[str, object] = {
-        "session_id": 1,
-        "protocol": "ketamine-iv",
-        "thresholds": defaults_for("ketamine-iv"),
-        "device_names": {DEV: "Bay 3 monitor"},
-        "started_at": T0,
-    }
-    base.update(kw)
-    return SessionConfig(**base)  # type: ignore[arg-type]
 
 
 def one(t: float, **values: float) -> SampleBatch:
