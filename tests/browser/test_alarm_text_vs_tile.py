@@ -1,7 +1,7 @@
 """The alarm's words against the tile during a scripted desaturation (issue 27
 item 2): after each reading, once the tile shows it, the alarm text's first
 number is that same value, on the tile and in the alarm list, and a worst
-value is labelled worst."""
+value is labelled worst; on the station's three layouts (wall, laptop, tablet)."""
 
 from __future__ import annotations
 
@@ -43,15 +43,16 @@ def _first(text: str) -> str | None:
     return found.group() if found else None
 
 
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1280, 720), (768, 1024)])
 async def test_the_alarm_text_quotes_the_value_the_tile_shows(
-    sign_in: SignIn, server: ServerProcess, api: Api
+    sign_in: SignIn, server: ServerProcess, api: Api, width: int, height: int
 ) -> None:
     device, session = await api.monitored()
     sid, token = session["id"], device["token"]
     t0 = now_utc() - timedelta(seconds=20)
     r = await api.post(token, samples(t0, 17, spo2=84, hr=80, rr=14))
     assert r.status_code == 202, r.text
-    page = await sign_in(server.url)
+    page = await sign_in(server.url, width=width, height=height)
     tile = page.get_by_test_id(f"tile-{sid}")
     await expect(tile).to_have_attribute("data-alarm", "high")
     alarms = (
