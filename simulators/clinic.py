@@ -7,24 +7,29 @@ entered as begun that many minutes ago, its history (calm readings, the dose
 10 min in) posted with the times it happened, and from then on it plays at
 1x, so every time on screen agrees with the clock.
 
-Within the first minute three things happen that a nurse must answer, one
-of each alarm priority (20 to 40 s into the live part, so that the history,
-posted first, is on screen before them): a desaturation at the peak (SpO2 84%, with breathing
-slowed to 7/min: high, and medium for the breathing), a milder dip during an
-infusion (SpO2 90%: medium) and a heart rate 40/min above its pre-dose
-baseline yet under every absolute limit in recovery (low). Every patient's
-drug response is mild, so the history itself raises nothing.
+In the first 12 minutes every kind of alarm comes once (`TIMELINE`, 20 s to
+10 min into the live part, so that the history, posted first, is on screen
+before them): a heart rate 40/min over its pre-dose baseline (low), a
+desaturation at the peak with breathing slowed (SpO2 84%: high; RR 7/min:
+medium), a milder dip during an infusion (SpO2 90%: medium), a tachycardia
+(HR 150: high), a hypertensive episode (BP 196/114: high), a bradycardia
+(HR 36: high), an SpO2 probe off (no SpO2 signal: technical, medium) and a
+hypotension (BP 84/48: medium). Every patient's drug response is mild, so
+the history itself raises nothing.
 
-Then the day goes on: a patient ready for discharge for 10 min is discharged
-(the session ended) and the room admits its next patient (`next_patient`).
+Then the day goes on: a patient ready for discharge for 10 min (counted from
+the end of the last administration, as the service counts observation) is
+signed off and discharged, and the room admits its next patient
+(`next_patient`), whose scripted event comes 15 to 25 min after the dose.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from simulators.device import Faults, Window
 from simulators.physiology import PEAK_MIN, Patient
-from simulators.protocols import PROTOCOLS
+from simulators.protocols import PROTOCOLS, observation_from_min
 from simulators.runner import PROTOCOL_CYCLE, RoomPlan
 from simulators.scenarios import CALM, Event, ExpectedAlarm, Override, Scenario, for_patient
 
@@ -47,7 +52,9 @@ def stage(protocol: str, since_dose_s: float | None) -> str:
         return "dosing"
     if minutes < PEAK_MIN[protocol] + PEAK_STAGE_MIN:
         return "peak"
-    if profile.observation_min is None or minutes < profile.observation_min:
+    if profile.observation_min is None:
+        return "recovery"
+    if minutes < observation_from_min(protocol) + profile.observation_min:
         return "recovery"
     return "ready for discharge"
 
@@ -105,76 +112,75 @@ def next_patient(seed: int) -> Callable[[int, int], RoomPlan]:
     return plan
 
 
+#: The scripted live part: (room, seconds into the demo, what, alarms it raises).
+#: A 12-minute look sees every kind: each priority, each vital sign's problem
+#: (SpO2, RR, HR, BP) and a technical alarm.
+TIMELINE: tuple[tuple[int, int, str, tuple[tuple[str, str], ...]], ...] = (
+    (3, 20, "HR 40/min over baseline", (("hr_baseline_rise", "low"),)),
+    (2, 30, "SpO2 84%, RR 7", (("spo2_low", "high"), ("rr_low", "medium"))),
+    (1, 40, "SpO2 90%", (("spo2_low", "medium"),)),
+    (5, 150, "tachycardia HR 150", (("hr_high", "high"),)),
+    (1, 270, "hypertensive BP 196/114", (("sbp_high", "high"), ("dbp_high", "high"))),
+    (3, 390, "bradycardia HR 36", (("hr_low", "high"),)),
+    (2, 510, "SpO2 probe off", (("no_signal:spo2", "medium"),)),
+    (5, 600, "hypotension BP 84/48", (("sbp_low", "medium"),)),
+)
+_VALUES: dict[str, Override] = {
+    "HR 40/min over baseline": Override(),  # set per patient: its resting HR + 40
+    "SpO2 84%, RR 7": Override(spo2=84, rr=7),
+    "SpO2 90%": Override(spo2=90),
+    "tachycardia HR 150": Override(hr=150),
+    "hypertensive BP 196/114": Override(sbp=196, dbp=114),
+    "bradycardia HR 36": Override(hr=36),
+    "hypotension BP 84/48": Override(sbp=84, dbp=48),
+}
+#: How long the SpO2 probe stays off (wall seconds; "no signal" after 15 s).
+PROBE_OFF_S = 60
+
+
+def _room(index: int, age_s: int, hr_rest: float) -> tuple[Scenario, Faults | None]:
+    """Room `index`'s scripted part of `TIMELINE`: its events, faults and alarms."""
+    events: list[Event] = []
+    expected: list[ExpectedAlarm] = []
+    faults: Faults | None = None
+    for room, after, what, alarms in TIMELINE:
+        if room != index:
+            continue
+        since_dose = age_s - PRE_DOSE_MIN * 60 + after
+        if what == "SpO2 probe off":
+            faults = Faults(probe_off=Window(since_dose, PROBE_OFF_S))
+        else:
+            values = _VALUES[what]
+            if what == "HR 40/min over baseline":
+                values = Override(hr=round(hr_rest) + 40)
+            events.append(_live(age_s, after, values))
+        expected += [_expected(age_s, after, rule, priority) for rule, priority in alarms]
+    mine = [(after, what) for r, after, what, _ in TIMELINE if r == index]
+    story = "; ".join(f"{what} at {after // 60}:{after % 60:02d}" for after, what in mine)
+    return _scenario(f"room-{index + 1}", story, tuple(events), tuple(expected)), faults
+
+
 def clinic(patients: int = 6, seed: int = 1) -> tuple[RoomPlan, ...]:
-    """The demo's rooms: the first six at the five stages (and the three alarms);
-    more rooms are calm, at staggered ages."""
+    """The demo's rooms: the first six at the five stages (and the scripted
+    alarms of `TIMELINE`); more rooms are calm, at staggered ages."""
     base = seed * 1000
     waiting, dosing, peak = _age(-6), _age(15), _age(18)
     recovery, discharge, late_peak = _age(70), _age(95), _age(50)
     hr_seed = _calm_seed("esketamine-in", base + 3, max_hr=75)
     hr_rest = Patient("esketamine-in", CALM, seed=hr_seed).hr0
-    plans = [
-        RoomPlan(
-            "esketamine-in",
-            _scenario("waiting", "waiting for the dose (given 6 min into the demo)"),
-            base,
-            waiting,
-            "waiting for dose",
-        ),
-        RoomPlan(
-            "ketamine-iv",
-            _scenario(
-                "dip",
-                "infusion running; SpO2 90% after 40 s (medium)",
-                (_live(dosing, 40, Override(spo2=90)),),
-                (_expected(dosing, 40, "spo2_low", "medium"),),
-            ),
-            base + 1,
-            dosing,
-            "dosing: SpO2 90% after 40 s",
-        ),
-        RoomPlan(
-            "ketamine-im",
-            _scenario(
-                "desaturation",
-                "at the peak; SpO2 84% and RR 7 after 30 s (high, medium)",
-                (_live(peak, 30, Override(spo2=84, rr=7)),),
-                (
-                    _expected(peak, 30, "spo2_low", "high"),
-                    _expected(peak, 30, "rr_low", "medium"),
-                ),
-            ),
-            base + 2,
-            peak,
-            "peak: SpO2 84%, RR 7 after 30 s",
-        ),
-        RoomPlan(
-            "esketamine-in",
-            _scenario(
-                "hr-rise",
-                "recovering; HR 40/min over baseline after 20 s (low)",
-                (_live(recovery, 20, Override(hr=round(hr_rest) + 40)),),
-                (_expected(recovery, 20, "hr_baseline_rise", "low"),),
-            ),
-            hr_seed,
-            recovery,
-            "recovery: HR +40 over baseline after 20 s",
-        ),
-        RoomPlan(
-            "ketamine-im",
-            _scenario("discharge", "observation complete"),
-            base + 4,
-            discharge,
-            "ready for discharge",
-        ),
-        RoomPlan(
-            "ketamine-iv",
-            _scenario("late-peak", "past the infusion's peak; recovery in 5 min"),
-            base + 5,
-            late_peak,
-            "peak, then recovery",
-        ),
-    ]
+    rooms = (
+        ("esketamine-in", base, waiting, "waiting for dose (given 6 min into the demo)"),
+        ("ketamine-iv", base + 1, dosing, "dosing"),
+        ("ketamine-im", base + 2, peak, "peak"),
+        ("esketamine-in", hr_seed, recovery, "recovery"),
+        ("ketamine-im", base + 4, discharge, "ready for discharge"),
+        ("ketamine-iv", base + 5, late_peak, "peak, then recovery"),
+    )
+    plans = []
+    for i, (protocol, room_seed, age, where) in enumerate(rooms):
+        scenario, faults = _room(i, age, hr_rest)
+        story = f"{where}: {scenario.description}" if scenario.description else where
+        plans.append(RoomPlan(protocol, scenario, room_seed, age, story, faults))
     for i in range(len(plans), patients):
         like = plans[i % 6]
         plans.append(

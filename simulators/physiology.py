@@ -221,7 +221,11 @@ class Patient:
         }
         if int(t) % RR_EVERY_S == 0:
             out["rr"] = round(_clip(rr, 3, 40))
-        if int(t) >= CUFF_PHASE_S and (int(t) - CUFF_PHASE_S) % self.cuff_interval_s == 0:
+        cuff = int(t) >= CUFF_PHASE_S and (int(t) - CUFF_PHASE_S) % self.cuff_interval_s == 0
+        if ev.sbp is not None and ev.dbp is not None:
+            if cuff or int(t - self.dose_at_s) % 60 == 0:
+                out.update(sbp=ev.sbp, dbp=ev.dbp, map=round((ev.sbp + 2 * ev.dbp) / 3))
+        elif cuff:
             sbp, dbp, map_ = self.bp_reading(int(t))
             out.update(sbp=sbp, dbp=dbp, map=map_)
         return out

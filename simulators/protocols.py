@@ -31,6 +31,13 @@ PROTOCOLS: Final[dict[str, ProtocolTiming]] = {
 }
 
 
+def observation_from_min(protocol: str) -> int:
+    """Minutes after the dose at which observation starts: the end of the last
+    administration, so an IV infusion's end (its usual length); an IM or IN
+    dose at once (the service's one observation clock, docs/clinical-defaults.md)."""
+    return PROTOCOLS[protocol].dosing_min if protocol == "ketamine-iv" else 0
+
+
 @dataclass(frozen=True, slots=True)
 class BpLimits:
     """A blood-pressure metric's default upper limits and rise over baseline (mmHg)."""

@@ -116,11 +116,32 @@ class RecordKeeper:
         if t - room.checked_at < CHECK_EVERY_S:
             return
         room.checked_at = t
+        await self.sign_off(session_id)
+
+    def signed(self, session_id: int) -> bool:
+        return self._room(session_id).signed_off
+
+    async def sign_off(self, session_id: int, overdue: bool = False) -> None:
+        """Sign the discharge off once the service says the patient is ready; an
+        `overdue` patient (the room is needed) is signed off anyway, with the
+        criteria still open given as the reason, so the record says so."""
+        room = self._room(session_id)
+        if room.signed_off:
+            return
         r = await self.staff.request("GET", f"/api/v1/sessions/{session_id}/readiness")
-        if r.status_code == 200 and r.json()["ready"]:
-            signed = await self.staff.request(
-                "POST",
-                f"/api/v1/sessions/{session_id}/discharge",
-                json={"left_with": "Family member (simulated)"},
-            )
-            room.signed_off = signed.status_code == 200
+        if r.status_code != 200:
+            room.problems.append(f"readiness: {r.status_code}")
+            return
+        readiness = r.json()
+        body: dict[str, Any] = {"left_with": "Family member (simulated)"}
+        if not readiness["ready"]:
+            if not overdue:
+                return
+            open_ = "; ".join(readiness["reasons"]) or "criteria not met"
+            body["override_reason"] = f"Simulated discharge, not all criteria met: {open_}"[:1000]
+        signed = await self.staff.request(
+            "POST", f"/api/v1/sessions/{session_id}/discharge", json=body
+        )
+        room.signed_off = signed.status_code == 200
+        if not room.signed_off:
+            room.problems.append(f"sign-off: {signed.status_code}")

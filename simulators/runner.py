@@ -30,7 +30,7 @@ import httpx
 from simulators import hl7
 from simulators.device import Faults, NotAcknowledged, Refused, SimDevice, iso
 from simulators.physiology import Patient
-from simulators.protocols import PROTOCOLS
+from simulators.protocols import PROTOCOLS, observation_from_min
 from simulators.records import RecordKeeper
 from simulators.scenarios import ExpectedAlarm, Scenario, for_patient, raised_conditions
 from simulators.staff import Staff
@@ -51,6 +51,7 @@ class RoomPlan:
     seed: int
     age_s: int = 0
     story: str = ""  # what the room shows, for the live table
+    faults: Faults | None = None  # this patient's monitor's faults (else the config's)
 
 
 @dataclass
@@ -127,6 +128,7 @@ class Simulation:
         self.sim_start = 0.0
         self.sim_t = 0
         self._run = secrets.token_hex(5)  # names this run's HL7 monitors
+        self.unsigned: list[str] = []  # rooms whose session `end` ended unsigned
 
     async def setup(self) -> None:
         """Register one monitor per room, start its session and post its history."""
@@ -204,7 +206,7 @@ class Simulation:
         patient = Patient(
             plan.protocol, plan.scenario, seed=plan.seed, dose_at_s=cfg.pre_dose_min * 60
         )
-        faults = cfg.faults.get(i, Faults())
+        faults = plan.faults or cfg.faults.get(i, Faults())
         sim_device = SimDevice(self.client, token, patient, began, faults, seq=seq)
         speaks = self._hl7(i)
         if speaks is not None:
@@ -240,7 +242,10 @@ class Simulation:
 
     async def turnover(self) -> None:
         """Discharge the patients whose observation ended `discharge_after_min` ago
-        and admit each room's next patient (the clinic's day goes on)."""
+        (counted from the end of the last administration, as the service counts
+        it) and admit each room's next patient (the clinic's day goes on). A
+        patient the record keeper has not signed off is signed off first, with
+        the reason on the record: a session never ends without its sign-off."""
         cfg = self.cfg
         if cfg.next_patient is None:
             return
@@ -249,9 +254,11 @@ class Simulation:
             minutes = PROTOCOLS[patient.protocol].observation_min
             if not room.running or not room.dose_posted or minutes is None:
                 continue
-            if room.t - patient.dose_at_s < (minutes + cfg.discharge_after_min) * 60:
+            observed = observation_from_min(patient.protocol) + minutes + cfg.discharge_after_min
+            if room.t - patient.dose_at_s < observed * 60:
                 continue
             assert room.session_id is not None
+            await self.records.sign_off(room.session_id, overdue=True)
             await self.staff.end_sessions([room.session_id])
             self.rooms.remove(room)
             if isinstance(room.device, hl7.Hl7SimDevice):
@@ -357,26 +364,35 @@ class Simulation:
                 await self.end()
 
     async def end(self) -> None:
-        """End every session started so far (also after Ctrl-C during setup)."""
-        await self.staff.end_sessions(r.session_id for r in self.rooms if r.session_id is not None)
+        """End every session started so far (also after Ctrl-C during setup); the
+        ones not signed off are named in the summary (the service flags each
+        one ended before its observation time)."""
+        ids = {r.name: r.session_id for r in self.rooms if r.session_id is not None}
+        self.unsigned = [name for name, sid in ids.items() if not self.records.signed(sid)]
+        await self.staff.end_sessions(ids.values())
 
     def summary(self) -> list[str]:
-        """One line a room: expected and raised alarms, and what stopped it."""
+        """One line a room: expected and raised alarms, the scripted ones still
+        to come, and what stopped it; then the sessions ended without sign-off."""
         lines = []
         for room in self.rooms:
             expected = {e.rule for e in room.expected}
-            raised = {
-                rule
-                for a in room.alarms
-                if a.get("kind") == "physiological"
-                for rule, _ in raised_conditions(a)
-            }
+            raised = {rule for a in room.alarms for rule, _ in raised_conditions(a)}
+            dose = room.device.patient.dose_at_s
+            to_come = sorted(
+                (e for e in room.expected if dose + e.within_s[0] > room.t),
+                key=lambda e: e.within_s[0],
+            )
+            shown = ", ".join(sorted(raised)) or ("none yet" if to_come else "none")
             line = (
                 f"{room.name} ({room.scenario.name}, {room.device.patient.response} response): "
-                f"expected {', '.join(sorted(expected)) or 'none'}; "
-                f"raised {', '.join(sorted(raised)) or 'none'}"
+                f"expected {', '.join(sorted(expected)) or 'none'}; raised {shown}"
             )
-            dose = room.device.patient.dose_at_s
+            if to_come:
+                line += "; still to come: " + ", ".join(
+                    f"{e.rule} ({e.priority}) in {_minutes(dose + e.within_s[0] - room.t)}"
+                    for e in to_come
+                )
             due = {e.rule for e in room.expected if dose + e.within_s[1] <= room.t}
             if missing := due - raised:  # only where the run got past the alarm's time
                 line += f"; NOT RAISED: {', '.join(sorted(missing))}"
@@ -387,6 +403,12 @@ class Simulation:
             elif room.problem:
                 line += f"; last problem: {room.problem}"
             lines.append(line)
+        if self.unsigned:
+            lines.append(
+                f"Ended without a discharge sign-off (the simulation stopped): "
+                f"{', '.join(self.unsigned)}; each record shows whether it ended before "
+                f"its observation time was over."
+            )
         return lines
 
     async def close(self) -> None:
@@ -394,6 +416,11 @@ class Simulation:
             if isinstance(room.device, hl7.Hl7SimDevice):
                 await room.device.close()
         await self.client.aclose()
+
+
+def _minutes(seconds: float) -> str:
+    s = max(0, int(seconds))
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
 
 
 async def drive(sim: Simulation, on_tick: Callable[[Simulation], None] | None = None) -> None:

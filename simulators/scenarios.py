@@ -19,6 +19,10 @@ class Override:
     hr: float | None = None
     spo2: float | None = None
     rr: float | None = None
+    #: a BP event: the cuff reads this every minute while it lasts (put on a
+    #: 1-min cycle), as well as on its own cycle
+    sbp: float | None = None
+    dbp: float | None = None
 
 
 @dataclass(frozen=True)

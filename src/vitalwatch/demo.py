@@ -3,8 +3,10 @@
 Starts `vitalwatch serve` as a child process in ./demo-data, creates a demo
 nurse (for the dashboard) and a demo admin (for the simulator, which
 registers its monitors), then plays the clinic of simulators.clinic at the
-wall clock: rooms at every stage, and one alarm of each priority in the first
-minute.
+wall clock: rooms at every stage, one alarm of each priority in the first
+minute, and every kind of alarm (each vital sign's, a technical one) within
+12 minutes (simulators.clinic.TIMELINE). Its summary names the scripted
+events still to come and any session it ended without a discharge sign-off.
 
 Stopping: a terminal's Ctrl-C reaches the whole foreground process group, so
 the service child runs in a process group of its own (and dies with the demo

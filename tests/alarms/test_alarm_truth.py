@@ -73,7 +73,9 @@ async def test_a_crisis_after_an_escalation_reads_as_a_crisis(
         )
         [alarm] = await alarms_of(api, session["id"])
         assert (alarm["priority"], alarm["value"], alarm["threshold"]) == ("high", 204, 180)
-        assert alarm["message"].startswith("BP 204/122: SBP above 180, DBP above 110")
+        assert alarm["message"].startswith(
+            "BP 204/122 mmHg: SBP above 180 mmHg, DBP above 110 mmHg"
+        )
         assert alarm["worst_value"] == 204
         event = await until(
             ws, lambda m: m["type"] == "alarm" and m["alarm"]["priority"] == "high", timeout=5
@@ -95,8 +97,8 @@ async def test_one_bp_reading_beyond_four_limits_is_one_entry(
     [bp] = active
     assert bp["rule"] == "bp" and bp["priority"] == "high"
     assert bp["message"] == (
-        "BP 204/122: SBP above 180, DBP above 110, SBP +82 over baseline 122, "
-        "DBP +42 over baseline 80"
+        "BP 204/122 mmHg: SBP above 180 mmHg, DBP above 110 mmHg, "
+        "SBP +82 mmHg over baseline 122 mmHg, DBP +42 mmHg over baseline 80 mmHg"
     )
     assert {c["rule"] for c in bp["conditions"]} == {
         "sbp_high",

@@ -95,7 +95,7 @@ def test_medium_clears_itself_with_hysteresis(engine: AlarmEngine) -> None:
     # 117 is below 120 but not by the 5/min margin: no clearing, and it says so
     out = engine.evaluate(batch(T0 + 11, 20, hr=117))
     assert actions(out) == []
-    assert out[-1].message == "HR now 117/min: was above 120/min (peak 125/min)"
+    assert out[-1].message == "HR now 117/min: was above 120/min (worst 125/min)"
     out = engine.evaluate(batch(T0 + 31, 11, hr=110))
     assert actions(out) == [("hr", "resolved", "medium")]
     assert out[-1].ts == T0 + 41  # held 10 s inside the margin
@@ -165,7 +165,7 @@ def test_cuff_bp_alarms_on_first_reading_and_map_is_derived(engine: AlarmEngine)
     assert {c.rule for c in view.conditions} == {"map_low", "sbp_low"}
     mean = next(c for c in view.conditions if c.rule == "map_low")
     assert mean.value == pytest.approx(61.67, abs=0.01)
-    assert view.message == "BP 85/50: SBP below 90, MAP 62 below 65"
+    assert view.message == "BP 85/50 mmHg: SBP below 90 mmHg, MAP 62 mmHg below 65 mmHg"
 
 
 def test_baseline_rise_rules() -> None:
@@ -173,7 +173,7 @@ def test_baseline_rise_rules() -> None:
     e.upsert_session(cfg(baseline={"sbp": 108.0, "dbp": 70.0, "hr": 70.0}, first_dose_at=T0))
     out = e.evaluate(batch(T0 + 60, 1, sbp=150, dbp=90))  # inside the absolute limits
     assert actions(out) == [("bp", "raised", "medium")]
-    assert out[0].message == "BP 150/90: SBP +42 over baseline 108"
+    assert out[0].message == "BP 150/90 mmHg: SBP +42 mmHg over baseline 108 mmHg"
     e2 = AlarmEngine()
     e2.upsert_session(cfg(baseline={"sbp": 108.0, "dbp": 70.0, "hr": 70.0}, first_dose_at=T0))
     out = e2.evaluate(batch(T0 + 60, 1, sbp=130, dbp=95))
@@ -182,7 +182,7 @@ def test_baseline_rise_rules() -> None:
     out = e2.evaluate(batch(T0 + 100, 31, hr=101))
     assert actions(out) == [("hr", "raised", "low")]
     assert out[0].ts == T0 + 130  # sustained 30 s
-    assert out[0].message == "HR 101/min, +31 over baseline 70"
+    assert out[0].message == "HR 101/min, +31/min over baseline 70/min"
 
 
 def test_esketamine_predose_advisory_and_40_minute_bp_check() -> None:
@@ -261,7 +261,8 @@ def test_replay_then_restore_neither_loses_nor_repeats_an_alarm(engine: AlarmEng
     restarted.clear_alarms()
     for view in stored:
         restarted.restore_alarm(view)
-    assert restarted.evaluate(batch(T0 + 16, 5, spo2=85)) == []  # no second raise
+    # no second raise (the words go on: the duration runs)
+    assert actions(restarted.evaluate(batch(T0 + 16, 5, spo2=85))) == []
     out = restarted.evaluate(batch(T0 + 21, 16, spo2=97))
     assert actions(out) == [("spo2", "condition_cleared", "high")]
 

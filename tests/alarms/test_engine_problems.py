@@ -73,7 +73,7 @@ def test_the_demo_defect_a_crisis_after_escalation_shows_its_value_and_priority(
     assert steps(out) == [("bp", "priority_raised", "high")]
     view = out[-1].view
     assert (view.value, view.threshold, view.priority, view.metric) == (204, 180, "high", "sbp")
-    assert view.message.startswith("BP 204/122: SBP above 180")
+    assert view.message.startswith("BP 204/122 mmHg: SBP above 180 mmHg")
     assert view.worst_value == 204
 
 
@@ -83,8 +83,8 @@ def test_one_reading_beyond_several_limits_is_one_entry_naming_each(engine: Alar
     assert len(engine.active_alarms()) == 1
     view = engine.active_alarms()[0]
     assert view.message == (
-        "BP 204/122: SBP above 180, DBP above 110, SBP +82 over baseline 122, "
-        "DBP +42 over baseline 80"
+        "BP 204/122 mmHg: SBP above 180 mmHg, DBP above 110 mmHg, "
+        "SBP +82 mmHg over baseline 122 mmHg, DBP +42 mmHg over baseline 80 mmHg"
     )
     assert {(c.rule, c.priority, c.active) for c in view.conditions} == {
         ("sbp_high", "high", True),
@@ -108,7 +108,7 @@ def test_value_and_worst_follow_the_condition_and_the_words_stay_true(
     out = engine.evaluate(rows(*[(T0 + 80 + i, {"spo2": 85.0}) for i in range(3)]))
     view = out[-1].view
     assert view.value == 85 and view.worst_value == pytest.approx(82.2)
-    assert view.message == "SpO2 85% below 88% for 22 s (lowest 82.2%)"
+    assert view.message == "SpO2 85% below 88% for 22 s (worst 82.2%)"
 
 
 def test_an_acknowledged_alarm_that_gets_worse_alerts_again(engine: AlarmEngine) -> None:
@@ -144,8 +144,8 @@ def test_a_latched_alarm_keeps_its_clinical_priority_until_acknowledged(
     out = engine.evaluate(rows((T0 + 360, {"sbp": 165, "dbp": 95})))
     assert out[-1].view.priority == "high"  # high latches; now only above 160
     assert (
-        out[-1].view.message == "BP 165/95: SBP above 160, SBP +43 over baseline 122 "
-        "(peak SBP 190 mmHg)"
+        out[-1].view.message == "BP 165/95 mmHg: SBP above 160 mmHg, "
+        "SBP +43 mmHg over baseline 122 mmHg (worst SBP 190 mmHg)"
     )
     engine.acknowledge(1, "bp", T0 + 370, "alice")
     assert engine.active_alarms()[0].priority == "medium"

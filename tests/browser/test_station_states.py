@@ -318,7 +318,7 @@ async def test_live_value_peak_and_conditions_when_the_server_sends_them(
         "worst_value": 212,
         "worst_at": iso(now_utc() - timedelta(seconds=30)),
         "alerted_at": alerted,
-        "message": "BP 204/122: SBP above 180, DBP above 110",
+        "message": "BP 204/122 mmHg: SBP above 180 mmHg, DBP above 110 mmHg",
         "conditions": [
             {
                 "rule": "sbp_high",
@@ -343,7 +343,7 @@ async def test_live_value_peak_and_conditions_when_the_server_sends_them(
         newer,
     )
     await expect(row.get_by_test_id(f"alarm-msg-{alarm['id']}")).to_have_text(newer["message"])
-    await expect(row).to_contain_text("peak 212 mmHg at")
+    await expect(row).to_contain_text("worst 212 mmHg at")
     await expect(row).to_contain_text("SBP 204 (limit 180) · DBP 122 (limit 110)")
     await expect(row.get_by_test_id(f"answer-{alarm['id']}")).to_contain_text("unanswered 1:2")
     tile = page.get_by_test_id(f"tile-{session['id']}")

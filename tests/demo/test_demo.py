@@ -26,6 +26,7 @@ import httpx
 import psutil
 import pytest
 from simulators.clinic import STAGES, stage
+from simulators.protocols import observation_from_min
 
 from tests.support import free_port, wait_for
 
@@ -162,7 +163,9 @@ async def test_first_minute_at_the_wall_clock_then_ctrl_c_in_a_terminal(
             if dose is not None:
                 assert started <= dose <= opened, s
                 until = _t(s["observation_until"])
-                assert until == pytest.approx(dose + s["observation_min"] * 60, abs=0.01)
+                # from the end of the last administration (an infusion's end)
+                observed = observation_from_min(s["protocol"]) + s["observation_min"]
+                assert until == pytest.approx(dose + observed * 60, abs=0.01)
             for value in s["latest"].values():  # no reading dated ahead of the clock
                 assert _t(value["ts"]) <= time.time() + 1  # type: ignore[operator]
             assert opened - _t(s["latest"]["hr"]["ts"]) < 15  # type: ignore[operator]

@@ -27,7 +27,6 @@ from vitalwatch.sessions.errors import SessionNotFound
 from vitalwatch.sessions.models import Session
 from vitalwatch.sessions.ports import LiveEvents
 from vitalwatch.sessions.schemas import DeviceRef, LatestValue, News2Out
-from vitalwatch.sessions.service import observation_until
 from vitalwatch.sessions.thresholds import Thresholds
 from vitalwatch.vitals import METRICS, PROFILES
 
@@ -68,7 +67,7 @@ async def views(
                 ended_early=s.ended_early,
                 first_dose_at=s.first_dose_at,
                 observation_min=PROFILES[s.protocol].observation_min,
-                observation_until=observation_until(s),
+                observation_until=ready[s.id].observation_until,  # the one clock: readiness's
                 devices=[DeviceRef(id=d.id, name=d.name) for d in bound],
                 device_ids=[d.id for d in bound],
                 thresholds=thresholds,

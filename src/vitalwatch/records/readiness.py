@@ -31,7 +31,7 @@ from vitalwatch.records.profiles import Profiles, default_profile, entered_at
 from vitalwatch.records.schemas import ReadinessOut, RecordProfileOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions.models import Session, SessionEvent
-from vitalwatch.sessions.schemas import DoseRecord
+from vitalwatch.sessions.observation import observation_until
 from vitalwatch.vitals import METRIC_INFO, PROFILES
 
 #: Reminders and pre-dose advisories say nothing about the patient's recovery.
@@ -40,28 +40,6 @@ NOT_BLOCKING = frozenset({"observation_due", "predose_bp_review"})
 PRE_DOSE_BP_WINDOW = timedelta(minutes=60)
 CHECK_WINDOW = timedelta(minutes=10)
 HR_MAX_AGE = timedelta(seconds=60)
-
-
-def dosing_end(session: Session, doses: Sequence[SessionEvent]) -> datetime | None:
-    """When dosing ended: the last dose, an infusion at its stop (or its usual end)."""
-    end: datetime | None = None
-    for event in doses:
-        dose = DoseRecord.model_validate(event.data or {})
-        t = event.ts
-        if dose.route == "iv_infusion" or (
-            dose.route is None and session.protocol == "ketamine-iv"
-        ):
-            t = dose.infusion_stop or event.ts + timedelta(
-                minutes=PROFILES[session.protocol].dosing_min
-            )
-        end = t if end is None or t > end else end
-    return end
-
-
-def observation_until(session: Session, doses: Sequence[SessionEvent]) -> datetime | None:
-    minutes = PROFILES[session.protocol].observation_min
-    end = dosing_end(session, doses)
-    return None if end is None or minutes is None else end + timedelta(minutes=minutes)
 
 
 def checkpoints(

@@ -24,7 +24,7 @@ from vitalwatch.patients.models import Patient
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.downsample import minmax_downsample
 from vitalwatch.readings.latest import LatestStore
-from vitalwatch.sessions import repository
+from vitalwatch.sessions import observation, repository
 from vitalwatch.sessions.alarms_off import alarms_off, timeline_details
 from vitalwatch.sessions.baseline import compute_baseline
 from vitalwatch.sessions.errors import DeviceBusy, SessionEnded, SessionNotFound
@@ -119,13 +119,6 @@ def _threshold_error(
                 loc = (metric, cause.other)
         errors.append({"type": e["type"], "loc": (*prefix, *loc), "msg": msg, "input": None})
     return Invalid(errors)
-
-
-def observation_until(session: Session) -> datetime | None:
-    minutes = PROFILES[session.protocol].observation_min
-    if session.first_dose_at is None or minutes is None:
-        return None
-    return session.first_dose_at + timedelta(minutes=minutes)
 
 
 async def _publish(db: AsyncSession, parts: SessionParts, session: Session) -> None:
@@ -409,7 +402,9 @@ async def end(
 ) -> Session:
     session = await _get_active(db, session_id)
     now = utcnow()
-    until = observation_until(session)
+    until = observation.observation_until(
+        session, observation.doses(await repository.events(db, session_id))
+    )
     session.status = "ended"
     session.ended_at = now
     session.ended_by = actor.id

@@ -384,31 +384,37 @@ class AlarmEngine:
     def _refresh_alarm(
         self, alarm: Alarm, slot: int, g: int, groups: _Groups, clock: float
     ) -> bool:
-        """True when the alarm's live value or worst changed enough to publish
-        (its message is only reworded then: that is when anyone reads it)."""
-        changed = sparse = False
+        """True when the alarm's words changed and are to be published: at once
+        when a number it quotes reads differently (the tile shows the same
+        sample), else at most every `UPDATE_EVERY_S` (a running duration)."""
+        quoted = sparse = False
         for cond in alarm.conditions.values():
             if cond.metric is None:
                 continue
             m = METRIC_INDEX[cond.metric]
-            before = (cond.value, cond.worst)
+            before = (_shown(cond.metric, cond.value), _shown(cond.metric, cond.worst))
             worst = groups.extreme(m, g, cond.high, cond.since, cond.worst)
             if worst is not None:
                 cond.note(*worst)
             value, at = float(self._bank.last_val[slot, m]), float(self._bank.last_ts[slot, m])
-            if not math.isnan(value) and value != cond.value:
+            if not math.isnan(value) and at != cond.value_at:
                 cond.note(value, at)
-            if (cond.value, cond.worst) != before:
-                changed = True
+            if (_shown(cond.metric, cond.value), _shown(cond.metric, cond.worst)) != before:
+                quoted = True
                 sparse = sparse or cond.metric in _SPARSE
-        if changed and (sparse or clock - alarm.updated_clock >= UPDATE_EVERY_S):
-            alarm.updated_clock = clock
-            self._describe(alarm, slot)
-            return True
-        return False
+        if not (quoted or sparse or clock - alarm.updated_clock >= UPDATE_EVERY_S):
+            return False
+        words = alarm.message
+        self._describe(alarm, slot)
+        if alarm.message == words:
+            return False
+        alarm.updated_clock = clock
+        return True
 
     def _refresh_limits(self, slot: int) -> list[Transition]:
-        """New limits or a new baseline: the open alarms show the limits now in force."""
+        """New limits or a new baseline: an open alarm quotes the new limit when
+        its value is past it too; else the old one, the reason it still holds
+        until it clears."""
         sid = self._sessions[slot].cfg.session_id
         out: list[Transition] = []
         for alarm in self._board.of_session(sid):
@@ -420,7 +426,7 @@ class AlarmEngine:
                 if tier is None or top is None:
                     continue
                 limit, base = self._limit_of(slot, top)
-                if (limit, base) != (cond.limit, cond.baseline):
+                if (limit, base) != (cond.limit, cond.baseline) and _judged_by(cond, limit):
                     cond.limit, cond.baseline, changed = limit, base, True
             if changed:
                 self._describe(alarm, slot)
@@ -587,6 +593,20 @@ class _Groups:
             return None
         i = int(np.argmax(v) if high else np.argmin(v))
         return float(v[i]), float(t[i])
+
+
+def _shown(metric: str, v: float | None) -> str | None:
+    """A value as an alarm's words quote it (a change below that is no news)."""
+    return None if v is None else messages.fmt_of(metric, v)
+
+
+def _judged_by(cond: Condition, limit: float) -> bool:
+    """The condition's current value is past `limit` (a rise: at or past it)."""
+    if cond.value is None or math.isnan(limit):
+        return False
+    if cond.rule.endswith("_baseline_rise"):
+        return cond.value >= limit
+    return cond.value > limit if cond.high else cond.value < limit
 
 
 def _with_map(values: F64) -> F64:

@@ -1,7 +1,14 @@
 """What an alarm says to a nurse, rebuilt from its conditions whenever they
 change, so the text stays true as the values move ("SpO2 84% below 88% for
-2 min (lowest 82%)", "BP 204/122: SBP above 180, DBP above 110, SBP +82 over
-baseline 122")."""
+2 min (worst 82%)", "BP 204/122 mmHg: SBP above 180 mmHg, DBP above 110 mmHg,
+SBP +82 mmHg over baseline 122 mmHg").
+
+The rules: the first number is the current value (the latest the tile
+shows); a worst value is labelled "worst"; the limit quoted is the one the
+condition was judged against; a duration is how long the condition has held
+up to the latest sample, and the engine words the text again as it goes on;
+every number carries its unit.
+"""
 
 from __future__ import annotations
 
@@ -44,29 +51,37 @@ def _is_rise(c: Condition) -> bool:
     return c.rule.endswith("_baseline_rise")
 
 
-def _limit_phrase(c: Condition, units: bool) -> str:
-    """ "above 180 mmHg" / "+82 over baseline 122"."""
+def _limit_phrase(c: Condition, beyond: bool) -> str:
+    """ "above 180 mmHg"; a rise: "+82 mmHg over baseline 122 mmHg" while the
+    value is past it, else the rise it was judged against ("30/min or more
+    over baseline 70/min"): never a negative rise."""
     assert c.metric is not None
-    if _is_rise(c) and c.baseline is not None and c.value is not None:
-        rise = fmt_of(c.metric, c.value - c.baseline)
-        return f"+{rise} over baseline {fmt_of(c.metric, c.baseline)}"
+    if _is_rise(c) and c.baseline is not None:
+        base = with_unit(c.metric, c.baseline)
+        if beyond and c.value is not None:
+            return f"+{with_unit(c.metric, c.value - c.baseline)} over baseline {base}"
+        rise = (c.limit if c.limit is not None else float("nan")) - c.baseline
+        return f"{with_unit(c.metric, rise)} or more over baseline {base}"
     where = "above" if c.high else "below"
     limit = c.limit if c.limit is not None else float("nan")
-    return f"{where} {with_unit(c.metric, limit) if units else fmt_of(c.metric, limit)}"
+    return f"{where} {with_unit(c.metric, limit)}"
 
 
 def _worst(c: Condition, named: bool) -> str:
-    """ " (peak 210)" when the worst value differs from the current one."""
-    if c.worst is None or c.value is None or abs(c.worst - c.value) < 0.5 or c.metric is None:
+    """ " (worst 210 mmHg)" when the worst value reads differently from the current one."""
+    if c.worst is None or c.value is None or c.metric is None:
         return ""
-    word = "peak" if c.high else "lowest"
+    if fmt_of(c.metric, c.worst) == fmt_of(c.metric, c.value):
+        return ""
     name = f"{_label(c)} " if named else ""
-    return f" ({word} {name}{with_unit(c.metric, c.worst)})"
+    return f" (worst {name}{with_unit(c.metric, c.worst)})"
 
 
 def _beyond(c: Condition) -> bool:
     """The current value is past the limit (inside the clearing margin it is not,
     though the condition has not cleared yet)."""
+    if c.priority is None:
+        return False
     if c.value is None or c.limit is None:
         return True
     if _is_rise(c):
@@ -80,6 +95,14 @@ def _held(c: Condition) -> str:
     return f" for {duration(c.value_at - c.since)}"
 
 
+def _phrase(c: Condition, held: bool = True) -> str:
+    """One condition after the value: "below 88% for 20 s", "was above 120/min"
+    (a cuff's spot readings say no duration)."""
+    if not _beyond(c):
+        return f"was {_limit_phrase(c, False)}"
+    return _limit_phrase(c, True) + (_held(c) if held and not _is_rise(c) else "")
+
+
 def physiological(alarm: Alarm, latest: Mapping[str, float]) -> str:
     """The message of a limit problem (bp, hr, spo2, rr) from its conditions."""
     main = alarm.primary()
@@ -90,39 +113,35 @@ def physiological(alarm: Alarm, latest: Mapping[str, float]) -> str:
         key=lambda c: (_is_rise(c), _ORDER.get(c.metric or "", 9)),
     )
     if alarm.rule == "bp":
-        return _bp(alarm, main, active, latest)
+        return _bp(main, active, latest)
     value = with_unit(main.metric, main.value) if main.value is not None else "?"
-    if not active:
-        return f"{_label(main)} now {value}: was {_limit_phrase(main, True)}{_worst(main, False)}"
+    shown = active or [main]
+    if not any(_beyond(c) for c in shown):  # "HR now 117/min: was above 120/min"
+        parts = ", ".join(_phrase(c) for c in shown)
+        return f"{_label(main)} now {value}: {parts}{_worst(main, False)}"
     if len(active) == 1:
         c = active[0]
-        if not _beyond(c):
-            return f"{_label(c)} now {value}: was {_limit_phrase(c, True)}{_worst(c, False)}"
-        if _is_rise(c):
-            return f"{_label(c)} {value}, {_limit_phrase(c, True)}"
-        return f"{_label(c)} {value} {_limit_phrase(c, True)}{_held(c)}{_worst(c, False)}"
-    parts = [
-        ("" if _beyond(c) else "was ") + _limit_phrase(c, True) + ("" if _is_rise(c) else _held(c))
-        for c in active
-    ]
-    return f"{_label(main)} {value}: {', '.join(parts)}{_worst(main, False)}"
+        sep = ", " if _is_rise(c) else " "
+        return f"{_label(c)} {value}{sep}{_phrase(c)}{_worst(c, False)}"
+    parts = ", ".join(_phrase(c) for c in active)
+    return f"{_label(main)} {value}: {parts}{_worst(main, False)}"
 
 
-def _bp(alarm: Alarm, main: Condition, active: list[Condition], latest: Mapping[str, float]) -> str:
+def _bp(main: Condition, active: list[Condition], latest: Mapping[str, float]) -> str:
     sbp, dbp = latest.get("sbp"), latest.get("dbp")
     if sbp is not None and dbp is not None:
-        head = f"BP {fmt_of('sbp', sbp)}/{fmt_of('dbp', dbp)}"
+        head = f"BP {fmt_of('sbp', sbp)}/{fmt_of('dbp', dbp)} mmHg"
     else:
-        value = fmt_of(main.metric, main.value) if main.value is not None else "?"
+        assert main.metric is not None
+        value = with_unit(main.metric, main.value) if main.value is not None else "?"
         head = f"{_label(main)} {value}"
     if not active:
-        phrase = f"{_label(main)} {_limit_phrase(main, False)}"
-        return f"{head} now: was {phrase}{_worst(main, True)}"
+        return f"{head} now: {_label(main)} was {_limit_phrase(main, False)}{_worst(main, True)}"
     parts = []
     for c in active:
-        shown = f" {fmt_of('map', c.value)}" if c.metric == "map" and c.value is not None else ""
-        was = "" if _beyond(c) else " was"
-        parts.append(f"{_label(c)}{shown}{was} {_limit_phrase(c, False)}")
+        mean = c.metric == "map" and c.value is not None and _beyond(c)
+        shown = f" {with_unit('map', c.value)}" if mean and c.value is not None else ""
+        parts.append(f"{_label(c)}{shown} {_phrase(c, held=False)}")
     return f"{head}: {', '.join(parts)}{_worst(main, True)}"
 
 
@@ -138,5 +157,5 @@ def condition_note(c: Condition, tier: str | None) -> str:
         else:
             what = _TECHNICAL.get(c.rule, c.rule.replace("_", " ").capitalize())
         return f"{what} ({tier})" if tier else f"{what}: ended"
-    text = f"{_label(c)} {_limit_phrase(c, True)}"
+    text = f"{_label(c)} {_limit_phrase(c, tier is not None and _beyond(c))}"
     return f"{text} ({tier})" if tier else f"{text}: ended"

@@ -33,7 +33,7 @@ def predose_review(
         high = sbp > limit[0] or dbp > limit[1]
         message = (
             f"BP {messages.fmt(sbp)}/{messages.fmt(dbp)} mmHg before dosing, above "
-            f"{messages.fmt(limit[0])}/{messages.fmt(limit[1])}: review before dosing"
+            f"{messages.fmt(limit[0])}/{messages.fmt(limit[1])} mmHg: review before dosing"
         )
         wanted: Wanted = {"predose_bp_high": ("low", "sbp")} if high else {}
         out += board.set_problem(

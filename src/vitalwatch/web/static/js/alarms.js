@@ -54,14 +54,15 @@ export function answerText(alarm, now = Date.now()) {
   return alarm.acked_at ? `acknowledged by ${alarm.acked_by ?? "?"}` : "closed, not acknowledged";
 }
 
-/** "peak 204 mmHg at 14:03:09" when the worst value differs from the current one. */
+/** "worst 204 mmHg at 14:03:09" when the worst value differs from the current one
+ *  (labelled worst, as the alarm's words label it, for a high or a low alike). */
 export function peakText(alarm) {
   if (alarm.worst_value === undefined || alarm.worst_value === null) return "";
-  if (/\b(peak|lowest|highest)\b/i.test(alarm.message || "")) return ""; // the message says it
+  if (/\b(worst|peak|lowest|highest)\b/i.test(alarm.message || "")) return ""; // the message says it
   if (alarm.value !== null && alarm.value !== undefined && Math.round(alarm.worst_value) === Math.round(alarm.value)) return "";
   const unit = METRIC[alarm.metric]?.unit ?? "";
   const at = alarm.worst_at ? ` at ${clock(alarm.worst_at)}` : "";
-  return `peak ${num(alarm.worst_value)}${unit === "%" ? "%" : ` ${unit}`.trimEnd()}${at}`;
+  return `worst ${num(alarm.worst_value)}${unit === "%" ? "%" : ` ${unit}`.trimEnd()}${at}`;
 }
 
 /** Each condition of a one-entry-per-problem alarm, in a few words. */

@@ -16,7 +16,7 @@ function renderHead() {
   document.title = `${$("#rec-title").textContent} · VitalWatch`;
   $("#rec-facts").textContent = [`${PROTOCOLS[session.protocol] || session.protocol}`, `ref ${p.ref}`,
     `started ${time(session.started_at)}`, session.first_dose_at ? `first dose ${time(session.first_dose_at)}` : "no dose yet",
-    session.status === "ended" ? `ended ${time(session.ended_at)}` : "active"].join(" · ");
+    session.status === "ended" ? `ended ${time(session.ended_at)}${session.ended_early ? " (before the observation time was over)" : ""}` : "active"].join(" · ");
   const links = [
     `<a href="/sessions/${id}/report">Session report</a>`,
     `<a href="/sessions/${id}/report" data-pdf>PDF</a>`,

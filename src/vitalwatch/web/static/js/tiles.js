@@ -196,6 +196,8 @@ export class TileView {
       }
     }
     setText(this.timing, timing);
+    // the server's one observation clock (from the end of the last administration)
+    setAttr(this.timing, "title", session.observation_until ? `Observation until ${clock(session.observation_until, false)}` : null);
     if (news2) {
       setText(this.news2, `NEWS2 ${news2.score}${news2.level === "low" ? "" : ` ${news2.level}`}`);
       setData(this.news2, "level", news2.level === "emergency" ? "emergency" : news2.level === "urgent review" ? "urgent" : null);
