@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.alarms.models import Alarm
 from vitalwatch.db import from_ms, utcnow
+from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.latest import Latest, LatestStore
+from vitalwatch.readings.repository import BpReading
 from vitalwatch.records import repository
 from vitalwatch.records.models import Observation, SessionReadiness
 from vitalwatch.records.profiles import Profiles, default_profile, entered_at
@@ -65,8 +67,8 @@ def observation_until(session: Session, doses: Sequence[SessionEvent]) -> dateti
 
 
 def checkpoints(
-    first_dose: datetime, bps: Sequence[tuple[int, float, float]], end: datetime
-) -> tuple[tuple[int, float, float] | None, ...]:
+    first_dose: datetime, bps: Sequence[BpReading], end: datetime
+) -> tuple[BpReading | None, ...]:
     """The esketamine BP checkpoints: before dosing, about 40 min after, and the
     last before the end of monitoring (after the 40-min window)."""
     at40 = first_dose + timedelta(minutes=40)
@@ -87,7 +89,7 @@ class _Inputs:
     newest_observation: datetime | None  # when recorded
     last_moass: Observation | None
     alarms: Sequence[Alarm]
-    bps: Sequence[tuple[int, float, float]]
+    bps: Sequence[BpReading]
     latest: Latest
     row: SessionReadiness | None
 
@@ -226,7 +228,7 @@ async def compute(
     for a in await alarms_repo.recent_for_sessions(db, dosed_ids, now - timedelta(minutes=longest)):
         alarms.setdefault(a.session_id or 0, []).append(a)  # asked by session: never 0
     gated = [s.id for s in dosed if PROFILES[s.protocol].bp_check_after_dose_s is not None]
-    bps = await repository.bp_readings(db, gated) if gated else {}
+    bps = await readings_repo.bp_in_force(db, gated) if gated else {}
     out = {}
     for s in sessions:
         if s.first_dose_at is None:

@@ -226,7 +226,7 @@ def view(r: Report, form: RemsForm | None) -> RemsFormOut:
         days_left=(due - today).days if due else None,
         fields=fields,
         gaps=gaps,
-        alarms=[f"{hm(a.raised_at, r.tz)} {a.priority}: {a.message}" for a in r.alarms],
+        alarms=[f"{hm(a.raised_at, r.tz)} {a.priority}: {a.text}" for a in r.alarms],
         updated_at=form.updated_at if form else None,
         updated_by=form.updated_by if form else None,
         submitted_at=form.submitted_at if form else None,

@@ -8,6 +8,7 @@ from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.db import to_ms
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.schemas import PatientOut
+from vitalwatch.readings import repository as readings_repo
 from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.schemas import SeriesOut, SeriesSession
@@ -31,7 +32,7 @@ async def of_patient(db: AsyncSession, patient_id: int) -> SeriesOut:
     out = []
     for s in sessions:
         since = s.first_dose_at or s.started_at
-        peaks = await repository.extremes(db, s.id, to_ms(since))
+        peaks = await readings_repo.extremes_in_force(db, s.id, to_ms(since))
         records = [DoseRecord.model_validate(e.data or {}) for e in doses.get(s.id, [])]
         total = sum(d.total_mg or 0 for d in records) or None
         scores = [
