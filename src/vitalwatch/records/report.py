@@ -43,6 +43,9 @@ class AlarmRow:
     resolved_at: datetime | None
     escalated: bool
     struck_note: str | None = None  # raised by a reading later struck out: who, when, why
+    metric: str | None = None
+    worst_value: float | None = None
+    conditions: frozenset[str] = frozenset()  # every limit rule it met ("spo2_low", ...)
 
     @property
     def text(self) -> str:
@@ -242,6 +245,9 @@ async def build(
                 resolved_at=alarm.resolved_at,
                 escalated=any(e.action == "escalated" for e in log),
                 struck_note=struck.note(by, tz) if by else None,
+                metric=alarm.metric,
+                worst_value=alarm.worst_value,
+                conditions=frozenset(str(c.get("rule")) for c in alarm.conditions or []),
             )
         )
     changes = [
