@@ -290,7 +290,7 @@ def render(r: Report) -> bytes:
         ["No recent alarm", "yes" if q.no_recent_alarm else "no"],
         ["MOAA/S 5", "yes" if q.sedation_ok else "no"],
         ["Clinically ready (without the observation time)", t(q.stable_at) or "not reached"],
-        ["All criteria first met", t(q.first_ready_at) or "not reached"],
+        ["All criteria met (without a break) from", t(q.first_ready_at) or "not reached"],
         [
             "Signed off",
             f"{t(q.signed_off_at)} by {q.signed_off_by}" if q.signed_off_at else "not signed off",
@@ -298,6 +298,9 @@ def render(r: Report) -> bytes:
         ["Left with", q.left_with or ""],
     ]
     flags = [False] * len(rows)
+    if q.bp_overdue_answer:
+        rows.append([f"BP overdue at sign-off (last {t(q.last_bp_at)})", q.bp_overdue_answer])
+        flags.append(False)
     if q.override_reason:
         rows.append(["Signed off before ready", q.override_reason])
         flags.append(True)
