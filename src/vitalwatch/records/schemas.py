@@ -168,11 +168,6 @@ class ReadinessOut(BaseModel):
     ready: bool = False
     #: start of the last uninterrupted stretch in which `ready` held (kept at sign-off)
     first_ready_at: datetime | None = None
-    #: the newest BP is older than the profile's `bp_max_age_min`: not blocking,
-    #: the sign-off asks about it (`bp_overdue_answer`)
-    bp_overdue: bool = False
-    last_bp_at: datetime | None = None
-    bp_overdue_answer: str | None = None
     reasons: list[str] = Field(default_factory=list)
     observation_due: bool = False
     next_observation_due_at: datetime | None = None
@@ -180,6 +175,11 @@ class ReadinessOut(BaseModel):
     signed_off_by: str | None = None
     left_with: str | None = None
     override_reason: str | None = None
+    #: the newest BP is older than the profile's `bp_max_age_min`: not blocking,
+    #: the sign-off asks about it (`bp_overdue_answer`)
+    bp_overdue: bool = False
+    last_bp_at: datetime | None = None
+    bp_overdue_answer: str | None = None
 
 
 class SignOffIn(BaseModel):
