@@ -104,3 +104,26 @@ async def test_a_moass_back_to_4_and_a_bp_alarm_restart_the_stretch(
     assert ready["value"] == minutes
     course = (await api.http.get(f"/api/v1/patients/{pid}/series", headers=h)).json()
     assert course["sessions"][0]["stable_min"] == minutes
+
+
+async def test_a_heart_rate_off_baseline_restarts_the_stretch(
+    api: Api, server: ServerProcess
+) -> None:
+    device, session, t0 = await dosed_session(api)  # HR 72 about 2 s ago
+    sid = session["id"]
+    await observe(api, sid, moass=5, ts=iso(t0 + timedelta(minutes=5)))
+    r = await readiness(api, sid)
+    assert r["stable"] is True and _at(r["stable_at"]) == _s(t0 + timedelta(minutes=5))
+    assert _at((await readiness(api, sid))["stable_at"]) == _at(r["stable_at"])  # read again
+    # HR 101 (baseline 70, margin 20) an hour ago, back to 71 a second later
+    off = t0 + timedelta(minutes=60)
+    got = await api.post(
+        device["token"],
+        [
+            {"ts": iso(off), "seq": 8100, "hr": 101},
+            {"ts": iso(off + timedelta(seconds=1)), "seq": 8101, "hr": 71},
+        ],
+    )
+    assert got.status_code == 202, got.text
+    r = await readiness(api, sid)
+    assert r["stable"] is True and _at(r["stable_at"]) == _s(off + timedelta(seconds=1))

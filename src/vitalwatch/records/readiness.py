@@ -292,26 +292,45 @@ async def compute(
             observations=observations.get(s.id, []),
             struck=struck_of.get(s.id, []),
         )
-        out[s.id] = await _hr_steady(db, s, inputs, evaluate(s, inputs, now, tz), now)
+        state = evaluate(s, inputs, now, tz)
+        out[s.id] = await _hr_steady(db, s, inputs, state, now, many=len(sessions) > 1)
     return out
 
 
+#: per session: ((stretch start, baseline HR, margin, minute read in full), scanned
+#: until, last HR off baseline), times in epoch ms: the records check and the
+#: dashboards, every few seconds for many sessions, read only the newest HR samples
+#: and the whole stretch once a minute (a backlog dated in the past counts within
+#: a minute); one session's readiness (its record, report, sign-off) reads it all
+_HR_SCANNED: dict[int, tuple[tuple[int, float, float, int], int, int | None]] = {}
+#: re-read this much of what was scanned: samples of the last minute may arrive late
+_HR_RESCAN_MS = 60_000
+_HR_CACHE_MAX = 20_000
+
+
 async def _hr_steady(
-    db: AsyncSession, s: Session, i: _Inputs, r: ReadinessOut, now: datetime
+    db: AsyncSession, s: Session, i: _Inputs, r: ReadinessOut, now: datetime, many: bool
 ) -> ReadinessOut:
-    """A heart rate off baseline within the stretch restarts it (one indexed read,
-    over the stretch only, for a stable session not signed off)."""
+    """A heart rate off baseline within the stretch restarts it (an indexed read of
+    the stretch, then of its newest samples only, for a stable session not signed off)."""
     base = (s.baseline or {}).get("hr")
     if r.signed_off_at is not None or r.stable_at is None or base is None:
         return r
     at = min(now, s.ended_at) if s.ended_at else now
-    m = i.profile.hr_margin
+    lo, hi, m = to_ms(r.stable_at), to_ms(at), i.profile.hr_margin
+    key = (lo, float(base), float(m), to_ms(now) // 60_000)
+    cached = _HR_SCANNED.get(s.id) if many else None
+    start_ms, before = (cached[1], cached[2]) if cached and cached[0] == key else (lo, None)
     off = await readings_repo.last_off_range(
-        db, s.id, "hr", base - m, base + m, to_ms(r.stable_at), to_ms(at)
+        db, s.id, "hr", base - m, base + m, min(start_ms, hi), hi
     )
+    off = off if off is not None else before
+    if len(_HR_SCANNED) >= _HR_CACHE_MAX:
+        _HR_SCANNED.clear()
+    _HR_SCANNED[s.id] = (key, max(lo, hi - _HR_RESCAN_MS), off)
     if off is None:
         return r
-    after = await readings_repo.first_in_range_after(db, s.id, "hr", off, to_ms(at))
+    after = await readings_repo.first_in_range_after(db, s.id, "hr", off, hi)
     start = from_ms(after) if after is not None else at
     ready_at = stretch.latest(r.first_ready_at, start) if r.first_ready_at else None
     return r.model_copy(update={"stable_at": start, "first_ready_at": ready_at})
