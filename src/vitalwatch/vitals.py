@@ -54,9 +54,28 @@ class ProtocolProfile:
     label: str
     observation_min: int | None  # minimum observation after the (last) dose
     dosing_min: int  # how long dosing itself takes (IV infusion: 40 min)
-    cuff_interval_s: int  # expected BP measurement interval during the session
+    cuff_interval_s: int  # BP interval while dosing and at the peak (the shortest)
     bp_check_after_dose_s: int | None  # a BP reading expected at about this time
     predose_bp_advisory: tuple[float, float] | None  # (sbp, dbp) above: review first
+    bp_before_s: int = 900  # BP interval before the dose
+    bp_recovery_s: int = 900  # BP interval in recovery
+    peak_min: int = 30  # the peak lasts this long after dosing (`dosing_min`) ends
+
+    def bp_interval_at(self, first_dose_at: float | None, t: float) -> int:
+        """The BP interval of the phase at `t` (epoch s): before the dose, dosing
+        and peak (`dosing_min` + `peak_min` from the first dose), recovery."""
+        if first_dose_at is None or t < first_dose_at:
+            return self.bp_before_s
+        if t < first_dose_at + (self.dosing_min + self.peak_min) * 60:
+            return self.cuff_interval_s
+        return self.bp_recovery_s
+
+    def bp_phase_at(self, first_dose_at: float | None, t: float) -> str:
+        if first_dose_at is None or t < first_dose_at:
+            return "before the dose"
+        if t < first_dose_at + (self.dosing_min + self.peak_min) * 60:
+            return "dosing and peak"
+        return "recovery"
 
 
 PROFILES: Final[dict[str, ProtocolProfile]] = {
@@ -68,6 +87,9 @@ PROFILES: Final[dict[str, ProtocolProfile]] = {
         cuff_interval_s=300,
         bp_check_after_dose_s=None,
         predose_bp_advisory=None,
+        bp_before_s=300,
+        bp_recovery_s=900,
+        peak_min=20,
     ),
     "ketamine-im": ProtocolProfile(
         name="ketamine-im",
@@ -77,6 +99,9 @@ PROFILES: Final[dict[str, ProtocolProfile]] = {
         cuff_interval_s=600,
         bp_check_after_dose_s=None,
         predose_bp_advisory=None,
+        bp_before_s=600,
+        bp_recovery_s=900,
+        peak_min=30,
     ),
     "esketamine-in": ProtocolProfile(
         name="esketamine-in",
@@ -86,6 +111,9 @@ PROFILES: Final[dict[str, ProtocolProfile]] = {
         cuff_interval_s=900,
         bp_check_after_dose_s=40 * 60,
         predose_bp_advisory=(140.0, 90.0),
+        bp_before_s=900,
+        bp_recovery_s=1800,
+        peak_min=50,
     ),
     "custom": ProtocolProfile(
         name="custom",

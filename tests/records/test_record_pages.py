@@ -168,5 +168,10 @@ async def test_whole_esketamine_session_by_hand(
     await page.goto(f"{server.url}/patients/{r.json()['patient']['id']}")
     await page.locator("#series tr td").first.wait_for()
     assert "84 mg" in await page.locator("#series").inner_text()
+    await page.emulate_media(media="print")  # the course's legend reads on paper
+    legend = page.locator("[data-testid=series-legend]")
+    assert await legend.is_visible()
+    assert "Peak SBP (mmHg)" in await legend.inner_text()
+    assert await legend.locator("svg line").count() == 5
     assert errors == []
     await context.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.support import Api, dosed_session, observe
+from datetime import timedelta
+
+from tests.support import Api, dosed_session, iso, observe
 
 
 async def test_series_has_every_session_with_its_figures(api: Api) -> None:
@@ -29,3 +31,26 @@ async def test_series_has_every_session_with_its_figures(api: Api) -> None:
     assert two["peak_sbp"] == 134  # the 40-min reading is the highest after the dose
     missing = await api.http.get("/api/v1/patients/999999/series", headers=await api.auth())
     assert missing.status_code == 404
+
+
+async def test_a_dose_given_in_parts_is_summed_with_its_parts(api: Api) -> None:
+    _, session, t0 = await dosed_session(
+        api, patient={"ref": "MRN-SERIES-2", "display_name": "Parts Patient"}, dose={"amount": 28}
+    )
+    sid, h = session["id"], await api.auth()
+    for minutes in (5, 10):
+        r = await api.http.post(
+            f"/api/v1/sessions/{sid}/events",
+            json={
+                "kind": "dose",
+                "ts": iso(t0 + timedelta(minutes=minutes)),
+                "dose": {"amount": 28},
+            },
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+    pid = session["patient"]["id"]
+    course = (await api.http.get(f"/api/v1/patients/{pid}/series", headers=h)).json()
+    one = course["sessions"][0]
+    assert one["dose_mg"] == 84 and one["dose_parts_mg"] == [28, 28, 28]
+    assert one["dose"] == "esketamine 3 x 28 mg = 84 mg"

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.readings.models import readings
+from vitalwatch.readings.repository import in_force, not_struck
 from vitalwatch.records.models import Observation
 from vitalwatch.sessions.models import Session
 
@@ -24,7 +25,7 @@ def _reading_filter(
     session_ids: list[int], columns: Sequence[str], lo: int | None, hi: int | None
 ) -> list[ColumnElement[bool]]:
     c = readings.c
-    where: list[ColumnElement[bool]] = [c.session_id.in_(session_ids)]
+    where: list[ColumnElement[bool]] = in_force(session_ids)
     if columns:
         where.append(or_(*(c[col].is_not(None) for col in columns)))
     if lo is not None:
@@ -59,7 +60,7 @@ async def reading(db: AsyncSession, reading_id: int) -> dict[str, Any] | None:
         (
             await db.execute(
                 select(c.id, c.session_id, c.ts_ms, *(c[m] for m in _VITAL_COLUMNS)).where(
-                    c.id == reading_id
+                    c.id == reading_id, not_struck()
                 )
             )
         )

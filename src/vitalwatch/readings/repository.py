@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +19,9 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    func,
     literal_column,
+    or_,
     select,
     union_all,
 )
@@ -36,6 +40,173 @@ def not_struck() -> ColumnElement[bool]:
     return ~exists().where(
         m.device_id == readings.c.device_id, m.seq == readings.c.seq, m.struck_at.is_not(None)
     )
+
+
+# -- readings in force: what every record view and export reads ------------------
+#
+# A reading is in force when it is stored and not struck out. A typed-in one
+# carries its author; a struck one is never a value: the record shows it where
+# it was entered, crossed out, with who struck it, when and why
+# (`struck_of_sessions`).
+
+
+def in_force(session_ids: list[int]) -> list[ColumnElement[bool]]:
+    """The WHERE of the readings in force of some sessions (struck rows out)."""
+    return [readings.c.session_id.in_(session_ids), not_struck()]
+
+
+class BpReading(NamedTuple):
+    """A cuff reading in force."""
+
+    ts_ms: int
+    sbp: float
+    dbp: float
+    entered_by: str | None  # the nurse who typed it in; None: a monitor's
+
+
+async def bp_in_force(db: AsyncSession, session_ids: list[int]) -> dict[int, list[BpReading]]:
+    """Every cuff reading in force of the sessions, in time order (sparse)."""
+    c, m = readings.c, ManualReading
+    stmt = (
+        select(c.session_id, c.ts_ms, c.sbp, c.dbp, m.entered_by_name)
+        .outerjoin(m, (m.device_id == c.device_id) & (m.seq == c.seq))
+        .where(
+            c.session_id.in_(session_ids),
+            c.sbp.is_not(None),
+            c.dbp.is_not(None),
+            or_(m.id.is_(None), m.struck_at.is_(None)),
+        )
+        .order_by(c.session_id, c.ts_ms, c.id)
+    )
+    out: dict[int, list[BpReading]] = {}
+    for sid, ts, sbp, dbp, by in (await db.execute(stmt)).all():
+        out.setdefault(int(sid), []).append(BpReading(int(ts), float(sbp), float(dbp), by))
+    return out
+
+
+async def rows_in_force(
+    db: AsyncSession, session_id: int, since_ms: int | None = None, until_ms: int | None = None
+) -> tuple[list[int], list[tuple[float | None, ...]], list[str | None]]:
+    """Every reading in force of a session in time order: ts_ms, the metric
+    columns (METRICS order) and who typed it in (None: a monitor)."""
+    c, m = readings.c, ManualReading
+    stmt = (
+        select(c.ts_ms, *(c[k] for k in METRICS), m.entered_by_name)
+        .outerjoin(m, (m.device_id == c.device_id) & (m.seq == c.seq))
+        .where(c.session_id == session_id, or_(m.id.is_(None), m.struck_at.is_(None)))
+    )
+    if since_ms is not None:
+        stmt = stmt.where(c.ts_ms >= since_ms)
+    if until_ms is not None:
+        stmt = stmt.where(c.ts_ms <= until_ms)
+    rows = (await db.execute(stmt.order_by(c.ts_ms, c.id))).all()
+    n = len(METRICS)
+    return [int(r[0]) for r in rows], [tuple(r[1 : 1 + n]) for r in rows], [r[-1] for r in rows]
+
+
+async def extremes_in_force(
+    db: AsyncSession, session_id: int, since_ms: int
+) -> dict[str, float | None]:
+    """Peak SBP, DBP and HR and the lowest SpO2 of the readings in force from `since_ms`."""
+    c = readings.c
+    row = (
+        await db.execute(
+            select(func.max(c.sbp), func.max(c.dbp), func.max(c.hr), func.min(c.spo2)).where(
+                *in_force([session_id]), c.ts_ms >= since_ms
+            )
+        )
+    ).one()
+    return dict(zip(("sbp", "dbp", "hr", "spo2"), row, strict=True))
+
+
+async def last_off_range(
+    db: AsyncSession,
+    session_id: int,
+    metric: str,
+    lo: float,
+    hi: float,
+    since_ms: int,
+    until_ms: int,
+) -> int | None:
+    """When a metric in force was last outside [lo, hi] in [since_ms, until_ms]
+    (readiness: a value off baseline restarts the stable stretch)."""
+    c = readings.c
+    col = c[metric]
+    found = (
+        await db.execute(
+            select(func.max(c.ts_ms)).where(
+                *in_force([session_id]),
+                c.ts_ms >= since_ms,
+                c.ts_ms <= until_ms,
+                or_(col < lo, col > hi),
+            )
+        )
+    ).scalar()
+    return None if found is None else int(found)
+
+
+async def first_in_range_after(
+    db: AsyncSession, session_id: int, metric: str, after_ms: int, until_ms: int
+) -> int | None:
+    """The first reading in force of a metric after `after_ms` (up to `until_ms`)."""
+    c = readings.c
+    col = c[metric]
+    found = (
+        await db.execute(
+            select(func.min(c.ts_ms)).where(
+                *in_force([session_id]),
+                c.ts_ms > after_ms,
+                c.ts_ms <= until_ms,
+                col.is_not(None),
+            )
+        )
+    ).scalar()
+    return None if found is None else int(found)
+
+
+@dataclass(frozen=True, slots=True)
+class StruckReading:
+    """A typed-in reading a nurse struck out: shown crossed out, never a value."""
+
+    session_id: int
+    entry_id: int
+    ts_ms: int
+    values: dict[str, float]
+    entered_by: str
+    entered_at: datetime
+    struck_at: datetime
+    struck_by: str | None
+    reason: str | None
+
+
+async def struck_of_sessions(
+    db: AsyncSession, session_ids: list[int]
+) -> dict[int, list[StruckReading]]:
+    """The struck readings of the sessions, in time order, with who struck them and why."""
+    c, m = readings.c, ManualReading
+    stmt = (
+        select(m, *(c[k] for k in METRICS))
+        .join(readings, (m.device_id == c.device_id) & (m.seq == c.seq))
+        .where(m.session_id.in_(session_ids), m.struck_at.is_not(None))
+        .order_by(m.session_id, m.ts_ms, m.id)
+    )
+    out: dict[int, list[StruckReading]] = {}
+    for entry, *values in (await db.execute(stmt)).all():
+        assert entry.struck_at is not None
+        out.setdefault(entry.session_id, []).append(
+            StruckReading(
+                session_id=entry.session_id,
+                entry_id=entry.id,
+                ts_ms=entry.ts_ms,
+                values={k: float(v) for k, v in zip(METRICS, values, strict=True) if v is not None},
+                entered_by=entry.entered_by_name,
+                entered_at=entry.entered_at,
+                struck_at=entry.struck_at,
+                struck_by=entry.struck_by_name,
+                reason=entry.strike_reason,
+            )
+        )
+    return out
 
 
 async def manual_points(

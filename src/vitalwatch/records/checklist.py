@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
 from vitalwatch.db import from_ms, utcnow
+from vitalwatch.readings import repository as readings_repo
+from vitalwatch.readings.repository import BpReading
 from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
 from vitalwatch.records.models import ChecklistEntry
@@ -34,13 +36,13 @@ def gate_limit(protocol: str) -> tuple[float, float]:
     return PROFILES[protocol].predose_bp_advisory or DEFAULT_GATE
 
 
-def predose_bp(session: Session, bps: Sequence[tuple[int, float, float]]) -> BpValue | None:
+def predose_bp(session: Session, bps: Sequence[BpReading]) -> BpValue | None:
     """The newest BP taken before the first dose (before now while none is given)."""
     until = session.first_dose_at.timestamp() * 1000 if session.first_dose_at else float("inf")
     before = [b for b in bps if b[0] <= until]
     if not before:
         return None
-    ts, sbp, dbp = before[-1]
+    ts, sbp, dbp, _ = before[-1]
     return BpValue(sbp=sbp, dbp=dbp, ts=from_ms(ts))
 
 
@@ -76,7 +78,7 @@ def items_out(
     session: Session,
     items: Sequence[ChecklistItemDef],
     entries: dict[str, ChecklistEntry],
-    bps: Sequence[tuple[int, float, float]],
+    bps: Sequence[BpReading],
     tz: ZoneInfo,
 ) -> ChecklistOut:
     bp = predose_bp(session, bps)
@@ -126,9 +128,9 @@ async def state(db: AsyncSession, session: Session, tz: ZoneInfo) -> ChecklistOu
         session.protocol, entered_at(session)
     )
     entries = await repository.checklist_entries(db, session.id)
-    bps: Sequence[tuple[int, float, float]] = []
+    bps: Sequence[BpReading] = []
     if any(i.kind == "bp_gate" for i in profile.checklist):
-        bps = (await repository.bp_readings(db, [session.id])).get(session.id, [])
+        bps = (await readings_repo.bp_in_force(db, [session.id])).get(session.id, [])
     return items_out(session, profile.checklist, entries, bps, tz)
 
 
@@ -162,7 +164,7 @@ async def answer(
                     ("body", field), "the BP gate needs a clinician's decision, name and reason"
                 )
         bp = predose_bp(
-            session, (await repository.bp_readings(db, [session_id])).get(session_id, [])
+            session, (await readings_repo.bp_in_force(db, [session_id])).get(session_id, [])
         )
         if bp is None:
             raise RecordConflict("No pre-dose BP recorded yet: there is nothing to decide on")
@@ -193,5 +195,5 @@ async def answer(
         },
     )
     entries[key] = entry
-    bps = (await repository.bp_readings(db, [session_id])).get(session_id, [])
+    bps = (await readings_repo.bp_in_force(db, [session_id])).get(session_id, [])
     return items_out(session, profile.checklist, entries, bps, tz)

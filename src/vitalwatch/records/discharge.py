@@ -1,5 +1,7 @@
 """The nurse's discharge sign-off: who, when, to whom the patient left. While the
-criteria are not met it needs an override reason, recorded in the report."""
+criteria are not met it needs an override reason, and while the newest BP is
+overdue an answer saying why none is needed, both recorded in the report. The
+readiness moments are kept as they stood at the sign-off."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from vitalwatch.records import readiness, repository
 from vitalwatch.records.errors import RecordConflict, RecordNotFound
 from vitalwatch.records.models import SessionReadiness
 from vitalwatch.records.schemas import ReadinessOut, SignOffIn
+from vitalwatch.records.text import hm
 from vitalwatch.sessions import repository as sessions_repo
-from vitalwatch.sessions.models import Session
 from vitalwatch.sessions.service import SessionParts
 
 
@@ -22,17 +24,6 @@ async def row_for(db: AsyncSession, session_id: int) -> SessionReadiness:
         row = SessionReadiness(session_id=session_id)
         db.add(row)
     return row
-
-
-def note_first_met(row: SessionReadiness, r: ReadinessOut, session: Session) -> bool:
-    """Record the first moment the criteria held; True when something was recorded."""
-    now = min(utcnow(), session.ended_at) if session.ended_at else utcnow()
-    changed = False
-    if r.stable and row.stable_at is None:
-        row.stable_at, changed = now, True
-    if r.ready and row.first_ready_at is None:
-        row.first_ready_at, changed = now, True
-    return changed
 
 
 async def sign_off(
@@ -53,7 +44,15 @@ async def sign_off(
             + "; ".join(now_state.reasons)
             + ". To sign off anyway, give an override reason (it is recorded)."
         )
-    note_first_met(row, now_state, session)
+    if now_state.bp_overdue and body.bp_overdue_answer is None:
+        raise RecordConflict(
+            f"The newest BP was taken at {hm(now_state.last_bp_at, tz)}, over "
+            "the profile's BP age for discharge: take one, or say in bp_overdue_answer "
+            "why none is needed (it is recorded)."
+        )
+    # the moments the report, the REMS form and the course keep from now on
+    row.stable_at, row.first_ready_at = now_state.stable_at, now_state.first_ready_at
+    row.bp_overdue_answer = body.bp_overdue_answer if now_state.bp_overdue else None
     row.signed_off_at = utcnow()
     row.signed_off_by = actor.name
     row.left_with = body.left_with
@@ -69,6 +68,7 @@ async def sign_off(
             "ready": now_state.ready,
             "reasons": now_state.reasons,
             "override_reason": row.override_reason,
+            "bp_overdue_answer": row.bp_overdue_answer,
         },
     )
     await parts.views.show(db, [session])

@@ -95,16 +95,18 @@ class SessionReadiness(Base):
     session_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("sessions.id"), primary_key=True, autoincrement=False
     )
-    #: first met: vitals near baseline, no recent alarm, MOAA/S 5 (the REMS
-    #: "ready to leave without the 2-hour rule")
+    #: kept at the sign-off: start of the last stretch with vitals near baseline,
+    #: no recent alarm, MOAA/S 5 (the REMS "ready to leave without the 2-hour rule")
     stable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: first met: every criterion, the observation time included
+    #: kept at the sign-off: the same with every criterion, the observation time included
     first_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_off_by: Mapped[str | None] = mapped_column(String(64))
     left_with: Mapped[str | None] = mapped_column(String(120))
     override_reason: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
+    #: the nurse's answer at the sign-off when the newest BP was overdue
+    bp_overdue_answer: Mapped[str | None] = mapped_column(Text)
 
 
 class RemsForm(Base):

@@ -23,10 +23,12 @@ from vitalwatch.patients import repository as patients_repo
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
-from vitalwatch.records.models import RemsForm
-from vitalwatch.records.report import Report, build
+from vitalwatch.records.models import Observation, RemsForm
+from vitalwatch.records.report import AlarmRow, Report, build
 from vitalwatch.records.schemas import FormDue, RemsField, RemsFormOut
+from vitalwatch.records.series import dose_sum
 from vitalwatch.records.text import day, hm, num
+from vitalwatch.vitals import METRIC_INFO
 
 DEADLINE_DAYS = 7
 YNU = ("yes", "no", "unknown")
@@ -137,7 +139,7 @@ def prefill(r: Report) -> dict[str, tuple[Any, str]]:
         lots = sorted({d.lot_number for _, d in r.doses if d.lot_number})
         if total:
             choice = f"{num(total)} mg" if total in (56, 84) else "other"
-            out["dose"] = (choice, f"doses recorded: {num(total)} mg")
+            out["dose"] = (choice, f"doses recorded: {dose_sum([d for _, d in r.doses])}")
             if choice == "other":
                 out["dose_other_mg"] = (total, "doses recorded")
         if lots:
@@ -151,7 +153,8 @@ def prefill(r: Report) -> dict[str, tuple[Any, str]]:
             minutes = int((q.stable_at - s.first_dose_at).total_seconds() // 60)
             out["ready_minutes"] = (
                 minutes,
-                f"discharge criteria other than time first met at {hm(q.stable_at, tz)}",
+                "discharge criteria other than time held without a break from "
+                f"{hm(q.stable_at, tz)}" + (" to the sign-off" if q.signed_off_at else ""),
             )
         gate = next((i for i in r.checklist.items if i.kind == "bp_gate"), None)
         if gate and gate.bp:
@@ -164,23 +167,79 @@ def prefill(r: Report) -> dict[str, tuple[Any, str]]:
                 text = f"{num(point.sbp)}/{num(point.dbp)} at {hm(point.ts, tz)}"
                 m = point.minutes_after_dose or 0
                 when = f"{m} min after the dose" if m >= 0 else f"{-m} min before the dose"
-                out[key] = (text, f"reading {when}")
+                by = f", typed in by {point.entered_by}" if point.entered_by else ""
+                out[key] = (text, f"reading {when}{by}")
         after = [o for o in r.observations if o.ts >= s.first_dose_at]
-        scored = [o.moass for o in after if o.moass is not None]
-        if scored:
-            out["sedation"] = (_yn(min(scored) < 5), f"lowest MOAA/S {min(scored)}")
-        dissociated = [o for o in after if o.dissociation is not None or o.cadss is not None]
-        if dissociated:
-            yes = any(
-                (o.dissociation not in (None, "none")) or (o.cadss or 0) > 0 for o in dissociated
-            )
-            out["dissociation"] = (_yn(yes), "observations")
-        breathing = [
-            o.respiratory_depression for o in after if o.respiratory_depression is not None
-        ]
-        if breathing or any(a.message.startswith(("SpO2", "RR")) for a in r.alarms):
-            out["respiratory_depression"] = (_yn(any(breathing)), "observations")
+        for key, answer in (
+            ("sedation", _sedation(after, tz)),
+            ("dissociation", _dissociation(after, tz)),
+            ("respiratory_depression", _respiratory(after, r.alarms, tz)),
+        ):
+            if answer is not None:
+                out[key] = answer
     return out
+
+
+# -- the adverse events, each from the evidence that answers it (none: a gap) -----
+
+#: the alarm conditions that point at respiratory depression
+_BREATHING = frozenset({"spo2_low", "rr_low"})
+
+
+def _times(obs: list[Observation], tz: ZoneInfo) -> str:
+    return ", ".join(hm(o.ts, tz) for o in obs)
+
+
+def _sedation(after: list[Observation], tz: ZoneInfo) -> tuple[str, str] | None:
+    scored = [o for o in after if o.moass is not None]
+    if not scored:
+        return None
+    low = min(scored, key=lambda o: (o.moass or 0, o.ts))
+    sedated = low.moass is not None and low.moass < 5
+    return ("yes" if sedated else "no"), (
+        f"lowest MOAA/S {low.moass} at {hm(low.ts, tz)} ({len(scored)} scored)"
+    )
+
+
+def _dissociation(after: list[Observation], tz: ZoneInfo) -> tuple[str, str] | None:
+    seen = [o for o in after if o.dissociation is not None or o.cadss is not None]
+    if not seen:
+        return None
+    signs = [o for o in seen if o.dissociation not in (None, "none") or (o.cadss or 0) > 0]
+    if signs:
+        o = signs[0]
+        what = o.dissociation if o.dissociation not in (None, "none") else f"CADSS {o.cadss}"
+        return "yes", f"dissociation {what} at {hm(o.ts, tz)} by {o.created_by or 'staff'}"
+    return "no", f"no dissociation observed at {_times(seen, tz)}"
+
+
+def _alarm_evidence(a: AlarmRow, tz: ZoneInfo) -> str:
+    """ "SpO2 alarm 10:42, lowest 88%" """
+    info = METRIC_INFO.get(a.metric or "")
+    text = f"{info.label if info else a.metric} alarm {hm(a.raised_at, tz)}"
+    if info and a.worst_value is not None:
+        gap = "" if info.unit == "%" else " "
+        text += f", lowest {num(a.worst_value)}{gap}{info.unit}"
+    return text
+
+
+def _respiratory(
+    after: list[Observation], alarms: list[AlarmRow], tz: ZoneInfo
+) -> tuple[str, str] | None:
+    """An SpO2-low or RR-low alarm makes it "yes" for the nurse to review (an
+    observation of no depression does not undo an alarm); observations alone
+    answer it as observed; nothing that assessed breathing leaves it open."""
+    lows = [a for a in alarms if a.conditions & _BREATHING and a.struck_note is None]
+    assessed = [o for o in after if o.respiratory_depression is not None]
+    if lows:
+        evidence = "; ".join(_alarm_evidence(a, tz) for a in lows)
+        return "yes", f"{evidence}: review"
+    if not assessed:
+        return None
+    yes = [o for o in assessed if o.respiratory_depression]
+    if yes:
+        return "yes", f"respiratory depression observed at {_times(yes, tz)}"
+    return "no", f"no respiratory depression observed at {_times(assessed, tz)}"
 
 
 def due_date(first_dose: datetime, r_tz: Any) -> date:
@@ -226,7 +285,7 @@ def view(r: Report, form: RemsForm | None) -> RemsFormOut:
         days_left=(due - today).days if due else None,
         fields=fields,
         gaps=gaps,
-        alarms=[f"{hm(a.raised_at, r.tz)} {a.priority}: {a.message}" for a in r.alarms],
+        alarms=[f"{hm(a.raised_at, r.tz)} {a.priority}: {a.text}" for a in r.alarms],
         updated_at=form.updated_at if form else None,
         updated_by=form.updated_by if form else None,
         submitted_at=form.submitted_at if form else None,

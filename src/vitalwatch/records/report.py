@@ -3,7 +3,7 @@ as HTML for printing (report_html.py) and as a PDF of it (report_pdf.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,8 +15,10 @@ from vitalwatch.alarms import repository as alarms_repo
 from vitalwatch.db import from_ms, utcnow
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.models import Patient
+from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.latest import LatestStore
-from vitalwatch.records import checklist, readiness, repository
+from vitalwatch.readings.repository import BpReading, StruckReading
+from vitalwatch.records import checklist, readiness, repository, struck
 from vitalwatch.records.charts import Chart, Series, svg
 from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.models import Observation
@@ -26,7 +28,7 @@ from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import ROUTE_LABELS, DoseRecord
 from vitalwatch.sessions.thresholds import Thresholds
-from vitalwatch.vitals import METRICS, PROFILES
+from vitalwatch.vitals import METRIC_INFO, METRICS, PROFILES
 
 _RANK = {"low": 0, "medium": 1, "high": 2}
 
@@ -40,6 +42,17 @@ class AlarmRow:
     ack_s: float | None  # from raise to acknowledge
     resolved_at: datetime | None
     escalated: bool
+    struck_note: str | None = None  # raised by a reading later struck out: who, when, why
+    metric: str | None = None
+    worst_value: float | None = None
+    conditions: frozenset[str] = frozenset()  # every limit rule it met ("spo2_low", ...)
+
+    @property
+    def text(self) -> str:
+        """The alarm in plain text; one a struck reading raised is marked struck out."""
+        return (
+            f"struck out: {self.message} ({self.struck_note})" if self.struck_note else self.message
+        )
 
 
 @dataclass
@@ -49,6 +62,7 @@ class Checkpoint:
     sbp: float | None
     dbp: float | None
     minutes_after_dose: int | None
+    entered_by: str | None = None  # typed in by; None: a monitor's
 
 
 @dataclass
@@ -75,15 +89,29 @@ class Report:
     alarms: list[AlarmRow]
     limit_changes: list[LimitChange]
     readiness: ReadinessOut
+    struck: list[StruckReading] = field(default_factory=list)  # shown crossed out
 
     def t(self, when: datetime | None) -> str:
         return hm(when, self.tz)
+
+    def struck_values(self, x: StruckReading) -> str:
+        """What a struck reading said, for showing crossed out (never as a value)."""
+        return struck_values(x)
 
     def dose_text(self, d: DoseRecord) -> str:
         amount = f"{num(d.amount)} {d.unit}" if d.amount is not None else "amount not recorded"
         total = f" ({num(d.total_mg)} mg)" if d.unit == "mg/kg" and d.total_mg else ""
         route = ROUTE_LABELS.get(d.route or "", "route not recorded")
         return f"{d.drug or 'drug not recorded'} {amount}{total}, {route}"
+
+
+def struck_values(x: StruckReading) -> str:
+    v = dict(x.values)
+    parts = []
+    if "sbp" in v and "dbp" in v:
+        parts.append(f"BP {num(v.pop('sbp'))}/{num(v.pop('dbp'))} mmHg")
+    parts += [f"{METRIC_INFO[k].label} {num(val)} {METRIC_INFO[k].unit}" for k, val in v.items()]
+    return ", ".join(parts)
 
 
 def _changes(detail: dict[str, Any] | None) -> list[str]:
@@ -168,15 +196,16 @@ async def build(
     events = list(await sessions_repo.events(db, session_id))
     doses = [e for e in events if e.kind == "dose"]
     if charts:
-        ts, rows = await repository.session_readings(db, session_id)
+        ts, rows, authors = await readings_repo.rows_in_force(db, session_id)
+        sbp, dbp = METRICS.index("sbp"), METRICS.index("dbp")
         bps = [
-            (t, float(r[1]), float(r[2]))
-            for t, r in zip(ts, rows, strict=True)
-            if r[1] is not None and r[2] is not None
+            BpReading(t, s, d, by)
+            for t, r, by in zip(ts, rows, authors, strict=True)
+            if (s := r[sbp]) is not None and (d := r[dbp]) is not None
         ]
     else:
         ts, rows = [], []
-        bps = (await repository.bp_readings(db, [session_id])).get(session_id, [])
+        bps = (await readings_repo.bp_in_force(db, [session_id])).get(session_id, [])
     checkpoints: list[Checkpoint] = []
     if session.first_dose_at is not None:
         labels = ("Before dosing", "About 40 min after the dose", "Before discharge")
@@ -192,13 +221,16 @@ async def build(
                 Checkpoint(
                     label,
                     when,
-                    point[1] if point else None,
-                    point[2] if point else None,
+                    point.sbp if point else None,
+                    point.dbp if point else None,
                     int((when - session.first_dose_at).total_seconds() // 60) if when else None,
+                    point.entered_by if point else None,
                 )
             )
+    struck_readings = (await readings_repo.struck_of_sessions(db, [session_id])).get(session_id, [])
     alarm_rows = []
     for alarm, log in await alarms_repo.of_session_with_log(db, session_id):
+        by = struck.raised_by(alarm.metric, alarm.value, alarm.raised_at, struck_readings)
         top = max([alarm.priority, *(e.priority for e in log)], key=_RANK.__getitem__)
         raised = next((e for e in log if e.action == "raised"), None)
         alarm_rows.append(
@@ -212,6 +244,10 @@ async def build(
                 else None,
                 resolved_at=alarm.resolved_at,
                 escalated=any(e.action == "escalated" for e in log),
+                struck_note=struck.note(by, tz) if by else None,
+                metric=alarm.metric,
+                worst_value=alarm.worst_value,
+                conditions=frozenset(str(c.get("rule")) for c in alarm.conditions or []),
             )
         )
     changes = [
@@ -234,4 +270,5 @@ async def build(
         alarms=alarm_rows,
         limit_changes=changes,
         readiness=state,
+        struck=struck_readings,
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from vitalwatch.db import from_ms
 from vitalwatch.records.report import Report
 from vitalwatch.records.text import day, num
 
@@ -31,7 +32,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(num=num, yn=yes_no, secs=seconds)
+    env.globals.update(num=num, yn=yes_no, secs=seconds, from_ms=from_ms)
     return env
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from vitalwatch.db import from_ms
 from vitalwatch.records.report import Report
 from vitalwatch.records.report_html import seconds, yes_no
 from vitalwatch.records.text import day, num
@@ -75,6 +76,30 @@ def _table(
         for i, cells in enumerate(rows):
             style = FontFace(color=FLAG) if i < len(flagged) and flagged[i] else None
             table.row([pdf.clean(str(c)) for c in cells], style=style)
+
+
+def _struck(pdf: _Pdf, r: Report) -> None:
+    """Readings struck out, where they were entered: crossed out, who, when, why."""
+    if not r.struck:
+        return
+    _heading(pdf, "Readings struck out")
+    with pdf.table(
+        col_widths=(16, 34, 52, 34, 54),
+        line_height=4.6,
+        text_align="LEFT",
+        headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
+    ) as table:
+        table.row([pdf.clean(h) for h in ("Measured", "Typed in", "Reading", "Struck", "Why")])
+        for x in r.struck:
+            row = table.row()
+            row.cell(r.t(from_ms(x.ts_ms)))
+            row.cell(pdf.clean(f"{r.t(x.entered_at)} by {x.entered_by}"))
+            row.cell(
+                pdf.clean(f"struck out: {r.struck_values(x)}"),
+                style=FontFace(emphasis="STRIKETHROUGH"),
+            )
+            row.cell(pdf.clean(f"{r.t(x.struck_at)} by {x.struck_by or ''}"))
+            row.cell(pdf.clean(x.reason or ""))
 
 
 def _text(pdf: _Pdf, text: str, flag: bool = False) -> None:
@@ -195,6 +220,8 @@ def render(r: Report) -> bytes:
         [c.ts is None for c in r.checkpoints],
     )
 
+    _struck(pdf, r)
+
     _heading(pdf, "Observations")
     if r.observations:
         _table(
@@ -227,7 +254,7 @@ def render(r: Report) -> bytes:
                 [
                     t(a.raised_at),
                     a.priority + (" (escalated)" if a.escalated else ""),
-                    a.message,
+                    a.text,
                     a.acked_by or "not acknowledged",
                     seconds(a.ack_s),
                     t(a.resolved_at) or "open",
@@ -263,7 +290,7 @@ def render(r: Report) -> bytes:
         ["No recent alarm", "yes" if q.no_recent_alarm else "no"],
         ["MOAA/S 5", "yes" if q.sedation_ok else "no"],
         ["Clinically ready (without the observation time)", t(q.stable_at) or "not reached"],
-        ["All criteria first met", t(q.first_ready_at) or "not reached"],
+        ["All criteria met (without a break) from", t(q.first_ready_at) or "not reached"],
         [
             "Signed off",
             f"{t(q.signed_off_at)} by {q.signed_off_by}" if q.signed_off_at else "not signed off",
@@ -271,6 +298,9 @@ def render(r: Report) -> bytes:
         ["Left with", q.left_with or ""],
     ]
     flags = [False] * len(rows)
+    if q.bp_overdue_answer:
+        rows.append([f"BP overdue at sign-off (last {t(q.last_bp_at)})", q.bp_overdue_answer])
+        flags.append(False)
     if q.override_reason:
         rows.append(["Signed off before ready", q.override_reason])
         flags.append(True)

@@ -1,15 +1,15 @@
-"""Queries of the records domain (and its reads of readings and the timeline)."""
+"""Queries of the records domain (and its reads of the timeline); readings come
+from readings/repository.py, which alone knows which are in force."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit.models import AuditEntry
-from vitalwatch.readings.models import readings
 from vitalwatch.records.models import (
     ChecklistEntry,
     Observation,
@@ -117,26 +117,6 @@ async def dose_event(db: AsyncSession, session_id: int, event_id: int) -> Sessio
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
-async def bp_readings(
-    db: AsyncSession, session_ids: Iterable[int]
-) -> dict[int, list[tuple[int, float, float]]]:
-    """Every cuff reading (ts_ms, sbp, dbp) of the sessions, in time order (sparse:
-    one every 3-15 min), typed ones included: they are readings too."""
-    c = readings.c
-    stmt = (
-        select(c.session_id, c.ts_ms, c.sbp, c.dbp)
-        .where(
-            c.session_id.in_(list(session_ids)),
-            and_(c.sbp.is_not(None), c.dbp.is_not(None)),
-        )
-        .order_by(c.session_id, c.ts_ms, c.id)
-    )
-    out: dict[int, list[tuple[int, float, float]]] = {}
-    for sid, ts, sbp, dbp in (await db.execute(stmt)).all():
-        out.setdefault(int(sid), []).append((int(ts), float(sbp), float(dbp)))
-    return out
-
-
 async def rems_form(db: AsyncSession, session_id: int) -> RemsForm | None:
     return await db.get(RemsForm, session_id)
 
@@ -144,21 +124,6 @@ async def rems_form(db: AsyncSession, session_id: int) -> RemsForm | None:
 async def rems_forms(db: AsyncSession, session_ids: Iterable[int]) -> dict[int, RemsForm]:
     stmt = select(RemsForm).where(RemsForm.session_id.in_(list(session_ids)))
     return {f.session_id: f for f in (await db.execute(stmt)).scalars()}
-
-
-async def session_readings(
-    db: AsyncSession, session_id: int
-) -> tuple[list[int], list[tuple[float | None, ...]]]:
-    """Every stored sample of a session in time order: ts_ms and the metric columns."""
-    c = readings.c
-    rows = (
-        await db.execute(
-            select(c.ts_ms, c.hr, c.sbp, c.dbp, c.map, c.spo2, c.rr)
-            .where(c.session_id == session_id)
-            .order_by(c.ts_ms, c.id)
-        )
-    ).all()
-    return [int(r[0]) for r in rows], [tuple(r[1:]) for r in rows]
 
 
 async def audit_of(
@@ -183,16 +148,3 @@ async def dosed_sessions(db: AsyncSession, protocol: str, since: datetime) -> Se
         .order_by(Session.first_dose_at)
     )
     return (await db.execute(stmt)).scalars().all()
-
-
-async def extremes(db: AsyncSession, session_id: int, since_ms: int) -> dict[str, float | None]:
-    """Peak SBP, DBP and HR and the lowest SpO2 of a session from `since_ms` on."""
-    c = readings.c
-    row = (
-        await db.execute(
-            select(func.max(c.sbp), func.max(c.dbp), func.max(c.hr), func.min(c.spo2)).where(
-                c.session_id == session_id, c.ts_ms >= since_ms
-            )
-        )
-    ).one()
-    return dict(zip(("sbp", "dbp", "hr", "spo2"), row, strict=True))

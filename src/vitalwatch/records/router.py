@@ -214,7 +214,7 @@ async def forms_due(db: DbSession, ctx: Ctx, claims: Staff) -> list[FormDue]:
 
 
 @router.get("/api/v1/patients/{patient_id}/series", response_model=SeriesOut, tags=["patients"])
-async def patient_series(patient_id: PathId, db: DbSession, claims: Staff) -> SeriesOut:
+async def patient_series(patient_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> SeriesOut:
     """Every session of a patient: baseline, peaks, lowest SpO2 and MOAA/S, alarms,
     time to discharge readiness and dose."""
-    return await series.of_patient(db, patient_id)
+    return await series.of_patient(db, ctx.latest, ctx.settings.tz, patient_id)

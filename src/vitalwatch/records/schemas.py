@@ -163,8 +163,10 @@ class ReadinessOut(BaseModel):
     last_moass: int | None = None
     last_moass_at: datetime | None = None
     stable: bool = False
+    #: start of the last uninterrupted stretch in which `stable` held (kept at sign-off)
     stable_at: datetime | None = None
     ready: bool = False
+    #: start of the last uninterrupted stretch in which `ready` held (kept at sign-off)
     first_ready_at: datetime | None = None
     reasons: list[str] = Field(default_factory=list)
     observation_due: bool = False
@@ -173,6 +175,11 @@ class ReadinessOut(BaseModel):
     signed_off_by: str | None = None
     left_with: str | None = None
     override_reason: str | None = None
+    #: the newest BP is older than the profile's `bp_max_age_min`: not blocking,
+    #: the sign-off asks about it (`bp_overdue_answer`)
+    bp_overdue: bool = False
+    last_bp_at: datetime | None = None
+    bp_overdue_answer: str | None = None
 
 
 class SignOffIn(BaseModel):
@@ -185,6 +192,13 @@ class SignOffIn(BaseModel):
         min_length=3,
         max_length=1000,
         description="Required to sign off while the criteria are not met",
+    )
+    bp_overdue_answer: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=500,
+        description="Required when the newest BP is older than the profile's bp_max_age_min: "
+        "why no newer BP (e.g. 'stable, BP at 10:40 near baseline, cuff removed')",
     )
 
 
@@ -245,8 +259,9 @@ class SeriesSession(BaseModel):
     started_at: datetime
     first_dose_at: datetime | None
     status: str
-    dose_mg: float | None
-    dose: str | None
+    dose_mg: float | None  # the session's total
+    dose_parts_mg: list[float] = Field(default_factory=list)  # each dose given, in order
+    dose: str | None  # the total with its parts: "esketamine 3 x 28 mg = 84 mg"
     baseline_sbp: float | None
     baseline_dbp: float | None
     baseline_hr: float | None
@@ -256,8 +271,10 @@ class SeriesSession(BaseModel):
     lowest_spo2: float | None
     lowest_moass: int | None
     alarms: dict[str, int]  # priority -> how many
-    ready_min: int | None  # minutes from the dose until every criterion first held
-    stable_min: int | None  # ... until the criteria other than time first held
+    #: minutes from the first dose to the start of the last stretch in which every
+    #: criterion held (records/readiness.py; as kept at the sign-off)
+    ready_min: int | None
+    stable_min: int | None  # ... the criteria other than the observation time
     signed_off_at: datetime | None
 
 

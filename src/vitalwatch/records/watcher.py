@@ -1,8 +1,8 @@
 """The records check, every `records_check_s` seconds, for the sessions this
-process evaluates: first moments of readiness recorded, a `session` event when
-readiness changes, observation reminders, and the newest MOAA/S handed to the
-alarm engine again (so a lost hand-over or a restart delays it by seconds at
-most, never loses it)."""
+process evaluates: a `session` event when readiness changes (its moments are
+read from the record, records/stretch.py), observation reminders, and the
+newest MOAA/S handed to the alarm engine again (so a lost hand-over or a
+restart delays it by seconds at most, never loses it)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import unit_of_work
 from vitalwatch.logging import get_logger
-from vitalwatch.records import discharge, readiness, repository
+from vitalwatch.records import readiness, repository
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ReadinessOut
 from vitalwatch.sessions import repository as sessions_repo
@@ -78,16 +78,9 @@ class RecordsWatcher:
                 return
             await latest.ensure_loaded(db, ids)
             states = await readiness.compute(db, latest, tz, sessions)
-            rows = await repository.readiness_rows(db, ids)
             changed = []
             for s in sessions:
                 r = states[s.id]
-                row = rows.get(s.id)
-                if (r.stable and (row is None or row.stable_at is None)) or (
-                    r.ready and (row is None or row.first_ready_at is None)
-                ):
-                    discharge.note_first_met(await discharge.row_for(db, s.id), r, s)
-                    r = (await readiness.compute(db, latest, tz, [s]))[s.id]
                 if self._shown.get(s.id) != _fingerprint(r):
                     self._shown[s.id] = _fingerprint(r)
                     changed.append(s)

@@ -136,10 +136,16 @@ def nobody_measuring(
 
 
 def bp_overdue(
-    clock: SessionClock, profile: ProtocolProfile, started_at: float, now: float
+    clock: SessionClock,
+    profile: ProtocolProfile,
+    started_at: float,
+    first_dose_at: float | None,
+    now: float,
 ) -> bool:
+    """No BP for the interval of the phase the session is in (vitals.py), plus 60 s:
+    a reminder, never a reason to hold a patient (records/readiness.py)."""
     ref = started_at if math.isnan(clock.bp_received) else clock.bp_received
-    return now - ref > profile.cuff_interval_s + BP_OVERDUE_GRACE_S
+    return now - ref > profile.bp_interval_at(first_dose_at, now) + BP_OVERDUE_GRACE_S
 
 
 def bp_check_missing(
@@ -213,11 +219,13 @@ def judge(
         ),
         (
             "bp_overdue",
-            bool(devices) and bp_overdue(clock, profile, cfg.started_at, now),
+            bool(devices) and bp_overdue(clock, profile, cfg.started_at, cfg.first_dose_at, now),
             "low",
             "sbp",
             "technical",
-            f"BP measurement overdue (none for over {profile.cuff_interval_s // 60 + 1} min)",
+            f"BP measurement overdue (none for over "
+            f"{profile.bp_interval_at(cfg.first_dose_at, now) // 60 + 1} min, "
+            f"{profile.bp_phase_at(cfg.first_dose_at, now)})",
         ),
         (
             "bp_check_due",

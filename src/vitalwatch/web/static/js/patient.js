@@ -7,6 +7,19 @@ import { $, pathId, startPage } from "./page.js";
 const id = pathId(1);
 const n = (v) => (v === null || v === undefined ? "–" : Math.round(v));
 
+//: each line with its own dash and marker, so the legend reads in black-and-white print
+const LINES = [["baseline_sbp", "Baseline SBP (mmHg)", "#888", [2, 3]], ["peak_sbp", "Peak SBP (mmHg)", "#bc4c00", []],
+  ["peak_dbp", "Peak DBP (mmHg)", "#e08040", [8, 4]], ["peak_hr", "Peak HR (/min)", "#1a7f37", [4, 2, 1, 2]],
+  ["lowest_spo2", "Lowest SpO2 (%)", "#0969da", [1, 2]]];
+
+function legend() {
+  // an SVG swatch per line (printed: browsers drop the coloured backgrounds uPlot uses)
+  const swatch = (stroke, dash) => `<svg width="34" height="10" aria-hidden="true"><line x1="1" y1="5" x2="33" y2="5"
+    stroke="${stroke}" stroke-width="2" stroke-dasharray="${dash.join(" ")}"/><circle cx="17" cy="5" r="3" fill="${stroke}"/></svg>`;
+  $("#pt-legend").innerHTML = LINES.map(([, label, stroke, dash]) => `<li>${swatch(stroke, dash)} ${esc(label)}</li>`).join("")
+    + "<li>Each point: one session, after its first dose; peaks from the readings in force (struck readings left out)</li>";
+}
+
 function chart(sessions) {
   const dosed = sessions.filter((s) => s.first_dose_at);
   const holder = $("#pt-chart");
@@ -16,11 +29,10 @@ function chart(sessions) {
   const col = (k) => dosed.map((s) => s[k]);
   const opts = {
     width: Math.min(1100, holder.clientWidth || 900), height: 260, scales: { x: { time: true } },
-    series: [{}, ...[["baseline_sbp", "Baseline SBP", "#888"], ["peak_sbp", "Peak SBP", "#bc4c00"],
-      ["peak_dbp", "Peak DBP", "#e08040"], ["peak_hr", "Peak HR", "#1a7f37"], ["lowest_spo2", "Lowest SpO2", "#0969da"]]
-      .map(([, label, stroke]) => ({ label, stroke, width: 1.5, points: { show: true, size: 6 } }))],
+    legend: { show: false },
+    series: [{}, ...LINES.map(([, label, stroke, dash]) => ({ label, stroke, dash, width: 1.5, points: { show: true, size: 6 } }))],
   };
-  const data = [x, col("baseline_sbp"), col("peak_sbp"), col("peak_dbp"), col("peak_hr"), col("lowest_spo2")];
+  const data = [x, ...LINES.map(([key]) => col(key))];
   new window.uPlot(opts, data, holder);
 }
 
@@ -36,8 +48,9 @@ startPage(async () => {
     return `<tr><td>${when}</td><td>${esc(PROTOCOLS[s.protocol] || s.protocol)}</td><td>${esc(s.dose || "")}</td>
       <td>${n(s.baseline_sbp)}/${n(s.baseline_dbp)} · ${n(s.baseline_hr)}</td><td>${n(s.peak_sbp)}/${n(s.peak_dbp)}</td>
       <td>${n(s.peak_hr)}</td><td>${n(s.lowest_spo2)}</td><td>${s.lowest_moass ?? "–"}</td><td>${esc(alarms)}</td>
-      <td>${s.ready_min != null ? `${s.ready_min} min` : "–"}${s.stable_min != null ? ` (stable ${s.stable_min} min)` : ""}</td>
+      <td>${s.stable_min != null ? `${s.stable_min} min` : "not reached"}${s.ready_min != null ? ` (all criteria ${s.ready_min} min)` : ""}</td>
       <td><a href="/sessions/${s.session_id}/record">Record</a> · <a href="/sessions/${s.session_id}/report">Report</a></td></tr>`;
   }).join("") || "<tr><td colspan='11' class='muted'>No sessions</td></tr>";
   chart(body.sessions);
+  legend();
 });

@@ -86,12 +86,15 @@ function renderReadiness() {
     crit(r.sedation_ok, `MOAA/S 5${r.last_moass != null ? ` (last ${r.last_moass} at ${time(r.last_moass_at)})` : ""}`),
   ].join("") : "";
   const firsts = [r.stable_at ? `Clinically ready (without the observation time) at ${time(r.stable_at)}` : "",
-    r.first_ready_at ? `All criteria first met at ${time(r.first_ready_at)}` : ""].filter(Boolean).join(" · ");
+    r.first_ready_at ? `All criteria met without a break from ${time(r.first_ready_at)}` : ""].filter(Boolean).join(" · ");
   $("#readiness").innerHTML = `${banner}<ul class="criteria">${items}</ul>
     ${r.reasons.length && !r.signed_off_at ? `<p class="muted">${esc(r.reasons.join("; "))}</p>` : ""}
     ${firsts ? `<p>${esc(firsts)}</p>` : ""}${r.override_reason ? `<p class="flagged">Signed off before ready: ${esc(r.override_reason)}</p>` : ""}`;
   $("#signoff-form").hidden = Boolean(r.signed_off_at);
   $("#signoff-override").hidden = r.ready;
+  $("#signoff-bp").hidden = !r.bp_overdue || Boolean(r.signed_off_at);
+  $("#signoff-bp-question").textContent = r.bp_overdue
+    ? `The newest BP was at ${time(r.last_bp_at)}: take one, or say why none is needed` : "";
   $("#obs-due").hidden = !r.observation_due;
   $("#obs-due").textContent = r.observation_due ? "Observation due" : "";
 }
@@ -162,7 +165,8 @@ function wire() {
     ev.preventDefault();
     const f = ev.target;
     const body = { left_with: f.left_with.value, note: f.note.value || undefined,
-      override_reason: session.readiness.ready ? undefined : (f.override_reason.value || undefined) };
+      override_reason: session.readiness.ready ? undefined : (f.override_reason.value || undefined),
+      bp_overdue_answer: session.readiness.bp_overdue ? (f.bp_overdue_answer.value || undefined) : undefined };
     send("#signoff-error", () => api(`/api/v1/sessions/${id}/discharge`, { method: "POST", body }));
   });
   $("#rec-links").addEventListener("click", (ev) => {
