@@ -16,6 +16,7 @@ from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFo
 from vitalwatch.records.models import ChecklistEntry
 from vitalwatch.records.profiles import Profiles, entered_at
 from vitalwatch.records.schemas import (
+    MEDICATIONS_ITEM,
     BpValue,
     ChecklistAnswer,
     ChecklistItemDef,
@@ -101,6 +102,7 @@ def items_out(
                 reason=entry.reason if entry else None,
                 note=entry.note if entry else None,
                 bp=bp if item.kind == "bp_gate" else None,
+                medications=entry.medications if entry else None,
                 by=entry.by_name if entry else None,
                 at=entry.at if entry else None,
             )
@@ -175,6 +177,12 @@ async def answer(
         if body.decision is not None:
             raise RecordInvalid(("body", "decision"), "only the BP gate takes a decision")
         entry.done = body.done
+    if body.medications is not None:
+        if key != MEDICATIONS_ITEM:
+            raise RecordInvalid(
+                ("body", "medications"), f"only the {MEDICATIONS_ITEM} item takes medications"
+            )
+        entry.medications = {str(k): v for k, v in body.medications.items()}
     entry.note = body.note
     entry.by_name = actor.name
     entry.at = utcnow()

@@ -12,6 +12,7 @@ from vitalwatch.audit.models import AuditEntry
 from vitalwatch.readings.models import readings
 from vitalwatch.records.models import (
     ChecklistEntry,
+    ClinicProfile,
     Observation,
     RecordProfile,
     RemsForm,
@@ -196,3 +197,34 @@ async def extremes(db: AsyncSession, session_id: int, since_ms: int) -> dict[str
         )
     ).one()
     return dict(zip(("sbp", "dbp", "hr", "spo2"), row, strict=True))
+
+
+async def clinic_profile(db: AsyncSession) -> ClinicProfile | None:
+    return await db.get(ClinicProfile, 1)
+
+
+async def last_values(
+    db: AsyncSession, session_id: int, until_ms: int, since_ms: int
+) -> dict[str, tuple[int, float]]:
+    """The newest stored value of each metric in [since_ms, until_ms] (ts_ms, value),
+    the metrics without one left out: what "vital signs acceptable" judges."""
+    c = readings.c
+    out: dict[str, tuple[int, float]] = {}
+    for metric in ("hr", "sbp", "dbp", "spo2", "rr"):
+        col = c[metric]
+        row = (
+            await db.execute(
+                select(c.ts_ms, col)
+                .where(
+                    c.session_id == session_id,
+                    c.ts_ms <= until_ms,
+                    c.ts_ms >= since_ms,
+                    col.is_not(None),
+                )
+                .order_by(c.ts_ms.desc(), c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is not None:
+            out[metric] = (int(row[0]), float(row[1]))
+    return out

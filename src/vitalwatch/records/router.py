@@ -15,6 +15,7 @@ from vitalwatch.ids import PathId
 from vitalwatch.overview.deps import Parts
 from vitalwatch.records import (
     checklist,
+    clinic,
     discharge,
     doses,
     observations,
@@ -29,6 +30,8 @@ from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.schemas import (
     ChecklistAnswer,
     ChecklistOut,
+    ClinicIn,
+    ClinicOut,
     FormDue,
     InfusionStop,
     ObservationField,
@@ -72,6 +75,19 @@ async def put_profile(
 ) -> RecordProfileOut:
     """A new version for sessions started from now on (audited with old and new)."""
     return await profiles.save(db, protocol, body, actor_of(claims))
+
+
+@router.get("/api/v1/clinic", response_model=ClinicOut)
+async def get_clinic(db: DbSession, ctx: Ctx, claims: Staff) -> ClinicOut:
+    """The healthcare setting the records name (REMS form, report), and its time zone."""
+    return await clinic.get(db, ctx.settings.tz)
+
+
+@router.put("/api/v1/clinic", response_model=ClinicOut)
+async def put_clinic(body: ClinicIn, db: DbSession, ctx: Ctx, claims: Admin) -> ClinicOut:
+    """Replace the clinic's profile (audited with old and new); the time zone is
+    the service's setting VITALWATCH_CLINIC_TIMEZONE."""
+    return await clinic.save(db, body, actor_of(claims), ctx.settings.tz)
 
 
 @router.get(f"{SESSION}/checklist", response_model=ChecklistOut, responses=_E)
