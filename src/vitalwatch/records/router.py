@@ -204,6 +204,26 @@ async def get_rems_form(session_id: PathId, db: DbSession, ctx: Ctx, claims: Sta
     return await rems.get(db, built)
 
 
+@router.get(
+    f"{SESSION}/rems-form.pdf",
+    response_class=Response,
+    responses={**_E, 200: {"content": {"application/pdf": {}}}},
+)
+async def rems_form_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> Response:
+    """The form as a PDF: the program's fields in its order, answers, sources, status."""
+    from vitalwatch.records import rems_pdf  # fpdf2 on first use, as the report
+
+    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
+    return Response(
+        rems_pdf.render(await rems.get(db, built), built),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="session-{session_id}-rems-form.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @router.put(f"{SESSION}/rems-form", response_model=RemsFormOut, responses=_E)
 async def save_rems_form(
     session_id: PathId, body: RemsAnswers, db: DbSession, ctx: Ctx, claims: Staff

@@ -26,12 +26,27 @@ function renderHead() {
   $("#rec-links").innerHTML = links.join("");
 }
 
+// the medications the REMS form asks about, answered on the checklist item
+const MEDICATIONS = [["benzodiazepines", "Benzodiazepines"], ["sedative_hypnotics", "Non-benzodiazepine sedative hypnotics"],
+  ["psychostimulants", "Psychostimulants"], ["maois", "MAOIs"]];
+
+function medications(i) {
+  const given = i.medications || {};
+  const dis = session.status !== "active" ? "disabled" : "";
+  return `<div class="row meds" data-meds="${esc(i.key)}">${MEDICATIONS.map(([key, label]) => {
+    const v = key in given ? (given[key] ? "yes" : "no") : "";
+    return `<label>${esc(label)} <select data-med="${key}" ${dis}><option value="">not asked</option>
+      <option value="yes" ${v === "yes" ? "selected" : ""}>taking</option><option value="no" ${v === "no" ? "selected" : ""}>not taking</option></select></label>`;
+  }).join("")}</div>`;
+}
+
 function renderChecklist() {
   $("#checklist").innerHTML = checklist.items.map((i) => {
     const by = i.by ? `<span class="by">${esc(i.by)} at ${time(i.at)}</span>` : "";
     if (i.kind === "check") {
       return `<li class="${i.satisfied ? "ok" : ""}"><label class="item"><input type="checkbox" data-key="${esc(i.key)}" ${i.done ? "checked" : ""}
-        ${session.status !== "active" ? "disabled" : ""}> ${esc(i.label)}</label>${by}</li>`;
+        ${session.status !== "active" ? "disabled" : ""}> ${esc(i.label)}</label>${by}
+        ${i.key === "concomitant_medications" ? medications(i) : ""}</li>`;
     }
     const decide = i.satisfied || !i.bp || session.status !== "active" ? "" : `<form class="row gate" data-gate="${esc(i.key)}">
       <label>Decision <select name="decision"><option value="proceed">Proceed with dosing</option><option value="defer">Defer dosing</option></select></label>
@@ -121,6 +136,13 @@ function wire() {
   $("#checklist").addEventListener("change", (ev) => {
     const box = ev.target.closest("input[data-key]");
     if (box) send("#checklist-error", () => api(`/api/v1/sessions/${id}/checklist/${box.dataset.key}`, { method: "PUT", body: { done: box.checked } }));
+    const meds = ev.target.closest("[data-meds]");
+    if (meds) {
+      const item = checklist.items.find((i) => i.key === meds.dataset.meds);
+      const answered = {};
+      for (const sel of meds.querySelectorAll("select[data-med]")) if (sel.value) answered[sel.dataset.med] = sel.value === "yes";
+      send("#checklist-error", () => api(`/api/v1/sessions/${id}/checklist/${item.key}`, { method: "PUT", body: { done: item.done, medications: answered } }));
+    }
   });
   $("#checklist").addEventListener("submit", (ev) => {
     ev.preventDefault();
