@@ -253,3 +253,25 @@ async def test_form_only_for_dosed_esketamine(api: Api) -> None:
     assert (
         await api.http.get(f"/api/v1/sessions/{es['id']}/rems-form", headers=h)
     ).status_code == 409
+
+
+async def test_defect_form_lacks_the_programs_fields(api: Api) -> None:
+    """Issue 25, defect 4, through the form's endpoint as it was: one "Patient
+    name", a login handle for the provider, no setting, "unknown" medications,
+    vitals acceptable pre-filled from BP alone."""
+    _, session, _ = await dosed_session(
+        api, patient={"ref": "MRN-REMS-D4", "display_name": "Ann Bell", "sex": "female"}
+    )
+    sid, h = session["id"], await api.auth()
+    form = (await api.http.get(f"/api/v1/sessions/{sid}/rems-form", headers=h)).json()
+    keys = [f["key"] for f in form["fields"]]
+    assert "patient_name" not in keys and "monitoring_provider" not in keys
+    for key in ("patient_first_name", "patient_sex", "provider_phone", "setting_zip"):
+        assert key in keys, key
+    assert _field(form, "patient_sex")["value"] == "Female"
+    meds = [f for f in form["fields"] if f["key"].startswith("med_")]
+    assert len(meds) == 4 and all(f["options"] == ["yes", "no"] and f["gap"] for f in meds)
+    before = _field(form, "vitals_ok_before")
+    assert before["value"] is None and before["suggestion"] == "yes"
+    assert "HR" in before["suggestion_basis"] and "SpO2" in before["suggestion_basis"]
+    assert form["time_zone"] == "UTC"

@@ -157,3 +157,42 @@ async def test_report_of_an_undosed_session(api: Api) -> None:
     assert r.status_code == 200
     text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages)
     assert "No dose recorded." in text and "No observations recorded." in text
+
+
+async def test_defect_report_misses_what_a_chart_needs(api: Api) -> None:
+    """Issue 25, defect 5, through the endpoints that existed: a dose in parts has
+    no total and no giver, the note and the discharge note are nowhere, an
+    acknowledgement has no clock time, a page names no zone and no page count."""
+    _, session, t0 = await dosed_session(api, dose={"amount": 28, "lot_number": "LOT-9"})
+    sid, h = session["id"], await api.auth()
+    for minutes in (5, 10):
+        r = await api.http.post(
+            f"/api/v1/sessions/{sid}/events",
+            json={
+                "kind": "dose",
+                "ts": iso(t0 + timedelta(minutes=minutes)),
+                "dose": {"amount": 28},
+            },
+            headers=h,
+        )
+        assert r.status_code == 201, r.text
+    await api.http.post(
+        f"/api/v1/sessions/{sid}/events", json={"kind": "note", "detail": "Dozing"}, headers=h
+    )
+    await observe(api, sid, moass=5)
+    r = await api.http.post(
+        f"/api/v1/sessions/{sid}/discharge",
+        json={"left_with": "Friend", "note": "Steady on her feet", "override_reason": "reviewed"},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    html = (await api.http.get(f"/api/v1/sessions/{sid}/report", headers=h)).text
+    pdf = (await api.http.get(f"/api/v1/sessions/{sid}/report.pdf", headers=h)).content
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+    body = " ".join(" ".join(pages).split())
+    for text in (html, body):
+        assert "Session total: 3 x 28 mg = 84 mg" in text
+        assert "Dozing" in text and "Steady on her feet" in text
+        assert "Given by" in text
+    assert f"times in UTC - page 1 of {len(pages)}" in pages[0]
+    assert f"page {len(pages)} of {len(pages)}" in pages[-1]
