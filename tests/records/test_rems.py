@@ -102,6 +102,20 @@ async def test_form_prefilled_gaps_completed_and_marked_submitted(
         headers=h,
     )
     assert bad.status_code == 422 and "concomitant_medications" in bad.text
+    # sent alone, the medications leave the tick as it was
+    r = await api.http.put(
+        f"/api/v1/sessions/{sid}/checklist/concomitant_medications",
+        json={
+            "medications": {
+                "benzodiazepines": True,
+                "sedative_hypnotics": False,
+                "psychostimulants": False,
+            }
+        },
+        headers=h,
+    )
+    item = next(i for i in r.json()["items"] if i["key"] == "concomitant_medications")
+    assert item["done"] is True and item["medications"]["benzodiazepines"] is True
     await observe(api, sid, moass=4, dissociation="mild")
     await observe(api, sid, moass=5, dissociation="none", respiratory_depression=False)
     r = await api.http.post(
@@ -233,6 +247,8 @@ async def test_form_prefilled_gaps_completed_and_marked_submitted(
         assert found >= 0, (word, body[at : at + 300])
         at = found + len(word)
     assert "limits 0-140/0-90" in body
+    assert "from the record: checklist, Sam Patel, RN at" in body
+    assert "from the record: clinic profile" in body
     for n, page in enumerate(pages, start=1):
         assert f"times in UTC - page {n} of {len(pages)}" in page
     document = pypdfium2.PdfDocument(pdf.content)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,7 @@ CHART = (
     "moderate (CADSS 20)",
     "athlete, resting HR high",
     "RR probe reads talking as apnoea",
+    "rr.high 24 -> off",
     "Asked for water; sister waiting outside",
     "Walked out steadily, leaflet given",
     "audio paused 60 s by Sam Patel, RN",
@@ -118,8 +120,9 @@ async def test_report_html_and_pdf_carry_what_a_chart_needs(api: Api, tmp_path: 
     h = await api.auth()
     html = await api.http.get(f"/api/v1/sessions/{sid}/report", headers=h)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
-    text = html.text.replace("&#39;", "'")
-    for expected in (*CHART, "hr.high 120 -&gt; 125", "<svg", "times in UTC"):
+    assert "<script" not in html.text and "hr.high 120 -&gt; 125" in html.text  # escaped
+    text = unescape(html.text)
+    for expected in (*CHART, "hr.high 120 -> 125", "<svg", "times in UTC"):
         assert expected in text, expected
     assert "<script" not in text
     # the acknowledgement's clock time and who, not only "42 s"

@@ -172,18 +172,20 @@ async def answer(
         entry.bp_sbp, entry.bp_dbp = bp.sbp, bp.dbp
         entry.done = body.decision == "proceed"
     else:
-        if body.done is None:
-            raise RecordInvalid(("body", "done"), "send done: true or false")
-        if body.decision is not None:
-            raise RecordInvalid(("body", "decision"), "only the BP gate takes a decision")
-        entry.done = body.done
-    if body.medications is not None:
-        if key != MEDICATIONS_ITEM:
+        if body.medications is not None and key != MEDICATIONS_ITEM:
             raise RecordInvalid(
                 ("body", "medications"), f"only the {MEDICATIONS_ITEM} item takes medications"
             )
-        entry.medications = {str(k): v for k, v in body.medications.items()}
-    entry.note = body.note
+        if body.done is None and body.medications is None:
+            raise RecordInvalid(("body", "done"), "send done: true or false")
+        if body.decision is not None:
+            raise RecordInvalid(("body", "decision"), "only the BP gate takes a decision")
+        if body.medications is not None:  # alone: the tick and its note stay as they are
+            entry.medications = {str(k): v for k, v in body.medications.items()}
+        if body.done is not None:
+            entry.done = body.done
+    if item.kind == "bp_gate" or body.done is not None:
+        entry.note = body.note
     entry.by_name = actor.name
     entry.at = utcnow()
     db.add(entry)

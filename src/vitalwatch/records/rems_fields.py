@@ -187,7 +187,15 @@ def _judge(
     ]
     for metric in ("hr", "spo2", "rr"):
         lo, hi = limits[metric]
-        bounds = "-".join((num(lo) if lo is not None else "", num(hi) if hi is not None else ""))
+        bounds = (
+            f"{num(lo)}-{num(hi)}"
+            if lo is not None and hi is not None
+            else f"at least {num(lo)}"
+            if lo is not None
+            else f"at most {num(hi)}"
+            if hi is not None
+            else "none"
+        )
         if metric not in values:
             parts.append(f"no {_LABELS[metric]} reading")
             continue

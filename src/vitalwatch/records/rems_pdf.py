@@ -20,10 +20,12 @@ def _answer(f: RemsField) -> str:
 
 def _basis(f: RemsField) -> str:
     notes = []
-    if f.source and not f.answered:
+    if f.source and f.value == f.prefilled:
         notes.append(f"from the record: {f.source}")
-    elif f.answered and f.source:
-        notes.append("answered by staff")
+    elif f.source:
+        notes.append(f"entered by staff; the record said {f.prefilled} ({f.source})")
+    elif f.answered:
+        notes.append("entered by staff")
     if f.suggestion:
         notes.append(f"computed: {f.suggestion} ({f.suggestion_basis})")
     return "; ".join(notes)

@@ -114,7 +114,8 @@ class Report:
 def _changes(detail: dict[str, Any] | None) -> list[str]:
     patch, old = (detail or {}).get("patch") or {}, (detail or {}).get("old") or {}
     return [
-        f"{metric}.{name} {num(old.get(metric, {}).get(name))} -> {num(value)}"
+        f"{metric}.{name} {num(old.get(metric, {}).get(name)) or 'off'} -> "
+        f"{'off' if value is None else num(value)}"
         for metric, fields in patch.items()
         for name, value in (fields or {}).items()
     ]

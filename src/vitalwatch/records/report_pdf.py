@@ -168,7 +168,7 @@ def render(r: Report) -> bytes:
     sign = report_tables.signature(r)
     table(
         pdf,
-        ["", ""],
+        ["Discharge", "As recorded"],
         [[k, v] for k, v in sign],
         (45, 145),
         [k == "Decision" and bool(q.override_reason) for k, _ in sign],

@@ -30,8 +30,11 @@ function renderHead() {
 const MEDICATIONS = [["benzodiazepines", "Benzodiazepines"], ["sedative_hypnotics", "Non-benzodiazepine sedative hypnotics"],
   ["psychostimulants", "Psychostimulants"], ["maois", "MAOIs"]];
 
+let medsSaving = Promise.resolve();
+let medsAnswers = null; // this page's answers once it has given one
+
 function medications(i) {
-  const given = i.medications || {};
+  const given = medsAnswers ?? i.medications ?? {};
   const dis = session.status !== "active" ? "disabled" : "";
   return `<div class="row meds" data-meds="${esc(i.key)}">${MEDICATIONS.map(([key, label]) => {
     const v = key in given ? (given[key] ? "yes" : "no") : "";
@@ -136,12 +139,17 @@ function wire() {
   $("#checklist").addEventListener("change", (ev) => {
     const box = ev.target.closest("input[data-key]");
     if (box) send("#checklist-error", () => api(`/api/v1/sessions/${id}/checklist/${box.dataset.key}`, { method: "PUT", body: { done: box.checked } }));
-    const meds = ev.target.closest("[data-meds]");
-    if (meds) {
-      const item = checklist.items.find((i) => i.key === meds.dataset.meds);
-      const answered = {};
-      for (const sel of meds.querySelectorAll("select[data-med]")) if (sel.value) answered[sel.dataset.med] = sel.value === "yes";
-      send("#checklist-error", () => api(`/api/v1/sessions/${id}/checklist/${item.key}`, { method: "PUT", body: { done: item.done, medications: answered } }));
+    const sel = ev.target.closest("select[data-med]");
+    if (sel) {
+      const item = checklist.items.find((i) => i.key === sel.closest("[data-meds]").dataset.meds);
+      // the answers as this page knows them: a refresh that lands between two choices
+      // must not take back the earlier one
+      medsAnswers = { ...(medsAnswers ?? item.medications ?? {}) };
+      if (sel.value) medsAnswers[sel.dataset.med] = sel.value === "yes"; else delete medsAnswers[sel.dataset.med];
+      const body = { medications: { ...medsAnswers } };  // the tick stays as it is
+      // one save after the other, in the order chosen
+      medsSaving = medsSaving.then(() => send("#checklist-error", () =>
+        api(`/api/v1/sessions/${id}/checklist/${item.key}`, { method: "PUT", body })));
     }
   });
   $("#checklist").addEventListener("submit", (ev) => {

@@ -20,6 +20,15 @@ function input(f, closed) {
   return `<input name="${f.key}" type="${type}" value="${esc(v)}" ${dis} ${type === "number" ? 'min="0" step="1"' : ""}>`;
 }
 
+// where the value comes from: the record (and what it said when staff changed it)
+function source(f) {
+  if (!f.source) return "";
+  const text = f.value === f.prefilled || !f.answered
+    ? `from the record: ${f.source}`
+    : `entered by staff; the record said ${f.prefilled} (${f.source})`;
+  return `<div class="rems-source">${esc(text)}</div>`;
+}
+
 function render() {
   const closed = form.status === "submitted";
   const status = closed
@@ -37,7 +46,7 @@ function render() {
     ${s.fields.map((f) => `<div class="rems-field ${f.gap ? "gap" : ""}" ${f.needed ? "" : "hidden"} data-field="${f.key}">
       <label class="rems-label" for="f-${f.key}">${esc(f.label)}${f.required ? "" : ' <span class="muted">(optional)</span>'}</label>
       <div>${input(f, closed).replace(`name="${f.key}"`, `name="${f.key}" id="f-${f.key}"`)}
-      ${f.source ? `<div class="rems-source">${f.answered ? "answered; the record said" : "from the record"}: ${esc(f.source)}</div>` : ""}
+      ${source(f)}
       ${f.suggestion ? `<div class="rems-suggestion" data-testid="suggest-${f.key}">Computed suggestion: <strong>${esc(f.suggestion)}</strong> (${esc(f.suggestion_basis)}). The clinician answers.</div>` : ""}</div></div>`).join("")}</section>`).join("");
   $("#rems-alarms").innerHTML = form.alarms.map((a) => `<li>${esc(a)}</li>`).join("") || "<li>No alarms</li>";
   $("#rems-save").hidden = closed;
