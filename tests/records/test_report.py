@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,17 @@ import pypdfium2
 
 from tests.records.profiles import clinic_and_staff
 from tests.support import Api, dosed_session, iso, now_utc, observe, samples
+
+
+async def _two_more_parts(api: Api, sid: int, t0: datetime, dose: dict[str, Any]) -> None:
+    """The second and third part of a dose given in three, 5 and 10 min after the first."""
+    for minutes in (5, 10):
+        r = await api.http.post(
+            f"/api/v1/sessions/{sid}/events",
+            json={"kind": "dose", "ts": iso(t0 + timedelta(minutes=minutes)), "dose": dose},
+            headers=await api.auth(),
+        )
+        assert r.status_code == 201, r.text
 
 
 async def _documented_session(api: Api) -> tuple[dict[str, Any], int]:
@@ -32,17 +43,7 @@ async def _documented_session(api: Api) -> tuple[dict[str, Any], int]:
         dose={"amount": 28, "lot_number": "LOT-1"},
     )
     sid, h = session["id"], await api.auth()
-    for minutes in (5, 10):
-        r = await api.http.post(
-            f"/api/v1/sessions/{sid}/events",
-            json={
-                "kind": "dose",
-                "ts": iso(t0 + timedelta(minutes=minutes)),
-                "dose": {"amount": 28, "lot_number": "LOT-1"},
-            },
-            headers=h,
-        )
-        assert r.status_code == 201, r.text
+    await _two_more_parts(api, sid, t0, {"amount": 28, "lot_number": "LOT-1"})
     start = now_utc() - timedelta(seconds=40)
     spike = samples(start, 15, seq0=20000, hr=150) + samples(
         start + timedelta(seconds=15), 20, seq0=20100, hr=75
@@ -168,17 +169,7 @@ async def test_defect_report_misses_what_a_chart_needs(api: Api) -> None:
     acknowledgement has no clock time, a page names no zone and no page count."""
     _, session, t0 = await dosed_session(api, dose={"amount": 28, "lot_number": "LOT-9"})
     sid, h = session["id"], await api.auth()
-    for minutes in (5, 10):
-        r = await api.http.post(
-            f"/api/v1/sessions/{sid}/events",
-            json={
-                "kind": "dose",
-                "ts": iso(t0 + timedelta(minutes=minutes)),
-                "dose": {"amount": 28},
-            },
-            headers=h,
-        )
-        assert r.status_code == 201, r.text
+    await _two_more_parts(api, sid, t0, {"amount": 28})
     await api.http.post(
         f"/api/v1/sessions/{sid}/events", json={"kind": "note", "detail": "Dozing"}, headers=h
     )
