@@ -145,7 +145,9 @@ async function loadClinic() {
   for (const n of CLINIC) f[n].value = c[n] || "";
   f.vitals_interval_min.value = c.vitals_interval_min;
   $("#clinic-zone").textContent = c.time_zone;
-  $("#clinic-updated").textContent = c.updated_at ? `Last saved by ${c.updated_by} (${when(c.updated_at)})` : "Not saved yet";
+  // in the clinic's zone, named, as on the records
+  const saved = c.updated_at && new Date(c.updated_at).toLocaleString(undefined, { timeZone: c.time_zone, timeZoneName: "short" });
+  $("#clinic-updated").textContent = c.updated_at ? `Last saved by ${c.updated_by} (${saved})` : "Not saved yet";
 }
 
 $("#clinic-form").addEventListener("submit", async (ev) => {
