@@ -13,6 +13,7 @@ from vitalwatch.patients.models import Patient
 from vitalwatch.readings.models import ManualReading, readings
 from vitalwatch.records.models import (
     ChecklistEntry,
+    ClinicProfile,
     Observation,
     RecordProfile,
     RemsForm,
@@ -28,6 +29,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ChecklistEntry",
+    "ClinicProfile",
     "Device",
     "DeviceHl7Id",
     "Hl7Sender",

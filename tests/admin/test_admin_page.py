@@ -100,3 +100,55 @@ async def test_the_central_station_runs_under_the_csp(browser: Any, server: Serv
     page = await page_for(browser, server, NURSE, "/")
     await expect(page.get_by_test_id("link-status")).to_have_text("live")
     assert page.problems == []  # type: ignore[attr-defined]
+
+
+async def test_admin_edits_a_staff_profile_and_the_clinic(
+    browser: Any, server: ServerProcess, api: Api, shot: Any
+) -> None:
+    page = await page_for(browser, server, ADMIN, "/admin")
+    row = page.locator(f'tr[data-user="{NURSE[0]}"]')
+    await row.get_by_role("button", name="Edit profile").click()
+    form = page.locator("#profile-form")
+    await form.locator("[name=given_name]").fill("Sam")
+    await form.locator("[name=family_name]").fill("Patel")
+    await form.locator("[name=credentials]").fill("RN")
+    await form.locator("[name=phone]").fill("call me")
+    await form.locator("[name=email]").fill("sam.patel@harbour.example")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#error")).to_contain_text("phone")  # the API names it
+    await form.locator("[name=phone]").fill("+1 207 555 0100")
+    await form.locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_contain_text("Sam Patel, RN")
+    await expect(row.locator("[data-cell=signature]")).to_have_text("Sam Patel, RN")
+    await expect(row).to_contain_text("sam.patel@harbour.example")
+
+    await page.get_by_role("button", name="Clinic").click()
+    await expect(page.get_by_test_id("clinic-zone")).to_have_text("UTC")
+    clinic = page.locator("#clinic-form")
+    for name, value in (
+        ("name", "Harbour Mental Health Clinic"),
+        ("address1", "12 Quay Street"),
+        ("city", "Portland"),
+        ("state", "ME"),
+        ("zip", "04101"),
+        ("vitals_interval_min", "10"),
+    ):
+        await clinic.locator(f"[name={name}]").fill(value)
+    await clinic.locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_contain_text("clinic profile saved")
+    await expect(page.locator("#clinic-updated")).to_contain_text("Last saved by admin")
+    await shot(page, "admin-clinic.png")
+    saved = (await api.http.get("/api/v1/clinic", headers=await api.auth())).json()
+    assert (saved["name"], saved["zip"], saved["vitals_interval_min"]) == (
+        "Harbour Mental Health Clinic",
+        "04101",
+        10,
+    )
+    users = (await api.http.get("/api/v1/users", headers=await api.auth(ADMIN))).json()
+    nurse = next(u for u in users if u["username"] == NURSE[0])
+    assert (nurse["given_name"], nurse["credentials"], nurse["phone"]) == (
+        "Sam",
+        "RN",
+        "+1 207 555 0100",
+    )
+    assert page.problems == []  # type: ignore[attr-defined]

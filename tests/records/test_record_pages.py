@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pypdf
+import pypdfium2
 import pytest
 from playwright.async_api import expect
 
+from tests.records.profiles import clinic_and_staff
 from tests.support import NURSE, Api, ServerProcess, iso, now_utc, samples
 
 pytestmark = pytest.mark.browser
@@ -47,6 +49,7 @@ async def _sign_in(page: Any) -> None:
 async def test_whole_esketamine_session_by_hand(
     chromium: Any, api: Api, server: ServerProcess, tmp_path: Path
 ) -> None:
+    await clinic_and_staff(api)
     device = await api.device("Bay 1 monitor")
     t0 = (now_utc() - timedelta(minutes=130)).replace(second=0, microsecond=0)
     r = await api.http.post(
@@ -75,6 +78,16 @@ async def test_whole_esketamine_session_by_hand(
     await _sign_in(page)
     checklist = page.locator("#checklist")
     await checklist.locator("li").first.wait_for()
+    # the medications the REMS form asks about, answered on the checklist
+    meds = checklist.locator("[data-meds]")
+    for key, answer in (
+        ("benzodiazepines", "no"),
+        ("sedative_hypnotics", "yes"),
+        ("psychostimulants", "no"),
+        ("maois", "no"),
+    ):
+        await meds.locator(f"select[data-med={key}]").select_option(answer)
+        await expect(meds.locator(f"select[data-med={key}]")).to_have_value(answer)
     boxes = checklist.locator("input[type=checkbox]")
     for i in range(await boxes.count()):
         await boxes.nth(i).check()
@@ -121,7 +134,16 @@ async def test_whole_esketamine_session_by_hand(
     await page.click("#rec-links a:text('Session report')")
     await page.locator("#report .vw-report").wait_for()
     report_text = await page.locator("#report").inner_text()
-    assert "Mara Quist" in report_text and "Dr Osei decided to proceed" in report_text
+    for expected in (
+        "Harbour Mental Health Clinic",
+        "Mara Quist",
+        "Dr Osei decided to proceed",
+        "Sam Patel, RN",
+        "times in UTC",
+        "Signed off by",
+    ):
+        assert expected in report_text, expected
+    await page.screenshot(path=str(shot / "session-report.png"), full_page=True)
     async with page.expect_download() as info:
         await page.click("#pdf")
     download = await info.value
@@ -130,6 +152,7 @@ async def test_whole_esketamine_session_by_hand(
     pages = pypdf.PdfReader(io.BytesIO(pdf_path.read_bytes())).pages
     text = " ".join(" ".join(p.extract_text() for p in pages).split())  # table cells wrap
     for expected in (
+        "Harbour Mental Health Clinic",
         "Mara Quist",
         "esketamine 84 mg, intranasal",
         "SPR-84A",
@@ -137,29 +160,62 @@ async def test_whole_esketamine_session_by_hand(
         "150/95",
         "Dr Osei decided to proceed",
         "Partner (Alex)",
+        f"page 1 of {len(pages)}",
     ):
         assert expected in text, expected
 
     await page.goto(f"{server.url}/sessions/{sid}/rems")
     await page.locator("#rems-form .rems-field").first.wait_for()
     assert "to complete" in await page.locator("[data-testid=rems-status]").inner_text()
+    await expect(page.get_by_test_id("rems-zone")).to_contain_text("time zone, UTC")
     assert await page.locator("#f-bp_40").input_value() == "138/88 at " + (
         t0 + timedelta(minutes=41)
     ).strftime("%H:%M")
-    for key in (
-        "med_benzodiazepines",
-        "med_sedative_hypnotics",
-        "med_psychostimulants",
-        "med_maois",
-        "med_opioids",
-        "respiratory_depression",
-        "serious_adverse_events",
+    # who and where, from the record's profiles; the medications from the checklist
+    for key, value in (
+        ("patient_first_name", "Mara"),
+        ("patient_last_name", "Quist"),
+        ("provider_first_name", "Sam"),
+        ("provider_email", "sam.patel@harbour.example"),
+        ("setting_name", "Harbour Mental Health Clinic"),
+        ("setting_zip", "04101"),
+        ("med_sedative_hypnotics", "yes"),
+        ("med_maois", "no"),
     ):
+        assert await page.locator(f"#f-{key}").input_value() == value, key
+    assert await page.locator("#f-med_benzodiazepines option").all_inner_texts() == [
+        "—",
+        "yes",
+        "no",
+    ]
+    # vital signs acceptable: the clinician's answer, the computed suggestion beside it
+    assert await page.locator("#f-vitals_ok_before").input_value() == ""
+    await expect(page.get_by_test_id("suggest-vitals_ok_before")).to_contain_text("BP 150/95 at")
+    await expect(page.get_by_test_id("suggest-vitals_ok_before")).to_contain_text("0-140/0-90")
+    await page.select_option("#f-vitals_ok_before", "no")
+    await page.select_option("#f-vitals_ok_end", "yes")
+    await page.select_option("#f-patient_sex", "Female")  # not on record: a gap to complete
+    for key in ("respiratory_depression", "serious_adverse_events"):
         await page.select_option(f"#f-{key}", "no")
-    await page.fill("#f-patient_dob", "1980-05-06")  # not on record: a gap to complete
+    await page.fill("#f-patient_dob", "1980-05-06")
     await page.click("#rems-submitted")
     await _until_text(page, "rems-status", "startsWith", "Marked submitted")
+    assert (await page.get_by_test_id("rems-status").inner_text()).endswith(" UTC.")
     await page.screenshot(path=str(shot / "rems-form.png"), full_page=True)
+    async with page.expect_download() as info:
+        await page.click("#pdf")
+    rems_pdf = tmp_path / "rems.pdf"
+    await (await info.value).save_as(str(rems_pdf))
+    data = rems_pdf.read_bytes()
+    text = " ".join(
+        " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages).split()
+    )
+    for expected in ("Mara", "Quist", "1980-05-06", "Female", "Sam", "04101", "SPR-84A", "138/88"):
+        assert expected in text, expected
+    document = pypdfium2.PdfDocument(data)
+    image = document[0].render(scale=1.5).to_pil()
+    image.save(tmp_path / "rems-1.png")
+    assert image.convert("L").getextrema()[0] < 100
 
     await page.goto(f"{server.url}/rems/due")
     row = page.locator(f"[data-testid=forms-due] tr[data-session='{sid}']")

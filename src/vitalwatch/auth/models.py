@@ -22,3 +22,15 @@ class User(Base):
     #: "sign out everywhere", role change) refuses every token issued before.
     token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The staff profile (admin-edited): who signs a record and how to reach
+    #: them, as the REMS form and the report name them.
+    given_name: Mapped[str | None] = mapped_column(String(80))
+    family_name: Mapped[str | None] = mapped_column(String(80))
+    credentials: Mapped[str | None] = mapped_column(String(40))  # "RN", "MD", "NP" ...
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+    def signature(self) -> str:
+        """'Sam Patel, RN' (the user name while the profile has no name)."""
+        name = " ".join(n for n in (self.given_name, self.family_name) if n) or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name

@@ -167,7 +167,8 @@ async def create_user(body: UserCreate, db: DbSession, ctx: Ctx, claims: Admin) 
 async def update_user(
     user_id: PathId, body: UserUpdate, db: DbSession, ctx: Ctx, claims: Admin
 ) -> UserAdminOut:
-    """Change role or disable / enable; disabling or a new role signs the user out."""
+    """Change role, disable / enable, or the staff profile (full name, credentials,
+    phone, email); disabling or a new role signs the user out."""
     await _found(db, user_id)
     if user_id == claims.user_id and (body.active is False or body.role == "nurse"):
         raise HTTPException(
@@ -175,7 +176,13 @@ async def update_user(
             detail="You cannot disable yourself or take away your own admin role",
         )
     user = await service.update_user(
-        db, user_id, actor_of(claims), ctx.users, role=body.role, active=body.active
+        db,
+        user_id,
+        actor_of(claims),
+        ctx.users,
+        role=body.role,
+        active=body.active,
+        profile=body.model_dump(include=set(service.PROFILE_FIELDS), exclude_unset=True),
     )
     return _out(user)
 

@@ -23,7 +23,20 @@ class UserOut(BaseModel):
     role: Role
 
 
-class UserAdminOut(BaseModel):
+class StaffProfile(BaseModel):
+    """Who a staff user is on a record: the REMS form's monitoring provider,
+    the report's "given by" and signature (admin-edited)."""
+
+    given_name: str | None = Field(default=None, min_length=1, max_length=80)
+    family_name: str | None = Field(default=None, min_length=1, max_length=80)
+    credentials: str | None = Field(
+        default=None, min_length=1, max_length=40, description='"RN", "MD", "NP" ...'
+    )
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ()./-]{5,40}$")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class UserAdminOut(StaffProfile):
     """A staff account as an admin sees it (never its password hash)."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -43,7 +56,9 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(StaffProfile):
+    """Role, enabled, and the profile; a profile field sent as null clears it."""
+
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None

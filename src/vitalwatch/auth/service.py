@@ -27,6 +27,9 @@ from vitalwatch.logging import get_logger
 
 log = get_logger(__name__)
 
+#: what an admin edits of a staff user besides role and status
+PROFILE_FIELDS = ("given_name", "family_name", "credentials", "phone", "email")
+
 
 class UserExistsError(Exception):
     pass
@@ -173,19 +176,26 @@ async def update_user(
     *,
     role: Role | None = None,
     active: bool | None = None,
+    profile: dict[str, str | None] | None = None,
 ) -> User:
-    """Role change or (re-)enabling; disabling or a new role signs the user out."""
+    """Role change, (re-)enabling, profile fields (`profile`: only those sent);
+    disabling or a new role signs the user out."""
     user = await _user(db, user_id)
-    old = {"role": user.role, "active": user.active}
+    fields = ("role", "active", *PROFILE_FIELDS)
+    old = {f: getattr(user, f) for f in fields}
     if role is not None:
         user.role = role
     if active is not None:
         user.active = active
-    new = {"role": user.role, "active": user.active}
+    for name, value in (profile or {}).items():
+        setattr(user, name, value.strip() if isinstance(value, str) else value)
+    new = {f: getattr(user, f) for f in fields}
     if new == old:
         return user
     if new["role"] != old["role"] or not user.active:
         _revoked(db, users, user)
+    old = {k: v for k, v in old.items() if new[k] != v or k in ("role", "active")}
+    new = {k: new[k] for k in old}
     action = "user.disable" if old["active"] and not user.active else "user.update"
     await audit.record(
         db,

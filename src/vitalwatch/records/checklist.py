@@ -18,6 +18,7 @@ from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFo
 from vitalwatch.records.models import ChecklistEntry
 from vitalwatch.records.profiles import Profiles, entered_at
 from vitalwatch.records.schemas import (
+    MEDICATIONS_ITEM,
     BpValue,
     ChecklistAnswer,
     ChecklistItemDef,
@@ -103,6 +104,7 @@ def items_out(
                 reason=entry.reason if entry else None,
                 note=entry.note if entry else None,
                 bp=bp if item.kind == "bp_gate" else None,
+                medications=entry.medications if entry else None,
                 by=entry.by_name if entry else None,
                 at=entry.at if entry else None,
             )
@@ -172,12 +174,20 @@ async def answer(
         entry.bp_sbp, entry.bp_dbp = bp.sbp, bp.dbp
         entry.done = body.decision == "proceed"
     else:
-        if body.done is None:
+        if body.medications is not None and key != MEDICATIONS_ITEM:
+            raise RecordInvalid(
+                ("body", "medications"), f"only the {MEDICATIONS_ITEM} item takes medications"
+            )
+        if body.done is None and body.medications is None:
             raise RecordInvalid(("body", "done"), "send done: true or false")
         if body.decision is not None:
             raise RecordInvalid(("body", "decision"), "only the BP gate takes a decision")
-        entry.done = body.done
-    entry.note = body.note
+        if body.medications is not None:  # alone: the tick and its note stay as they are
+            entry.medications = {str(k): v for k, v in body.medications.items()}
+        if body.done is not None:
+            entry.done = body.done
+    if item.kind == "bp_gate" or body.done is not None:
+        entry.note = body.note
     entry.by_name = actor.name
     entry.at = utcnow()
     db.add(entry)

@@ -62,6 +62,8 @@ class ChecklistEntry(Base):
     bp_sbp: Mapped[float | None] = mapped_column(Float)
     bp_dbp: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)
+    #: concomitant medications item: each medication asked -> taking it (bool)
+    medications: Mapped[dict[str, bool] | None] = mapped_column(JSON)
     by_name: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -123,3 +125,23 @@ class RemsForm(Base):
     updated_by: Mapped[str | None] = mapped_column(String(64))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ClinicProfile(Base):
+    """The healthcare setting as the records name it (admin-edited; one row, id 1):
+    the REMS form's setting fields, the report's heading, the report's vitals
+    table interval. The clinic's time zone stays a setting (VITALWATCH_CLINIC_TIMEZONE)."""
+
+    __tablename__ = "clinic_profile"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    address1: Mapped[str | None] = mapped_column(String(200))
+    address2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(40))
+    zip: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    vitals_interval_min: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64))

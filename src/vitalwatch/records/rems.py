@@ -10,7 +10,6 @@ calendar days and marks it submitted here: VitalWatch sends nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,98 +23,21 @@ from vitalwatch.readings.latest import LatestStore
 from vitalwatch.records import repository
 from vitalwatch.records.errors import RecordConflict, RecordInvalid, RecordNotFound
 from vitalwatch.records.models import Observation, RemsForm
-from vitalwatch.records.report import AlarmRow, Report, build
+from vitalwatch.records.rems_fields import (
+    BY_KEY,
+    CONDITIONAL,
+    FIELDS,
+    identity,
+    vitals_suggestions,
+)
+from vitalwatch.records.report import Report, build
+from vitalwatch.records.report_parts import AlarmRow
 from vitalwatch.records.schemas import FormDue, RemsField, RemsFormOut
 from vitalwatch.records.series import dose_sum
-from vitalwatch.records.text import day, hm, num
+from vitalwatch.records.text import day, hm, num, stamp
 from vitalwatch.vitals import METRIC_INFO
 
 DEADLINE_DAYS = 7
-YNU = ("yes", "no", "unknown")
-YN = ("yes", "no")
-
-
-@dataclass(frozen=True)
-class Field:
-    key: str
-    section: str
-    label: str
-    kind: str  # choice | text | number | date
-    options: tuple[str, ...] = ()
-
-
-FIELDS: tuple[Field, ...] = (
-    Field("patient_name", "Patient", "Patient name", "text"),
-    Field("patient_dob", "Patient", "Date of birth", "date"),
-    Field("med_benzodiazepines", "Concomitant medications", "Benzodiazepines", "choice", YNU),
-    Field(
-        "med_sedative_hypnotics",
-        "Concomitant medications",
-        "Non-benzodiazepine sedative hypnotics",
-        "choice",
-        YNU,
-    ),
-    Field("med_psychostimulants", "Concomitant medications", "Psychostimulants", "choice", YNU),
-    Field(
-        "med_maois",
-        "Concomitant medications",
-        "Monoamine oxidase inhibitors (MAOIs)",
-        "choice",
-        YNU,
-    ),
-    Field("med_opioids", "Concomitant medications", "Opioids", "choice", YNU),
-    Field("monitoring_provider", "Treatment session", "Monitoring healthcare provider", "text"),
-    Field("session_date", "Treatment session", "Date of treatment session", "date"),
-    Field("dose", "Treatment session", "SPRAVATO dose", "choice", ("56 mg", "84 mg", "other")),
-    Field("dose_other_mg", "Treatment session", "Other dose (mg)", "number"),
-    Field("lot_number", "Treatment session", "Lot number", "text"),
-    Field(
-        "monitoring_minutes",
-        "Monitoring",
-        "Minutes from first administration to end of monitoring",
-        "number",
-    ),
-    Field(
-        "ready_minutes",
-        "Monitoring",
-        "Without the 2-hour requirement, minutes after administration when the patient "
-        "would have been ready to leave",
-        "number",
-    ),
-    Field(
-        "vitals_ok_before",
-        "Vital signs",
-        "Vital signs acceptable before administration",
-        "choice",
-        YN,
-    ),
-    Field(
-        "vitals_ok_end",
-        "Vital signs",
-        "Vital signs acceptable before completion of monitoring",
-        "choice",
-        YN,
-    ),
-    Field("bp_before", "Vital signs", "BP before administration (mmHg, time)", "text"),
-    Field("bp_40", "Vital signs", "BP about 40 minutes after administration (mmHg, time)", "text"),
-    Field("bp_end", "Vital signs", "BP before completion of monitoring (mmHg, time)", "text"),
-    Field("sedation", "Adverse events", "Sedation", "choice", YN),
-    Field("dissociation", "Adverse events", "Dissociation", "choice", YN),
-    Field("respiratory_depression", "Adverse events", "Respiratory depression", "choice", YN),
-    Field("serious_adverse_events", "Adverse events", "Serious adverse events", "choice", YN),
-    Field(
-        "serious_adverse_events_detail",
-        "Adverse events",
-        "Serious adverse events: describe",
-        "text",
-    ),
-)
-BY_KEY = {f.key: f for f in FIELDS}
-#: answered only when the answer before it asks for them
-CONDITIONAL = {
-    "dose_other_mg": ("dose", "other"),
-    "serious_adverse_events_detail": ("serious_adverse_events", "yes"),
-}
 
 
 def _yn(value: bool | None) -> str | None:
@@ -125,13 +47,7 @@ def _yn(value: bool | None) -> str | None:
 def prefill(r: Report) -> dict[str, tuple[Any, str]]:
     """What the record says, with where it comes from."""
     s, tz, q = r.session, r.tz, r.readiness
-    out: dict[str, tuple[Any, str]] = {}
-    if r.patient.display_name:
-        out["patient_name"] = (r.patient.display_name, "patient record")
-    if r.patient.date_of_birth:
-        out["patient_dob"] = (r.patient.date_of_birth.isoformat(), "patient record")
-    if q.signed_off_by:
-        out["monitoring_provider"] = (q.signed_off_by, "signed off the discharge")
+    out: dict[str, tuple[Any, str]] = identity(r)
     if s.first_dose_at:
         out["session_date"] = (day(s.first_dose_at, tz), "first dose")
     if r.doses:
@@ -156,12 +72,6 @@ def prefill(r: Report) -> dict[str, tuple[Any, str]]:
                 "discharge criteria other than time held without a break from "
                 f"{hm(q.stable_at, tz)}" + (" to the sign-off" if q.signed_off_at else ""),
             )
-        gate = next((i for i in r.checklist.items if i.kind == "bp_gate"), None)
-        if gate and gate.bp:
-            within = gate.bp.sbp <= 140 and gate.bp.dbp <= 90
-            out["vitals_ok_before"] = (_yn(within), gate.status)
-        if s.ended_at or q.signed_off_at:
-            out["vitals_ok_end"] = (_yn(q.vitals_near_baseline), "vitals near baseline at the end")
         for key, point in zip(("bp_before", "bp_40", "bp_end"), r.checkpoints, strict=False):
             if point.ts is not None:
                 text = f"{num(point.sbp)}/{num(point.dbp)} at {hm(point.ts, tz)}"
@@ -249,6 +159,7 @@ def due_date(first_dose: datetime, r_tz: Any) -> date:
 def view(r: Report, form: RemsForm | None) -> RemsFormOut:
     answers = form.answers if form else {}
     filled = prefill(r)
+    suggested = vitals_suggestions(r)
     fields, gaps = [], []
     for f in FIELDS:
         needed = (
@@ -257,7 +168,8 @@ def view(r: Report, form: RemsForm | None) -> RemsFormOut:
         )
         value = _value(f.key, answers, filled)
         pre = filled.get(f.key)
-        gap = needed and value in (None, "")
+        hint = suggested.get(f.key)
+        gap = needed and f.required and value in (None, "")
         if gap:
             gaps.append(f.label)
         fields.append(
@@ -272,7 +184,10 @@ def view(r: Report, form: RemsForm | None) -> RemsFormOut:
                 source=pre[1] if pre else None,
                 answered=f.key in answers,
                 needed=needed,
+                required=f.required,
                 gap=gap,
+                suggestion=hint[0] if hint else None,
+                suggestion_basis=hint[1] if hint else None,
             )
         )
     s = r.session
@@ -286,10 +201,13 @@ def view(r: Report, form: RemsForm | None) -> RemsFormOut:
         fields=fields,
         gaps=gaps,
         alarms=[f"{hm(a.raised_at, r.tz)} {a.priority}: {a.text}" for a in r.alarms],
+        time_zone=r.zone,
         updated_at=form.updated_at if form else None,
         updated_by=form.updated_by if form else None,
         submitted_at=form.submitted_at if form else None,
         submitted_by=form.submitted_by if form else None,
+        submitted_at_text=stamp(form.submitted_at, r.tz) if form else None,
+        updated_at_text=stamp(form.updated_at, r.tz) if form else None,
     )
 
 

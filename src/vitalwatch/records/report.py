@@ -12,47 +12,33 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import repository as alarms_repo
+from vitalwatch.auth import repository as auth_repo
 from vitalwatch.db import from_ms, utcnow
 from vitalwatch.patients import repository as patients_repo
 from vitalwatch.patients.models import Patient
 from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.repository import BpReading, StruckReading
-from vitalwatch.records import checklist, readiness, repository, struck
+from vitalwatch.records import checklist, clinic, readiness, repository, struck
 from vitalwatch.records.charts import Chart, Series, svg
 from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.models import Observation
-from vitalwatch.records.schemas import ChecklistOut, ReadinessOut
+from vitalwatch.records.profiles import Profiles, entered_at
+from vitalwatch.records.report_parts import (
+    AlarmRow,
+    Staff,
+    VitalsRow,
+    alarm_row,
+    dose_total,
+    vitals_table,
+)
+from vitalwatch.records.schemas import ChecklistOut, ClinicOut, ReadinessOut, RecordProfileOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import ROUTE_LABELS, DoseRecord
 from vitalwatch.sessions.thresholds import Thresholds
 from vitalwatch.vitals import METRIC_INFO, METRICS, PROFILES
-
-_RANK = {"low": 0, "medium": 1, "high": 2}
-
-
-@dataclass
-class AlarmRow:
-    raised_at: datetime
-    priority: str  # the highest it reached
-    message: str
-    acked_by: str | None
-    ack_s: float | None  # from raise to acknowledge
-    resolved_at: datetime | None
-    escalated: bool
-    struck_note: str | None = None  # raised by a reading later struck out: who, when, why
-    metric: str | None = None
-    worst_value: float | None = None
-    conditions: frozenset[str] = frozenset()  # every limit rule it met ("spo2_low", ...)
-
-    @property
-    def text(self) -> str:
-        """The alarm in plain text; one a struck reading raised is marked struck out."""
-        return (
-            f"struck out: {self.message} ({self.struck_note})" if self.struck_note else self.message
-        )
 
 
 @dataclass
@@ -70,6 +56,7 @@ class LimitChange:
     ts: datetime
     by: str | None
     changes: list[str]
+    reason: str | None = None
 
 
 @dataclass
@@ -89,6 +76,14 @@ class Report:
     alarms: list[AlarmRow]
     limit_changes: list[LimitChange]
     readiness: ReadinessOut
+    clinic: ClinicOut
+    staff: Staff
+    profile: RecordProfileOut
+    discharge_note: str | None
+    vitals: list[VitalsRow]  # the vitals table (empty without charts)
+    #: newest values before the dose and at the end of monitoring (vitals acceptable)
+    before_dose: dict[str, tuple[int, float]]
+    at_end: dict[str, tuple[int, float]]
     struck: list[StruckReading] = field(default_factory=list)  # shown crossed out
 
     def t(self, when: datetime | None) -> str:
@@ -97,6 +92,25 @@ class Report:
     def struck_values(self, x: StruckReading) -> str:
         """What a struck reading said, for showing crossed out (never as a value)."""
         return struck_values(x)
+
+    @property
+    def zone(self) -> str:
+        """The clinic's zone as every page and form names it."""
+        return str(self.tz)
+
+    @property
+    def dose_total(self) -> str | None:
+        return dose_total([d for _, d in self.doses])
+
+    @property
+    def notes(self) -> list[SessionEvent]:
+        """The nurses' timeline notes."""
+        return [e for e in self.events if e.kind == "note"]
+
+    @property
+    def alarms_off(self) -> list[SessionEvent]:
+        """Alarms switched off (with the reason) and back on."""
+        return [e for e in self.events if e.kind in ("alarm_off", "alarm_on")]
 
     def dose_text(self, d: DoseRecord) -> str:
         amount = f"{num(d.amount)} {d.unit}" if d.amount is not None else "amount not recorded"
@@ -117,7 +131,8 @@ def struck_values(x: StruckReading) -> str:
 def _changes(detail: dict[str, Any] | None) -> list[str]:
     patch, old = (detail or {}).get("patch") or {}, (detail or {}).get("old") or {}
     return [
-        f"{metric}.{name} {num(old.get(metric, {}).get(name))} -> {num(value)}"
+        f"{metric}.{name} {num(old.get(metric, {}).get(name)) or 'off'} -> "
+        f"{'off' if value is None else num(value)}"
         for metric, fields in patch.items()
         for name, value in (fields or {}).items()
     ]
@@ -227,33 +242,46 @@ async def build(
                     point.entered_by if point else None,
                 )
             )
+    alarm_log = await alarms_repo.of_session_with_log(db, session_id)
+    readiness_row = (await repository.readiness_rows(db, [session_id])).get(session_id)
+    audits = await repository.audit_of(db, session_id, ["session.thresholds"])
+    staff = Staff(
+        await auth_repo.users_named(
+            db,
+            names=[
+                state.signed_off_by,
+                *(a.actor_name for a in audits),
+                *(e.user for _, log in alarm_log for e in log),
+                *(a.acked_by for a, _ in alarm_log),
+                *(a.resolved_by for a, _ in alarm_log),
+            ],
+            ids=[e.created_by for e in events],
+        )
+    )
     struck_readings = (await readings_repo.struck_of_sessions(db, [session_id])).get(session_id, [])
     alarm_rows = []
-    for alarm, log in await alarms_repo.of_session_with_log(db, session_id):
-        by = struck.raised_by(alarm.metric, alarm.value, alarm.raised_at, struck_readings)
-        top = max([alarm.priority, *(e.priority for e in log)], key=_RANK.__getitem__)
-        raised = next((e for e in log if e.action == "raised"), None)
-        alarm_rows.append(
-            AlarmRow(
-                raised_at=alarm.raised_at,
-                priority=top,
-                message=raised.message if raised else alarm.message,
-                acked_by=alarm.acked_by,
-                ack_s=(alarm.acked_at - alarm.raised_at).total_seconds()
-                if alarm.acked_at
-                else None,
-                resolved_at=alarm.resolved_at,
-                escalated=any(e.action == "escalated" for e in log),
-                struck_note=struck.note(by, tz) if by else None,
-                metric=alarm.metric,
-                worst_value=alarm.worst_value,
-                conditions=frozenset(str(c.get("rule")) for c in alarm.conditions or []),
-            )
+    for a, log in alarm_log:
+        by = struck.raised_by(a.metric, a.value, a.raised_at, struck_readings)
+        alarm_rows.append(alarm_row(a, log, staff, struck.note(by, tz) if by else None))
+    profile = (await Profiles.load(db, [session.protocol])).at(
+        session.protocol, entered_at(session)
+    )
+    before_dose: dict[str, tuple[int, float]] = {}
+    at_end: dict[str, tuple[int, float]] = {}
+    if session.first_dose_at is not None:
+        dose_ms = int(session.first_dose_at.timestamp() * 1000)
+        end_ms = int(end.timestamp() * 1000)
+        before_dose = await repository.last_values(db, session_id, dose_ms, dose_ms - 3_600_000)
+        at_end = await repository.last_values(
+            db, session_id, end_ms, end_ms - profile.bp_max_age_min * 60_000
         )
     changes = [
-        LimitChange(a.ts, a.actor_name, _changes(a.detail))
-        for a in await repository.audit_of(db, session_id, ["session.thresholds"])
+        LimitChange(
+            a.ts, staff.of(a.actor_name), _changes(a.detail), (a.detail or {}).get("reason")
+        )
+        for a in audits
     ]
+    clinic_out = await clinic.get(db, tz)
     return Report(
         session=session,
         patient=patient,
@@ -271,4 +299,11 @@ async def build(
         limit_changes=changes,
         readiness=state,
         struck=struck_readings,
+        clinic=clinic_out,
+        staff=staff,
+        profile=profile,
+        discharge_note=readiness_row.note if readiness_row else None,
+        vitals=vitals_table(ts, rows, clinic_out.vitals_interval_min) if charts else [],
+        before_dose=before_dose,
+        at_end=at_end,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from vitalwatch.db import from_ms
+from vitalwatch.records import clinic, report_tables
 from vitalwatch.records.report import Report
 from vitalwatch.records.text import day, num
 
@@ -18,12 +19,6 @@ def yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def seconds(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.0f} s" if value < 120 else f"{value / 60:.1f} min"
-
-
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -32,7 +27,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(num=num, yn=yes_no, secs=seconds, from_ms=from_ms)
+    env.globals.update(num=num, yn=yes_no, tables=report_tables, from_ms=from_ms)
     return env
 
 
@@ -44,7 +39,8 @@ def render(report: Report) -> str:
             r=report,
             s=report.session,
             p=report.patient,
-            tzname=str(report.tz),
+            tzname=report.zone,
+            clinic_lines=clinic.address_lines(report.clinic),
             day=lambda t: day(t, report.tz),
         )
     )

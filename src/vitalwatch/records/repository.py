@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit.models import AuditEntry
+from vitalwatch.readings.models import readings
+from vitalwatch.readings.repository import in_force
 from vitalwatch.records.models import (
     ChecklistEntry,
+    ClinicProfile,
     Observation,
     RecordProfile,
     RemsForm,
@@ -148,3 +151,34 @@ async def dosed_sessions(db: AsyncSession, protocol: str, since: datetime) -> Se
         .order_by(Session.first_dose_at)
     )
     return (await db.execute(stmt)).scalars().all()
+
+
+async def clinic_profile(db: AsyncSession) -> ClinicProfile | None:
+    return await db.get(ClinicProfile, 1)
+
+
+async def last_values(
+    db: AsyncSession, session_id: int, until_ms: int, since_ms: int
+) -> dict[str, tuple[int, float]]:
+    """The newest value in force of each metric in [since_ms, until_ms] (ts_ms,
+    value), the metrics without one left out: what "vital signs acceptable" judges."""
+    c = readings.c
+    out: dict[str, tuple[int, float]] = {}
+    for metric in ("hr", "sbp", "dbp", "spo2", "rr"):
+        col = c[metric]
+        row = (
+            await db.execute(
+                select(c.ts_ms, col)
+                .where(
+                    *in_force([session_id]),
+                    c.ts_ms <= until_ms,
+                    c.ts_ms >= since_ms,
+                    col.is_not(None),
+                )
+                .order_by(c.ts_ms.desc(), c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is not None:
+            out[metric] = (int(row[0]), float(row[1]))
+    return out

@@ -15,6 +15,7 @@ from vitalwatch.ids import PathId
 from vitalwatch.overview.deps import Parts
 from vitalwatch.records import (
     checklist,
+    clinic,
     discharge,
     doses,
     observations,
@@ -29,6 +30,8 @@ from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.schemas import (
     ChecklistAnswer,
     ChecklistOut,
+    ClinicIn,
+    ClinicOut,
     FormDue,
     InfusionStop,
     ObservationField,
@@ -72,6 +75,19 @@ async def put_profile(
 ) -> RecordProfileOut:
     """A new version for sessions started from now on (audited with old and new)."""
     return await profiles.save(db, protocol, body, actor_of(claims))
+
+
+@router.get("/api/v1/clinic", response_model=ClinicOut)
+async def get_clinic(db: DbSession, ctx: Ctx, claims: Staff) -> ClinicOut:
+    """The healthcare setting the records name (REMS form, report), and its time zone."""
+    return await clinic.get(db, ctx.settings.tz)
+
+
+@router.put("/api/v1/clinic", response_model=ClinicOut)
+async def put_clinic(body: ClinicIn, db: DbSession, ctx: Ctx, claims: Admin) -> ClinicOut:
+    """Replace the clinic's profile (audited with old and new); the time zone is
+    the service's setting VITALWATCH_CLINIC_TIMEZONE."""
+    return await clinic.save(db, body, actor_of(claims), ctx.settings.tz)
 
 
 @router.get(f"{SESSION}/checklist", response_model=ChecklistOut, responses=_E)
@@ -186,6 +202,26 @@ async def get_rems_form(session_id: PathId, db: DbSession, ctx: Ctx, claims: Sta
     """The REMS Patient Monitoring Form in the form's order, pre-filled, gaps marked."""
     built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
     return await rems.get(db, built)
+
+
+@router.get(
+    f"{SESSION}/rems-form.pdf",
+    response_class=Response,
+    responses={**_E, 200: {"content": {"application/pdf": {}}}},
+)
+async def rems_form_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> Response:
+    """The form as a PDF: the program's fields in its order, answers, sources, status."""
+    from vitalwatch.records import rems_pdf  # fpdf2 on first use, as the report
+
+    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
+    return Response(
+        rems_pdf.render(await rems.get(db, built), built),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="session-{session_id}-rems-form.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.put(f"{SESSION}/rems-form", response_model=RemsFormOut, responses=_E)

@@ -14,6 +14,9 @@ from vitalwatch.ids import Moment
 from vitalwatch.patients.schemas import PatientOut
 
 ItemKind = Literal["check", "bp_gate"]
+#: the medications the REMS form asks about (checklist item "concomitant_medications")
+Medication = Literal["benzodiazepines", "sedative_hypnotics", "psychostimulants", "maois"]
+MEDICATIONS_ITEM = "concomitant_medications"
 Dissociation = Literal["none", "mild", "moderate", "severe"]
 
 
@@ -65,6 +68,10 @@ class ChecklistAnswer(BaseModel):
     clinician: str | None = Field(default=None, min_length=1, max_length=120)
     reason: str | None = Field(default=None, min_length=1, max_length=1000)
     note: str | None = Field(default=None, max_length=1000)
+    medications: dict[Medication, bool] | None = Field(
+        default=None,
+        description="concomitant_medications item: is the patient taking each (true/false)",
+    )
 
 
 class BpValue(BaseModel):
@@ -85,6 +92,7 @@ class ChecklistItemOut(BaseModel):
     reason: str | None = None
     note: str | None = None
     bp: BpValue | None = None
+    medications: dict[str, bool] | None = None
     by: str | None = None
     at: datetime | None = None
 
@@ -213,7 +221,11 @@ class RemsField(BaseModel):
     source: str | None  # where the pre-filled value comes from
     answered: bool  # the nurse gave or confirmed this value
     needed: bool
-    gap: bool  # needed and empty: for the nurse to complete
+    required: bool = True  # the program requires it (middle initial, address 2 do not)
+    gap: bool  # needed, required and empty: for the nurse to complete
+    #: computed from the readings, never the answer: the clinician answers
+    suggestion: str | None = None
+    suggestion_basis: str | None = None  # the readings and the limits it used
 
 
 class RemsFormOut(BaseModel):
@@ -224,16 +236,42 @@ class RemsFormOut(BaseModel):
     fields: list[RemsField]
     gaps: list[str]
     alarms: list[str]
+    time_zone: str  # the clinic's: every time on the form is in it
     updated_at: datetime | None
     updated_by: str | None
     submitted_at: datetime | None
     submitted_by: str | None
+    submitted_at_text: str | None = None  # in the clinic's zone, named
+    updated_at_text: str | None = None
 
 
 class RemsAnswers(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answers: dict[str, Any] = Field(description="Field key -> value; null clears an answer")
+
+
+class ClinicIn(BaseModel):
+    """The healthcare setting as the records name it (admin)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address1: str | None = Field(default=None, min_length=1, max_length=200)
+    address2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, min_length=1, max_length=100)
+    state: str | None = Field(default=None, min_length=1, max_length=40)
+    zip: str | None = Field(default=None, max_length=20, pattern=r"^[A-Za-z0-9 -]{3,20}$")
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^\+?[0-9 ()./-]{5,40}$")
+    vitals_interval_min: int = Field(
+        default=5, ge=1, le=60, description="the report's vitals table: minutes per row"
+    )
+
+
+class ClinicOut(ClinicIn):
+    time_zone: str = Field(description="VITALWATCH_CLINIC_TIMEZONE: every record time is in it")
+    updated_at: datetime | None = None
+    updated_by: str | None = None
 
 
 class FormDue(BaseModel):

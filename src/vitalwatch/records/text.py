@@ -18,6 +18,11 @@ def day(t: datetime | None, tz: ZoneInfo) -> str:
     return "" if t is None else t.astimezone(tz).strftime("%Y-%m-%d")
 
 
+def stamp(t: datetime | None, tz: ZoneInfo) -> str | None:
+    """ "2026-12-07 16:03 Europe/Berlin": a date and time with its zone named."""
+    return None if t is None else f"{t.astimezone(tz):%Y-%m-%d %H:%M} {tz}"
+
+
 def num(v: float | None) -> str:
     if v is None:
         return ""

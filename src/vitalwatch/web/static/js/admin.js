@@ -39,6 +39,19 @@ function notice(text) {
 // -- staff accounts -------------------------------------------------------------------
 
 let passwordFor = null;
+let profileFor = null;
+const PROFILE = ["given_name", "family_name", "credentials", "phone", "email"];
+
+function signature(u) {
+  const name = [u.given_name, u.family_name].filter(Boolean).join(" ");
+  if (!name) return "— (user name only)";
+  return u.credentials ? `${name}, ${u.credentials}` : name;
+}
+
+// fields left empty are sent as null: cleared
+function formValues(form, names) {
+  return Object.fromEntries(names.map((n) => [n, form[n].value.trim() || null]));
+}
 
 async function loadUsers() {
   const users = await api("/api/v1/users");
@@ -61,6 +74,13 @@ async function loadUsers() {
       );
     }
     actions.append(
+      button("Edit profile", async () => {
+        profileFor = u;
+        $("#profile-user").textContent = u.username;
+        for (const n of PROFILE) $("#profile-form")[n].value = u[n] || "";
+        $("#profile-form").hidden = false;
+        $("#profile-form").given_name.focus();
+      }),
       button("Reset password", async () => {
         passwordFor = u;
         $("#password-user").textContent = u.username;
@@ -74,7 +94,8 @@ async function loadUsers() {
       }),
     );
     return el("tr", { className: u.active ? "" : "inactive", dataset: { user: u.username } },
-      el("td", {}, u.username), el("td", {}, u.role),
+      el("td", {}, u.username), el("td", { dataset: { cell: "signature" } }, signature(u)),
+      el("td", {}, u.phone || ""), el("td", {}, u.email || ""), el("td", {}, u.role),
       el("td", {}, u.active ? "active" : "disabled"), el("td", {}, when(u.created_at)), actions);
   }));
 }
@@ -100,7 +121,44 @@ $("#password-form").addEventListener("submit", async (ev) => {
     f.hidden = true;
   } catch (err) { showError(err); }
 });
+$("#profile-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = ev.target;
+  try {
+    const u = await api(`/api/v1/users/${profileFor.id}`, { method: "PATCH", body: formValues(f, PROFILE) });
+    notice(`profile of ${u.username} saved: ${signature(u)}`);
+    f.hidden = true;
+    await loadUsers();
+  } catch (err) { showError(err); }
+});
+$("#profile-cancel").addEventListener("click", () => { $("#profile-form").hidden = true; });
+
 $("#password-cancel").addEventListener("click", () => { $("#password-form").reset(); $("#password-form").hidden = true; });
+
+// -- clinic -----------------------------------------------------------------------------
+
+const CLINIC = ["name", "address1", "address2", "city", "state", "zip", "phone"];
+
+async function loadClinic() {
+  const c = await api("/api/v1/clinic");
+  const f = $("#clinic-form");
+  for (const n of CLINIC) f[n].value = c[n] || "";
+  f.vitals_interval_min.value = c.vitals_interval_min;
+  $("#clinic-zone").textContent = c.time_zone;
+  // in the clinic's zone, named, as on the records
+  const saved = c.updated_at && new Date(c.updated_at).toLocaleString(undefined, { timeZone: c.time_zone, timeZoneName: "short" });
+  $("#clinic-updated").textContent = c.updated_at ? `Last saved by ${c.updated_by} (${saved})` : "Not saved yet";
+}
+
+$("#clinic-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = ev.target;
+  try {
+    await api("/api/v1/clinic", { method: "PUT", body: { ...formValues(f, CLINIC), vitals_interval_min: Number(f.vitals_interval_min.value) } });
+    notice("clinic profile saved");
+    await loadClinic();
+  } catch (err) { showError(err); }
+});
 
 // -- monitors ---------------------------------------------------------------------------
 
@@ -205,7 +263,7 @@ $("#audit-csv").addEventListener("click", async () => {
 
 // -- page -------------------------------------------------------------------------------
 
-const loaders = { users: loadUsers, devices: loadDevices, audit: () => loadAudit() };
+const loaders = { users: loadUsers, clinic: loadClinic, devices: loadDevices, audit: () => loadAudit() };
 
 function showTab(name) {
   for (const b of document.querySelectorAll("[data-tab]")) b.setAttribute("aria-pressed", String(b.dataset.tab === name));

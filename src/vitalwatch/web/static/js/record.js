@@ -26,12 +26,30 @@ function renderHead() {
   $("#rec-links").innerHTML = links.join("");
 }
 
+// the medications the REMS form asks about, answered on the checklist item
+const MEDICATIONS = [["benzodiazepines", "Benzodiazepines"], ["sedative_hypnotics", "Non-benzodiazepine sedative hypnotics"],
+  ["psychostimulants", "Psychostimulants"], ["maois", "MAOIs"]];
+
+let medsSaving = Promise.resolve();
+let medsAnswers = null; // this page's answers once it has given one
+
+function medications(i) {
+  const given = medsAnswers ?? i.medications ?? {};
+  const dis = session.status !== "active" ? "disabled" : "";
+  return `<div class="row meds" data-meds="${esc(i.key)}">${MEDICATIONS.map(([key, label]) => {
+    const v = key in given ? (given[key] ? "yes" : "no") : "";
+    return `<label>${esc(label)} <select data-med="${key}" ${dis}><option value="">not asked</option>
+      <option value="yes" ${v === "yes" ? "selected" : ""}>taking</option><option value="no" ${v === "no" ? "selected" : ""}>not taking</option></select></label>`;
+  }).join("")}</div>`;
+}
+
 function renderChecklist() {
   $("#checklist").innerHTML = checklist.items.map((i) => {
     const by = i.by ? `<span class="by">${esc(i.by)} at ${time(i.at)}</span>` : "";
     if (i.kind === "check") {
       return `<li class="${i.satisfied ? "ok" : ""}"><label class="item"><input type="checkbox" data-key="${esc(i.key)}" ${i.done ? "checked" : ""}
-        ${session.status !== "active" ? "disabled" : ""}> ${esc(i.label)}</label>${by}</li>`;
+        ${session.status !== "active" ? "disabled" : ""}> ${esc(i.label)}</label>${by}
+        ${i.key === "concomitant_medications" ? medications(i) : ""}</li>`;
     }
     const decide = i.satisfied || !i.bp || session.status !== "active" ? "" : `<form class="row gate" data-gate="${esc(i.key)}">
       <label>Decision <select name="decision"><option value="proceed">Proceed with dosing</option><option value="defer">Defer dosing</option></select></label>
@@ -124,6 +142,18 @@ function wire() {
   $("#checklist").addEventListener("change", (ev) => {
     const box = ev.target.closest("input[data-key]");
     if (box) send("#checklist-error", () => api(`/api/v1/sessions/${id}/checklist/${box.dataset.key}`, { method: "PUT", body: { done: box.checked } }));
+    const sel = ev.target.closest("select[data-med]");
+    if (sel) {
+      const item = checklist.items.find((i) => i.key === sel.closest("[data-meds]").dataset.meds);
+      // the answers as this page knows them: a refresh that lands between two choices
+      // must not take back the earlier one
+      medsAnswers = { ...(medsAnswers ?? item.medications ?? {}) };
+      if (sel.value) medsAnswers[sel.dataset.med] = sel.value === "yes"; else delete medsAnswers[sel.dataset.med];
+      const body = { medications: { ...medsAnswers } };  // the tick stays as it is
+      // one save after the other, in the order chosen
+      medsSaving = medsSaving.then(() => send("#checklist-error", () =>
+        api(`/api/v1/sessions/${id}/checklist/${item.key}`, { method: "PUT", body })));
+    }
   });
   $("#checklist").addEventListener("submit", (ev) => {
     ev.preventDefault();

@@ -1,19 +1,12 @@
 // The session report: the server's HTML for printing, and its PDF.
 
+import { download } from "./download.js";
 import { $, fetchWithToken, pathId, showError, startPage } from "./page.js";
 
 const id = pathId(1);
 
-async function downloadPdf() {
-  const r = await fetchWithToken(`/api/v1/sessions/${id}/report.pdf`);
-  const url = URL.createObjectURL(await r.blob());
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = `session-${id}-report.pdf`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+function downloadPdf() {
+  return download(`/api/v1/sessions/${id}/report.pdf`, `session-${id}-report.pdf`);
 }
 
 startPage(async () => {
