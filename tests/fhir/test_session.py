@@ -26,11 +26,13 @@ async def _two_sessions(api: Api) -> tuple[dict[str, Any], dict[str, Any], int]:
 
 async def test_encounter_selects_that_sessions_observations_only(api: Api) -> None:
     first, second, pid = await _two_sessions(api)
-    everything = await fhir(api, OBS, patient=pid, _count=0)
-    one = await fhir(api, OBS, encounter=f"Encounter/{first['id']}", _count=500)
+    everything = await fhir(api, OBS, patient=pid, _count=500)
+    one = await fhir(api, OBS, patient=pid, encounter=f"Encounter/{first['id']}", _count=500)
     got = await every_page(api, one)
     assert got and {r["encounter"]["reference"] for r in got} == {f"Encounter/{first['id']}"}
     assert one["total"] == len(got) < everything["total"]
+    alone = await fhir(api, OBS, encounter=f"Encounter/{first['id']}", _count=500)
+    assert alone["total"] == one["total"]
     other = await fhir(api, OBS, patient=pid, encounter=str(second["id"]), _count=500)
     assert {r["encounter"]["reference"] for r in await every_page(api, other)} == {
         f"Encounter/{second['id']}"
@@ -83,10 +85,10 @@ async def test_unsupported_parameters_are_refused_in_strict_and_reported_in_leni
     _, session, _ = await dosed_session(api, minutes_ago=45, now_bp=None)
     pid = session["patient"]["id"]
     await observe(api, session["id"], moass=4)
-    vitals = await fhir(api, OBS, patient=pid, category="vital-signs", _count=0)
+    vitals = await fhir(api, OBS, patient=pid, category="vital-signs", _count=1)
     exams = await fhir(api, OBS, patient=pid, category="exam")
     assert exams["total"] == 1 and exams["entry"][0]["resource"]["valueInteger"] == 4
-    assert vitals["total"] + 1 == (await fhir(api, OBS, patient=pid, _count=0))["total"]
+    assert vitals["total"] + 1 == (await fhir(api, OBS, patient=pid, _count=1))["total"]
     strict = {"Prefer": "handling=strict", **(await api.auth())}
     for odd in ({"_sort": "-date"}, {"_elements": "code"}, {"code:text": "heart"}):
         r = await api.http.get(OBS, params={"patient": pid, **odd}, headers=strict)
@@ -102,6 +104,23 @@ async def test_unsupported_parameters_are_refused_in_strict_and_reported_in_leni
     ordered = await every_page(api, await fhir(api, OBS, patient=pid, _sort="date", _count=200))
     times = [r["effectiveDateTime"] for r in ordered]
     assert times == sorted(times) and ordered[-1]["code"]["coding"][0]["code"] == "moass"
+
+
+async def test_pages_of_any_size_give_the_same_export_in_time_order(api: Api) -> None:
+    """The cursor runs over readings and observations together: small pages that
+    split a reading's values, or fall between a reading and an observation of
+    the same moment, lose and repeat nothing."""
+    _, session, t0 = await dosed_session(api, minutes_ago=45, now_bp=None)
+    for m in (0, 5, 10):
+        await observe(api, session["id"], ts=iso(t0 + timedelta(minutes=m)), moass=4, cadss=9)
+    scope = {"encounter": session["id"], "date": f"ge{iso(t0 - timedelta(minutes=3))}"}
+    whole = await every_page(api, await fhir(api, OBS, **scope, _count=1000))
+    ids = [r["id"] for r in whole]
+    assert len(ids) == len(set(ids)) > 40 and sum(i.startswith("o") for i in ids) == 6
+    assert [r["effectiveDateTime"] for r in whole] == sorted(r["effectiveDateTime"] for r in whole)
+    for size in (1, 4, 7):
+        paged = await every_page(api, await fhir(api, OBS, **scope, _count=size))
+        assert [r["id"] for r in paged] == ids, size
 
 
 async def test_a_struck_reading_is_never_a_final_value(api: Api) -> None:

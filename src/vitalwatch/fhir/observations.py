@@ -5,6 +5,7 @@ observations of a patient's or an encounter's sessions, in time order
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,6 @@ from vitalwatch.db import from_ms, to_ms
 from vitalwatch.fhir import repository, resources
 from vitalwatch.fhir.codes import ALL, NURSING, VITALS, Kind, kinds_for, kinds_in
 from vitalwatch.fhir.params import FhirError, Query, bundle, int_id, one_of, reference, window
-from vitalwatch.records.models import Observation as NurseObservation
 from vitalwatch.sessions.models import Session
 
 SUPPORTED = {
@@ -32,15 +32,8 @@ _LAST = 2**62
 
 #: an entry's place in the export: (ts_ms, 0 reading | 1 observation, row id, kind index)
 Key = tuple[int, int, int, int]
-
-
-@dataclass(frozen=True)
-class Part:
-    """One entry of a page: a reading's value or a nurse's score, before it is built."""
-
-    kind: Kind
-    reading: dict[str, Any] | None = None
-    obs: NurseObservation | None = None
+#: an entry before it is built: (key, kind, reading row | nurse's observation)
+Entry = tuple[Key, Kind, Any]
 
 
 @dataclass(frozen=True)
@@ -102,57 +95,88 @@ async def search(db: AsyncSession, base: str, q: Query) -> dict[str, Any]:
     obs_cols = [k.column or "" for _, k in nursing]
     lo, hi = window(q.all("date"))
     lo_ms, hi_ms = (to_ms(lo) if lo else None), (to_ms(hi) if hi else None)
-    total = 0
-    if ids and vitals:
-        counts = await repository.count_values(db, ids, columns, lo_ms, hi_ms)
-        total += sum(counts["sbp" if k.key == "bp" else k.column or ""] for _, k in vitals)
-    if ids and nursing:
-        total += await repository.count_observations(db, ids, obs_cols, lo, hi)
-    cursor = Cursor.parse(q.first("_cursor"))
+    cursor_value = q.first("_cursor")
+    total = None  # on the first page (Bundle.total is optional: counting each page costs)
+    if cursor_value is None:
+        total = 0
+        if ids and vitals:
+            counts = await repository.count_values(db, ids, columns, lo_ms, hi_ms)
+            total += sum(counts["sbp" if k.key == "bp" else k.column or ""] for _, k in vitals)
+        if ids and nursing:
+            total += await repository.count_observations(db, ids, obs_cols, lo, hi)
+    cursor = Cursor.parse(cursor_value)
     if count == 0 or not ids:
         return bundle(base, "Observation", q, total, [])
-    found: list[tuple[Key, Part]] = []
-    bound: Key = (_LAST, 0, 0, 0)
     ts, src, row_id, _ = cursor.key
+    found: list[Entry] = []
+    bound: Key = (_LAST, 0, 0, 0)
     if vitals:
         after = (ts, row_id) if src == 0 else (ts + 1, 0)
-        rows = await repository.readings_after(db, ids, columns, lo_ms, hi_ms, after, count + 1)
-        for row in rows:
-            for i, kind in vitals:
-                if resources.present(kind, row):
-                    found.append(((row["ts_ms"], 0, row["id"], i), Part(kind, reading=row)))
-        if len(rows) == count + 1:
-            bound = min(bound, (rows[-1]["ts_ms"], 0, rows[-1]["id"], len(VITALS)))
+        more, edge = await _vital_entries(db, ids, vitals, columns, lo_ms, hi_ms, after, cursor, count)
+        found += more
+        bound = min(bound, edge)
     if nursing:
         since = from_ms(max(ts - 1, 0))  # a millisecond early: the key says the rest
         batch = await repository.observations_after(db, ids, obs_cols, lo, hi, since, count + 1)
         for obs in batch:
             for i, kind in nursing:
-                if getattr(obs, kind.column or "") is not None:
-                    found.append(((to_ms(obs.ts), 1, obs.id, i), Part(kind, obs=obs)))
+                key = (to_ms(obs.ts), 1, obs.id, i)
+                if key >= cursor.key and getattr(obs, kind.column or "") is not None:
+                    found.append((key, kind, obs))
         if len(batch) == count + 1:
             last = batch[-1]
             bound = min(bound, (to_ms(last.ts), 1, last.id, len(NURSING)))
-    ready = sorted((e for e in found if cursor.key <= e[0] <= bound), key=lambda e: e[0])
+    ready = sorted((e for e in found if e[0] <= bound), key=itemgetter(0))
     page = ready[:count]
     following: Key | None = None
     if len(ready) > count:
         following = ready[count][0]
     elif bound[0] != _LAST:
         following = (bound[0], bound[1], bound[2] + 1, 0)
-    authors = await repository.users_by_names(db, (p.obs.created_by for _, p in page if p.obs))
-    built = [_build(part, sessions, authors) for _, part in page]
+    authors = await repository.users_by_names(db, (e[2].created_by for e in page if e[0][1]))
+    built = [_build(entry, sessions, authors) for entry in page]
     nxt = str(Cursor(following)) if following is not None else None
     return bundle(base, "Observation", q, total, built, nxt)
 
 
-def _build(part: Part, sessions: dict[int, Session], authors: dict[str, User]) -> dict[str, Any]:
-    if part.reading is not None:
-        return resources.vital(part.kind, part.reading, sessions[part.reading["session_id"]])
-    assert part.obs is not None
-    obs = part.obs
-    author = authors.get(obs.created_by) if obs.created_by else None
-    return resources.nursing(part.kind, obs, sessions[obs.session_id], author)
+async def _vital_entries(
+    db: AsyncSession,
+    ids: list[int],
+    vitals: list[tuple[int, Kind]],
+    columns: list[str],
+    lo_ms: int | None,
+    hi_ms: int | None,
+    after: tuple[int, int],
+    cursor: Cursor,
+    count: int,
+) -> tuple[list[Entry], Key]:
+    """At least count + 1 entries from the cursor on (or all that are left), read in
+    chunks of rows (a row holds several values), and the key up to which they are
+    complete."""
+    found: list[Entry] = []
+    chunk = count // len(vitals) + 2
+    while True:
+        rows = await repository.readings_after(db, ids, columns, lo_ms, hi_ms, after, chunk)
+        for row in rows:
+            for i, kind in vitals:
+                key = (row["ts_ms"], 0, row["id"], i)
+                if key >= cursor.key and resources.present(kind, row):
+                    found.append((key, kind, row))
+        if len(rows) < chunk:
+            return found, (_LAST, 0, 0, 0)
+        last = rows[-1]
+        if len(found) > count:
+            return found, (last["ts_ms"], 0, last["id"], len(VITALS))
+        after = (last["ts_ms"], last["id"] + 1)
+        chunk = count + 1 - len(found) + 1
+
+
+def _build(entry: Entry, sessions: dict[int, Session], authors: dict[str, User]) -> dict[str, Any]:
+    (_, source, _, _), kind, item = entry
+    if source == 0:
+        return resources.vital(kind, item, sessions[item["session_id"]])
+    author = authors.get(item.created_by) if item.created_by else None
+    return resources.nursing(kind, item, sessions[item.session_id], author)
 
 
 async def read(db: AsyncSession, observation_id: str) -> dict[str, Any]:

@@ -133,7 +133,7 @@ def bundle(
     base: str,
     kind: str,
     q: Query,
-    total: int,
+    total: int | None,
     resources: list[dict[str, Any]],
     next_cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -159,7 +159,9 @@ def bundle(
                 "search": {"mode": "outcome"},
             }
         )
-    out: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
+    out: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        out["total"] = total
     out["link"] = links
     if entries:
         out["entry"] = entries

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -73,20 +73,22 @@ async def readings_after(
     hi: int | None,
     after: tuple[int, int],
     limit: int,
-) -> list[dict[str, Any]]:
-    """Readings in force at or after (ts_ms, id), in that order."""
+) -> list[RowMapping]:
+    """Readings in force at or after (ts_ms, id), in that order (the time bound
+    spelled out so the session-and-time index serves it)."""
     c = readings.c
+    ts, row_id = after
     stmt = _reading_select().where(
-        *_reading_filter(session_ids, columns, lo, hi), tuple_(c.ts_ms, c.id) >= tuple_(*after)
+        *_reading_filter(session_ids, columns, lo, hi),
+        c.ts_ms >= ts,
+        or_(c.ts_ms > ts, c.id >= row_id),
     )
-    rows = (await db.execute(stmt.order_by(c.ts_ms, c.id).limit(limit))).mappings().all()
-    return [dict(r) for r in rows]
+    return list((await db.execute(stmt.order_by(c.ts_ms, c.id).limit(limit))).mappings().all())
 
 
-async def reading(db: AsyncSession, reading_id: int) -> dict[str, Any] | None:
+async def reading(db: AsyncSession, reading_id: int) -> RowMapping | None:
     stmt = _reading_select().where(readings.c.id == reading_id, _in_force())
-    row = (await db.execute(stmt)).mappings().first()
-    return dict(row) if row else None
+    return (await db.execute(stmt)).mappings().first()
 
 
 async def count_values(

@@ -3,11 +3,12 @@ Encounter and Observations."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from vitalwatch.auth.models import User
-from vitalwatch.db import from_ms
 from vitalwatch.fhir.codes import (
     BP_PARTS,
     CATEGORIES,
@@ -15,6 +16,8 @@ from vitalwatch.fhir.codes import (
     PROFILE,
     REF_SYSTEM,
     UCUM,
+    NURSING,
+    VITALS,
     Code,
     Kind,
 )
@@ -32,7 +35,8 @@ def instant(t: datetime) -> str:
 
 
 def ms_instant(ms: int) -> str:
-    return instant(from_ms(ms))
+    """Epoch milliseconds as an instant (the export's hot path: no datetime)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def coding(c: Code) -> dict[str, str]:
@@ -125,16 +129,24 @@ def _category(kind: Kind) -> list[dict[str, Any]]:
     return [{"coding": [coding(c)], "text": c.display}]
 
 
-def vital(kind: Kind, row: dict[str, Any], session: Session) -> dict[str, Any]:
+#: per kind: (meta, category, code), built once and shared (the export
+#: serialises these, never edits them): the hot path of a whole session's export
+_FIXED = {
+    k.key: ({"profile": _profiles(k)}, _category(k), _concept(k)) for k in (*VITALS, *NURSING)
+}
+
+
+def vital(kind: Kind, row: Mapping[str, Any], session: Session) -> dict[str, Any]:
     """A vital-signs profile Observation of one stored value (BP: the panel), with
     the monitor that measured it or the nurse who typed it in."""
+    meta, category, code = _FIXED[kind.key]
     out: dict[str, Any] = {
         "resourceType": "Observation",
         "id": f"r{row['id']}-{kind.key}",
-        "meta": {"profile": _profiles(kind)},
+        "meta": meta,
         "status": "final",
-        "category": _category(kind),
-        "code": _concept(kind),
+        "category": category,
+        "code": code,
         "subject": {"reference": f"Patient/{session.patient_id}"},
         "encounter": {"reference": f"Encounter/{session.id}"},
         "effectiveDateTime": ms_instant(row["ts_ms"]),
@@ -145,11 +157,8 @@ def vital(kind: Kind, row: dict[str, Any], session: Session) -> dict[str, Any]:
         out["device"] = {"reference": f"Device/{row['device_id']}"}
     if kind.key == "bp":
         out["component"] = [
-            {
-                "code": {"coding": [coding(loinc), coding(mdc)]},
-                "valueQuantity": quantity(float(row[metric]), "mm[Hg]"),
-            }
-            for metric, loinc, mdc in BP_PARTS
+            {"code": code, "valueQuantity": quantity(float(row[metric]), "mm[Hg]")}
+            for metric, code in _BP_CODES
         ]
     else:
         assert kind.column is not None and kind.unit is not None
@@ -157,7 +166,10 @@ def vital(kind: Kind, row: dict[str, Any], session: Session) -> dict[str, Any]:
     return out
 
 
-def present(kind: Kind, row: dict[str, Any]) -> bool:
+_BP_CODES = [(metric, {"coding": [coding(loinc), coding(mdc)]}) for metric, loinc, mdc in BP_PARTS]
+
+
+def present(kind: Kind, row: Mapping[str, Any]) -> bool:
     if kind.key == "bp":
         return row["sbp"] is not None and row["dbp"] is not None
     return row[kind.column or ""] is not None
