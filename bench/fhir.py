@@ -27,8 +27,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import _record
 from tests.support import Api, ServerProcess
+
+from bench.report import _record
 
 
 def _cpu_s(pid: int) -> float:

@@ -170,12 +170,17 @@ async def test_doses_are_medication_administrations_with_drug_route_and_giver(ap
     assert found["total"] == 2 == len(doses)
     first, second = doses
     med = first["contained"][0]
-    assert med["batch"]["lotNumber"] == "LOT-1" and first["medicationReference"]["reference"] == "#med"
+    assert (
+        med["batch"]["lotNumber"] == "LOT-1" and first["medicationReference"]["reference"] == "#med"
+    )
     assert med["code"]["coding"][0]["system"] == "http://www.nlm.nih.gov/research/umls/rxnorm"
     assert med["code"]["coding"][0]["code"] == "2201623"
     assert second["medicationCodeableConcept"]["coding"][0]["code"] == "2201623"
     assert first["dosage"]["dose"] == {
-        "value": 56.0, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"
+        "value": 56.0,
+        "unit": "mg",
+        "system": "http://unitsofmeasure.org",
+        "code": "mg",
     }
     route = first["dosage"]["route"]["coding"][0]
     assert (route["system"], route["code"]) == ("http://snomed.info/sct", "46713006")
@@ -251,8 +256,15 @@ async def test_capability_statement_lists_exactly_what_works(api: Api) -> None:
     meta = await fhir(api, "/fhir/r4/metadata")
     resources = {r["type"]: r for r in meta["rest"][0]["resource"]}
     assert set(resources) == {
-        "Patient", "Encounter", "Observation", "MedicationAdministration",
-        "DocumentReference", "Practitioner", "Organization", "Device", "CodeSystem",
+        "Patient",
+        "Encounter",
+        "Observation",
+        "MedicationAdministration",
+        "DocumentReference",
+        "Practitioner",
+        "Organization",
+        "Device",
+        "CodeSystem",
     }
     strict = {"Prefer": "handling=strict", **(await api.auth())}
     for kind, entry in resources.items():
@@ -268,5 +280,7 @@ async def test_capability_statement_lists_exactly_what_works(api: Api) -> None:
                 f"/fhir/r4/{kind}", params={**scope, name: _PROBE.get(name, "1")}, headers=strict
             )
             assert r.status_code == 200, (kind, name, r.text)
-        r = await api.http.get(f"/fhir/r4/{kind}", params={**scope, "_elements": "id"}, headers=strict)
+        r = await api.http.get(
+            f"/fhir/r4/{kind}", params={**scope, "_elements": "id"}, headers=strict
+        )
         assert r.status_code == 400 and "not-supported" in r.text, kind

@@ -63,8 +63,12 @@ def device(d: Device, hl7_ids: list[str]) -> dict[str, Any]:
 
 def code_system() -> dict[str, Any]:
     """The nurses' observation codes (system `urn:vitalwatch:observation`)."""
-    concepts = [{"code": c.code, "display": c.display, "definition": k.text}
-                for k in NURSING for c in k.codes if c.system == LOCAL]
+    concepts = [
+        {"code": c.code, "display": c.display, "definition": k.text}
+        for k in NURSING
+        for c in k.codes
+        if c.system == LOCAL
+    ]
     return {
         "resourceType": "CodeSystem",
         "id": LOCAL_ID,

@@ -65,8 +65,12 @@ def administration(event: SessionEvent, session: Session, giver: User | None) ->
     drug = _drug(d.drug)
     if d.lot_number:  # R4 keeps the lot on the Medication: a contained one
         out["contained"] = [
-            {"resourceType": "Medication", "id": "med", "code": drug,
-             "batch": {"lotNumber": d.lot_number}}
+            {
+                "resourceType": "Medication",
+                "id": "med",
+                "code": drug,
+                "batch": {"lotNumber": d.lot_number},
+            }
         ]
         out["medicationReference"] = {"reference": "#med", "display": drug["text"]}
     else:

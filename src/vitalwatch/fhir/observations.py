@@ -112,7 +112,9 @@ async def search(db: AsyncSession, base: str, q: Query) -> dict[str, Any]:
     bound: Key = (_LAST, 0, 0, 0)
     if vitals:
         after = (ts, row_id) if src == 0 else (ts + 1, 0)
-        more, edge = await _vital_entries(db, ids, vitals, columns, lo_ms, hi_ms, after, cursor, count)
+        more, edge = await _vital_entries(
+            db, ids, vitals, columns, lo_ms, hi_ms, after, cursor, count
+        )
         found += more
         bound = min(bound, edge)
     if nursing:

@@ -94,9 +94,7 @@ class Query:
         return min(int(raw), MAX_COUNT)
 
 
-def parse(
-    given: list[tuple[str, str]], supported: dict[str, Check | None], strict: bool
-) -> Query:
+def parse(given: list[tuple[str, str]], supported: dict[str, Check | None], strict: bool) -> Query:
     q = Query()
     for name, value in given:
         base, colon, modifier = name.partition(":")
@@ -155,7 +153,9 @@ def bundle(
     if q.ignored:
         entries.append(
             {
-                "resource": outcome("warning", "not-supported", [f"ignored: {t}" for t in q.ignored]),
+                "resource": outcome(
+                    "warning", "not-supported", [f"ignored: {t}" for t in q.ignored]
+                ),
                 "search": {"mode": "outcome"},
             }
         )

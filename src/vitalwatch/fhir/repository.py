@@ -88,7 +88,8 @@ async def readings_after(
 
 async def reading(db: AsyncSession, reading_id: int) -> RowMapping | None:
     stmt = _reading_select().where(readings.c.id == reading_id, _in_force())
-    return (await db.execute(stmt)).mappings().first()
+    row: RowMapping | None = (await db.execute(stmt)).mappings().first()
+    return row
 
 
 async def count_values(

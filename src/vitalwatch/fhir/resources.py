@@ -12,11 +12,11 @@ from vitalwatch.auth.models import User
 from vitalwatch.fhir.codes import (
     BP_PARTS,
     CATEGORIES,
+    NURSING,
     PARTICIPATION,
     PROFILE,
     REF_SYSTEM,
     UCUM,
-    NURSING,
     VITALS,
     Code,
     Kind,
@@ -109,7 +109,9 @@ def encounter(s: Session, participants: list[tuple[str, User]]) -> dict[str, Any
     if participants:
         out["participant"] = [
             {
-                "type": [{"coding": [{"system": PARTICIPATION, "code": code, "display": ROLES[code]}]}],
+                "type": [
+                    {"coding": [{"system": PARTICIPATION, "code": code, "display": ROLES[code]}]}
+                ],
                 "individual": user_ref(u),
             }
             for code, u in participants
@@ -136,7 +138,7 @@ _FIXED = {
 }
 
 
-def vital(kind: Kind, row: Mapping[str, Any], session: Session) -> dict[str, Any]:
+def vital(kind: Kind, row: Mapping[Any, Any], session: Session) -> dict[str, Any]:
     """A vital-signs profile Observation of one stored value (BP: the panel), with
     the monitor that measured it or the nurse who typed it in."""
     meta, category, code = _FIXED[kind.key]
@@ -169,7 +171,7 @@ def vital(kind: Kind, row: Mapping[str, Any], session: Session) -> dict[str, Any
 _BP_CODES = [(metric, {"coding": [coding(loinc), coding(mdc)]}) for metric, loinc, mdc in BP_PARTS]
 
 
-def present(kind: Kind, row: Mapping[str, Any]) -> bool:
+def present(kind: Kind, row: Mapping[Any, Any]) -> bool:
     if kind.key == "bp":
         return row["sbp"] is not None and row["dbp"] is not None
     return row[kind.column or ""] is not None

@@ -3,7 +3,7 @@ Every error under it, authentication's included, is an OperationOutcome."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -37,7 +37,7 @@ def _problem(status: int, code: str, texts: list[str], headers: Any = None) -> F
 class FhirRoute(APIRoute):
     """Answers FHIR errors, and the 401/403/422 of FastAPI, as OperationOutcomes."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
@@ -55,7 +55,18 @@ class FhirRoute(APIRoute):
         return handler
 
 
-router = APIRouter(prefix="/fhir/r4", tags=["fhir"], route_class=FhirRoute)
+_OUTCOME: dict[str, Any] = {"content": {FHIR_JSON: {}}}
+#: in the OpenAPI schema: FHIR errors are OperationOutcomes, not `{"detail"}`
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "OperationOutcome: a malformed, missing or (strict) unsupported parameter",
+        **_OUTCOME,
+    },
+    401: {"description": "OperationOutcome: no or a bad staff token", **_OUTCOME},
+    403: {"description": "OperationOutcome: the wrong role", **_OUTCOME},
+    404: {"description": "OperationOutcome: no such resource, type or interaction", **_OUTCOME},
+}
+router = APIRouter(prefix="/fhir/r4", tags=["fhir"], route_class=FhirRoute, responses=ERRORS)
 
 
 def _base(request: Request) -> str:
@@ -64,6 +75,16 @@ def _base(request: Request) -> str:
 
 def _origin(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+def _params(kind: str) -> dict[str, Any]:
+    """A search's parameters for the OpenAPI schema (they are read from the query
+    string by fhir/params.py, which also reports those not supported)."""
+    listed = [
+        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+        for n in service.SEARCHES[kind] or {}
+    ]
+    return {"parameters": listed}
 
 
 def _query(request: Request, kind: str) -> Query:
@@ -78,7 +99,7 @@ async def metadata(request: Request, claims: Staff) -> FhirResponse:
     return FhirResponse(service.capability(_base(request), __version__))
 
 
-@router.get("/Patient", response_class=FhirResponse)
+@router.get("/Patient", response_class=FhirResponse, openapi_extra=_params("Patient"))
 async def search_patients(request: Request, db: DbSession, claims: Staff) -> FhirResponse:
     """Patients by `identifier` (the clinic's reference)."""
     q = _query(request, "Patient")
@@ -90,7 +111,7 @@ async def read_patient(patient_id: str, db: DbSession, claims: Staff) -> FhirRes
     return FhirResponse(await service.read_patient(db, patient_id))
 
 
-@router.get("/Encounter", response_class=FhirResponse)
+@router.get("/Encounter", response_class=FhirResponse, openapi_extra=_params("Encounter"))
 async def search_encounters(request: Request, db: DbSession, claims: Staff) -> FhirResponse:
     """A patient's sessions as Encounters."""
     q = _query(request, "Encounter")
@@ -103,7 +124,7 @@ async def read_encounter(encounter_id: str, db: DbSession, claims: Staff) -> Fhi
     return FhirResponse(await service.read_encounter(db, encounter_id))
 
 
-@router.get("/Observation", response_class=FhirResponse)
+@router.get("/Observation", response_class=FhirResponse, openapi_extra=_params("Observation"))
 async def search_observations(request: Request, db: DbSession, claims: Staff) -> FhirResponse:
     """Vital-signs Observations (one per stored value in force; BP as the 85354-9
     panel) and the nurses' MOAA/S, CADSS and dissociation, in time order, paged."""
@@ -116,7 +137,11 @@ async def read_observation(observation_id: str, db: DbSession, claims: Staff) ->
     return FhirResponse(await observations.read(db, observation_id))
 
 
-@router.get("/MedicationAdministration", response_class=FhirResponse)
+@router.get(
+    "/MedicationAdministration",
+    response_class=FhirResponse,
+    openapi_extra=_params("MedicationAdministration"),
+)
 async def search_administrations(request: Request, db: DbSession, claims: Staff) -> FhirResponse:
     """The doses of a patient's sessions (`patient`) or of one (`context`)."""
     q = _query(request, "MedicationAdministration")
@@ -128,7 +153,9 @@ async def read_administration(dose_id: str, db: DbSession, claims: Staff) -> Fhi
     return FhirResponse(await service.read_administration(db, dose_id))
 
 
-@router.get("/DocumentReference", response_class=FhirResponse)
+@router.get(
+    "/DocumentReference", response_class=FhirResponse, openapi_extra=_params("DocumentReference")
+)
 async def search_documents(request: Request, db: DbSession, claims: Staff) -> FhirResponse:
     """The signed session reports (PDF) of a patient or an encounter."""
     q = _query(request, "DocumentReference")

@@ -140,9 +140,7 @@ async def _administrations(db: AsyncSession, sessions: list[Session]) -> list[di
     doses = await records_repo.doses_of(db, by_id)
     events = [e for sid in sorted(doses) for e in doses[sid]]
     givers = await repository.users_by_ids(db, (e.created_by for e in events))
-    return [
-        administration(e, by_id[e.session_id], givers.get(e.created_by or 0)) for e in events
-    ]
+    return [administration(e, by_id[e.session_id], givers.get(e.created_by or 0)) for e in events]
 
 
 async def read_administration(db: AsyncSession, dose_id: str) -> dict[str, Any]:
@@ -159,7 +157,9 @@ async def search_administrations(db: AsyncSession, base: str, q: Query) -> dict[
     return bundle(base, "MedicationAdministration", q, len(items), items[: q.count()])
 
 
-async def _documents(db: AsyncSession, origin: str, sessions: list[Session]) -> list[dict[str, Any]]:
+async def _documents(
+    db: AsyncSession, origin: str, sessions: list[Session]
+) -> list[dict[str, Any]]:
     """A DocumentReference per signed-off session: its report PDF."""
     signed = await records_repo.readiness_rows(db, [s.id for s in sessions])
     signers = await repository.users_by_names(db, (r.signed_off_by for r in signed.values()))
