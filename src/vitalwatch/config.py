@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     #: The clinic's time zone (IANA name): times in reports and forms, and the
     #: calendar days of the REMS form's 7-day deadline.
     clinic_timezone: str = "UTC"
+    #: The clinic's name: the FHIR export's Organization (the Encounters' provider).
+    clinic_name: str = Field(default="VitalWatch clinic", min_length=1, max_length=200)
     #: How often discharge readiness and observation reminders are re-checked.
     records_check_s: float = Field(default=5.0, gt=0, le=60)
 

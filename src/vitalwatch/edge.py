@@ -105,8 +105,20 @@ async def answer(
     await send_json(send, status, {"detail": detail}, extra)
 
 
+async def _fhir_unauthorized(send: Send, problem: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """The FHIR API's 401: an OperationOutcome, as every FHIR error."""
+    issue = {"severity": "error", "code": "login", "diagnostics": problem}
+    content = {"resourceType": "OperationOutcome", "issue": [issue]}
+    extra = [(b"content-security-policy", CSP.encode()), *SECURITY_HEADERS, *headers]
+    await send_json(send, 401, content, extra, b"application/fhir+json")
+
+
 async def send_json(
-    send: Send, status: int, content: Any, headers: list[tuple[bytes, bytes]]
+    send: Send,
+    status: int,
+    content: Any,
+    headers: list[tuple[bytes, bytes]],
+    content_type: bytes = b"application/json",
 ) -> None:
     """A JSON response written by hand, for what answers before FastAPI's
     routing (this middleware and the readings route)."""
@@ -116,7 +128,7 @@ async def send_json(
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 *headers,
             ],
@@ -164,7 +176,10 @@ class EdgeMiddleware:
             problem = await self._authenticate(scope)
             if problem is not None:
                 headers = [(b"www-authenticate", b"Bearer"), *early_close(length)]
-                await answer(send, 401, problem, headers)
+                if path.startswith("/fhir/"):
+                    await _fhir_unauthorized(send, problem, headers)
+                else:
+                    await answer(send, 401, problem, headers)
                 return
         limit = ROUTE_LIMITS.get(path, self.ctx.settings.max_body_bytes)
         if length is not None and length < 0:

@@ -9,10 +9,17 @@ from typing import Final
 LOINC: Final = "http://loinc.org"
 MDC: Final = "urn:iso:std:iso:11073:10101"
 UCUM: Final = "http://unitsofmeasure.org"
+#: The service's own observation codes, published as CodeSystem/vitalwatch-observation.
 LOCAL: Final = "urn:vitalwatch:observation"
+LOCAL_ID: Final = "vitalwatch-observation"
 REF_SYSTEM: Final = "urn:vitalwatch:patient-ref"
+USER_SYSTEM: Final = "urn:vitalwatch:user"
+HL7_ID_SYSTEM: Final = "urn:vitalwatch:device-hl7-id"
 CATEGORY: Final = "http://terminology.hl7.org/CodeSystem/observation-category"
 PROFILE: Final = "http://hl7.org/fhir/StructureDefinition/"
+RXNORM: Final = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SNOMED: Final = "http://snomed.info/sct"
+PARTICIPATION: Final = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class Kind:
     profile: str | None
     unit: str | None = None  # UCUM
     column: str | None = None  # the readings or observations column
+    category: str = "vital-signs"
 
 
 VITALS: Final[tuple[Kind, ...]] = (
@@ -106,6 +114,7 @@ NURSING: Final[tuple[Kind, ...]] = (
         None,
         None,
         "moass",
+        "exam",
     ),
     Kind(
         "cadss",
@@ -114,6 +123,7 @@ NURSING: Final[tuple[Kind, ...]] = (
         None,
         None,
         "cadss",
+        "exam",
     ),
     Kind(
         "dissociation",
@@ -122,21 +132,41 @@ NURSING: Final[tuple[Kind, ...]] = (
         None,
         None,
         "dissociation",
+        "exam",
     ),
 )
 ALL: Final = {k.key: k for k in (*VITALS, *NURSING)}
 
 
+CATEGORIES: Final = {
+    "vital-signs": Code(CATEGORY, "vital-signs", "Vital Signs"),
+    "exam": Code(CATEGORY, "exam", "Exam"),
+}
+
+
+def _matches(c: Code, system: str | None, code: str) -> bool:
+    """A token matches "code" (any system), "system|code", "system|" (any code)
+    and "|code" (a code without a system: none of ours)."""
+    if system is None:
+        return c.code == code
+    return c.system == system and (not code or c.code == code)
+
+
+def _split(token: str) -> tuple[str | None, str]:
+    system, bar, code = token.rpartition("|")
+    return (system if bar else None), code
+
+
 def kinds_for(token: str) -> set[str]:
-    """The kinds a `code` search token names: "system|code" or a bare code."""
-    system, _, code = token.rpartition("|")
-    found = {
-        k.key
-        for k in ALL.values()
-        for c in k.codes
-        if c.code == code and (not system or c.system == system)
-    }
-    for _, loinc, mdc in BP_PARTS:  # a component's code finds its panel
-        if any(c.code == code and (not system or c.system == system) for c in (loinc, mdc)):
-            found.add("bp")
+    """The kinds a `code` search token names (a BP component's code finds its panel)."""
+    system, code = _split(token)
+    found = {k.key for k in ALL.values() for c in k.codes if _matches(c, system, code)}
+    if any(_matches(c, system, code) for _, loinc, mdc in BP_PARTS for c in (loinc, mdc)):
+        found.add("bp")
     return found
+
+
+def kinds_in(token: str) -> set[str]:
+    """The kinds a `category` search token names."""
+    system, code = _split(token)
+    return {k.key for k in ALL.values() if _matches(CATEGORIES[k.category], system, code)}

@@ -1,277 +1,253 @@
-"""The FHIR R4 read API: Patient and Encounter reads, and the Observation search
-as searchset Bundles paged with an opaque cursor (vital signs in time order,
-then the nurses' scored observations in the order entered)."""
+"""The FHIR R4 read API: reads of every exported resource, the searches that
+are not the Observation export (fhir/observations.py), and the
+CapabilityStatement built from the same tables of what is supported."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitalwatch.db import to_ms
-from vitalwatch.fhir import repository, resources
-from vitalwatch.fhir.codes import ALL, NURSING, VITALS, Kind, kinds_for
+from vitalwatch.auth.models import User
+from vitalwatch.devices import repository as devices_repo
+from vitalwatch.fhir import catalog, observations, repository, resources
+from vitalwatch.fhir.codes import LOCAL_ID, REF_SYSTEM
+from vitalwatch.fhir.medication import administration
+from vitalwatch.fhir.params import FhirError, Query, bundle, int_id, not_found, reference
+from vitalwatch.fhir.resources import CLINIC_ID
 from vitalwatch.patients import repository as patients_repo
-from vitalwatch.records.models import Observation as NurseObservation
-from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.records import repository as records_repo
+from vitalwatch.sessions.models import Session
 
-#: ids are ASCII digits (str.isdigit() also takes "³", which int() refuses)
-_DIGITS = re.compile(r"[0-9]{1,19}")
-DEFAULT_COUNT = 50
-MAX_COUNT = 500
-
-
-class FhirError(Exception):
-    """Answered as an OperationOutcome with this HTTP status."""
-
-    def __init__(self, status: int, code: str, text: str) -> None:
-        super().__init__(text)
-        self.status, self.code, self.text = status, code, text
-
-    def outcome(self) -> dict[str, Any]:
-        return {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": self.code, "diagnostics": self.text}],
-        }
-
-
-def _int_id(value: str, what: str) -> int:
-    if not _DIGITS.fullmatch(value) or not 0 < int(value) < 2**63:
-        raise FhirError(404, "not-found", f"{what}/{value} not found")
-    return int(value)
+PATIENT_SEARCH = {"identifier": None}
+BY_PATIENT = {"patient": None}
+MEDICATION_SEARCH = {"patient": None, "context": None}
+DOCUMENT_SEARCH = {"patient": None, "encounter": None}
+#: every type and its search parameters (None: read only)
+SEARCHES: dict[str, dict[str, Any] | None] = {
+    "Patient": PATIENT_SEARCH,
+    "Encounter": BY_PATIENT,
+    "Observation": observations.SUPPORTED,
+    "MedicationAdministration": MEDICATION_SEARCH,
+    "DocumentReference": DOCUMENT_SEARCH,
+    "Practitioner": None,
+    "Organization": None,
+    "Device": None,
+    "CodeSystem": None,
+}
 
 
 async def read_patient(db: AsyncSession, patient_id: str) -> dict[str, Any]:
-    patient = await patients_repo.get(db, _int_id(patient_id, "Patient"))
+    patient = await patients_repo.get(db, int_id(patient_id, "Patient"))
     if patient is None:
-        raise FhirError(404, "not-found", f"Patient/{patient_id} not found")
+        raise not_found(f"Patient/{patient_id}")
     return resources.patient(patient)
 
 
-async def read_encounter(db: AsyncSession, encounter_id: str) -> dict[str, Any]:
-    session = await sessions_repo.get(db, _int_id(encounter_id, "Encounter"))
+async def search_patients(db: AsyncSession, base: str, q: Query) -> dict[str, Any]:
+    """By `identifier` (the clinic's reference: `urn:vitalwatch:patient-ref|MRN-1`
+    or the bare value); a comma is any of them."""
+    tokens = q.all("identifier")
+    if not tokens:
+        raise FhirError(400, "required", "identifier is required (Patient?identifier=MRN-1)")
+    found: dict[int, Any] = {}
+    for i, param in enumerate(tokens):
+        matched: dict[int, Any] = {}
+        for token in (t for t in param.split(",") if t):
+            system, bar, value = token.rpartition("|")
+            if bar and system != REF_SYSTEM:
+                continue
+            patient = await patients_repo.by_ref(db, value)
+            if patient is not None:
+                matched[patient.id] = patient
+        found = matched if i == 0 else {k: v for k, v in found.items() if k in matched}
+    items = [resources.patient(p) for _, p in sorted(found.items())]
+    return bundle(base, "Patient", q, len(items), items[: q.count()])
+
+
+async def _participants(
+    db: AsyncSession, sessions: Iterable[Session]
+) -> dict[int, list[tuple[str, User]]]:
+    """Who started each session (ADM), gave its doses (PPRF) and signed it off (DIS)."""
+    sessions = list(sessions)
+    ids = [s.id for s in sessions]
+    doses = await records_repo.doses_of(db, ids)
+    signed = await records_repo.readiness_rows(db, ids)
+    users = await repository.users_by_ids(
+        db, [s.created_by for s in sessions] + [e.created_by for d in doses.values() for e in d]
+    )
+    signers = await repository.users_by_names(db, (r.signed_off_by for r in signed.values()))
+    out: dict[int, list[tuple[str, User]]] = {}
+    for s in sessions:
+        people: list[tuple[str, User | None]] = [("ADM", users.get(s.created_by or 0))]
+        people += [("PPRF", users.get(e.created_by or 0)) for e in doses.get(s.id, [])]
+        row = signed.get(s.id)
+        if row is not None and row.signed_off_by:
+            people.append(("DIS", signers.get(row.signed_off_by)))
+        seen: set[tuple[str, int]] = set()
+        out[s.id] = []
+        for code, u in people:
+            if u is not None and (code, u.id) not in seen:
+                seen.add((code, u.id))
+                out[s.id].append((code, u))
+    return out
+
+
+async def _session(db: AsyncSession, value: str, kind: str) -> Session:
+    sid = int_id(value, kind)
+    session = (await repository.sessions_by_ids(db, [sid])).get(sid)
     if session is None:
-        raise FhirError(404, "not-found", f"Encounter/{encounter_id} not found")
-    return resources.encounter(session)
+        raise not_found(f"{kind}/{value}")
+    return session
 
 
-async def read_observation(db: AsyncSession, observation_id: str) -> dict[str, Any]:
-    source, _, key = observation_id.partition("-")
-    kind = ALL.get(key)
-    if kind is None or len(source) < 2 or source[0] not in "ro":
-        raise FhirError(404, "not-found", f"Observation/{observation_id} not found")
-    row_id = _int_id(source[1:], "Observation")
-    if source[0] == "r" and kind in VITALS:
-        row = await repository.reading(db, row_id)
-        session = await sessions_repo.get(db, row["session_id"]) if row else None
-        if row is not None and session is not None and _present(kind, row):
-            return resources.vital(kind, row["id"], session, row["ts_ms"], row)
-    elif source[0] == "o" and kind in NURSING:
-        obs = await db.get(NurseObservation, row_id)
-        session = await sessions_repo.get(db, obs.session_id) if obs else None
-        if obs is not None and session is not None and getattr(obs, kind.column or "") is not None:
-            return resources.nursing(kind, obs, session)
-    raise FhirError(404, "not-found", f"Observation/{observation_id} not found")
+async def read_encounter(db: AsyncSession, encounter_id: str) -> dict[str, Any]:
+    session = await _session(db, encounter_id, "Encounter")
+    return resources.encounter(session, (await _participants(db, [session]))[session.id])
 
 
-def _present(kind: Kind, row: dict[str, Any]) -> bool:
-    if kind.key == "bp":
-        return row["sbp"] is not None and row["dbp"] is not None
-    return row[kind.column or ""] is not None
-
-
-def _bound(param: str) -> tuple[str, datetime, datetime]:
-    """A date parameter: its prefix and the first and last instant its value covers."""
-    prefix, value = (
-        (param[:2], param[2:]) if param[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", param)
-    )
-    try:
-        if len(value) == 10:
-            d = date.fromisoformat(value)
-            first = datetime.combine(d, time(0), tzinfo=UTC)
-            return prefix, first, first + timedelta(days=1) - timedelta(milliseconds=1)
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise FhirError(
-            400, "invalid", f"date={param}: a date or dateTime with a prefix (ge, le ...)"
-        ) from None
-    if t.tzinfo is None:
-        raise FhirError(400, "invalid", f"date={param}: a dateTime needs a time zone")
-    return prefix, t, t
-
-
-def _window(dates: list[str]) -> tuple[datetime | None, datetime | None]:
-    lo: datetime | None = None
-    hi: datetime | None = None
-    for param in dates:
-        prefix, first, last = _bound(param)
-        one_ms = timedelta(milliseconds=1)
-        new_lo = {"eq": first, "ge": first, "gt": last + one_ms}.get(prefix)
-        new_hi = {"eq": last, "le": last, "lt": first - one_ms}.get(prefix)
-        if new_lo is not None:
-            lo = new_lo if lo is None else max(lo, new_lo)
-        if new_hi is not None:
-            hi = new_hi if hi is None else min(hi, new_hi)
-    return lo, hi
-
-
-@dataclass
-class Cursor:
-    phase: str  # "v": vital signs, "o": nurses' observations
-    ts: int
-    row: int
-    k: int
-
-    @classmethod
-    def parse(cls, value: str | None) -> Cursor:
-        if value is None:
-            return cls("v", -(2**62), 0, 0)
-        try:
-            phase, ts, row, k = value.split(".")
-            assert phase in ("v", "o")
-            return cls(phase, int(ts), int(row), int(k))
-        except (ValueError, AssertionError):
-            raise FhirError(400, "invalid", "_cursor: use the next link as it is") from None
-
-    def __str__(self) -> str:
-        return f"{self.phase}.{self.ts}.{self.row}.{self.k}"
-
-
-def _patient_id(value: str) -> int:
-    ref = value.removeprefix("Patient/")
-    if not _DIGITS.fullmatch(ref) or not 0 < int(ref) < 2**63:
-        raise FhirError(400, "invalid", "patient: a Patient id, as Patient/12 or 12")
-    return int(ref)
-
-
-async def search_observations(
-    db: AsyncSession,
-    base: str,
-    patient: str | None,
-    codes: list[str],
-    dates: list[str],
-    count: int | None,
-    cursor_value: str | None,
-) -> dict[str, Any]:
-    if patient is None:
-        raise FhirError(400, "required", "patient is required (Observation?patient=Patient/12)")
-    pid = _patient_id(patient)
-    count = DEFAULT_COUNT if count is None else max(1, min(count, MAX_COUNT))
-    tokens = [t for c in codes for t in c.split(",") if t]
-    wanted = set().union(*(kinds_for(t) for t in tokens)) if tokens else set(ALL)
-    vitals = [(i, k) for i, k in enumerate(VITALS) if k.key in wanted]
-    nursing = [(i, k) for i, k in enumerate(NURSING) if k.key in wanted]
-    lo, hi = _window(dates)
-    lo_ms = to_ms(lo) if lo else None
-    hi_ms = to_ms(hi) if hi else None
-    sessions = await repository.sessions_of(db, pid)
-    ids = list(sessions)
-    cursor = Cursor.parse(cursor_value)
-    entries: list[dict[str, Any]] = []
-    following: Cursor | None = None
-    columns = sorted({k.column or "" for _, k in vitals})
-    if ids and cursor.phase == "v" and vitals:
-        rows = await repository.readings_after(
-            db, ids, columns, lo_ms, hi_ms, (cursor.ts, cursor.row), count + 1
+async def _scope(db: AsyncSession, q: Query, encounter_param: str | None) -> list[Session]:
+    """The sessions a search names by `patient` and/or its encounter parameter."""
+    patient = q.first("patient")
+    encounter = q.first(encounter_param) if encounter_param else None
+    if patient is None and encounter is None:
+        names = " or ".join(n for n in ("patient", encounter_param) if n)
+        raise FhirError(400, "required", f"{names} is required (?patient=Patient/12)")
+    if patient is not None:
+        found = await repository.sessions_of(db, reference("patient", patient, "Patient"))
+    else:
+        assert encounter_param is not None and encounter is not None
+        found = await repository.sessions_by_ids(
+            db, [reference(encounter_param, encounter, "Encounter")]
         )
-        for row in rows:
-            for i, kind in vitals:
-                if (row["ts_ms"], row["id"]) == (cursor.ts, cursor.row) and i < cursor.k:
-                    continue
-                if not _present(kind, row):
-                    continue
-                if len(entries) == count:
-                    following = Cursor("v", row["ts_ms"], row["id"], i)
-                    break
-                entries.append(
-                    resources.vital(kind, row["id"], sessions[row["session_id"]], row["ts_ms"], row)
-                )
-            if following:
-                break
-        if following is None and len(rows) == count + 1:
-            last = rows[-1]
-            following = Cursor("v", last["ts_ms"], last["id"] + 1, 0)
-        if following is None:
-            cursor = Cursor("o", 0, 0, 0)
-    if ids and following is None and cursor.phase == "o" and nursing and len(entries) <= count:
-        cols = [k.column or "" for _, k in nursing]
-        room = count - len(entries)
-        for obs in await repository.observations_after(db, ids, cols, lo, hi, cursor.row, room + 1):
-            for i, kind in nursing:
-                if obs.id == cursor.row and i < cursor.k:
-                    continue
-                if getattr(obs, kind.column or "") is None:
-                    continue
-                if len(entries) == count:
-                    following = Cursor("o", 0, obs.id, i)
-                    break
-                entries.append(resources.nursing(kind, obs, sessions[obs.session_id]))
-            if following:
-                break
-    total = 0
-    if ids:
-        counts = await repository.count_values(db, ids, columns, lo_ms, hi_ms) if vitals else {}
-        total = sum(counts.get("sbp" if k.key == "bp" else k.column or "", 0) for _, k in vitals)
-        total += await repository.count_observations(
-            db, ids, [k.column or "" for _, k in nursing], lo, hi
-        )
-    params: list[tuple[str, str]] = [
-        ("patient", patient),
-        *(("code", c) for c in codes),
-        *(("date", d) for d in dates),
-        ("_count", str(count)),
-    ]
-    this = params + ([("_cursor", cursor_value)] if cursor_value else [])
-    links = [{"relation": "self", "url": f"{base}/Observation?{urlencode(this)}"}]
-    if following is not None:
-        links.append(
-            {
-                "relation": "next",
-                "url": f"{base}/Observation?{urlencode([*params, ('_cursor', str(following))])}",
-            }
-        )
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "link": links,
-        "entry": [
-            {"fullUrl": f"{base}/Observation/{e['id']}", "resource": e, "search": {"mode": "match"}}
-            for e in entries
-        ],
-    }
+    if encounter is not None:
+        sid = reference(str(encounter_param), encounter, "Encounter")
+        found = {k: v for k, v in found.items() if k == sid}
+    return sorted(found.values(), key=lambda s: s.id)
 
 
-async def search_encounters(db: AsyncSession, base: str, patient: str | None) -> dict[str, Any]:
-    if patient is None:
-        raise FhirError(400, "required", "patient is required (Encounter?patient=Patient/12)")
-    sessions = sorted(
-        (await repository.sessions_of(db, _patient_id(patient))).values(), key=lambda s: s.id
-    )
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(sessions),
-        "link": [
-            {"relation": "self", "url": f"{base}/Encounter?{urlencode({'patient': patient})}"}
-        ],
-        "entry": [
-            {
-                "fullUrl": f"{base}/Encounter/{s.id}",
-                "resource": resources.encounter(s),
-                "search": {"mode": "match"},
-            }
-            for s in sessions
-        ],
-    }
+async def search_encounters(db: AsyncSession, base: str, q: Query) -> dict[str, Any]:
+    sessions = await _scope(db, q, None)
+    people = await _participants(db, sessions)
+    items = [resources.encounter(s, people[s.id]) for s in sessions]
+    return bundle(base, "Encounter", q, len(items), items[: q.count()])
+
+
+async def _administrations(db: AsyncSession, sessions: list[Session]) -> list[dict[str, Any]]:
+    by_id = {s.id: s for s in sessions}
+    doses = await records_repo.doses_of(db, by_id)
+    events = [e for sid in sorted(doses) for e in doses[sid]]
+    givers = await repository.users_by_ids(db, (e.created_by for e in events))
+    return [administration(e, by_id[e.session_id], givers.get(e.created_by or 0)) for e in events]
+
+
+async def read_administration(db: AsyncSession, dose_id: str) -> dict[str, Any]:
+    event = await repository.dose(db, int_id(dose_id, "MedicationAdministration"))
+    session = (await repository.sessions_by_ids(db, [event.session_id])) if event else {}
+    if event is None or not session:
+        raise not_found(f"MedicationAdministration/{dose_id}")
+    givers = await repository.users_by_ids(db, [event.created_by])
+    return administration(event, session[event.session_id], givers.get(event.created_by or 0))
+
+
+async def search_administrations(db: AsyncSession, base: str, q: Query) -> dict[str, Any]:
+    items = await _administrations(db, await _scope(db, q, "context"))
+    return bundle(base, "MedicationAdministration", q, len(items), items[: q.count()])
+
+
+async def _documents(
+    db: AsyncSession, origin: str, sessions: list[Session]
+) -> list[dict[str, Any]]:
+    """A DocumentReference per signed-off session: its report PDF."""
+    signed = await records_repo.readiness_rows(db, [s.id for s in sessions])
+    signers = await repository.users_by_names(db, (r.signed_off_by for r in signed.values()))
+    out = []
+    for s in sessions:
+        row = signed.get(s.id)
+        if row is not None and row.signed_off_at is not None:
+            url = f"{origin}/api/v1/sessions/{s.id}/report.pdf"
+            signer = signers.get(row.signed_off_by or "")
+            out.append(catalog.document_reference(s, row, signer, url))
+    return out
+
+
+async def read_document(db: AsyncSession, origin: str, doc_id: str) -> dict[str, Any]:
+    found = await _documents(db, origin, [await _session(db, doc_id, "DocumentReference")])
+    if not found:
+        raise not_found(f"DocumentReference/{doc_id}")
+    return found[0]
+
+
+async def search_documents(db: AsyncSession, origin: str, q: Query) -> dict[str, Any]:
+    items = await _documents(db, origin, await _scope(db, q, "encounter"))
+    return bundle(f"{origin}/fhir/r4", "DocumentReference", q, len(items), items[: q.count()])
+
+
+async def read_practitioner(db: AsyncSession, user_id: str) -> dict[str, Any]:
+    u = await repository.user(db, int_id(user_id, "Practitioner"))
+    if u is None:
+        raise not_found(f"Practitioner/{user_id}")
+    return catalog.practitioner(u)
+
+
+def read_organization(org_id: str, clinic_name: str) -> dict[str, Any]:
+    if org_id != CLINIC_ID:
+        raise not_found(f"Organization/{org_id}")
+    return catalog.organization(clinic_name)
+
+
+async def read_device(db: AsyncSession, device_id: str) -> dict[str, Any]:
+    did = int_id(device_id, "Device")
+    d = await devices_repo.by_id(db, did)
+    if d is None or d.kind != "monitor":
+        raise not_found(f"Device/{device_id}")
+    return catalog.device(d, (await devices_repo.ids_of(db, [did])).get(did, []))
+
+
+def read_code_system(cs_id: str) -> dict[str, Any]:
+    if cs_id != LOCAL_ID:
+        raise not_found(f"CodeSystem/{cs_id}")
+    return catalog.code_system()
+
+
+_PARAM_TYPES = {
+    "patient": "reference",
+    "encounter": "reference",
+    "context": "reference",
+    "identifier": "token",
+    "category": "token",
+    "code": "token",
+    "date": "date",
+    "_count": "number",
+    "_sort": "string",
+    "_summary": "token",
+}
+_PARAM_DOCS = {
+    "_count": "0: the total only",
+    "_sort": "date (ascending; also the default order)",
+    "_summary": "count only",
+    "code": "LOINC, IEEE 11073 MDC and urn:vitalwatch:observation (CodeSystem/"
+    + LOCAL_ID
+    + "); system|code, system| or a bare code",
+}
 
 
 def capability(base: str, version: str) -> dict[str, Any]:
-    search = [{"name": "patient", "type": "reference"}]
+    """Exactly the types, interactions and search parameters that work."""
+    listed = []
+    for kind, params in SEARCHES.items():
+        entry: dict[str, Any] = {"type": kind, "interaction": [{"code": "read"}]}
+        if params is not None:
+            entry["interaction"].append({"code": "search-type"})
+            entry["searchParam"] = [
+                {"name": n, "type": _PARAM_TYPES[n]}
+                | ({"documentation": _PARAM_DOCS[n]} if n in _PARAM_DOCS else {})
+                for n in params
+                if not n.startswith("_cursor")
+            ]
+        listed.append(entry)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -284,25 +260,11 @@ def capability(base: str, version: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
+                "documentation": "Unsupported search parameters: a 400 OperationOutcome with "
+                "Prefer: handling=strict; otherwise left out of the Bundle's self link and "
+                "named in an OperationOutcome entry (search mode outcome).",
                 "security": {"description": "Authorization: Bearer <staff access token>"},
-                "resource": [
-                    {"type": "Patient", "interaction": [{"code": "read"}]},
-                    {
-                        "type": "Encounter",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": search,
-                    },
-                    {
-                        "type": "Observation",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [
-                            *search,
-                            {"name": "code", "type": "token"},
-                            {"name": "date", "type": "date"},
-                            {"name": "_count", "type": "number"},
-                        ],
-                    },
-                ],
+                "resource": listed,
             }
         ],
     }
