@@ -5,6 +5,7 @@ raise the same alarms as JSON samples."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,17 @@ from simulators.physiology import Patient
 from simulators.scenarios import for_patient
 
 from tests.sdc.conftest import StartProvider, bind, found
-from tests.support import ADMIN, Api, ServerProcess, connect, recv, until, wait_for
+from tests.support import (
+    ADMIN,
+    Api,
+    ServerProcess,
+    connect,
+    now_utc,
+    recv,
+    samples,
+    until,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +125,68 @@ async def test_kpa_is_converted_and_a_questionable_value_is_recorded_not_stored(
     # Valid again: stored again.
     p.send(validity={"spo2": None})
     assert await wait_for(lambda: series(sdc_api, session["id"], "spo2"), timeout=10)
+
+
+async def test_low_spo2_raises_the_json_alarm_and_the_monitors_own_alert(
+    sdc_api: Api, sdc_server: ServerProcess, start_provider: StartProvider
+) -> None:
+    """SpO2 85 from an SDC monitor: the same VitalWatch alarm as 85 posted as JSON,
+    and the monitor's own alert condition ("*** Desat", physiological, high) on
+    the station as the monitor's alarm, ended when the monitor ends it."""
+    p = start_provider("SDC-DESAT")
+    await found(sdc_api, p.epr)
+    device, session = await sdc_api.monitored()
+    json_device, json_session = await sdc_api.monitored()
+    await bind(sdc_api, p.epr, device["id"])
+    await wait_for(lambda: series(sdc_api, session["id"], "spo2"), timeout=30)
+    ws = await connect(sdc_server, sdc_api)
+    try:
+        await recv(ws)  # snapshot
+        p.send(values={"spo2": 85, "hr": 76})
+        own = await until(
+            ws,
+            lambda m: (
+                m["type"] == "monitor_alarm" and m["monitor_alarm"]["session_id"] == session["id"]
+            ),
+            timeout=15,
+        )
+        mine = own["monitor_alarm"]
+        assert mine["message"] == "Monitor: *** Desat" and mine["active"] is True
+        assert (mine["priority"], mine["kind"], mine["metric"]) == ("high", "physiological", "spo2")
+        assert mine["value"] == 85 and mine["device_id"] == device["id"]
+        raised = await until(
+            ws,
+            lambda m: m["type"] == "alarm" and m["alarm"]["session_id"] == session["id"],
+            timeout=40,
+        )
+        assert raised["alarm"]["metric"] == "spo2"
+        t0 = now_utc() - timedelta(seconds=40)
+        r = await sdc_api.post(json_device["token"], samples(t0, 40, spo2=85, hr=76))
+        assert r.status_code == 202
+        key = ("rule", "priority", "metric", "value", "message")
+        by_sdc = [tuple(a[k] for k in key) for a in await alarms(sdc_api, session["id"])]
+        by_json = [tuple(a[k] for k in key) for a in await alarms(sdc_api, json_session["id"])]
+        assert by_sdc and by_sdc == by_json
+        # The monitor ends its alert: shown as ended.
+        p.send(values={"spo2": None})
+        ended = await until(
+            ws,
+            lambda m: (
+                m["type"] == "monitor_alarm"
+                and m["monitor_alarm"]["session_id"] == session["id"]
+                and not m["monitor_alarm"]["active"]
+            ),
+            timeout=15,
+        )
+        assert ended["monitor_alarm"]["message"] == "Monitor: *** Desat (ended)"
+    finally:
+        await ws.close()
+    r = await sdc_api.http.get(
+        f"/api/v1/sessions/{session['id']}/monitor-alarms", headers=await sdc_api.auth()
+    )
+    assert [(a["label"], a["active"]) for a in r.json()] == [
+        ("*** Desat", True),
+        ("*** Desat", False),
+    ]
+    # The monitor's alert never drives VitalWatch's rules: one alarm, from the values.
+    assert len(await alarms(sdc_api, session["id"])) == 1
