@@ -12,6 +12,7 @@ import pytest
 from simulators.physiology import Patient
 from simulators.scenarios import for_patient
 
+from tests.hl7.test_pages import alarms
 from tests.sdc.conftest import StartProvider, bind, found
 from tests.support import (
     ADMIN,
@@ -36,13 +37,6 @@ async def series(api: Api, session_id: int, metric: str) -> list[float]:
     )
     assert r.status_code == 200, r.text
     return list(r.json()["values"])
-
-
-async def alarms(api: Api, session_id: int) -> list[dict[str, Any]]:
-    r = await api.http.get(
-        "/api/v1/alarms", params={"session_id": session_id}, headers=await api.auth()
-    )
-    return list(r.json())
 
 
 async def test_discovered_bound_and_its_metrics_reach_the_dashboard(

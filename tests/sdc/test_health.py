@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.hl7.test_pages import alarms
 from tests.sdc.conftest import StartProvider, bind, found, restart
-from tests.sdc.test_consumer import alarms, series
+from tests.sdc.test_consumer import series
 from tests.support import ADMIN, Api, wait_for
 
 pytestmark = pytest.mark.slow

@@ -37,8 +37,11 @@ from vitalwatch.sdc.states import Alert, Reading
 
 log = get_logger(__name__)
 
-#: No metric report for this long: the connection is taken as lost.
-SILENCE_S = 10.0
+#: No metric report for this long: the connection is taken as lost (a hung
+#: provider; one that is gone fails its subscription renewal sooner). As long
+#: as "Monitor offline": a monitor that only measures NIBP now and then is
+#: not reconnected between its cuff readings.
+SILENCE_S = 60.0
 _RETRY_S = (0.5, 1.0, 2.0, 5.0)
 
 

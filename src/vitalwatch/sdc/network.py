@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from sdc11073 import observableproperties
@@ -27,6 +27,8 @@ from sdc11073.xml_types import mex_types
 from sdc11073.xml_types.actions import periodic_actions
 
 from vitalwatch.sdc.states import Alert, Reading, alert_of, reading_of
+
+T = TypeVar("T")
 
 #: sdc11073 logs every message at INFO; its warnings are enough here.
 logging.getLogger("sdc").setLevel(logging.WARNING)
@@ -185,20 +187,24 @@ class Connection:
                 client.stop_all(unsubscribe=True)
 
     def _metrics(self, states: dict[str, Any]) -> None:
-        mdib = self._mdib
-        if mdib is None:
-            return
-        got = [r for st in states.values() if (r := reading_of(mdib, st)) is not None]
-        if got:
-            self._loop.call_soon_threadsafe(self._on_readings, got)
+        self._hand_over(states, reading_of, self._on_readings)
 
     def _alerts(self, states: dict[str, Any]) -> None:
+        self._hand_over(states, alert_of, self._on_alerts)
+
+    def _hand_over(
+        self,
+        states: dict[str, Any],
+        read: Callable[[Any, Any], T | None],
+        deliver: Callable[[list[T]], None],
+    ) -> None:
+        """The states of a report as plain values, to the loop (on sdc11073's thread)."""
         mdib = self._mdib
         if mdib is None:
             return
-        got = [a for st in states.values() if (a := alert_of(mdib, st)) is not None]
+        got = [v for st in states.values() if (v := read(mdib, st)) is not None]
         if got:
-            self._loop.call_soon_threadsafe(self._on_alerts, got)
+            self._loop.call_soon_threadsafe(deliver, got)
 
     def _connected(self, connected: bool) -> None:
         if not connected:

@@ -27,6 +27,7 @@ from vitalwatch.readings.ports import SampleSink
 from vitalwatch.sdc import repository
 from vitalwatch.sdc.link import Link
 from vitalwatch.sdc.mapping import Skip
+from vitalwatch.sdc.models import SdcBinding
 from vitalwatch.sdc.network import Discovery, Found, describe
 from vitalwatch.sdc.schemas import BindProvider, ProviderOut, SkippedOut
 from vitalwatch.sessions.ports import LiveEvents
@@ -128,6 +129,8 @@ class SdcConsumer:
             self._describing[found.epr] = task
         link = self._links.get(found.epr)
         if link is not None:
+            if known is not None and known.x_addrs != found.x_addrs:
+                link.lost("announced again at another address (restarted)")
             link.appeared()
 
     async def _describe(self, found: Found) -> None:
@@ -188,24 +191,25 @@ class SdcConsumer:
             skipped.setdefault(row.epr, []).append(
                 SkippedOut.model_validate(row, from_attributes=True)
             )
-        out = []
-        for epr in sorted({*self._found, *bound}):
-            f, b, link = self._found.get(epr), bound.get(epr), self._links.get(epr)
-            out.append(
-                ProviderOut(
-                    epr=epr,
-                    manufacturer=f.manufacturer if f else None,
-                    model=f.model if f else None,
-                    serial=f.serial if f else None,
-                    location=f.location if f else {},
-                    online=f is not None,
-                    connected=link is not None and link.connected,
-                    device_id=b.device_id if b else None,
-                    bound_at=b.bound_at if b else None,
-                    skipped=skipped.get(epr, []),
-                )
-            )
-        return out
+        return [
+            self._view(epr, bound.get(epr), skipped.get(epr, []))
+            for epr in sorted({*self._found, *bound})
+        ]
+
+    def _view(self, epr: str, binding: SdcBinding | None, skipped: list[SkippedOut]) -> ProviderOut:
+        f, link = self._found.get(epr), self._links.get(epr)
+        return ProviderOut(
+            epr=epr,
+            manufacturer=f.manufacturer if f else None,
+            model=f.model if f else None,
+            serial=f.serial if f else None,
+            location=f.location if f else {},
+            online=f is not None,
+            connected=link is not None and link.connected,
+            device_id=binding.device_id if binding else None,
+            bound_at=binding.bound_at if binding else None,
+            skipped=skipped,
+        )
 
     async def bind(self, db: AsyncSession, body: BindProvider, actor: audit.Actor) -> ProviderOut:
         """An admin binds a provider found now to a monitor device (audited)."""
@@ -239,14 +243,4 @@ class SdcConsumer:
             self._link(body.epr, device.id)
 
         on_commit(db, connect)
-        return ProviderOut(
-            epr=body.epr,
-            manufacturer=found.manufacturer,
-            model=found.model,
-            serial=found.serial,
-            location=found.location,
-            online=True,
-            connected=False,
-            device_id=device.id,
-            bound_at=binding.bound_at,
-        )
+        return self._view(body.epr, binding, [])
