@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,13 +26,15 @@ from vitalwatch.hl7.monitor import MonitorReports
 from vitalwatch.logging import get_logger
 from vitalwatch.readings.ports import SampleSink
 from vitalwatch.sdc import repository
-from vitalwatch.sdc.link import Link
 from vitalwatch.sdc.mapping import Skip
 from vitalwatch.sdc.models import SdcBinding
-from vitalwatch.sdc.network import Discovery, Found, describe
 from vitalwatch.sdc.schemas import BindProvider, ProviderOut, SkippedOut
 from vitalwatch.sessions.ports import LiveEvents
 from vitalwatch.tasks import cancel_and_wait, every
+
+if TYPE_CHECKING:  # sdc11073 is loaded only when the consumer starts
+    from vitalwatch.sdc.link import Link
+    from vitalwatch.sdc.network import Discovery, Found
 
 log = get_logger(__name__)
 
@@ -76,6 +79,8 @@ class SdcConsumer:
         adapter = self._settings.sdc_adapter
         if adapter is None:
             return
+        from vitalwatch.sdc.network import Discovery  # sdc11073: only when on
+
         loop = asyncio.get_running_loop()
         self._discovery = Discovery(
             adapter, self._settings.sdc_discovery_port, loop, self._hello, self._bye
@@ -135,6 +140,8 @@ class SdcConsumer:
 
     async def _describe(self, found: Found) -> None:
         try:
+            from vitalwatch.sdc.network import describe
+
             await asyncio.to_thread(describe, found)
         except Exception as exc:  # listed all the same, without its metadata
             log.warning("sdc_metadata_failed", error=str(exc)[:200])
@@ -152,6 +159,8 @@ class SdcConsumer:
             link.lost("bye")
 
     def _link(self, epr: str, device_id: int) -> None:
+        from vitalwatch.sdc.link import Link
+
         assert self._discovery is not None
         link = Link(
             epr,
