@@ -6,6 +6,7 @@ is dropped at once."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +94,33 @@ async def test_bye_drops_the_provider_at_once(sdc_api: Api, start_provider: Star
     assert len(await stored_hr(sdc_api, session["id"])) == count  # nothing after the bye
     listed = await provider(sdc_api, p.epr)
     assert listed["device_id"] == device["id"]  # still bound: it is read again when back
+
+
+async def test_a_hung_provider_fails_its_renewal_and_is_read_again_when_it_answers(
+    sdc_api: Api, start_provider: StartProvider
+) -> None:
+    """SIGSTOP: the provider answers nothing, the subscription renewal fails and
+    the link is dropped; SIGCONT: the consumer subscribes again by itself."""
+    p = start_provider("SDC-HUNG")
+    await found(sdc_api, p.epr)
+    device, session = await sdc_api.monitored()
+    await bind(sdc_api, p.epr, device["id"])
+    await wait_for(lambda: series(sdc_api, session["id"], "hr"), timeout=30)
+    p.proc.send_signal(signal.SIGSTOP)
+    try:
+
+        async def dropped() -> bool:
+            return not (await provider(sdc_api, p.epr))["connected"]
+
+        await wait_for(dropped, timeout=40, interval=0.5)  # renewed at half of 15 s
+        count = len(await stored_hr(sdc_api, session["id"]))
+    finally:
+        p.proc.send_signal(signal.SIGCONT)
+
+    async def read_again() -> bool:
+        now = await provider(sdc_api, p.epr)
+        return bool(now["connected"]) and len(await stored_hr(sdc_api, session["id"])) > count
+
+    await wait_for(read_again, timeout=40, interval=0.5)
+    ts = await stored_hr(sdc_api, session["id"])
+    assert len(ts) == len(set(ts))
