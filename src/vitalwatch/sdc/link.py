@@ -185,7 +185,8 @@ class Link:
     # -- the monitor's own alerts --------------------------------------------------------
 
     async def _take_alerts(self, alerts: list[Alert]) -> None:
-        changed = [a for a in alerts if self._alerts.get(a.handle) != a.present]
+        # an alert never seen present is not news (the MDIB read lists every condition)
+        changed = [a for a in alerts if self._alerts.get(a.handle, False) != a.present]
         if not changed:
             return
         async with unit_of_work(self._maker) as db:
