@@ -55,6 +55,8 @@ from vitalwatch.records import errors as records_errors
 from vitalwatch.records.router import router as records_router
 from vitalwatch.records.watcher import RecordsWatcher
 from vitalwatch.reports.router import router as reports_router
+from vitalwatch.sdc.router import router as sdc_router
+from vitalwatch.sdc.service import SdcConsumer
 from vitalwatch.sessions.router import router as sessions_router
 from vitalwatch.web.router import router as web_router
 
@@ -109,6 +111,7 @@ def build_context(settings: Settings) -> AppContext:
         confirmations=Confirmations(maker, hub),
         cluster=cluster,
         hl7=Hl7Ingest(settings, maker, devices, cluster, hub),
+        sdc=SdcConsumer(settings, maker, devices, cluster, hub) if settings.sdc_adapter else None,
         users=users,
         hashing=HashPool(
             settings.password_hash_workers,
@@ -146,6 +149,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     records_watcher = RecordsWatcher(ctx.sessionmaker, session_parts(ctx))
     records_watcher.start()
     mllp = await _start_mllp(ctx)
+    if ctx.sdc is not None:
+        await ctx.sdc.start()
     ctx.audit.start()
     if ctx.revocations is not None:
         ctx.revocations.start()
@@ -163,6 +168,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await records_watcher.stop()
         if mllp is not None:
             await mllp.stop()
+        if ctx.sdc is not None:
+            await ctx.sdc.stop()
         if ctx.hl7 is not None:
             await ctx.hl7.stop()
         lag.cancel()
@@ -252,6 +259,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         devices_router,
         hl7_router,
+        sdc_router,
         manual_router,
         manual_station_router,
         sessions_router,

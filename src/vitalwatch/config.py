@@ -161,6 +161,13 @@ class Settings(BaseSettings):
     #: "continue" only by site agreement, so a lost "end" must not keep an alarm
     #: on a tile for ever.
     monitor_alarm_stands_s: float = Field(default=600.0, gt=0, le=86_400)
+    #: IEEE 11073 SDC: discover and read SDC monitors on this network interface
+    #: ("eth1"; "lo" for monitors on this machine); unset: no SDC consumer. The
+    #: interface needs multicast (WS-Discovery on 239.255.255.250, UDP).
+    sdc_adapter: str | None = None
+    #: The WS-Discovery UDP port: 3702 as the standard has it (another only on a
+    #: network of its own, such as a test machine's loopback).
+    sdc_discovery_port: int = Field(default=3702, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _mllp_tls_needs_both(self) -> Settings:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from vitalwatch.live.hub import Hub
     from vitalwatch.live.sockets import SocketRegistry
     from vitalwatch.readings.latest import LatestStore
+    from vitalwatch.sdc.service import SdcConsumer
 
 
 @dataclass
@@ -54,6 +55,8 @@ class AppContext:
     revocations: RevocationBus | None = None
     #: HL7 v2 ingest (the MLLP listener's handler; identifiers, unassigned senders).
     hl7: Hl7Ingest | None = None
+    #: IEEE 11073 SDC consumer (VITALWATCH_SDC_ADAPTER set), None when off.
+    sdc: SdcConsumer | None = None
 
 
 async def get_ctx(request: Request) -> AppContext:

@@ -20,6 +20,7 @@ from vitalwatch.records.models import (
     SessionReadiness,
 )
 from vitalwatch.reports.models import ALARMS_RAISED_AT
+from vitalwatch.sdc.models import SdcBinding, SdcSkipped
 from vitalwatch.sessions.models import Session, SessionEvent
 
 __all__ = [
@@ -45,6 +46,8 @@ __all__ = [
     "Patient",
     "RecordProfile",
     "RemsForm",
+    "SdcBinding",
+    "SdcSkipped",
     "Session",
     "SessionDevice",
     "SessionEvent",

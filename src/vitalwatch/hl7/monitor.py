@@ -126,29 +126,40 @@ class MonitorReports:
             return ack.build(message, "AE", text, ack.INTERNAL), "AE"
         if not reports:
             return ack.build(message, "AA", "no alarm in this message"), "AA"
+        await self.store(device, session_id, message.control_id, reports)
+        await self.check_patient(message, device, session_id)
+        return ack.build(message, "AA"), "AA"
+
+    async def store(
+        self,
+        device: Hl7Device,
+        session_id: int,
+        control_id: str,
+        reports: list[extract.AlarmReport],
+    ) -> None:
+        """The monitor's alarm reports (an ORU^R40's, an SDC provider's alert
+        states) on the session: a resent report is stored once."""
         for attempt in range(2):
             try:
                 async with unit_of_work(self._maker) as db:
                     for report in reports:
-                        await self._store_report(db, message, device, session_id, report)
+                        await self._store_report(db, control_id, device, session_id, report)
                 break
             except IntegrityError:  # the same report on two connections at once
                 if attempt:  # the second time every report is known: stored once
                     raise
         self._devices.seen(device.id, utcnow())
-        await self.check_patient(message, device, session_id)
-        return ack.build(message, "AA"), "AA"
 
     async def _store_report(
         self,
         db: AsyncSession,
-        message: Message,
+        control_id: str,
         device: Hl7Device,
         session_id: int,
         report: extract.AlarmReport,
     ) -> None:
         ts_ms = to_ms(report.time, device.tz) or int(time.time() * 1000)
-        control = message.control_id[:80]
+        control = control_id[:80]
         code = report.code[:64]
         if await repository.report_known(db, device.id, control, code, ts_ms):
             return  # a resent report

@@ -14,7 +14,7 @@ from vitalwatch.readings.ports import SampleSink
 from vitalwatch.readings.repeats import Cells, Clash, SampleConflict
 from vitalwatch.readings.schemas import MAX_SAMPLES, IngestAck
 from vitalwatch.readings.validation import SampleProblems, parse_readings
-from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
+from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable
 from vitalwatch.samples import SampleColumns
 from vitalwatch.vitals import METRICS
 
@@ -127,7 +127,7 @@ async def ingest(
         INGEST_REQUESTS.labels("invalid").inc()
         raise Invalid(exc.errors) from None
     try:
-        result = await cluster.submit(device.id, columns)
+        result = await submit(cluster, directory, device.id, columns)
     except DeviceNotBound:
         INGEST_REQUESTS.labels("not_bound").inc()
         raise NotBound(device.id) from None
@@ -138,12 +138,22 @@ async def ingest(
         INGEST_REQUESTS.labels("conflict").inc()
         log.info("readings_conflict", device_id=device.id, samples=len(exc.clashes))
         raise Conflicting(exc.clashes) from None
-    directory.seen(device.id, utcnow())
     INGEST_REQUESTS.labels("accepted").inc()
-    INGEST_SAMPLES.labels("accepted").inc(result.accepted)
-    INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
     INGEST_LATENCY.observe(time.perf_counter() - started)
     return IngestAck(accepted=result.accepted, duplicates=result.duplicates)
+
+
+async def submit(
+    cluster: SampleSink, directory: DeviceDirectory, device_id: int, columns: SampleColumns
+) -> IngestResult:
+    """The durable path of every way in (JSON, SDC): stored and evaluated in the
+    partition's group commit, the device seen, the samples counted. Raises
+    DeviceNotBound (no active session) and IngestUnavailable (not committed)."""
+    result = await cluster.submit(device_id, columns)
+    directory.seen(device_id, utcnow())
+    INGEST_SAMPLES.labels("accepted").inc(result.accepted)
+    INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
+    return result
 
 
 def _unauthorized(detail: str) -> DeviceUnauthorized:
