@@ -34,6 +34,7 @@ import contextlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
@@ -302,8 +303,17 @@ class RedisCluster:
             log.warning("observation_unanswered", session_id=session_id, error=type(exc).__name__)
 
     async def problem(self) -> str | None:
+        """Not ready while this process could only time out: Redis does not answer,
+        its leases went unrenewed for a lease lifetime, or it has stopped reading
+        its partitions' requests or its own replies."""
         try:
-            await self.redis.ping()
-        except RedisError:
+            await asyncio.wait_for(self.redis.ping(), 2)
+        except (RedisError, TimeoutError):
             return "redis unreachable"
+        ttl = self._node.settings.lease_ttl_s
+        if time.monotonic() - self._leases.renewed_at > ttl:
+            return "partition leases not renewed"
+        stalled = self._messages.stalled(max(5.0, ttl))
+        if stalled:
+            return stalled
         return None

@@ -59,6 +59,16 @@ class Messages:
         self._futures: dict[bytes, asyncio.Future[dict[bytes, bytes]]] = {}
         self._ids = itertools.count(1)
         self._reply_key = node.key("reply", node.name)
+        #: When each reading loop last heard from Redis (monotonic; readiness).
+        self._read_at = {"requests": time.monotonic(), "replies": time.monotonic()}
+
+    def stalled(self, after_s: float) -> str | None:
+        """Which reading loop has not had an answer from Redis for `after_s`."""
+        now = time.monotonic()
+        for loop, at in self._read_at.items():
+            if now - at > after_s:
+                return f"cluster {loop} not read for {now - at:.0f} s"
+        return None
 
     # -- the owner's side ---------------------------------------------------------------
 
@@ -68,12 +78,14 @@ class Messages:
         while True:
             streams: dict[Any, Any] = {node.key("part", p): ">" for p in node.partitions}
             if not streams:
+                self._read_at["requests"] = time.monotonic()
                 await asyncio.sleep(0.2)
                 continue
             try:
                 result = await node.redis.xreadgroup(
                     GROUP, node.name, streams, count=1000, block=200
                 )
+                self._read_at["requests"] = time.monotonic()
             except RedisError as exc:
                 log.warning("cluster_read_failed", error=type(exc).__name__)
                 if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
@@ -233,6 +245,7 @@ class Messages:
                 result = await self._node.redis.xread(
                     {self._reply_key: last}, count=1000, block=FOLLOW_BLOCK_MS
                 )
+                self._read_at["replies"] = time.monotonic()
             except RedisError as exc:
                 log.warning("cluster_replies_failed", error=type(exc).__name__)
                 await asyncio.sleep(0.5)

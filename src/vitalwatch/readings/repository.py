@@ -12,17 +12,22 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     CompoundSelect,
+    Float,
     Insert,
     Integer,
     Select,
     bindparam,
+    cast,
     delete,
     exists,
+    func,
+    literal,
     literal_column,
     select,
     union_all,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from vitalwatch.readings.models import ManualReading, readings
@@ -109,25 +114,61 @@ async def recent_rows(
     conn: AsyncConnection, session_ids: list[int], since_ms: int
 ) -> npt.NDArray[np.float64]:
     """Recent samples of many sessions in commit order, one row each (columns
-    `RECENT_COLUMNS`, NaN = absent; epoch ms are exact in float64), read in
-    chunks that yield to the event loop: at 1,000 rooms x 20 min this is a
-    million rows, which must not stall the process that is taking them over."""
+    `RECENT_COLUMNS`, NaN = absent; epoch ms are exact in float64).
+
+    At 1,000 rooms x 20 min this is a million rows, read when a process takes
+    partitions over, so it must neither stall the event loop nor take long:
+    PostgreSQL hands over each column of a group of sessions as one array
+    (decoded in C: 0.1 s of this process's CPU for 120,000 rows, where rows
+    one by one took 3.6 s), SQLite's rows come in chunks; the loop runs
+    between groups and chunks."""
+    if conn.dialect.name == "postgresql":
+        parts = []
+        for i in range(0, len(session_ids), _SESSIONS_PER_ARRAY_QUERY):
+            group = session_ids[i : i + _SESSIONS_PER_ARRAY_QUERY]
+            row = (await conn.execute(_columns_as_arrays(group, since_ms))).one()
+            if row[0]:
+                parts.append(np.column_stack([np.asarray(a, dtype=np.float64) for a in row]))
+            await asyncio.sleep(0)
+        if not parts:
+            return np.empty((0, len(RECENT_COLUMNS)), dtype=np.float64)
+        table = np.concatenate(parts)
+        return table[np.argsort(table[:, -1], kind="stable"), :-1]  # by id, then id dropped
     stmt = (
         select(*(readings.c[c] for c in RECENT_COLUMNS))
         .where(readings.c.session_id.in_(session_ids), readings.c.ts_ms >= since_ms, not_struck())
         .order_by(readings.c.id)
         .execution_options(yield_per=REPLAY_CHUNK_ROWS)
     )
-    parts = []
+    chunks = []
     result = await conn.stream(stmt)
     async for chunk in result.partitions(REPLAY_CHUNK_ROWS):
         table = np.array(chunk, dtype=object)
         table[table == None] = np.nan  # noqa: E711 - elementwise: NULL columns
-        parts.append(table.astype(np.float64))
+        chunks.append(table.astype(np.float64))
         await asyncio.sleep(0)
-    if not parts:
+    if not chunks:
         return np.empty((0, len(RECENT_COLUMNS)), dtype=np.float64)
-    return np.concatenate(parts)
+    return np.concatenate(chunks)
+
+
+#: Sessions whose recent readings one PostgreSQL array query reads (about
+#: 120,000 rows at 20 min of 1 Hz).
+_SESSIONS_PER_ARRAY_QUERY = 100
+
+
+def _columns_as_arrays(session_ids: list[int], since_ms: int) -> Select[Any]:
+    """One row: each of `RECENT_COLUMNS` (NULL as NaN), then the row id, as a
+    float8 array in id order."""
+
+    def column(name: str) -> ColumnElement[Any]:
+        c = readings.c[name]
+        value = func.coalesce(c, cast(literal("NaN"), Float)) if name in METRICS else c
+        return func.array_agg(aggregate_order_by(cast(value, Float), readings.c.id))
+
+    return select(*(column(c) for c in (*RECENT_COLUMNS, "id"))).where(
+        readings.c.session_id.in_(session_ids), readings.c.ts_ms >= since_ms, not_struck()
+    )
 
 
 async def session_history(
