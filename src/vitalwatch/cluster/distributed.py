@@ -34,6 +34,7 @@ import contextlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
@@ -41,7 +42,11 @@ from typing import Any
 import numpy as np
 import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitalwatch.alarms.errors import AlarmNotFound, AlarmResolved
@@ -56,11 +61,13 @@ from vitalwatch.cluster.partition import Partition
 from vitalwatch.cluster.routes import DeviceRoutes
 from vitalwatch.cluster.service import alarm_session
 from vitalwatch.config import Settings
+from vitalwatch.db import unit_of_work
 from vitalwatch.errors import Unavailable
 from vitalwatch.live.hub import Hub
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import PARTITIONS_OWNED
 from vitalwatch.notify.outbox import Outbox
+from vitalwatch.readings import repository as readings_repo
 from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.repeats import SampleConflict
 from vitalwatch.readings.writer import DeviceNotBound, IngestResult, IngestUnavailable
@@ -95,6 +102,9 @@ class RedisCluster:
         #: decode_responses every reply here is bytes.
         #: A blocking pool: under a burst of requests a command waits for a free
         #: connection instead of failing (redis-py's default pool raises at 100).
+        #: A command that meets a dead connection (every pooled one, after a
+        #: Redis restart) reconnects and is sent again: without this, each stale
+        #: connection failed once on first use, dropping an owner's reply.
         self.redis: Any = Redis(
             connection_pool=BlockingConnectionPool.from_url(
                 settings.redis_url,
@@ -102,6 +112,8 @@ class RedisCluster:
                 timeout=10,
                 socket_connect_timeout=3,
                 health_check_interval=15,
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=3),
+                retry_on_error=[RedisConnectionError, RedisTimeoutError],
             )
         )
         self._maker = maker
@@ -201,6 +213,8 @@ class RedisCluster:
                 )
             except (RedisError, TimeoutError) as exc:
                 log.warning("cluster_ingest_unanswered", error=type(exc).__name__)
+                if await self._stored(device_id, columns):
+                    return IngestResult(len(columns), 0)
                 raise IngestUnavailable() from None
             outcome = reply.get(b"o")
             if outcome == b"ok":
@@ -213,6 +227,17 @@ class RedisCluster:
                 raise IngestUnavailable()
             fresh = True  # the binding changed since it was cached: route again
         raise IngestUnavailable()
+
+    async def _stored(self, device_id: int, columns: SampleColumns) -> bool:
+        """The owner's answer was lost: its commit, if any, is in the database, and
+        a sample stored must never be answered 503 (the device would keep it
+        as unsent, and a clinic's audit would find it both stored and refused)."""
+        try:
+            async with unit_of_work(self._maker) as db:
+                return await readings_repo.holds(await db.connection(), device_id, columns)
+        except Exception as exc:  # the database too: the device retries
+            log.warning("cluster_ingest_check_failed", error=type(exc).__name__)
+            return False
 
     async def session_changed(self, session_id: int) -> None:
         """Have the owner reload the session before the staff request returns."""
@@ -281,8 +306,17 @@ class RedisCluster:
             log.warning("observation_unanswered", session_id=session_id, error=type(exc).__name__)
 
     async def problem(self) -> str | None:
+        """Not ready while this process could only time out: Redis does not answer,
+        its leases went unrenewed for a lease lifetime, or it has stopped reading
+        its partitions' requests or its own replies."""
         try:
-            await self.redis.ping()
-        except RedisError:
+            await asyncio.wait_for(self.redis.ping(), 2)
+        except (RedisError, TimeoutError):
             return "redis unreachable"
+        ttl = self._node.settings.lease_ttl_s
+        if time.monotonic() - self._leases.renewed_at > ttl:
+            return "partition leases not renewed"
+        stalled = self._messages.stalled(max(5.0, ttl))
+        if stalled:
+            return stalled
         return None

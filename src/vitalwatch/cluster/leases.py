@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -75,6 +75,9 @@ class Leases:
         #: Partitions whose lease this process holds (being started, or serving).
         self.held: set[int] = set()
         self._releasing: set[int] = set()
+        #: When the leases held were last renewed (monotonic; readiness reads it).
+        self.renewed_at = time.monotonic()
+        self._alive = 1
 
     async def agree_on_partitions(self) -> None:
         """Refuse to start with a partition count other processes do not use:
@@ -92,28 +95,51 @@ class Leases:
             )
 
     async def run(self) -> None:
+        """Renewal and balancing as two tasks: a renewal never waits behind a
+        round of taking partitions (whose Redis calls may be slow under load)."""
         every = min(1.0, self._ttl_ms / 3000)  # three renewals per lease lifetime
+        await asyncio.gather(self._every(every, self.renew), self._every(every, self.balance))
+
+    async def _every(self, seconds: float, step: Callable[[], Awaitable[object]]) -> None:
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(seconds)
             try:
-                await self.round()
+                await step()
             except Exception:
-                log.exception("lease_round_failed")
+                log.exception("lease_round_failed", step=getattr(step, "__name__", "?"))
 
     async def round(self) -> None:
         """Stay a member, renew what is held, and move toward an even share."""
+        await self.renew()
+        await self.balance()
+
+    async def renew(self) -> int:
+        """Stay a member and renew the leases held; how many processes are members."""
         node = self._node
         now_ms = int(time.time() * 1000)
         members = node.key("members")
-        async with node.redis.pipeline(transaction=False) as pipe:
+        held = sorted(self.held)
+        async with node.redis.pipeline(transaction=False) as pipe:  # one round trip
             pipe.zadd(members, {node.name: now_ms + self._ttl_ms})
             pipe.zremrangebyscore(members, "-inf", now_ms)
             pipe.zcard(members)
-            *_, alive = await pipe.execute()
-        for p in sorted(self.held):
-            if not await self._renew(keys=[node.key("lease", p)], args=[node.name, self._ttl_ms]):
+            for p in held:
+                await self._renew(
+                    keys=[node.key("lease", p)], args=[node.name, self._ttl_ms], client=pipe
+                )
+            _, _, alive, *renewed = await pipe.execute()
+        for p, ok in zip(held, renewed, strict=True):
+            if not ok and p in self.held:
                 log.warning("partition_lease_lost", partition=p)
                 node.background(self._abandon(p))
+        self.renewed_at = time.monotonic()
+        self._alive = int(alive)
+        return self._alive
+
+    async def balance(self) -> None:
+        """Give extra partitions back and take free ones, toward an even share."""
+        node = self._node
+        alive = self._alive
         share = math.ceil(node.count / max(1, int(alive)))
         keeping = len(self.held) - len(self._releasing)
         if keeping > share:

@@ -5,6 +5,12 @@ stream; the owner of the partition reads the entry in its consumer group, runs
 it on the partition (store + evaluate, a session reload, a staff action) and
 only after the commit acknowledges it and answers. An entry not committed by
 its reader stays pending for the next owner (leases.Leases claims it).
+
+Each request carries its requester's deadline (`dl`, epoch ms). The owner
+does not start work that could not be answered in time (the requester has
+told its client to retry by then), and sends a committed entry's reply again
+until the deadline when Redis fails it, then goes on acknowledging it: an
+entry is never left pending once its work is committed.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +42,16 @@ from vitalwatch.vitals import METRICS
 log = get_logger(__name__)
 
 _REPLY_MAXLEN = 10_000
+#: Work is not started with less than this left before the requester's
+#: deadline (a third of the request timeout at most): committed after it, the
+#: requester would have answered 503.
+START_MARGIN_S = 5.0
+#: How long a committed entry's acknowledgement is retried past the deadline.
+_ACK_FOR_S = 60.0
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class Messages:
@@ -43,6 +60,16 @@ class Messages:
         self._futures: dict[bytes, asyncio.Future[dict[bytes, bytes]]] = {}
         self._ids = itertools.count(1)
         self._reply_key = node.key("reply", node.name)
+        #: When each reading loop last heard from Redis (monotonic; readiness).
+        self._read_at = {"requests": time.monotonic(), "replies": time.monotonic()}
+
+    def stalled(self, after_s: float) -> str | None:
+        """Which reading loop has not had an answer from Redis for `after_s`."""
+        now = time.monotonic()
+        for loop, at in self._read_at.items():
+            if now - at > after_s:
+                return f"cluster {loop} not read for {now - at:.0f} s"
+        return None
 
     # -- the owner's side ---------------------------------------------------------------
 
@@ -52,12 +79,14 @@ class Messages:
         while True:
             streams: dict[Any, Any] = {node.key("part", p): ">" for p in node.partitions}
             if not streams:
+                self._read_at["requests"] = time.monotonic()
                 await asyncio.sleep(0.2)
                 continue
             try:
                 result = await node.redis.xreadgroup(
                     GROUP, node.name, streams, count=1000, block=200
                 )
+                self._read_at["requests"] = time.monotonic()
             except RedisError as exc:
                 log.warning("cluster_read_failed", error=type(exc).__name__)
                 if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
@@ -83,6 +112,14 @@ class Messages:
 
     async def _process(self, unit: Partition, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         kind = fields.get(b"k", b"").decode()
+        deadline_ms = int(fields.get(b"dl", b"0") or 0)
+        margin_s = min(START_MARGIN_S, self._node.settings.cluster_request_timeout_s / 3)
+        if deadline_ms and _now_ms() > deadline_ms - margin_s * 1000:
+            # Its requester gives up before this could be answered: not started,
+            # so the client's retry is the only copy that is stored.
+            CLUSTER_MESSAGES.labels(kind, "expired").inc()
+            await self._finish(unit.index, entry_id, fields, None, deadline_ms)
+            return
         try:
             reply = await self._execute(unit, kind, fields)
         except Exception:
@@ -94,23 +131,46 @@ class Messages:
             CLUSTER_MESSAGES.labels(kind, "left_to_next_owner").inc()
             return
         CLUSTER_MESSAGES.labels(kind, str(reply["o"])).inc()
-        stream = self._node.key("part", unit.index)
-        try:
-            async with self._node.redis.pipeline(transaction=False) as pipe:
-                pipe.xack(stream, GROUP, entry_id)
-                pipe.xdel(stream, entry_id)
-                if b"r" in fields:
-                    reply_to = fields[b"r"].decode()
-                    pipe.xadd(
-                        reply_to,
-                        {"i": fields[b"i"], **reply},
-                        maxlen=_REPLY_MAXLEN,
-                        approximate=True,
-                    )
-                    pipe.expire(reply_to, 120)
-                await pipe.execute()
-        except RedisError as exc:  # the requester times out and the device retries
-            log.warning("cluster_reply_failed", error=type(exc).__name__)
+        await self._finish(unit.index, entry_id, fields, reply, deadline_ms)
+
+    async def _finish(
+        self,
+        partition: int,
+        entry_id: bytes,
+        fields: dict[bytes, bytes],
+        reply: dict[str, Any] | None,
+        deadline_ms: int,
+    ) -> None:
+        """Acknowledge the entry and answer its requester, again and again while
+        Redis fails it: the reply until the requester's deadline, the
+        acknowledgement for a while longer (pending, it would be done twice)."""
+        stream = self._node.key("part", partition)
+        give_up_ms = max(deadline_ms, _now_ms()) + int(_ACK_FOR_S * 1000)
+        reply_until_ms = deadline_ms or give_up_ms
+        pause = 0.05
+        while True:
+            answer = reply is not None and b"r" in fields and _now_ms() < reply_until_ms
+            try:
+                async with self._node.redis.pipeline(transaction=False) as pipe:
+                    pipe.xack(stream, GROUP, entry_id)
+                    pipe.xdel(stream, entry_id)
+                    if answer and reply is not None:
+                        reply_to = fields[b"r"].decode()
+                        pipe.xadd(
+                            reply_to,
+                            {"i": fields[b"i"], **reply},
+                            maxlen=_REPLY_MAXLEN,
+                            approximate=True,
+                        )
+                        pipe.expire(reply_to, 120)
+                    await pipe.execute()
+                return
+            except RedisError as exc:
+                log.warning("cluster_reply_failed", error=type(exc).__name__)
+                if _now_ms() > give_up_ms:
+                    return  # still pending: claimed and done again (idempotently)
+                await asyncio.sleep(pause)
+                pause = min(1.0, pause * 2)
 
     async def _execute(
         self, unit: Partition, kind: str, fields: dict[bytes, bytes]
@@ -166,12 +226,18 @@ class Messages:
         request_id = str(next(self._ids)).encode()
         future: asyncio.Future[dict[bytes, bytes]] = asyncio.get_running_loop().create_future()
         self._futures[request_id] = future
+        timeout = node.settings.cluster_request_timeout_s
         try:
             await node.redis.xadd(
                 node.key("part", session_id % node.count),
-                {**fields, "r": self._reply_key, "i": request_id},
+                {
+                    **fields,
+                    "r": self._reply_key,
+                    "i": request_id,
+                    "dl": _now_ms() + int(timeout * 1000),
+                },
             )
-            return await asyncio.wait_for(future, node.settings.cluster_request_timeout_s)
+            return await asyncio.wait_for(future, timeout)
         finally:
             self._futures.pop(request_id, None)
 
@@ -182,6 +248,7 @@ class Messages:
                 result = await self._node.redis.xread(
                     {self._reply_key: last}, count=1000, block=FOLLOW_BLOCK_MS
                 )
+                self._read_at["replies"] = time.monotonic()
             except RedisError as exc:
                 log.warning("cluster_replies_failed", error=type(exc).__name__)
                 await asyncio.sleep(0.5)
