@@ -1,6 +1,6 @@
 """discharge sign-off: the nurse's answer when the newest BP was overdue
 
-Revision ID: recordtruth_0010
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-07 16:30:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "recordtruth_0010"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
