@@ -31,6 +31,7 @@ from vitalwatch.hl7.unmapped import UnmappedRows
 from vitalwatch.logging import get_logger
 from vitalwatch.metrics import HL7_MESSAGES, INGEST_SAMPLES
 from vitalwatch.readings.ports import SampleSink
+from vitalwatch.readings.repeats import SampleConflict
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 from vitalwatch.sessions.ports import LiveEvents
 from vitalwatch.tasks import cancel_and_wait, every
@@ -243,6 +244,14 @@ class Hl7Ingest:
             except IngestUnavailable:
                 log.warning("hl7_not_stored_database", device_id=device.id)
                 return None, "none"  # no ACK: the monitor resends, the resend is stored once
+            except SampleConflict as exc:
+                # the control id of a stored message resent with other values: refused
+                # with AE (never acknowledged as stored, never resent for ever)
+                text = (
+                    f"{len(exc.clashes)} observations repeat stored ones (same control id and "
+                    "time) with other values; nothing of this message was stored"
+                )
+                return ack.build(message, "AE", text, ack.DATA_TYPE), "AE"
             INGEST_SAMPLES.labels("accepted").inc(result.accepted)
             INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
         if got.retracted and not await self._retract(message, device, got):
