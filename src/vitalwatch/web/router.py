@@ -4,7 +4,8 @@
 `/sessions/{id}` one session's page; the session record, its report and REMS
 form, the forms due, the patients and a patient's series are pages of their
 own with stable URLs. Each page signs in with the staff token kept in the
-browser session (js/api.js), so these routes serve files only: `PAGES` is
+browser (js/api.js: one sign-in for every tab, ended in all of them by
+"Sign out"), so these routes serve files only: `PAGES` is
 the one list of them, and `_route` makes each page's route the same way.
 """
 
@@ -78,7 +79,8 @@ def _route(page: Page) -> Callable[..., Awaitable[FileResponse]]:
 
 
 for _page in PAGES:
-    router.add_api_route(_page.path, _route(_page), methods=["GET"])
+    # HEAD too: a link checker (or a page asking whether a page is there) gets 200, not 405
+    router.add_api_route(_page.path, _route(_page), methods=["GET", "HEAD"])
 
 
 @router.get("/static/{path:path}")

@@ -46,6 +46,14 @@ export function duration(seconds) {
   return `${s} s`;
 }
 
+/** A value's age in few characters: "45 s", "4 min", "2 h". */
+export function shortAge(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h`;
+}
+
 /** A running timer as m:ss (or h:mm:ss): "unanswered 1:20". */
 export function mmss(seconds) {
   const s = Math.max(0, Math.floor(seconds));
