@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     #: The clinic's time zone (IANA name): times in reports and forms, and the
     #: calendar days of the REMS form's 7-day deadline.
     clinic_timezone: str = "UTC"
+    #: The clinic's locale (a BCP 47 tag such as en-GB, de-DE, sv-SE): how the
+    #: station's pages write dates (times are always 24-hour).
+    clinic_locale: str = Field(default="en-GB", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
     #: How often discharge readiness and observation reminders are re-checked.
     records_check_s: float = Field(default=5.0, gt=0, le=60)
 

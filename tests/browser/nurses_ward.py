@@ -24,11 +24,12 @@ class NursesWard:
     typed: dict[str, Any]  # no monitor, values typed in (HR 84, BP 168/100)
     medium: dict[str, Any]  # HR 130
     calm: dict[str, Any]  # all normal
+    oldbp: dict[str, Any]  # the cuff measured 5 min ago, HR and SpO2 live
     monitors: list[tuple[str, dict[str, float]]] = field(default_factory=list)
 
     @property
     def rooms(self) -> list[dict[str, Any]]:
-        return [self.acked, self.unanswered, self.off, self.typed, self.medium, self.calm]
+        return [self.acked, self.unanswered, self.off, self.typed, self.medium, self.calm, self.oldbp]
 
 
 async def keep_sending(api: Api, monitors: list[tuple[str, dict[str, float]]]) -> None:
@@ -67,6 +68,15 @@ async def make_ward(api: Api) -> NursesWard:
         assert r.status_code == 202, r.text
         monitors.append((device["token"], v))
         rooms[name] = session
+    device = await api.device()
+    rooms["oldbp"] = await api.session([device["id"]], room="Room oldbp")
+    cuff = now_utc() - timedelta(minutes=5)
+    r = await api.post(device["token"], [{"ts": iso(cuff), "seq": 0, "sbp": 126, "dbp": 82}])
+    assert r.status_code == 202, r.text
+    live = {"hr": 104, "spo2": 96, "rr": 15}
+    r = await api.post(device["token"], samples(t0, 22, seq0=1, **live))
+    assert r.status_code == 202, r.text
+    monitors.append((device["token"], live))
     rooms["typed"] = await api.session([], room="Room typed")
     r = await api.http.post(
         f"/api/v1/sessions/{rooms['typed']['id']}/readings",

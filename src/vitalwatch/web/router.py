@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Final, Literal
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
+from vitalwatch.context import Ctx
 from vitalwatch.ids import PathId
 
 router = APIRouter(include_in_schema=False)
@@ -90,3 +91,12 @@ async def static(path: str) -> FileResponse:
     if not target.is_file() or not target.is_relative_to(STATIC):
         raise HTTPException(404, "Not found")
     return FileResponse(target, headers=_NO_CACHE)
+
+
+@router.get("/clinic.json")
+async def clinic(ctx: Ctx) -> JSONResponse:
+    """How the pages write dates: the clinic's locale and zone (settings, no
+    patient data: served to a page before its sign-in, like its files)."""
+    settings = ctx.settings
+    body = {"locale": settings.clinic_locale, "timezone": settings.clinic_timezone}
+    return JSONResponse(body, headers=_NO_CACHE)

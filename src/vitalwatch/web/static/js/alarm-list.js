@@ -150,8 +150,9 @@ export class AlarmList {
     setText(this.below, `▼ ${below.length} more alarm${below.length > 1 ? "s" : ""} below — show`);
   }
 
+  /** One panel further down (as Page Down would). */
   revealBelow() {
-    this.hiddenBelow()[0]?.scrollIntoView({ block: "end", behavior: "instant" });
+    this.scroller.scrollBy({ top: Math.max(40, this.scroller.clientHeight - this.below.offsetHeight - 24), behavior: "instant" });
     this.cue();
   }
 }

@@ -3,7 +3,7 @@
 
 import { login, session } from "./api.js";
 import { startWardPage } from "./chrome.js";
-import { esc } from "./format.js";
+import { clock, esc, dateTime as clinicDateTime } from "./format.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -14,12 +14,10 @@ export function pathId(index = 1) {
 }
 
 export function time(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) : "";
+  return clock(iso, false);
 }
 
-export function dateTime(iso) {
-  return iso ? `${new Date(iso).toLocaleDateString()} ${time(iso)}` : "";
-}
+export const dateTime = clinicDateTime; // the clinic's locale (js/format.js)
 
 /** A datetime-local input's value as RFC 3339 UTC (empty: undefined, meaning "now"). */
 export function inputTime(value) {

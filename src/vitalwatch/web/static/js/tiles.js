@@ -69,7 +69,10 @@ class VitalCell {
     this.unit = h("span", {}, cell.unit);
     this.off = h("span", { class: "alarm-off", "data-testid": `alarm-off-${cell.kind}-${sessionId}`, hidden: true });
     this.off.innerHTML = `${BELL_OFF}<span>off</span>`; // static markup, built once
-    this.typed = h("span", { class: "typed", "data-testid": `typed-${cell.kind}-${sessionId}`, hidden: true }, "typed");
+    // "typed 5 min" (on a small tile "✎ 5 min")
+    this.typedAge = h("span", { class: "typed-age" });
+    this.typed = h("span", { class: "typed", "data-testid": `typed-${cell.kind}-${sessionId}`, hidden: true },
+      h("span", { class: "typed-icon", "aria-hidden": "true" }, "✎"), h("span", { class: "typed-word" }, "typed"), this.typedAge);
     this.age = h("span", { class: "age", "data-testid": `age-${cell.kind}-${sessionId}`, hidden: true });
     this.el = h("div", { class: `vital ${cell.kind}`, "data-testid": cell.kind },
       h("span", { class: "name" }, cell.name, this.typed, this.off, this.age), this.value,
@@ -92,7 +95,7 @@ class VitalCell {
     setAttr(this.off, "title", off.length ? `Alarm switched off: ${off.join(", ")}` : null);
     // a typed value's age is in its "typed" mark, another's beside its name
     const ageText = age === null || blanked ? "" : shortAge(age);
-    setText(this.typed, typed && ageText ? `typed ${ageText}` : "typed");
+    setText(this.typedAge, typed && ageText ? ` ${ageText}` : "");
     show(this.age, ageText !== "" && !typed);
     setText(this.age, ageText);
     setAttr(this.age, "title", ageText ? `measured ${ageText} ago` : null);
