@@ -313,9 +313,14 @@ async def test_sign_out_everywhere_still_ends_the_kept_sign_in(
         await page.fill("#password", who[1])
         await page.click("button[type=submit]")
         await expect(page.get_by_test_id("link-status")).to_have_text("live", timeout=15_000)
+        second = await context.new_page()  # signed in by the first tab's sign-in
+        await second.goto(f"{server.url}/sessions")
+        await expect(second.get_by_test_id("link-status")).to_have_text("live", timeout=15_000)
         r = await api.http.post("/api/v1/auth/sign-out-everywhere", headers=await api.auth(who))
         assert r.status_code == 204
+        # the service refuses the kept token: both tabs are back at the sign-in form
         await expect(page.locator("#username")).to_be_visible(timeout=10_000)
+        await expect(second.locator("#username")).to_be_visible(timeout=10_000)
         # a new tab finds no sign-in kept
         fresh = await context.new_page()
         await fresh.goto(f"{server.url}/sessions")
