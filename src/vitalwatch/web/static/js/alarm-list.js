@@ -85,7 +85,9 @@ class AlarmRow {
 
 export class AlarmList {
   /** `filter(alarm)` chooses the alarms shown (all of them on the ward);
-   *  `scroller`: the panel the list scrolls in, whose lower edge may hide rows. */
+   *  `scroller`: the box the list scrolls in (the list itself on the ward),
+   *  whose lower edge may hide rows; the bar that counts them goes after it,
+   *  never over a row (a press aimed at a row's button lands on the button). */
   constructor(list, ward, { filter = () => true, countEl = null, scroller = null } = {}) {
     this.list = list;
     this.ward = ward;
@@ -99,7 +101,7 @@ export class AlarmList {
     if (scroller) {
       this.below = h("button", { type: "button", class: "alarms-below", "data-testid": `${list.dataset.testid}-below`, hidden: true,
         onclick: () => this.revealBelow() });
-      scroller.append(this.below);
+      this.empty.after(this.below);
       scroller.addEventListener("scroll", () => this.cue());
       new ResizeObserver(() => this.cue()).observe(scroller);
     }
@@ -137,7 +139,7 @@ export class AlarmList {
   /** The rows wholly or partly below the panel's lower edge. */
   hiddenBelow() {
     if (!this.scroller) return [];
-    const edge = this.scroller.getBoundingClientRect().bottom - (this.below.hidden ? 0 : this.below.offsetHeight);
+    const edge = this.scroller.getBoundingClientRect().bottom;
     return [...this.list.children].filter((row) => row.getBoundingClientRect().bottom > edge + 1);
   }
 
@@ -152,7 +154,7 @@ export class AlarmList {
 
   /** One panel further down (as Page Down would). */
   revealBelow() {
-    this.scroller.scrollBy({ top: Math.max(40, this.scroller.clientHeight - this.below.offsetHeight - 24), behavior: "instant" });
+    this.scroller.scrollBy({ top: Math.max(40, this.scroller.clientHeight - 24), behavior: "instant" });
     this.cue();
   }
 }

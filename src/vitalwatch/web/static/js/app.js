@@ -87,7 +87,7 @@ function setupWard(ward) {
   ward.on("alarm", () => drawTiles());
   setInterval(() => drawTiles(), 250); // values, ages, timers
 
-  new AlarmList($("#alarm-list"), ward, { countEl: $("#alarm-count"), scroller: $("aside.alarms") });
+  new AlarmList($("#alarm-list"), ward, { countEl: $("#alarm-count"), scroller: $("#alarm-list") });
 }
 
 const DEAD_AFTER_S = 24 * 3600;
