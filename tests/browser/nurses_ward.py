@@ -4,7 +4,9 @@ must tell apart from 3 m, for tests/browser/test_station_nurses.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -29,7 +31,15 @@ class NursesWard:
 
     @property
     def rooms(self) -> list[dict[str, Any]]:
-        return [self.acked, self.unanswered, self.off, self.typed, self.medium, self.calm, self.oldbp]
+        return [
+            self.acked,
+            self.unanswered,
+            self.off,
+            self.typed,
+            self.medium,
+            self.calm,
+            self.oldbp,
+        ]
 
 
 async def keep_sending(api: Api, monitors: list[tuple[str, dict[str, float]]]) -> None:
@@ -41,6 +51,18 @@ async def keep_sending(api: Api, monitors: list[tuple[str, dict[str, float]]]) -
             *(api.post(token, [{"ts": ts, "seq": next(seq), **v}]) for token, v in monitors)
         )
         await asyncio.sleep(0.5)
+
+
+@contextlib.asynccontextmanager
+async def sending(api: Api, monitors: list[tuple[str, dict[str, float]]]) -> AsyncIterator[None]:
+    """`keep_sending` while the block runs (a module's ward while its tests look)."""
+    task = asyncio.create_task(keep_sending(api, monitors))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def alarms_of(api: Api, session_id: int) -> list[dict[str, Any]]:

@@ -7,8 +7,6 @@ that lead somewhere, and a nurse's words."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -17,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.nurses_ward import VIEWPORTS, NursesWard, alarms_of, keep_sending, make_ward
+from tests.browser.nurses_ward import VIEWPORTS, NursesWard, alarms_of, make_ward, sending
 from tests.support import NURSE, Api, ServerProcess, Shot, SignIn, iso, now_utc, samples, staff_user
 
 pytestmark = pytest.mark.browser
@@ -32,11 +30,8 @@ async def nurses(server: ServerProcess) -> AsyncIterator[NursesWard]:
     api = Api(server.url)
     try:
         ward = await make_ward(api)
-        sending = asyncio.create_task(keep_sending(api, ward.monitors))
-        yield ward
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
+        async with sending(api, ward.monitors):
+            yield ward
     finally:
         await api.aclose()
 
@@ -45,7 +40,7 @@ async def _ward(sign_in: SignIn, server: ServerProcess, nurses: NursesWard, w: i
     page = await sign_in(server.url, w, h)
     await expect(page.locator(".tile")).to_have_count(len(nurses.rooms))
     for room in nurses.rooms:  # values in every room (typed ones included)
-        await expect(page.get_by_test_id(f"value-hr-{room['id']}")).not_to_have_text("–")
+        await expect(page.get_by_test_id(f"value-hr-{room['id']}")).to_have_text(re.compile(r"\d"))
     return page
 
 
@@ -99,7 +94,7 @@ async def test_an_acknowledged_high_alarm_is_steady_and_an_unanswered_one_flashe
     assert seen == {HIGH_OFF}, seen
     # still red from across the room: the border keeps the priority's colour
     assert await _style(acked, "borderTopColor") == "rgb(255, 59, 59)"
-    await shot(page, f"station-{width}x{height}.png")
+    await shot(page, f"station-acknowledged-{width}x{height}.png")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -134,7 +129,8 @@ async def _alarms(server: ServerProcess, session: dict[str, Any]) -> list[dict[s
 
 
 async def _whole(locator: Any, *within: Any, text: bool = True) -> None:
-    """`locator` shows all its text (nothing cut inside it; `text`) and lies inside each of `within`."""
+    """`locator` shows all its text (nothing cut inside it, when `text`) and lies
+    inside each of `within`."""
     if text:
         assert await locator.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), (
             await locator.text_content()
@@ -172,7 +168,7 @@ async def test_an_alarm_switched_off_reads_from_afar_on_every_layout(
     await expect(badge).to_be_visible()
     await expect(badge).to_have_text("off")
     await _whole(badge, tile.get_by_test_id("spo2"), tile)
-    await shot(page, "alarm-off-tile.png" if width == 1920 else f"alarm-off-{width}.png")
+    await shot(page, f"alarm-off-{width}x{height}.png")
     # the ward strip of the other pages: never "Room off OK"
     await page.goto(f"{server.url}/sessions/{nurses.calm['id']}")
     chip = page.get_by_test_id(f"chip-{sid}")
@@ -248,7 +244,7 @@ async def test_typed_and_old_values_show_their_age_and_colours_mean_something(
         assert background.startswith("rgba(0, 0, 0, 0.85"), background
         assert _contrast(colour, "rgb(0, 0, 0)") >= 4.5, colour
     if width == 1920:
-        await shot(page, "station-type-vitals.png")
+        await shot(page, "station-typed-values.png")
     # a low alarm does not tint the tile the yellow of a medium one
     calm_tile = _tile(page, nurses.calm)
     await page.evaluate(
@@ -268,16 +264,24 @@ async def test_typed_and_old_values_show_their_age_and_colours_mean_something(
 # -- 7. the ward on every page; one sign-in for the browser's tabs -------------------------
 
 
-async def test_the_record_page_keeps_the_ward_and_a_new_tab_is_signed_in(
-    chromium: Any, server: ServerProcess, nurses: NursesWard, shot: Shot
-) -> None:
+async def _signed_in_tab(
+    chromium: Any, server: ServerProcess, who: tuple[str, str]
+) -> tuple[Any, Page]:
+    """A browser context of its own (its tabs share a sign-in) with one tab signed in."""
     context = await chromium.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     await page.goto(server.url + "/")
-    await page.fill("#username", NURSE[0])
-    await page.fill("#password", NURSE[1])
+    await page.fill("#username", who[0])
+    await page.fill("#password", who[1])
     await page.click("button[type=submit]")
     await expect(page.get_by_test_id("link-status")).to_have_text("live", timeout=15_000)
+    return context, page
+
+
+async def test_the_record_page_keeps_the_ward_and_a_new_tab_is_signed_in(
+    chromium: Any, server: ServerProcess, nurses: NursesWard, shot: Shot
+) -> None:
+    context, page = await _signed_in_tab(chromium, server, NURSE)
     sid = nurses.calm["id"]
     other = await context.new_page()
     await other.goto(f"{server.url}/sessions/{sid}")
@@ -292,7 +296,7 @@ async def test_the_record_page_keeps_the_ward_and_a_new_tab_is_signed_in(
     await expect(other.get_by_test_id("link-status")).to_have_text("live", timeout=15_000)
     assert await other.get_by_test_id("connection-banner").count() == 1
     await expect(other.get_by_test_id("checklist").locator("li").first).to_be_visible()
-    await shot(other, "session-record.png")
+    await shot(other, "record-ward-strip.png")
     # signing out in one tab signs every tab of the browser out
     await other.locator("#logout").click()
     await expect(page.locator("#username")).to_be_visible(timeout=10_000)
@@ -306,13 +310,7 @@ async def test_sign_out_everywhere_still_ends_the_kept_sign_in(
     api = Api(server.url)
     try:
         _, who = await staff_user(api)
-        context = await chromium.new_context(viewport={"width": 1280, "height": 720})
-        page = await context.new_page()
-        await page.goto(server.url + "/")
-        await page.fill("#username", who[0])
-        await page.fill("#password", who[1])
-        await page.click("button[type=submit]")
-        await expect(page.get_by_test_id("link-status")).to_have_text("live", timeout=15_000)
+        context, page = await _signed_in_tab(chromium, server, who)
         second = await context.new_page()  # signed in by the first tab's sign-in
         await second.goto(f"{server.url}/sessions")
         await expect(second.get_by_test_id("link-status")).to_have_text("live", timeout=15_000)
@@ -393,7 +391,7 @@ async def test_the_tablet_alarm_list_says_how_many_alarms_are_below(
     below = page.get_by_test_id("alarm-list-below")
     await expect(below).to_be_visible()
     await expect(below).to_have_text(re.compile(r"^▼ \d+ more alarms? below — show$"))
-    await shot(page, "station-768x1024.png")
+    await shot(page, "station-alarms-below.png")
     for _ in range(10):  # a panel further down each time, until none is below
         if not await below.is_visible():
             break
@@ -468,7 +466,11 @@ async def test_charts_of_one_point_and_one_session_have_sensible_axes(
     # the patient's course of one session: days around it, not three years
     r = await api.http.post(
         f"/api/v1/sessions/{sid}/events",
-        json={"kind": "dose", "dose": {"drug": "ketamine", "amount": 35}, "override_reason": "test"},
+        json={
+            "kind": "dose",
+            "dose": {"drug": "ketamine", "amount": 35},
+            "override_reason": "test",
+        },
         headers=await api.auth(),
     )
     assert r.status_code == 201, r.text
