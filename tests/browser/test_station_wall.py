@@ -100,6 +100,17 @@ async def test_alarm_list_and_alarming_tiles_stay_on_screen(
         )
     # every room fits: no scrolling needed to see the ward
     assert await page.locator("#tiles").get_attribute("data-fits") == "true"
+    # and every value is whole in its box, every tile's foot inside the tile
+    for tile in await page.locator(".tile").all():
+        box = await tile.bounding_box()
+        assert box is not None
+        for value in await tile.locator(".vital .value").all():
+            assert await value.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), (
+                await value.evaluate("el => [el.textContent, el.scrollWidth, el.clientWidth]")
+            )
+        foot = await tile.locator(".t-foot").bounding_box()
+        assert foot is not None
+        assert foot["y"] + foot["height"] <= box["y"] + box["height"] + 1, (foot, box)
     await expect(page.get_by_test_id("offscreen-alarms")).to_be_hidden()
     await shot(page, f"station-{width}x{height}.png")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -9,6 +9,6 @@ export function fitText(el, min = 9) {
   let size = parseFloat(getComputedStyle(el).fontSize);
   for (let i = 0; i < 4 && el.scrollWidth > box && size > min; i += 1) {
     size = Math.max(min, Math.floor(size * (box / el.scrollWidth) * 0.97));
-    el.style.fontSize = `${size}px`;
+    el.style.setProperty("font-size", `${size}px`, "important"); // over the small tiles' !important size
   }
 }
