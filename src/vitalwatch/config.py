@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     clinic_timezone: str = "UTC"
     #: The clinic's name: the FHIR export's Organization (the Encounters' provider).
     clinic_name: str = Field(default="VitalWatch clinic", min_length=1, max_length=200)
+    #: The clinic's locale (a BCP 47 tag such as en-GB, de-DE, sv-SE): how the
+    #: station's pages write dates (times are always 24-hour).
+    clinic_locale: str = Field(default="en-GB", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
     #: How often discharge readiness and observation reminders are re-checked.
     records_check_s: float = Field(default=5.0, gt=0, le=60)
 

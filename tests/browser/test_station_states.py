@@ -66,9 +66,9 @@ async def test_high_alarm_flashes_through_updates_with_its_value_in_red(
     # IEC 60601-1-8: high ~2 Hz
     duration = await tile.evaluate("el => getComputedStyle(el).animationDuration")
     assert duration == "0.5s"
-    # the value in alarm takes the priority colour; the others keep theirs
+    # the value in alarm takes the priority colour; the others stay white (a colour means an alarm)
     assert await _colour(page, f"[data-testid=tile-{sid}] .vital.spo2 .value") == "rgb(255, 59, 59)"
-    assert await _colour(page, f"[data-testid=tile-{sid}] .vital.hr .value") == "rgb(53, 196, 106)"
+    assert await _colour(page, f"[data-testid=tile-{sid}] .vital.hr .value") == "rgb(242, 245, 248)"
     # the alarm's live message and value, and its running "unanswered" time
     alarm = (await _alarms(api, sid))[0]
     row = page.get_by_test_id(f"alarm-{alarm['id']}")
@@ -150,7 +150,7 @@ async def test_switching_an_alarm_off_asks_why_and_shows_on_the_tile(
     await page.get_by_test_id("off-confirm-yes").click()
     await expect(page.get_by_test_id("sv-off")).to_contain_text("SpO2 high-priority low, SpO2 low")
     await expect(page.get_by_test_id("sv-events")).to_contain_text(
-        "alarm off: SpO2 high-priority low, SpO2 low (probe keeps slipping)"
+        "Alarm off: SpO2 high-priority low, SpO2 low (probe keeps slipping)"
     )
     # the ward tile: an "alarm off" mark on SpO2 until it is back
     await page.get_by_test_id("ward-link").click()
@@ -190,7 +190,9 @@ async def test_ending_with_unacknowledged_alarms_asks_and_the_session_stays_find
     await expect(row).to_contain_text(session["room"])
     await expect(row).to_contain_text("SpO2 84% below 88%")
     await expect(row).to_contain_text("never acknowledged")
-    await expect(page.get_by_test_id(f"record-{sid}")).to_have_attribute("href", f"/sessions/{sid}")
+    await expect(page.get_by_test_id(f"record-{sid}")).to_have_attribute(
+        "href", f"/sessions/{sid}/record"
+    )
     # by room, by patient; another day finds nothing
     await page.get_by_test_id("filter-room").fill(session["room"])
     await page.get_by_test_id("filter-patient").fill(session["patient"]["ref"])

@@ -6,11 +6,8 @@ alarm, by colour alone."""
 
 from __future__ import annotations
 
-import asyncio
 import colorsys
-import contextlib
 import io
-import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -19,7 +16,8 @@ import pytest
 from PIL import Image
 from playwright.async_api import Page, expect
 
-from tests.support import Api, ServerProcess, Shot, SignIn, iso, now_utc, samples
+from tests.browser.nurses_ward import sending
+from tests.support import Api, ServerProcess, Shot, SignIn, now_utc, samples
 
 pytestmark = pytest.mark.browser
 
@@ -27,17 +25,6 @@ HIGH = {2, 9, 13}  # SpO2 84 % for 20 s
 MEDIUM = {5, 11}  # HR 130 /min for 20 s
 NO_MONITOR = {7}  # started without a monitor
 VIEWPORTS = [(1920, 1080), (1280, 720), (768, 1024)]
-
-
-async def _keep_sending(api: Api, monitors: list[tuple[str, dict[str, float]]]) -> None:
-    """The monitors go on sending their values, twice a second."""
-    seq = itertools.count(10_000)
-    while True:
-        ts = iso(now_utc())
-        await asyncio.gather(
-            *(api.post(token, [{"ts": ts, "seq": next(seq), **v}]) for token, v in monitors)
-        )
-        await asyncio.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +54,8 @@ async def ward(server: ServerProcess) -> AsyncIterator[list[dict[str, Any]]]:
             assert r.status_code == 202, r.text
             sessions.append(session)
             monitors.append((device["token"], late))
-        sending = asyncio.create_task(_keep_sending(api, monitors))
-        yield sessions
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sending
+        async with sending(api, monitors):
+            yield sessions
     finally:
         await api.aclose()
 
@@ -116,6 +100,17 @@ async def test_alarm_list_and_alarming_tiles_stay_on_screen(
         )
     # every room fits: no scrolling needed to see the ward
     assert await page.locator("#tiles").get_attribute("data-fits") == "true"
+    # and every value is whole in its box, every tile's foot inside the tile
+    for tile in await page.locator(".tile").all():
+        box = await tile.bounding_box()
+        assert box is not None
+        for value in await tile.locator(".vital .value").all():
+            assert await value.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), (
+                await value.evaluate("el => [el.textContent, el.scrollWidth, el.clientWidth]")
+            )
+        foot = await tile.locator(".t-foot").bounding_box()
+        assert foot is not None
+        assert foot["y"] + foot["height"] <= box["y"] + box["height"] + 1, (foot, box)
     await expect(page.get_by_test_id("offscreen-alarms")).to_be_hidden()
     await shot(page, f"station-{width}x{height}.png")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -57,3 +57,19 @@ async def test_only_the_listed_urls_are_pages(api: Api) -> None:
     assert (await api.http.post("/sessions")).status_code == 405
     r = await api.http.get("/sessions/", follow_redirects=False)
     assert r.status_code == 307 and r.headers["location"].endswith("/sessions")
+
+
+async def test_every_page_answers_head_as_get(api: Api) -> None:
+    """A link checker (or a page asking whether another is there) gets 200, not 405."""
+    for page in PAGES:
+        r = await api.http.head(_url(page.path))
+        assert r.status_code == 200, page.path
+        assert r.content == b""
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
+
+
+async def test_the_clinic_settings_the_pages_write_dates_with(api: Api) -> None:
+    r = await api.http.get("/clinic.json")
+    assert r.status_code == 200
+    assert r.json() == {"locale": "en-GB", "timezone": "UTC"}
+    assert r.headers["cache-control"] == "no-cache"

@@ -4,7 +4,8 @@
 `/sessions/{id}` one session's page; the session record, its report and REMS
 form, the forms due, the patients and a patient's series are pages of their
 own with stable URLs. Each page signs in with the staff token kept in the
-browser session (js/api.js), so these routes serve files only: `PAGES` is
+browser (js/api.js: one sign-in for every tab, ended in all of them by
+"Sign out"), so these routes serve files only: `PAGES` is
 the one list of them, and `_route` makes each page's route the same way.
 """
 
@@ -18,8 +19,9 @@ from pathlib import Path
 from typing import Final, Literal
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
+from vitalwatch.context import Ctx
 from vitalwatch.ids import PathId
 
 router = APIRouter(include_in_schema=False)
@@ -78,7 +80,8 @@ def _route(page: Page) -> Callable[..., Awaitable[FileResponse]]:
 
 
 for _page in PAGES:
-    router.add_api_route(_page.path, _route(_page), methods=["GET"])
+    # HEAD too: a link checker (or a page asking whether a page is there) gets 200, not 405
+    router.add_api_route(_page.path, _route(_page), methods=["GET", "HEAD"])
 
 
 @router.get("/static/{path:path}")
@@ -88,3 +91,12 @@ async def static(path: str) -> FileResponse:
     if not target.is_file() or not target.is_relative_to(STATIC):
         raise HTTPException(404, "Not found")
     return FileResponse(target, headers=_NO_CACHE)
+
+
+@router.get("/clinic.json")
+async def clinic(ctx: Ctx) -> JSONResponse:
+    """How the pages write dates: the clinic's locale and zone (settings, no
+    patient data: served to a page before its sign-in, like its files)."""
+    settings = ctx.settings
+    body = {"locale": settings.clinic_locale, "timezone": settings.clinic_timezone}
+    return JSONResponse(body, headers=_NO_CACHE)

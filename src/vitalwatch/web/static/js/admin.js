@@ -3,6 +3,7 @@
 // can become markup.
 
 import { api, onSignIn, session, ApiError } from "./api.js";
+import { dateTime } from "./format.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -23,7 +24,7 @@ function button(label, onClick, cls = "") {
   return b;
 }
 
-function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
+function when(iso) { return iso ? dateTime(iso) : "—"; }
 
 function showError(err) {
   $("#error").textContent = err instanceof ApiError || err instanceof Error ? err.message : String(err);

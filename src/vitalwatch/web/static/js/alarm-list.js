@@ -2,11 +2,12 @@
 // built once and updated in place, so Acknowledge and Silence are the same
 // buttons for the alarm's whole life and a press always lands. The buttons
 // show pending, done and failed; the rows move only when no pointer is
-// pressing or aiming over the list.
+// pressing or aiming over the list. An empty list says so; a list longer
+// than its panel says how many alarms are below, and takes you there.
 
 import { api } from "./api.js";
 import { answerText, conditionsText, isTechnical, peakText, sortAlarms, technicalLabel } from "./alarms.js";
-import { StillPointer, h, setAttr, setData, setText, syncChildren, syncFlash } from "./dom.js";
+import { StillPointer, h, setAttr, setData, setText, show, syncChildren, syncFlash } from "./dom.js";
 import { PRIORITY_WORD, clock, mmss } from "./format.js";
 
 class AlarmRow {
@@ -83,13 +84,27 @@ class AlarmRow {
 }
 
 export class AlarmList {
-  /** `filter(alarm)` chooses the alarms shown (all of them on the ward). */
-  constructor(list, ward, { filter = () => true, countEl = null } = {}) {
+  /** `filter(alarm)` chooses the alarms shown (all of them on the ward);
+   *  `scroller`: the box the list scrolls in (the list itself on the ward),
+   *  whose lower edge may hide rows; the bar that counts them goes after it,
+   *  never over a row (a press aimed at a row's button lands on the button). */
+  constructor(list, ward, { filter = () => true, countEl = null, scroller = null } = {}) {
     this.list = list;
     this.ward = ward;
     this.filter = filter;
     this.countEl = countEl;
     this.rows = new Map();
+    this.empty = h("p", { class: "muted alarms-empty", "data-testid": `${list.dataset.testid}-empty`, hidden: true },
+      "No active alarms");
+    list.after(this.empty);
+    this.scroller = scroller;
+    if (scroller) {
+      this.below = h("button", { type: "button", class: "alarms-below", "data-testid": `${list.dataset.testid}-below`, hidden: true,
+        onclick: () => this.revealBelow() });
+      this.empty.after(this.below);
+      scroller.addEventListener("scroll", () => this.cue());
+      new ResizeObserver(() => this.cue()).observe(scroller);
+    }
     this.guard = new StillPointer(list, () => this.render());
     const roomOf = (sid) => {
       if (sid === null || sid === undefined) return "Station"; // e.g. "no dashboard is watching"
@@ -117,5 +132,29 @@ export class AlarmList {
       for (const id of this.rows.keys()) if (!open.has(id)) this.rows.delete(id);
     }
     if (this.countEl) setText(this.countEl, alarms.length ? `(${alarms.length})` : "");
+    show(this.empty, alarms.length === 0);
+    this.cue();
+  }
+
+  /** The rows wholly or partly below the panel's lower edge. */
+  hiddenBelow() {
+    if (!this.scroller) return [];
+    const edge = this.scroller.getBoundingClientRect().bottom;
+    return [...this.list.children].filter((row) => row.getBoundingClientRect().bottom > edge + 1);
+  }
+
+  cue() {
+    if (!this.scroller) return;
+    const below = this.hiddenBelow();
+    show(this.below, below.length > 0);
+    const high = below.some((row) => row.dataset.priority === "high" && row.dataset.state === "active");
+    setData(this.below, "alarm", high ? "high" : null);
+    setText(this.below, `▼ ${below.length} more alarm${below.length > 1 ? "s" : ""} below — show`);
+  }
+
+  /** One panel further down (as Page Down would). */
+  revealBelow() {
+    this.scroller.scrollBy({ top: Math.max(40, this.scroller.clientHeight - 24), behavior: "instant" });
+    this.cue();
   }
 }

@@ -65,11 +65,16 @@ export function peakText(alarm) {
   return `worst ${num(alarm.worst_value)}${unit === "%" ? "%" : ` ${unit}`.trimEnd()}${at}`;
 }
 
-/** Each condition of a one-entry-per-problem alarm, in a few words. */
+// what a condition is about, in a nurse's words, where it is not a vital sign
+const CONDITION_NAMES = { moaa_s: "MOAA/S", moaa_s_low: "MOAA/S" };
+
+/** Each condition of a one-entry-per-problem alarm, in a few words (never a
+ *  rule's internal name: a condition with no name a nurse knows is left to
+ *  the alarm's message). */
 export function conditionsText(alarm) {
   const conditions = alarm.conditions || [];
-  return conditions.map((c) => {
-    const m = METRIC[c.metric]?.short ?? c.metric ?? c.rule;
+  return conditions.filter((c) => METRIC[c.metric] || CONDITION_NAMES[c.metric] || CONDITION_NAMES[c.rule]).map((c) => {
+    const m = METRIC[c.metric]?.short ?? CONDITION_NAMES[c.metric] ?? CONDITION_NAMES[c.rule];
     const value = c.value === null || c.value === undefined ? "" : ` ${num(c.value)}`;
     const limit = c.limit === null || c.limit === undefined ? "" : ` (limit ${num(c.limit)})`;
     return `${m}${value}${limit}${c.active === false ? " cleared" : ""}`;

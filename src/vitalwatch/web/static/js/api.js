@@ -1,19 +1,33 @@
 // REST calls with the staff token; errors come back readable for a nurse.
+//
+// The sign-in is kept in the browser's localStorage for this origin, so a
+// session page opened in a new tab is signed in like the tab it came from.
+// The token is the same short-lived, revocable one (the service refuses it
+// after "sign out everywhere", a password change or its expiry, and a 401
+// clears it); signing out in one tab clears it, and every other tab of the
+// browser hears that (the `storage` event) and signs out too.
 
 import { readableError, readableMessage } from "./format.js";
 
 const TOKEN_KEY = "vitalwatch.token";
 const USER_KEY = "vitalwatch.user";
+const store = window.localStorage;
 
 export const session = {
-  get token() { return sessionStorage.getItem(TOKEN_KEY); },
-  get user() { return JSON.parse(sessionStorage.getItem(USER_KEY) || "null"); },
+  get token() { return store.getItem(TOKEN_KEY); },
+  get user() { return JSON.parse(store.getItem(USER_KEY) || "null"); },
   save(token, user) {
-    sessionStorage.setItem(TOKEN_KEY, token);
-    sessionStorage.setItem(USER_KEY, JSON.stringify(user));
+    store.setItem(TOKEN_KEY, token);
+    store.setItem(USER_KEY, JSON.stringify(user));
   },
-  clear() { sessionStorage.removeItem(TOKEN_KEY); sessionStorage.removeItem(USER_KEY); },
+  clear() { store.removeItem(TOKEN_KEY); store.removeItem(USER_KEY); },
 };
+
+// another tab signed out (or signed in as someone else): this one follows
+window.addEventListener("storage", (ev) => {
+  if (ev.key !== TOKEN_KEY && ev.key !== null) return;
+  if (!ev.newValue || ev.oldValue) window.dispatchEvent(new Event("vitalwatch:logout"));
+});
 
 export class ApiError extends Error {
   constructor(status, detail) {

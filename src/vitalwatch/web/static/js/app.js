@@ -5,7 +5,7 @@ import { api, onSignIn, session } from "./api.js";
 import { AlarmList } from "./alarm-list.js";
 import { mountChrome } from "./chrome.js";
 import { StillPointer, h, syncChildren } from "./dom.js";
-import { protocolLabel } from "./format.js";
+import { ageSeconds, clock, dateTime, protocolLabel } from "./format.js";
 import { TileGrid } from "./layout.js";
 import { SIGNED_OUT_KEY, startStation } from "./station.js";
 import { TileView, latestFrom } from "./tiles.js";
@@ -87,7 +87,21 @@ function setupWard(ward) {
   ward.on("alarm", () => drawTiles());
   setInterval(() => drawTiles(), 250); // values, ages, timers
 
-  new AlarmList($("#alarm-list"), ward, { countEl: $("#alarm-count") });
+  new AlarmList($("#alarm-list"), ward, { countEl: $("#alarm-count"), scroller: $("#alarm-list") });
+}
+
+const DEAD_AFTER_S = 24 * 3600;
+
+/** The free monitors, those heard from lately first (newest first), then
+ *  those not heard for a day or never (a dead monitor of an earlier run is
+ *  not offered as if it were ready), each saying when it was last heard. */
+function free(devices, now = Date.now()) {
+  return devices.filter((d) => d.session_id === null && !d.retired).map((d) => {
+    const age = d.last_seen ? ageSeconds(d.last_seen, now) : Infinity;
+    const heard = !d.last_seen ? "never heard from"
+      : age < 60 ? "sending now" : `last heard ${age < DEAD_AFTER_S ? clock(d.last_seen, false) : dateTime(d.last_seen)}`;
+    return { ...d, age, dead: age > DEAD_AFTER_S, heard };
+  }).sort((a, b) => a.age - b.age || a.name.localeCompare(b.name));
 }
 
 async function setupStartDialog() {
@@ -103,10 +117,10 @@ async function setupStartDialog() {
     $("#start-error").textContent = "";
     let devices = [];
     try { devices = await api("/api/v1/devices"); } catch (err) { $("#start-error").textContent = err.message; }
-    const free = devices.filter((d) => d.session_id === null);
-    $("#free-devices").replaceChildren(...(free.length ? free.map((d) => h("label", {},
+    $("#free-devices").replaceChildren(...(free(devices).length ? free(devices).map((d) => h("label", { class: d.dead ? "dead" : null },
       h("input", { type: "checkbox", name: "device", value: d.id }), ` ${d.name}`,
-      d.model ? h("span", { class: "muted" }, ` ${d.model}`) : null))
+      d.model ? h("span", { class: "muted" }, ` ${d.model}`) : null,
+      h("span", { class: "heard", "data-testid": `heard-${d.id}` }, ` · ${d.heard}`)))
       : [h("p", { class: "muted" }, "No free monitors: register one (admin) or end a session. "
           + "A session without a monitor shows “No monitor” on its tile.")]));
     dialog.showModal();

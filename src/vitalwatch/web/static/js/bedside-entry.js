@@ -57,7 +57,12 @@ addSessionSection((el, session) => {
     h("p", { class: "muted" }, "Read off a monitor: BP as 120/80, Tab to the next field, Enter saves. "
       + "Evaluated like a monitor's reading; marked on the trends. A wrong one can be struck out (kept in the record)."));
   el.append(section);
-  const form = mountManualEntry(section, { sessionId: session.id, startedAt: session.started_at });
-  if (session.status !== "active") form.root.querySelector(".row").hidden = true;
+  const ended = session.status !== "active"; // an ended session's readings are shown, not changed
+  const form = mountManualEntry(section, { sessionId: session.id, startedAt: session.started_at, readOnly: ended });
+  if (ended) {
+    form.root.querySelector(".row").hidden = true;
+    form.root.querySelector("[data-testid=manual-submit]").hidden = true;
+    section.querySelector("p.muted").textContent = "The session has ended: the values typed in are kept as they are.";
+  }
   el.addEventListener("vitalwatch:manual", () => form.refresh()); // typed or struck elsewhere
 });

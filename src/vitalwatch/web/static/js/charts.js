@@ -93,10 +93,27 @@ function markers(lines, events, holder, manual) {
         }
         ctx.restore();
         holder.dataset.limitsDrawn = drawn.join(",");
+        holder.dataset.xSpan = String(Math.round(u.scales.x.max - u.scales.x.min)); // seconds the axis spans
         holder.dataset.manualDrawn = String(typed);
       },
     },
   };
+}
+
+/** A time axis over `times` (seconds) at least `span` seconds wide, centred
+ *  on the data when it is narrower (one point: not an axis of "00:00 00:00",
+ *  nor uPlot's years around it); the last `span` when there is none. */
+export function timeRange(times, span) {
+  const known = times.filter((t) => t !== null && Number.isFinite(t));
+  if (!known.length) {
+    const now = Date.now() / 1000;
+    return () => [now - span, now];
+  }
+  const min = Math.min(...known);
+  const max = Math.max(...known);
+  if (max - min >= span) return () => [min, max];
+  const mid = (min + max) / 2;
+  return () => [mid - span / 2, mid + span / 2];
 }
 
 /** One chart: a uPlot whose y range always holds the limits and the data. */
@@ -119,7 +136,7 @@ export function makeChart(holder, chart, data, thresholds, events, width, manual
   };
   const opts = {
     width, height: 190,
-    scales: { x: { time: true }, y: { range } },
+    scales: { x: { time: true, range: timeRange(data[0], 10 * 60) }, y: { range } },
     axes: [
       { stroke: "#8b9bb0", grid: { stroke: "#263241" }, values: time24 },
       { stroke: "#8b9bb0", grid: { stroke: "#263241" } },

@@ -4,6 +4,8 @@
 // connection-lost banner; pages other than the ward add the ward strip.
 
 import { h } from "./dom.js";
+import { startStation } from "./station.js";
+import { WardStrip } from "./ward-strip.js";
 
 /** Fill `el` with the page frame; `extra` are page buttons (the ward's "Start session"). */
 export function mountChrome(el, { ward = false, extra = [] } = {}) {
@@ -27,4 +29,15 @@ export function mountChrome(el, { ward = false, extra = [] } = {}) {
       "Connection lost — alarms are NOT being received. Reconnecting…"),
     ward ? null : h("nav", { id: "ward-strip", class: "ward-strip", "aria-label": "Every room", "data-testid": "ward-strip" })];
   el.replaceChildren(...parts.filter(Boolean));
+}
+
+/** A page beside the ward (session, past sessions, record): the frame in `el`,
+ *  the live ward strip (`currentId` marked), sound and the connection banner;
+ *  `setup(ward, live)` adds the page's own views. Returns startStation's parts. */
+export function startWardPage(el, { currentId = null, setup = () => {} } = {}) {
+  mountChrome(el);
+  return startStation((ward, live) => {
+    new WardStrip(el.querySelector("#ward-strip"), ward, currentId);
+    setup(ward, live);
+  });
 }

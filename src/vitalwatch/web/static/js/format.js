@@ -46,6 +46,14 @@ export function duration(seconds) {
   return `${s} s`;
 }
 
+/** A value's age in few characters: "45 s", "4 min", "2 h". */
+export function shortAge(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h`;
+}
+
 /** A running timer as m:ss (or h:mm:ss): "unanswered 1:20". */
 export function mmss(seconds) {
   const s = Math.max(0, Math.floor(seconds));
@@ -64,11 +72,23 @@ export function clock(iso, seconds = true) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
 }
 
-/** "2026-11-23 14:03", local and 24-hour. */
+// The clinic's locale (VITALWATCH_CLINIC_LOCALE, served as /clinic.json): dates
+// are written its way ("23/11/2026" in en-GB, "23.11.2026" in de-DE), not the
+// browser's (a US-English browser would write "11/23/2026").
+const CLINIC = await fetch("/clinic.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+export const LOCALE = CLINIC.locale || document.documentElement.lang || "en-GB";
+const DATE = new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "2-digit", day: "2-digit" });
+
+/** The day in the clinic's locale: "23/11/2026" (en-GB). */
+export function dateOnly(iso) {
+  return iso ? DATE.format(iso instanceof Date ? iso : new Date(iso)) : "";
+}
+
+/** "23/11/2026 14:03" (en-GB), local and 24-hour. */
 export function dateTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d, false)}`;
+  return `${dateOnly(d)} ${clock(d, false)}`;
 }
 
 export function ageSeconds(iso, now = Date.now()) {

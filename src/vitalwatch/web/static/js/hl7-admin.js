@@ -2,13 +2,13 @@
 // the mapping does not use. Admins only.
 
 import { api } from "./api.js";
-import { clock, esc } from "./format.js";
+import { clock, dateOnly, esc } from "./format.js";
 import { signedIn } from "./signin.js";
 
 const $ = (sel) => document.querySelector(sel);
 
 function seen(s) {
-  const day = (iso) => new Date(iso).toLocaleDateString();
+  const day = (iso) => dateOnly(iso);
   const first = `${day(s.first_seen)} ${clock(s.first_seen)}`;
   return `first ${esc(first)}<br>last ${esc(clock(s.last_seen))} · ${s.messages} message${s.messages === 1 ? "" : "s"}`;
 }

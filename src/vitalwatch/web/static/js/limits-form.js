@@ -69,11 +69,13 @@ export class LimitsForm {
           "aria-label": `${METRIC[m].name} rise over baseline` }))));
     this.confirmBox = h("div", { class: "confirm", "data-testid": "off-confirm", hidden: true });
     this.errors = h("ul", { class: "field-errors", role: "alert", "data-testid": "limits-error" });
-    const save = h("button", { type: "submit", "data-testid": "save-limits" }, "Save limits");
-    save.disabled = session.status !== "active";
-    this.form.replaceChildren(grid, rise, h("p", { class: "muted" },
-      "Empty: no such limit. Removing a limit of the protocol switches that alarm off."),
-    this.errors, this.confirmBox, save);
+    const active = session.status === "active";
+    const save = active ? h("button", { type: "submit", "data-testid": "save-limits" }, "Save limits") : null;
+    if (!active) for (const input of [...grid.querySelectorAll("input"), ...rise.querySelectorAll("input")]) input.disabled = true;
+    this.form.replaceChildren(grid, rise, h("p", { class: "muted", "data-testid": "limits-note" }, active
+      ? "Empty: no such limit. Removing a limit of the protocol switches that alarm off."
+      : "The session has ended: the limits as they were at its end."),
+    this.errors, this.confirmBox, ...(save ? [save] : []));
   }
 
   /** The fields changed, as a PATCH body, and the limits in force after it. */

@@ -59,7 +59,7 @@ function describe(e) {
   return parts.join(" · ");
 }
 
-export function mountManualEntry(container, { sessionId, startedAt = null, onSaved = null } = {}) {
+export function mountManualEntry(container, { sessionId, startedAt = null, onSaved = null, readOnly = false } = {}) {
   const root = document.createElement("form");
   root.className = "manual-entry";
   root.noValidate = true;
@@ -161,7 +161,7 @@ export function mountManualEntry(container, { sessionId, startedAt = null, onSav
         <span>${esc(clock(e.ts))} ${esc(describe(e))} <span class="muted">typed in by ${esc(e.entered_by)}</span></span>
         ${e.struck
           ? `<span class="muted">struck by ${esc(e.struck_by)}: ${esc(e.strike_reason)}</span>`
-          : `<button type="button" data-strike="${e.id}" data-testid="strike-${e.id}">Strike out</button>`}
+          : readOnly ? "" : `<button type="button" data-strike="${e.id}" data-testid="strike-${e.id}">Strike out</button>`}
       </li>`).join("");
   }
 

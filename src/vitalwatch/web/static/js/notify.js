@@ -1,5 +1,6 @@
 // Admin page: secondary notification targets, the escalation chain and what was sent.
 import { ApiError, api, login, session } from "./api.js";
+import { dateTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const KINDS = { webhook: "Signed webhook", ntfy: "ntfy push", email: "E-mail", apprise: "apprise" };
@@ -13,7 +14,7 @@ function el(tag, props = {}, ...children) {
 }
 
 function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
+  return dateTime(iso);
 }
 
 function showError(where, e) {

@@ -1,7 +1,9 @@
-// Shared by the record pages: sign in (js/api.js), the navigation bar, small helpers.
+// Shared by the record pages: sign in (js/api.js), the navigation bar (or, on
+// a page a nurse charts on, the station's frame with the live ward), small helpers.
 
 import { login, session } from "./api.js";
-import { esc } from "./format.js";
+import { startWardPage } from "./chrome.js";
+import { clock, esc, dateTime as clinicDateTime } from "./format.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -12,12 +14,10 @@ export function pathId(index = 1) {
 }
 
 export function time(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) : "";
+  return clock(iso, false);
 }
 
-export function dateTime(iso) {
-  return iso ? `${new Date(iso).toLocaleDateString()} ${time(iso)}` : "";
-}
+export const dateTime = clinicDateTime; // the clinic's locale (js/format.js)
 
 /** A datetime-local input's value as RFC 3339 UTC (empty: undefined, meaning "now"). */
 export function inputTime(value) {
@@ -32,12 +32,17 @@ function nav() {
     <button type="button" id="page-logout">Sign out</button></header>`;
 }
 
-/** Sign in if needed, then draw the bar and call `start()`; a 401 brings the form back. */
-export function startPage(start) {
+/** Sign in if needed, then draw the bar and call `start()`; a 401 brings the form back.
+ *  `ward`: the page keeps the ward on screen (ward strip, sound, connection
+ *  banner: js/chrome.js), `currentId` the session it is about. */
+export function startPage(start, { ward = false, currentId = null } = {}) {
   const root = $("#page");
   const show = async () => {
-    $("#page-nav").innerHTML = nav();
-    $("#page-logout").addEventListener("click", () => { session.clear(); location.reload(); });
+    if (ward) startWardPage($("#page-nav"), { currentId });
+    else {
+      $("#page-nav").innerHTML = nav();
+      $("#page-logout").addEventListener("click", () => { session.clear(); location.reload(); });
+    }
     root.hidden = false;
     $("#page-login").hidden = true;
     try { await start(); } catch (err) { showError(err); }

@@ -3,12 +3,10 @@
 // record. The ward strip and sound stay live on this page too.
 
 import { api } from "./api.js";
-import { mountChrome } from "./chrome.js";
+import { startWardPage } from "./chrome.js";
 import { h } from "./dom.js";
 import { PRIORITY_WORD, clock, dateTime, protocolLabel } from "./format.js";
-import { recordLink } from "./record-link.js";
-import { requireSignIn, startStation } from "./station.js";
-import { WardStrip } from "./ward-strip.js";
+import { requireSignIn } from "./station.js";
 
 const $ = (sel) => document.querySelector(sel);
 const pad = (n) => String(n).padStart(2, "0");
@@ -40,10 +38,7 @@ function alarmItem(a) {
 }
 
 async function row(s) {
-  const [alarms, link] = await Promise.all([
-    api("/api/v1/alarms", { params: { session_id: s.id, limit: 200 } }),
-    recordLink(s.id),
-  ]);
+  const alarms = await api("/api/v1/alarms", { params: { session_id: s.id, limit: 200 } });
   return h("tr", { "data-testid": `past-${s.id}` },
     h("td", {}, s.room || `Session ${s.id}`),
     h("td", {}, s.patient.display_name ? `${s.patient.display_name} (${s.patient.ref})` : s.patient.ref),
@@ -51,7 +46,8 @@ async function row(s) {
     h("td", {}, dateTime(s.started_at)),
     h("td", {}, s.ended_at ? `${dateTime(s.ended_at)}${s.ended_early ? " (early)" : ""}` : "still running"),
     h("td", {}, alarms.length ? h("ul", { class: "past-alarms" }, ...alarms.map(alarmItem)) : h("span", { class: "muted" }, "none")),
-    h("td", {}, h("a", { href: link.href, "data-testid": `record-${s.id}` }, link.label)));
+    h("td", {}, h("a", { href: `/sessions/${s.id}/record`, "data-testid": `record-${s.id}` }, "Record"),
+      " · ", h("a", { href: `/sessions/${s.id}`, "data-testid": `session-${s.id}` }, "Session page")));
 }
 
 async function show(form) {
@@ -65,8 +61,7 @@ async function show(form) {
 }
 
 if (requireSignIn()) {
-  mountChrome($("#chrome"));
-  startStation((ward) => new WardStrip($("#ward-strip"), ward));
+  startWardPage($("#chrome"));
   const form = $("#filters");
   const url = new URLSearchParams(location.search);
   form.day.value = url.has("day") ? url.get("day") : localDay();

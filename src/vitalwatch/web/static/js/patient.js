@@ -1,7 +1,8 @@
 // A patient's course: every session in one table and a chart across the course.
 
 import { api } from "./api.js";
-import { esc, PROTOCOLS } from "./format.js";
+import { timeRange } from "./charts.js";
+import { dateOnly, esc, PROTOCOLS } from "./format.js";
 import { $, pathId, startPage } from "./page.js";
 
 const id = pathId(1);
@@ -28,10 +29,13 @@ function chart(sessions) {
   const x = dosed.map((s) => new Date(s.first_dose_at).getTime() / 1000);
   const col = (k) => dosed.map((s) => s[k]);
   const opts = {
-    width: Math.min(1100, holder.clientWidth || 900), height: 260, scales: { x: { time: true } },
+    // one session is a week's axis around it, not three years of nothing
+    width: Math.min(1100, holder.clientWidth || 900), height: 260, scales: { x: { time: true, range: timeRange(x, 7 * 86400) } },
+    axes: [{ stroke: "#8b9bb0", grid: { stroke: "#263241" } }, { stroke: "#8b9bb0", grid: { stroke: "#263241" } }],
     legend: { show: false },
     series: [{}, ...LINES.map(([, label, stroke, dash]) => ({ label, stroke, dash, width: 1.5, points: { show: true, size: 6 } }))],
   };
+  opts.hooks = { draw: [(u) => { holder.dataset.xSpan = String(Math.round(u.scales.x.max - u.scales.x.min)); }] };
   const data = [x, ...LINES.map(([key]) => col(key))];
   new window.uPlot(opts, data, holder);
 }
@@ -44,7 +48,7 @@ startPage(async () => {
     `${body.sessions.length} session(s)`].filter(Boolean).join(" · ");
   $("#series").innerHTML = body.sessions.map((s) => {
     const alarms = Object.entries(s.alarms).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
-    const when = new Date(s.first_dose_at || s.started_at).toLocaleDateString();
+    const when = dateOnly(s.first_dose_at || s.started_at);
     return `<tr><td>${when}</td><td>${esc(PROTOCOLS[s.protocol] || s.protocol)}</td><td>${esc(s.dose || "")}</td>
       <td>${n(s.baseline_sbp)}/${n(s.baseline_dbp)} · ${n(s.baseline_hr)}</td><td>${n(s.peak_sbp)}/${n(s.peak_dbp)}</td>
       <td>${n(s.peak_hr)}</td><td>${n(s.lowest_spo2)}</td><td>${s.lowest_moass ?? "–"}</td><td>${esc(alarms)}</td>

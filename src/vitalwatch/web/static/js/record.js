@@ -64,10 +64,14 @@ function renderChecklist() {
   $("#dose-form").override_reason.required = incomplete;
 }
 
+// the dose form's own words for each route (never "iv_infusion")
+const ROUTE_WORDS = Object.fromEntries([...document.querySelectorAll("#dose-form select[name=route] option")]
+  .map((o) => [o.value, o.textContent]));
+
 function doseText(d) {
   const amount = d.amount != null ? `${d.amount} ${d.unit}` : "amount not recorded";
   const total = d.unit === "mg/kg" && d.total_mg ? ` (${d.total_mg} mg)` : "";
-  return `${d.drug || "drug not recorded"} ${amount}${total}, ${d.route || "route not recorded"}${d.lot_number ? `, lot ${d.lot_number}` : ""}`;
+  return `${d.drug || "drug not recorded"} ${amount}${total}, ${ROUTE_WORDS[d.route] || d.route || "route not recorded"}${d.lot_number ? `, lot ${d.lot_number}` : ""}`;
 }
 
 function renderDoses(events) {
@@ -211,4 +215,4 @@ startPage(async () => {
   await refresh();
   defaults();
   setInterval(() => refresh().catch((err) => showError(err)), 5000);
-});
+}, { ward: true, currentId: id });

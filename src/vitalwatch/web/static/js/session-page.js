@@ -5,7 +5,7 @@
 // when alarms are unacknowledged).
 
 import { api } from "./api.js";
-import { mountChrome } from "./chrome.js";
+import { startWardPage } from "./chrome.js";
 import { AlarmList } from "./alarm-list.js";
 import { answerText } from "./alarms.js";
 import { CHARTS, align, makeChart, manualPoints } from "./charts.js";
@@ -13,10 +13,8 @@ import { h } from "./dom.js";
 import { PRIORITY_WORD, ageSeconds, clock, dateTime, duration, protocolLabel } from "./format.js";
 import { LimitsForm } from "./limits-form.js";
 import { sessionSections } from "./mounts.js";
-import { recordLink } from "./record-link.js";
-import { requireSignIn, startStation } from "./station.js";
+import { requireSignIn } from "./station.js";
 import "./bedside-entry.js"; // the typed-vitals section (registers a session section)
-import { WardStrip } from "./ward-strip.js";
 
 const $ = (sel) => document.querySelector(sel);
 const EVENT_WORDS = {
@@ -48,12 +46,10 @@ class SessionPage {
     this.ward = ward;
     this.plots = [];
     this.limits = new LimitsForm($("#limits-form"), { onSaved: () => this.refresh() });
-    new WardStrip($("#ward-strip"), ward, id);
     this.list = new AlarmList($("#sv-alarm-list"), ward, {
       filter: (a) => a.session_id === id, countEl: $("#sv-alarm-count"),
     });
-    ward.on("alarm", (a) => { if (a.session_id === id) { this.emptyNote(); this.scheduleRefresh(); } });
-    ward.on("snapshot", () => this.emptyNote());
+    ward.on("alarm", (a) => { if (a.session_id === id) this.scheduleRefresh(); });
     ward.on("session", (s) => { if (s.id === id) this.scheduleRefresh(); });
     ward.on("vitals", (items) => { if (items.some((i) => i.session_id === id)) this.liveValues = true; });
     // the monitor's own alarms and warnings, typed-in readings and strike-outs: timeline and trends
@@ -79,8 +75,6 @@ class SessionPage {
       `${m.message} · since ${clock(m.ts)} · ${m.device_name}`,
       h("span", { class: "muted" }, " (the monitor's own alarm; acknowledge it at the monitor)"))));
   }
-
-  emptyNote() { $("#sv-no-alarms").hidden = this.ward.alarmsOf(this.id).length > 0; }
 
   scheduleRefresh() {
     clearTimeout(this.refreshTimer);
@@ -139,11 +133,18 @@ class SessionPage {
 
   timeline(events) {
     // "Monitor: Lead off (technical alarm)" reads "Monitor's own alarm TECHNICAL: Lead off (technical alarm)" here
-    const detail = (e) => (e.kind === "monitor_alarm" ? `: ${(e.detail || "").replace(/^Monitor: /, "")}` : ` ${e.detail || ""}`);
+    // "Alarm off" + "alarm off: SpO2 low (reason)" reads "Alarm off: SpO2 low (reason)"
+    const detail = (e) => {
+      const text = e.detail || "";
+      if (e.kind === "monitor_alarm") return `: ${text.replace(/^Monitor: /, "")}`;
+      const said = `${(EVENT_WORDS[e.kind] || "").toLowerCase()}: `;
+      if (said.length > 2 && text.toLowerCase().startsWith(said)) return `: ${text.slice(said.length)}`;
+      return ` ${text}`;
+    };
     $("#sv-events").replaceChildren(...(events.length ? events.map((e) => {
       const badge = monitorBadge(e);
       return h("li", { dataset: { kind: e.kind, ...monitorData(e) } },
-        `${clock(e.ts)} `, h("strong", {}, EVENT_WORDS[e.kind] || e.kind), badge && " ", badge, detail(e));
+        `${clock(e.ts)} `, h("strong", {}, EVENT_WORDS[e.kind] || "Event"), badge && " ", badge, detail(e));
     }) : [h("li", { class: "muted" }, "No events yet")]));
   }
 
@@ -162,7 +163,9 @@ class SessionPage {
     if (!s) return;
     const until = s.observation_until;
     let text = "No observation time set (no dose yet, or a custom protocol).";
-    if (until) {
+    if (s.status !== "active") {
+      text = until ? `Observation time was until ${clock(until, false)}.` : "";
+    } else if (until) {
       text = ageSeconds(until) < 0
         ? `Observation continues until ${clock(until, false)} (${duration(-ageSeconds(until))} more).`
         : `Observation time over since ${clock(until, false)}.`;
@@ -170,16 +173,16 @@ class SessionPage {
     $("#sv-observation").textContent = text;
   }
 
-  async ended(s) {
+  ended(s) {
     const box = $("#sv-ended");
     const active = s.status === "active";
     $("#end-session").hidden = !active;
     $("#event-form").hidden = !active;
     box.hidden = active;
     if (!active) {
-      const link = await recordLink(s.id);
       box.replaceChildren(`Session ended ${dateTime(s.ended_at)}${s.ended_early ? " (before the observation time was over)" : ""}. `,
-        h("a", { href: link.href }, link.label), " · ", h("a", { href: "/sessions" }, "Past sessions"));
+        h("a", { href: `/sessions/${s.id}/record`, "data-testid": "sv-record-link" }, "Session record"), " · ",
+        h("a", { href: "/sessions" }, "Past sessions"));
     }
   }
 
@@ -246,9 +249,8 @@ class SessionPage {
 }
 
 if (requireSignIn()) {
-  mountChrome($("#chrome"));
   const id = Number(location.pathname.split("/")[2]);
   let page = null;
-  startStation((ward) => { page = new SessionPage(id, ward); });
+  startWardPage($("#chrome"), { currentId: id, setup: (ward) => { page = new SessionPage(id, ward); } });
   page.refresh().catch((err) => page.fail(err));
 }

@@ -4,19 +4,34 @@
 // words are in the tile, the value in alarm takes the priority colour,
 // technical alarms are cyan and blank the values they make stale, a room
 // nobody measures says "No monitor", and an alarm switched off shows on its
-// value until it is back. The monitor's own alarms (HL7 ORU^R40) have a line
-// of their own, steady and outlined (they neither flash nor sound: VitalWatch's
-// rules do that), and a value typed in by a nurse is marked "typed".
+// value and in the tile's label until it is back. An acknowledged alarm stops
+// flashing (steady colour, IEC 60601-1-8) until it clears or re-alerts. The
+// monitor's own alarms (HL7 ORU^R40) have a line of their own, steady and
+// outlined (they neither flash nor sound: VitalWatch's rules do that), a value
+// typed in by a nurse is marked "typed", and a value that is not live says its
+// age. Every value is shrunk to fit its box (js/fit.js).
 
 import { answerText, blankedMetrics, isTechnical, technicalLabel, topAlarm } from "./alarms.js";
 import { h, setAttr, setData, setText, show, syncFlash } from "./dom.js";
-import { PRIORITY_RANK, STALE_S, ageSeconds, clock, duration, num, protocolLabel } from "./format.js";
+import { PRIORITY_RANK, STALE_S, ageSeconds, clock, duration, num, protocolLabel, shortAge } from "./format.js";
+import { fitText } from "./fit.js";
 import { MonitorLine } from "./monitor-line.js";
 import { tileActions } from "./mounts.js";
 
-const LABELS = { high: "HIGH ALARM", medium: "MEDIUM ALARM", low: "LOW ALARM" };
+const LABELS = { high: "HIGH", medium: "MEDIUM", low: "LOW" };
+
+/** The tile's label as [shown always, dropped on a narrow tile] parts: "HIGH"
+ *  " ALARM", so the room's name is not cut to "Roo…" beside it. */
+function setLabel(el, main, long = "") {
+  const key = `${main}|${long}`;
+  if (el.dataset.text === key) return;
+  el.dataset.text = key;
+  el.replaceChildren(main, ...(long ? [h("span", { class: "long" }, long)] : []));
+}
 // cuff blood pressure comes every 5-15 min: stale only when far older than that
 const STALE_AFTER = { hr: STALE_S, spo2: STALE_S, rr: 30, bp: 20 * 60 };
+// a cuff value always says how old it is once older than this (it is not a live value)
+const BP_AGE_AFTER_S = 60;
 const CELLS = [
   { kind: "hr", name: "HR", unit: "/min", metrics: ["hr"] },
   { kind: "bp", name: "BP", unit: "mmHg", metrics: ["sbp", "dbp", "map"] },
@@ -50,26 +65,47 @@ const BELL_OFF = '<svg viewBox="0 0 16 16" aria-hidden="true" class="bell-off"><
 class VitalCell {
   constructor(cell, sessionId) {
     this.cell = cell;
-    this.value = h("span", { class: "value" });
+    this.value = h("span", { class: "value", "data-testid": `value-${cell.kind}-${sessionId}` });
     this.unit = h("span", {}, cell.unit);
     this.off = h("span", { class: "alarm-off", "data-testid": `alarm-off-${cell.kind}-${sessionId}`, hidden: true });
-    this.off.innerHTML = `${BELL_OFF}<span>alarm off</span>`; // static markup, built once
-    this.typed = h("span", { class: "typed", "data-testid": `typed-${cell.kind}-${sessionId}`, hidden: true }, "typed");
+    this.off.innerHTML = `${BELL_OFF}<span>off</span>`; // static markup, built once
+    // "typed 5 min" (on a small tile "✎ 5 min")
+    this.typedAge = h("span", { class: "typed-age" });
+    this.typed = h("span", { class: "typed", "data-testid": `typed-${cell.kind}-${sessionId}`, hidden: true },
+      h("span", { class: "typed-icon", "aria-hidden": "true" }, "✎"), h("span", { class: "typed-word" }, "typed"), this.typedAge);
+    this.age = h("span", { class: "age", "data-testid": `age-${cell.kind}-${sessionId}`, hidden: true });
     this.el = h("div", { class: `vital ${cell.kind}`, "data-testid": cell.kind },
-      h("span", { class: "name" }, cell.name, this.typed), this.value, h("span", { class: "unit" }, this.unit, this.off));
+      h("span", { class: "name" }, cell.name, this.typed, this.off, this.age), this.value,
+      h("span", { class: "unit" }, this.unit));
   }
 
-  update(text, { stale, blanked, alarm, off, unit, typed = null }) {
+  /** `age`: seconds since the value was measured, shown when not null. */
+  update(text, { stale, blanked, alarm, off, unit, typed = null, age = null }) {
     setData(this.el, "manual", typed ? "true" : null);
     show(this.typed, Boolean(typed));
     setAttr(this.typed, "title", typed ? `Typed in by ${typed.entered_by} (${clock(typed.ts)})` : null);
-    setText(this.value, blanked ? "– – –" : text);
+    const shown = blanked ? "– – –" : text;
+    if (this.value.textContent !== shown) { setText(this.value, shown); this.refit = true; }
     setText(this.unit, unit ?? this.cell.unit);
     setData(this.el, "stale", stale && !blanked ? "true" : null);
     setData(this.el, "blanked", blanked ? "true" : null);
     setData(this.el, "alarm", alarm);
+    setData(this.el, "off", off.length ? "true" : null);
     show(this.off, off.length > 0);
-    setAttr(this.off, "title", off.length ? `Alarm off: ${off.join(", ")}` : null);
+    setAttr(this.off, "title", off.length ? `Alarm switched off: ${off.join(", ")}` : null);
+    // a typed value's age is in its "typed" mark, another's beside its name
+    const ageText = age === null || blanked ? "" : shortAge(age);
+    setText(this.typedAge, typed && ageText ? ` ${ageText}` : "");
+    show(this.age, ageText !== "" && !typed);
+    setText(this.age, ageText);
+    setAttr(this.age, "title", ageText ? `measured ${ageText} ago` : null);
+  }
+
+  /** Shrink the value to its box when it changed or the tile was resized. */
+  fit(force = false) {
+    if (!this.refit && !force) return;
+    this.refit = false;
+    fitText(this.value);
   }
 }
 
@@ -107,6 +143,7 @@ export class TileView {
     h("div", { class: "t-foot" }, this.timing, this.stale, this.news2),
     this.actions);
     this.mounted = false;
+    new ResizeObserver(() => { for (const c of this.cells) c.fit(true); }).observe(this.el);
   }
 
   /** `noMonitor`: nobody measures this patient (WardState.nobodyMeasures);
@@ -117,16 +154,24 @@ export class TileView {
     const top = topAlarm(alarms);
     const el = this.el;
     const prio = top ? top.priority : null;
+    const answered = Boolean(top) && top.state !== "active"; // acknowledged: steady, no flash
+    const off = session.alarms_off || [];
     setData(el, "alarm", prio || "none");
     setData(el, "kind", top ? top.kind : noMonitor ? "technical" : null);
-    setData(el, "unanswered", top && top.state === "active" ? "true" : null);
+    setData(el, "unanswered", top && !answered ? "true" : null);
+    setData(el, "answered", answered ? "true" : null);
     setData(el, "nomonitor", noMonitor ? "true" : null);
-    syncFlash(el, prio || "none");
-    let label = "OK";
-    if (top) label = isTechnical(top) ? technicalLabel(top) : LABELS[prio];
+    setData(el, "off", off.length ? "true" : null);
+    syncFlash(el, answered ? `${prio}:answered` : prio || "none");
+    let label = off.length ? "ALARM OFF" : "OK";
+    let long = "";
+    if (top && isTechnical(top)) label = technicalLabel(top);
+    else if (top) { label = `${LABELS[prio]}${answered ? " ✓" : ""}`; long = answered ? " ACKNOWLEDGED" : " ALARM"; }
     else if (noMonitor) label = "No monitor";
-    setText(this.label, label);
-    setAttr(el, "aria-label", `${session.room || `Session ${session.id}`}: ${label}`);
+    setLabel(this.label, label, long);
+    label += long;
+    const offWords = off.length ? ` · alarm off: ${off.map((o) => o.label).join(", ")}` : "";
+    setAttr(el, "aria-label", `${session.room || `Session ${session.id}`}: ${label}${offWords}`);
 
     setText(this.room, session.room || `Session ${session.id}`);
     setText(this.patient, session.patient.display_name || session.patient.ref);
@@ -134,6 +179,7 @@ export class TileView {
     const more = alarms.filter((a) => a !== top).length;
     let text = "";
     if (top) text = top.message + (more ? `  (+${more} more)` : "");
+    else if (off.length) text = `Alarm off: ${off.map((o) => o.label).join(", ")}`;
     else if (noMonitor) {
       text = session.devices?.length
         ? `No monitor: ${session.devices.map((d) => d.name).join(", ")} has sent nothing`
@@ -144,11 +190,12 @@ export class TileView {
     setText(this.alarmAnswer, top ? answerText(top, now) : "");
 
     this.monitor.update(monitorAlarms);
-    this.updateValues(session, latest, alarms, heardAt, now, manual);
+    this.updateValues(session, latest, alarms, heardAt, now, manual, noMonitor);
     this.updateFoot(session, alarms, news2, now);
+    for (const c of this.cells) c.fit();
   }
 
-  updateValues(session, latest, alarms, heardAt, now, manual = []) {
+  updateValues(session, latest, alarms, heardAt, now, manual = [], noMonitor = false) {
     const silentFor = Math.max(0, (now - heardAt) / 1000);
     const newestTs = Object.values(latest).map((v) => v.ts).sort().pop();
     const age = (m) => staleness(latest[m]?.ts, newestTs, silentFor);
@@ -172,9 +219,16 @@ export class TileView {
         unit = latest.map ? `mmHg · MAP ${num(latest.map.value)}` : "mmHg";
       } else text = num(latest[k]?.value);
       const metric = k === "bp" ? "sbp" : k;
+      const typed = typedValue(manual, metric, latest[metric]);
+      const stale = age(metric) > STALE_AFTER[k];
+      // not live, so its age is shown: a cuff value after a minute, a typed-in
+      // value (timed by the service), a stale one (judged as `staleness` does)
+      const seconds = latest[metric]?.ts ? (typed ? ageSeconds(latest[metric].ts, now) : age(metric)) : null;
+      const showAge = seconds !== null && (typed || stale || (k === "bp" && seconds > BP_AGE_AFTER_S));
       cell.update(text, {
-        typed: typedValue(manual, metric, latest[metric]),
-        stale: age(metric) > STALE_AFTER[k],
+        typed,
+        age: showAge ? seconds : null,
+        stale,
         blanked: cell.cell.metrics.some((m) => blanked.has(m)),
         alarm: alarmOf(cell.cell.metrics),
         off: off.filter((o) => cell.cell.metrics.includes(o.metric)).map((o) => o.label),
@@ -182,7 +236,9 @@ export class TileView {
       });
     }
     const worst = Math.min(age("hr"), age("spo2"));
-    setText(this.stale, Number.isFinite(worst) && worst > STALE_S ? `no data ${Math.round(worst)} s` : "");
+    let silent = Number.isFinite(worst) && worst > STALE_S ? `no data ${duration(worst)}` : "";
+    if (noMonitor) silent = Object.keys(latest).length ? "No monitor" : ""; // values typed in only
+    setText(this.stale, silent);
   }
 
   updateFoot(session, alarms, news2, now) {

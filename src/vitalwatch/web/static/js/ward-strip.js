@@ -1,7 +1,8 @@
 // The ward on one line, for the pages that are not the ward: every room with
 // its alarm state in colour and words (flashing as on the tiles), the
-// monitor's own standing alarm as the tile shows it (js/monitor-line.js), a
-// link to its session page. A nurse looking at one session still sees every room.
+// monitor's own standing alarm as the tile shows it (js/monitor-line.js), an
+// alarm switched off in violet ("ALARM OFF", never "OK"), an acknowledged
+// alarm steady, a link to its session page. A nurse looking at one session still sees every room.
 
 import { isTechnical, technicalLabel, topAlarm } from "./alarms.js";
 import { StillPointer, h, setAttr, setData, setText, syncChildren, syncFlash } from "./dom.js";
@@ -37,13 +38,20 @@ export class WardStrip {
       const top = topAlarm(this.ward.alarmsOf(s.id));
       const noMonitor = this.ward.nobodyMeasures(s.id);
       setText(chip.room, s.room || `Session ${s.id}`);
-      setText(chip.state, top ? (isTechnical(top) ? technicalLabel(top) : WORDS[top.priority]) : noMonitor ? "No monitor" : "OK");
+      const answered = Boolean(top) && top.state !== "active"; // acknowledged: steady
+      const off = s.alarms_off || [];
+      let state = noMonitor ? "No monitor" : off.length ? "ALARM OFF" : "OK";
+      if (top) state = isTechnical(top) ? technicalLabel(top) : `${WORDS[top.priority]}${answered ? " ✓" : ""}`;
+      setText(chip.state, state);
       setData(chip.el, "alarm", top ? top.priority : "none");
       setData(chip.el, "kind", top ? top.kind : noMonitor ? "technical" : null);
       setData(chip.el, "nomonitor", noMonitor ? "true" : null);
+      setData(chip.el, "answered", answered ? "true" : null);
+      setData(chip.el, "off", off.length ? "true" : null);
       setAttr(chip.el, "aria-current", s.id === this.currentId ? "page" : null);
-      setAttr(chip.el, "title", top ? top.message : null);
-      syncFlash(chip.el, top ? top.priority : "none");
+      const offWords = off.length ? `Alarm off: ${off.map((o) => o.label).join(", ")}` : "";
+      setAttr(chip.el, "title", [top ? `${top.message}${answered ? " (acknowledged)" : ""}` : "", offWords].filter(Boolean).join(" · ") || null);
+      syncFlash(chip.el, top ? `${top.priority}${answered ? ":answered" : ""}` : "none");
       chip.monitor.update(this.ward.monitorAlarmsOf(s.id));
       return chip.el;
     });
