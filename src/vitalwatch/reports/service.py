@@ -64,6 +64,8 @@ class Period:
     def of(cls, since: date | None, until: date | None, zone: ZoneInfo, now: datetime) -> Period:
         """The days asked for; by default the last 7 days, today included."""
         until = until or now.astimezone(zone).date()
+        if not FIRST_DAY <= until <= LAST_DAY:  # before the default since is counted back
+            raise BadRange(f"until ({until}) is not a day from {FIRST_DAY} to {LAST_DAY}")
         since = since or until - timedelta(days=DEFAULT_DAYS - 1)
         for name, day in (("since", since), ("until", until)):
             if not FIRST_DAY <= day <= LAST_DAY:
