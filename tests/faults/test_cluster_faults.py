@@ -9,7 +9,6 @@ entry pending once the cluster is quiet."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pytest
 import redis
 
 from tests.backends import Throwaway, fresh_database, own, start_postgres, start_redis
+from tests.faults.takeover import cluster_processes, until_owned
 from tests.support import Api, ServerProcess, iso, now_utc
 
 pytestmark = pytest.mark.postgres
@@ -47,17 +47,8 @@ class Post:
     status: int
 
 
-def _owned(server: ServerProcess) -> int:
-    text = httpx.get(server.url + "/metrics", timeout=5).text
-    line = next(m for m in text.splitlines() if m.startswith("vitalwatch_partitions_owned "))
-    return int(float(line.split()[-1]))
-
-
-async def _until_shared(servers: list[ServerProcess], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while [_owned(s) for s in servers] != [PARTITIONS // len(servers)] * len(servers):
-        assert time.monotonic() < deadline, [_owned(s) for s in servers]
-        await asyncio.sleep(0.2)
+async def _until_shared(servers: list[ServerProcess]) -> None:
+    await until_owned(servers, [PARTITIONS // len(servers)] * len(servers), timeout=30)
 
 
 async def _device_posts(
@@ -83,23 +74,10 @@ async def test_redis_restart_under_load_never_answers_a_committed_sample_503(
     postgres: Throwaway, tmp_path: Path
 ) -> None:
     broker = own(start_redis)
-    database_url = fresh_database(postgres.url)
-    prefix = f"vw-{secrets.token_hex(3)}"
-    secret = secrets.token_urlsafe(48)
-    env = {
-        "VITALWATCH_REDIS_URL": broker.url,
-        "VITALWATCH_REDIS_PREFIX": prefix,
-        "VITALWATCH_PARTITIONS": str(PARTITIONS),
-        "VITALWATCH_LEASE_TTL_S": "3",
-    }
-    servers = []
-    for i in range(2):
-        (tmp_path / f"p{i}").mkdir()
-        servers.append(
-            ServerProcess(
-                tmp_path / f"p{i}", database_url=database_url, secret=secret, extra_env=env
-            )
-        )
+    servers = cluster_processes(
+        tmp_path, 2, fresh_database(postgres.url), broker.url, PARTITIONS, lease_s=3
+    )
+    prefix = servers[0].extra_env["VITALWATCH_REDIS_PREFIX"]
     servers[0].create_users()
     for s in servers:
         s.start()
