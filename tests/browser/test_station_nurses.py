@@ -478,6 +478,13 @@ async def test_charts_of_one_point_and_one_session_have_sensible_axes(
     chart = page.get_by_test_id("series-chart")
     await expect(chart).to_have_attribute("data-x-span", re.compile(r"^\d+$"))
     assert 86400 <= int(await chart.get_attribute("data-x-span") or 0) <= 8 * 86400
-    legend = chart.locator(".u-legend").first
-    assert _contrast(await _style(legend, "color"), await _style(chart, "backgroundColor")) >= 4.5
+    # the course's own legend (dashes and markers, readable in print too)
+    legend = page.get_by_test_id("series-legend").locator("li").first
+    behind = await legend.evaluate(
+        """el => { for (let e = el; e; e = e.parentElement) {
+            const c = getComputedStyle(e).backgroundColor;
+            if (c && c !== "rgba(0, 0, 0, 0)" && c !== "transparent") return c; }
+          return "rgb(255, 255, 255)"; }"""
+    )
+    assert _contrast(await _style(legend, "color"), behind) >= 4.5
     await shot(page, "patient-series.png")
