@@ -99,10 +99,11 @@ async def api(server: ServerProcess) -> AsyncIterator[Api]:
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    """Debian's Chromium driven by Playwright, for every page test (skipped, or
-    failed in CI, when it is not installed)."""
+@pytest.fixture(scope="session")
+async def _chromium() -> AsyncIterator[Any]:
+    """One Chromium per test worker: a launch costs a second or more of CPU and
+    the suite has sixty page tests; each test gets fresh contexts (`browser`).
+    Skipped, or failed in CI, when Chromium is not installed."""
     needs_servers("Chromium")
     if shutil.which(CHROMIUM) is None:  # absent, or not a program
         message = "Chromium not installed (apt-get install chromium)"
@@ -124,6 +125,17 @@ async def browser() -> AsyncIterator[Any]:
         )
         yield browser
         await browser.close()
+
+
+@pytest.fixture
+async def browser(_chromium: Any) -> AsyncIterator[Any]:
+    """Debian's Chromium driven by Playwright, for every page test. Pages and
+    contexts a test opened are closed after it, so no cookie, storage or
+    socket reaches the next test."""
+    shared = _chromium
+    yield shared
+    for context in list(shared.contexts):
+        await context.close()
 
 
 #: Screenshots for the README are refreshed only on request, so a test run

@@ -180,6 +180,14 @@ async def test_an_alarm_switched_off_reads_from_afar_on_every_layout(
 # -- 5. every value whole in its box -------------------------------------------------------
 
 
+#: How far a typed mark showing " 59 min" reaches out of its cell, in px.
+WIDEST_AGE_SPILL = """mark => {
+  mark.querySelector(".typed-age").textContent = " 59 min";
+  const m = mark.getBoundingClientRect(), c = mark.closest(".vital").getBoundingClientRect();
+  return Math.max(c.left - m.left, m.right - c.right, c.top - m.top, m.bottom - c.bottom);
+}"""
+
+
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 async def test_no_value_is_cut_off_in_its_tile(
     sign_in: SignIn, server: ServerProcess, nurses: NursesWard, width: int, height: int
@@ -207,6 +215,11 @@ async def test_no_value_is_cut_off_in_its_tile(
         if await tile.locator(".t-stale:not(:empty)").count():  # "No monitor", "no data 34 s"
             await _whole(tile.locator(".t-stale"), tile)
     assert checked == 4 * len(nurses.rooms)
+    # the widest age a typed mark can show stays in its cell too (this run's
+    # values are seconds old; a slow run showed "typed 1 min" overflowing)
+    for kind in ("hr", "bp", "spo2", "rr"):  # set and measured in one step: the page ticks
+        spill = await page.get_by_test_id(f"typed-{kind}-{t}").evaluate(WIDEST_AGE_SPILL)
+        assert spill <= 1, (kind, spill)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -374,6 +387,9 @@ async def test_start_session_offers_monitors_heard_lately_first(
         )
     page = await sign_in(server.url)
     await page.click("#new-session")
+    # the list is drawn when the devices arrive: wait for all three before reading its order
+    for device in (live, dead, never):
+        await expect(page.get_by_test_id(f"heard-{device['id']}")).to_be_visible()
     names = await page.locator("#free-devices label").all_inner_texts()
     order = [next(n for n in names if name in n) for name in ("live", "dead", "never")]
     assert [names.index(n) for n in order] == sorted(names.index(n) for n in order), names
