@@ -59,3 +59,34 @@ def test_upgrade_matches_models_and_downgrade_removes_everything(
     assert tables <= {"alembic_version"}
     migrate.upgrade(url)
     assert _inspect(url)[1] == []
+
+
+def test_the_head_read_off_the_scripts_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    assert migrate.head_revision() == script.get_current_head()
+
+
+def test_a_database_at_the_head_starts_without_alembic_and_one_behind_is_migrated(
+    backend: str, tmp_path: Path
+) -> None:
+    """Every server start checks the migrations; only a database behind pays
+    for loading Alembic."""
+    import subprocess
+    import sys
+
+    url = new_database_url(backend, tmp_path)
+    migrate.upgrade(url)
+    probe = (
+        "import sys; from vitalwatch import migrate; "
+        f"migrate.upgrade({url!r}); print('alembic' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
+    previous = str(int(migrate.head_revision()) - 1).zfill(4)
+    migrate.downgrade(url, previous)
+    assert migrate.current_revision(url) == previous
+    migrate.upgrade(url)
+    assert migrate.current_revision(url) == migrate.head_revision()
+    assert _inspect(url)[1] == []

@@ -26,7 +26,6 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-import apprise
 import httpx
 import orjson
 
@@ -92,6 +91,8 @@ def _host(dest: Destination, settings: Settings) -> str | None:
         return httpx.URL(dest.address).host.lower()
     if dest.kind == "email":
         return (settings.notify_smtp_host or "").lower()
+    import apprise  # loaded when an apprise target is used, not on every start
+
     try:
         plugin = apprise.Apprise.instantiate(dest.address)
     except Exception:  # an unparsable URL: refused like an unknown host
@@ -191,6 +192,8 @@ async def _email(dest: Destination, notice: Notice, settings: Settings) -> str:
 
 def apprise_url_ok(url: str) -> bool:
     """Whether apprise knows this URL's service (checked when the admin saves it)."""
+    import apprise
+
     try:
         return bool(apprise.Apprise().add(url))
     except Exception:  # apprise's URL parsers are many; any failure means "not known"
@@ -198,6 +201,8 @@ def apprise_url_ok(url: str) -> bool:
 
 
 async def _apprise(dest: Destination, notice: Notice, limit_s: float) -> str:
+    import apprise
+
     ap = apprise.Apprise()
     if not ap.add(dest.address):
         raise DeliveryFailed("apprise does not recognise this URL")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from typing import TYPE_CHECKING
 
 from vitalwatch.db import from_ms
 from vitalwatch.records import clinic, report_tables
 from vitalwatch.records.report import Report
 from vitalwatch.records.text import day, num
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -21,6 +23,9 @@ def yes_no(value: bool | None) -> str:
 
 @cache
 def environment() -> Environment:
+    # imported on the first report: every server start would pay for Jinja2
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
