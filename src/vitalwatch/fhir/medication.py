@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from vitalwatch.auth.models import User
 from vitalwatch.fhir.codes import RXNORM, SNOMED, Code
-from vitalwatch.fhir.resources import coding, instant, practitioner_ref, quantity
+from vitalwatch.fhir.resources import coding, instant, practitioner_ref, quantity, user_ref
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import ROUTE_LABELS, DoseRecord
 
@@ -84,7 +84,8 @@ def administration(event: SessionEvent, session: Session, giver: User | None) ->
         out["effectivePeriod"] = period
     else:
         out["effectiveDateTime"] = instant(event.ts)
-    if event.created_by is not None or giver is not None:
-        who = practitioner_ref(event.created_by, giver.username if giver else None)
-        out["performer"] = [{"actor": who}]
+    if giver is not None:
+        out["performer"] = [{"actor": user_ref(giver)}]
+    elif event.created_by is not None:
+        out["performer"] = [{"actor": practitioner_ref(event.created_by, None)}]
     return out

@@ -77,6 +77,7 @@ class Report:
     limit_changes: list[LimitChange]
     readiness: ReadinessOut
     clinic: ClinicOut
+    clinic_source: str  # where its name is from (the profile, or the setting until then)
     staff: Staff
     profile: RecordProfileOut
     discharge_note: str | None
@@ -195,10 +196,17 @@ def _charts(
 
 
 async def build(
-    db: AsyncSession, latest: LatestStore, tz: ZoneInfo, session_id: int, *, charts: bool = True
+    db: AsyncSession,
+    latest: LatestStore,
+    tz: ZoneInfo,
+    session_id: int,
+    *,
+    clinic_name: str,
+    charts: bool = True,
 ) -> Report:
     """`charts=False`: without the trend charts (reads only the cuff readings).
-    `latest`: for readiness; `tz`: the clinic's zone, the report's times."""
+    `latest`: for readiness; `tz`: the clinic's zone, the report's times;
+    `clinic_name`: VITALWATCH_CLINIC_NAME, the name until the profile has one."""
     session = await sessions_repo.get(db, session_id)
     if session is None:
         raise RecordNotFound(f"Session {session_id} not found")
@@ -281,7 +289,7 @@ async def build(
         )
         for a in audits
     ]
-    clinic_out = await clinic.get(db, tz)
+    clinic_out, clinic_source = await clinic.in_use(db, tz, clinic_name)
     return Report(
         session=session,
         patient=patient,
@@ -300,6 +308,7 @@ async def build(
         readiness=state,
         struck=struck_readings,
         clinic=clinic_out,
+        clinic_source=clinic_source,
         staff=staff,
         profile=profile,
         discharge_note=readiness_row.note if readiness_row else None,
