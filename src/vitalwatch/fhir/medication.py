@@ -13,6 +13,11 @@ from vitalwatch.sessions.schemas import ROUTE_LABELS, DoseRecord
 
 #: RxNorm: ketamine is the ingredient (IN 6130); esketamine's only US product
 #: is the nasal spray, coded as its clinical drug form (SCDF 2201623).
+#: 6130 checked (issue 25): the CLIF ELF concept tables map "ketamine
+#: intermittent bolus" to RxNorm/6130 beside fentanyl 4337 and rocuronium
+#: 68139 (github.com/Common-Longitudinal-ICU-data-Format, MED_INT); openFDA's
+#: substance records put the neighbouring ketoconazole at RXCUI 6135. The
+#: concept itself: https://rxnav.nlm.nih.gov/REST/rxcui/6130/properties.json
 DRUGS: Final = {
     "ketamine": Code(RXNORM, "6130", "ketamine"),
     "esketamine": Code(RXNORM, "2201623", "esketamine Nasal Spray"),
