@@ -269,7 +269,10 @@ async def build(
     struck_readings = (await readings_repo.struck_of_sessions(db, [session_id])).get(session_id, [])
     alarm_rows = []
     for a, log in alarm_log:
-        by = struck.raised_by(a.metric, a.value, a.raised_at, struck_readings)
+        raised = [e.value for e in log if e.action == "raised"]
+        by = struck.raised_by(
+            a.metric, [*raised, a.value, a.worst_value], a.raised_at, struck_readings
+        )
         alarm_rows.append(alarm_row(a, log, staff, struck.note(by, tz) if by else None))
     profile = (await Profiles.load(db, [session.protocol])).at(
         session.protocol, entered_at(session)
