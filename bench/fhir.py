@@ -1,8 +1,8 @@
 """Benchmark: the FHIR export of one session, every page of its Observation search.
 
-Starts the real service (SQLite file), records the session bench/report.py
-records (3 h of HR/SpO2/RR at 1 Hz, a cuff BP every 5 min, a dose,
-observations every 15 min), then follows
+Starts the real service with the session bench/recorded.py records (3 h of
+HR/SpO2/RR at 1 Hz, a cuff BP every 5 min, a dose, observations every 15
+min), then follows
 GET /fhir/r4/Observation?encounter=<session>&_count=<page> and its `next`
 links to the end, over HTTP: median and max of `--runs` whole exports (the
 first one, which warms caches, reported apart), and the service's CPU time
@@ -19,7 +19,6 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,9 +26,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support import Api, ServerProcess
+from tests.support import Api
 
-from bench.report import _record
+from bench.recorded import recorded_session
 
 
 def _cpu_s(pid: int) -> float:
@@ -58,36 +57,27 @@ async def _export(api: Api, sid: int, page: int) -> tuple[float, int, int]:
 
 
 async def main(runs: int, hours: float, page: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp))
-        server.create_users()
-        server.start()
-        api = Api(server.url)
-        try:
-            sid = await _record(api, hours)
-            assert server.proc is not None
-            pid = server.proc.pid
-            results, cpu = [], []
-            for _ in range(runs + 1):
-                before = _cpu_s(pid)
-                results.append(await _export(api, sid, page))
-                cpu.append((_cpu_s(pid) - before) * 1000)
-            _, resources, pages = results[0]
-            times = [s * 1000 for s, _, _ in results]
-            first, rest = times[0], times[1:]
-            print(
-                f"session of {hours:g} h at 1 Hz: {resources} Observations in {pages} pages "
-                f"of {page}, {runs} runs; load average {os.getloadavg()[0]:.1f}"
-            )
-            print(f"{'':<12} {'first ms':>9} {'median ms':>10} {'max ms':>8}")
-            print(f"{'wall':<12} {first:>9.0f} {statistics.median(rest):>10.0f} {max(rest):>8.0f}")
-            print(
-                f"{'service CPU':<12} {cpu[0]:>9.0f} {statistics.median(cpu[1:]):>10.0f} "
-                f"{max(cpu[1:]):>8.0f}"
-            )
-        finally:
-            await api.aclose()
-            server.stop()
+    async with recorded_session(hours) as (server, api, sid):
+        assert server.proc is not None
+        pid = server.proc.pid
+        results, cpu = [], []
+        for _ in range(runs + 1):
+            before = _cpu_s(pid)
+            results.append(await _export(api, sid, page))
+            cpu.append((_cpu_s(pid) - before) * 1000)
+        _, resources, pages = results[0]
+        times = [s * 1000 for s, _, _ in results]
+        first, rest = times[0], times[1:]
+        print(
+            f"session of {hours:g} h at 1 Hz: {resources} Observations in {pages} pages "
+            f"of {page}, {runs} runs; load average {os.getloadavg()[0]:.1f}"
+        )
+        print(f"{'':<12} {'first ms':>9} {'median ms':>10} {'max ms':>8}")
+        print(f"{'wall':<12} {first:>9.0f} {statistics.median(rest):>10.0f} {max(rest):>8.0f}")
+        print(
+            f"{'service CPU':<12} {cpu[0]:>9.0f} {statistics.median(cpu[1:]):>10.0f} "
+            f"{max(cpu[1:]):>8.0f}"
+        )
 
 
 if __name__ == "__main__":

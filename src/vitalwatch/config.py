@@ -124,7 +124,8 @@ class Settings(BaseSettings):
     #: The clinic's time zone (IANA name): times in reports and forms, and the
     #: calendar days of the REMS form's 7-day deadline.
     clinic_timezone: str = "UTC"
-    #: The clinic's name: the FHIR export's Organization (the Encounters' provider).
+    #: The clinic's name until an admin fills in the clinic profile (PUT /api/v1/clinic),
+    #: which then names it in the report, the REMS form and FHIR's Organization.
     clinic_name: str = Field(default="VitalWatch clinic", min_length=1, max_length=200)
     #: The clinic's locale (a BCP 47 tag such as en-GB, de-DE, sv-SE): how the
     #: station's pages write dates (times are always 24-hour).

@@ -9,25 +9,54 @@ from typing import Any
 from vitalwatch.auth.models import User
 from vitalwatch.devices.models import Device
 from vitalwatch.fhir.codes import HL7_ID_SYSTEM, LOCAL, LOCAL_ID, LOINC, NURSING, USER_SYSTEM
-from vitalwatch.fhir.resources import CLINIC_ID, CLINIC_REF, instant, practitioner_ref
+from vitalwatch.fhir.resources import CLINIC_ID, CLINIC_REF, instant, practitioner_ref, user_ref
 from vitalwatch.records.models import SessionReadiness
+from vitalwatch.records.schemas import ClinicOut
 from vitalwatch.sessions.models import Session
 
 REPORT_TYPE = {"system": LOINC, "code": "28570-0", "display": "Procedure note"}
 
 
 def practitioner(u: User) -> dict[str, Any]:
-    return {
+    """A staff account as the records sign it: the staff profile's name,
+    credentials and contacts (the user name while the profile has no name)."""
+    out: dict[str, Any] = {
         "resourceType": "Practitioner",
         "id": str(u.id),
         "identifier": [{"system": USER_SYSTEM, "value": u.username}],
         "active": bool(u.active),
-        "name": [{"text": u.username}],
+        "name": [_human_name(u)],
     }
+    telecom = _telecom(phone=u.phone, email=u.email)
+    if telecom:
+        out["telecom"] = telecom
+    if u.credentials:
+        out["qualification"] = [{"code": {"text": u.credentials}}]
+    return out
 
 
-def organization(name: str) -> dict[str, Any]:
-    return {
+def _human_name(u: User) -> dict[str, Any]:
+    if not (u.given_name or u.family_name):
+        return {"text": u.username}
+    name: dict[str, Any] = {
+        "use": "official",
+        "text": " ".join(n for n in (u.given_name, u.family_name) if n),
+    }
+    if u.family_name:
+        name["family"] = u.family_name
+    if u.given_name:
+        name["given"] = [u.given_name]
+    return name
+
+
+def _telecom(**points: str | None) -> list[dict[str, str]]:
+    return [{"system": k, "value": v, "use": "work"} for k, v in points.items() if v]
+
+
+def organization(c: ClinicOut) -> dict[str, Any]:
+    """The clinic: the profile's name, address and phone (`c.name` is the
+    VITALWATCH_CLINIC_NAME setting until an admin has filled the profile in)."""
+    out: dict[str, Any] = {
         "resourceType": "Organization",
         "id": CLINIC_ID,
         "active": True,
@@ -42,8 +71,19 @@ def organization(name: str) -> dict[str, Any]:
                 ]
             }
         ],
-        "name": name,
+        "name": c.name,
     }
+    telecom = _telecom(phone=c.phone)
+    if telecom:
+        out["telecom"] = telecom
+    address: dict[str, Any] = {
+        k: v for k, v in (("city", c.city), ("state", c.state), ("postalCode", c.zip)) if v
+    }
+    if lines := [line for line in (c.address1, c.address2) if line]:
+        address["line"] = lines
+    if address:
+        out["address"] = [{"use": "work", "type": "physical", **address}]
+    return out
 
 
 def device(d: Device, hl7_ids: list[str]) -> dict[str, Any]:
@@ -91,7 +131,7 @@ def document_reference(
 ) -> dict[str, Any]:
     """The signed session report: its PDF by URL (the report endpoint, staff token)."""
     assert signed.signed_off_at is not None
-    author = practitioner_ref(signer.id if signer else None, signed.signed_off_by)
+    author = user_ref(signer) if signer else practitioner_ref(None, signed.signed_off_by)
     period = {"start": instant(session.started_at)}
     if session.ended_at:
         period["end"] = instant(session.ended_at)

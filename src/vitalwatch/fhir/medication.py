@@ -7,12 +7,17 @@ from typing import Any, Final
 
 from vitalwatch.auth.models import User
 from vitalwatch.fhir.codes import RXNORM, SNOMED, Code
-from vitalwatch.fhir.resources import coding, instant, practitioner_ref, quantity
+from vitalwatch.fhir.resources import coding, instant, practitioner_ref, quantity, user_ref
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import ROUTE_LABELS, DoseRecord
 
 #: RxNorm: ketamine is the ingredient (IN 6130); esketamine's only US product
 #: is the nasal spray, coded as its clinical drug form (SCDF 2201623).
+#: 6130 checked (issue 25): the CLIF ELF concept tables map "ketamine
+#: intermittent bolus" to RxNorm/6130 beside fentanyl 4337 and rocuronium
+#: 68139 (github.com/Common-Longitudinal-ICU-data-Format, MED_INT); openFDA's
+#: substance records put the neighbouring ketoconazole at RXCUI 6135. The
+#: concept itself: https://rxnav.nlm.nih.gov/REST/rxcui/6130/properties.json
 DRUGS: Final = {
     "ketamine": Code(RXNORM, "6130", "ketamine"),
     "esketamine": Code(RXNORM, "2201623", "esketamine Nasal Spray"),
@@ -84,7 +89,8 @@ def administration(event: SessionEvent, session: Session, giver: User | None) ->
         out["effectivePeriod"] = period
     else:
         out["effectiveDateTime"] = instant(event.ts)
-    if event.created_by is not None or giver is not None:
-        who = practitioner_ref(event.created_by, giver.username if giver else None)
-        out["performer"] = [{"actor": who}]
+    if giver is not None:
+        out["performer"] = [{"actor": user_ref(giver)}]
+    elif event.created_by is not None:
+        out["performer"] = [{"actor": practitioner_ref(event.created_by, None)}]
     return out

@@ -56,7 +56,8 @@ def practitioner_ref(user_id: int | None, name: str | None) -> dict[str, str]:
 
 
 def user_ref(user: User) -> dict[str, str]:
-    return practitioner_ref(user.id, user.username)
+    """A known account, displayed as the records sign it ("Sam Patel, RN")."""
+    return practitioner_ref(user.id, user.signature())
 
 
 def _concept(kind: Kind) -> dict[str, Any]:
@@ -191,8 +192,10 @@ def nursing(
         "encounter": {"reference": f"Encounter/{session.id}"},
         "effectiveDateTime": instant(obs.ts),
     }
-    if obs.created_by:
-        out["performer"] = [practitioner_ref(author.id if author else None, obs.created_by)]
+    if author is not None:
+        out["performer"] = [user_ref(author)]
+    elif obs.created_by:
+        out["performer"] = [practitioner_ref(None, obs.created_by)]
     value = getattr(obs, kind.column or kind.key)
     if isinstance(value, str):
         out["valueCodeableConcept"] = {"text": value}

@@ -176,9 +176,11 @@ async def read_practitioner(user_id: str, db: DbSession, claims: Staff) -> FhirR
 
 
 @router.get("/Organization/{org_id}", response_class=FhirResponse)
-async def read_organization(org_id: str, ctx: Ctx, claims: Staff) -> FhirResponse:
-    """The clinic (`Organization/clinic`, named by VITALWATCH_CLINIC_NAME)."""
-    return FhirResponse(service.read_organization(org_id, ctx.settings.clinic_name))
+async def read_organization(org_id: str, db: DbSession, ctx: Ctx, claims: Staff) -> FhirResponse:
+    """The clinic (`Organization/clinic`): the clinic profile (PUT /api/v1/clinic);
+    named by VITALWATCH_CLINIC_NAME until the profile has a name."""
+    s = ctx.settings
+    return FhirResponse(await service.read_organization(db, org_id, s.tz, s.clinic_name))
 
 
 @router.get("/Device/{device_id}", response_class=FhirResponse)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +19,7 @@ from vitalwatch.fhir.medication import administration
 from vitalwatch.fhir.params import FhirError, Query, bundle, int_id, not_found, reference
 from vitalwatch.fhir.resources import CLINIC_ID
 from vitalwatch.patients import repository as patients_repo
+from vitalwatch.records import clinic
 from vitalwatch.records import repository as records_repo
 from vitalwatch.sessions.models import Session
 
@@ -192,10 +194,15 @@ async def read_practitioner(db: AsyncSession, user_id: str) -> dict[str, Any]:
     return catalog.practitioner(u)
 
 
-def read_organization(org_id: str, clinic_name: str) -> dict[str, Any]:
+async def read_organization(
+    db: AsyncSession, org_id: str, tz: ZoneInfo, default_name: str
+) -> dict[str, Any]:
+    """The clinic profile; `default_name` (VITALWATCH_CLINIC_NAME) names it
+    until an admin has given the profile a name."""
     if org_id != CLINIC_ID:
         raise not_found(f"Organization/{org_id}")
-    return catalog.organization(clinic_name)
+    profile, _ = await clinic.in_use(db, tz, default_name)
+    return catalog.organization(profile)
 
 
 async def read_device(db: AsyncSession, device_id: str) -> dict[str, Any]:

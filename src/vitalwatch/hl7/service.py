@@ -23,7 +23,7 @@ from vitalwatch.db import unit_of_work, utcnow
 from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.devices.zones import BadZone, zone
-from vitalwatch.hl7 import ack, batch, extract, repository
+from vitalwatch.hl7 import ack, batch, extract, remeasure, repository
 from vitalwatch.hl7.mapping import Mapping, load
 from vitalwatch.hl7.monitor import Hl7Device, MonitorReports
 from vitalwatch.hl7.parser import Message, NotHL7, Separators, decode, parse_text
@@ -74,6 +74,7 @@ class Hl7Ingest:
     ) -> None:
         self._settings = settings
         self._maker = maker
+        self._remeasured = remeasure.Remeasurements()
         self._devices = devices
         self._cluster = cluster
         self._hub = hub
@@ -238,6 +239,9 @@ class Hl7Ingest:
             return ack.build(message, "AA", _nothing_stored(got.skipped)), "AA"
         if got.columns is not None:
             try:
+                if self._remeasured.may_repeat(device.id, got.columns):
+                    async with unit_of_work(self._maker) as db:
+                        await self._remeasured.check(db, device.id, got.columns, got.retracted)
                 result = await self._cluster.submit(device.id, got.columns)
             except DeviceNotBound:
                 return ack.build(message, "AE", _not_bound(device), ack.INTERNAL), "AE"
@@ -245,13 +249,11 @@ class Hl7Ingest:
                 log.warning("hl7_not_stored_database", device_id=device.id)
                 return None, "none"  # no ACK: the monitor resends, the resend is stored once
             except SampleConflict as exc:
-                # the control id of a stored message resent with other values: refused
-                # with AE (never acknowledged as stored, never resent for ever)
-                text = (
-                    f"{len(exc.clashes)} observations repeat stored ones (same control id and "
-                    "time) with other values; nothing of this message was stored"
-                )
-                return ack.build(message, "AE", text, ack.DATA_TYPE), "AE"
+                # a re-measurement (hl7/remeasure.py), or the control id of a stored
+                # message resent with other values (the writer's check): refused with
+                # AE (never acknowledged as stored, never resent for ever)
+                return ack.build(message, "AE", remeasure.worded(exc), ack.DATA_TYPE), "AE"
+            self._remeasured.stored(device.id, got.columns)
             INGEST_SAMPLES.labels("accepted").inc(result.accepted)
             INGEST_SAMPLES.labels("duplicate").inc(result.duplicates)
         if got.retracted and not await self._retract(message, device, got):

@@ -33,6 +33,20 @@ async def get(db: AsyncSession, tz: ZoneInfo) -> ClinicOut:
     return out(await repository.clinic_profile(db), tz)
 
 
+#: where a record's clinic name comes from while the profile has none
+SETTING_SOURCE = "VITALWATCH_CLINIC_NAME (the clinic profile has no name yet)"
+
+
+async def in_use(db: AsyncSession, tz: ZoneInfo, default_name: str) -> tuple[ClinicOut, str]:
+    """The clinic as the records and the FHIR export name it, and where its name
+    is from: the profile's name, or `default_name` (VITALWATCH_CLINIC_NAME) until
+    an admin has filled the profile in."""
+    c = await get(db, tz)
+    if c.name:
+        return c, "clinic profile"
+    return c.model_copy(update={"name": default_name}), SETTING_SOURCE
+
+
 async def save(db: AsyncSession, body: ClinicIn, actor: audit.Actor, tz: ZoneInfo) -> ClinicOut:
     """Replace the profile (every field: what is left out is cleared)."""
     row = await repository.clinic_profile(db)

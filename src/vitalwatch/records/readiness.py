@@ -122,7 +122,7 @@ def blocking(i: _Inputs) -> list[Alarm]:
         a
         for a in i.alarms
         if a.rule not in NOT_BLOCKING
-        and struck.raised_by(a.metric, a.value, a.raised_at, i.struck) is None
+        and struck.raised_by(a.metric, (a.value, a.worst_value), a.raised_at, i.struck) is None
     ]
 
 

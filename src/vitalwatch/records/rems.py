@@ -301,10 +301,13 @@ async def mark_submitted(db: AsyncSession, r: Report, actor: audit.Actor) -> Rem
     return view(r, form)
 
 
-async def due(db: AsyncSession, latest: LatestStore, tz: ZoneInfo, days: int = 60) -> list[FormDue]:
+async def due(
+    db: AsyncSession, latest: LatestStore, tz: ZoneInfo, clinic_name: str, days: int = 60
+) -> list[FormDue]:
     """Esketamine sessions dosed in the last `days` days whose form is not marked
     submitted (and those submitted in the last week), the most urgent first;
-    `latest` and `tz` (the clinic's zone) as for the report the form is filled from."""
+    `latest`, `tz` (the clinic's zone) and `clinic_name` as for the report the
+    form is filled from."""
     since = utcnow() - timedelta(days=days)
     sessions = await repository.dosed_sessions(db, "esketamine-in", since)
     forms = await repository.rems_forms(db, [s.id for s in sessions])
@@ -320,7 +323,8 @@ async def due(db: AsyncSession, latest: LatestStore, tz: ZoneInfo, days: int = 6
         ):
             continue
         assert s.first_dose_at is not None
-        current = view(await build(db, latest, tz, s.id, charts=False), form)
+        built = await build(db, latest, tz, s.id, clinic_name=clinic_name, charts=False)
+        current = view(built, form)
         deadline = due_date(s.first_dose_at, tz)
         patient = patients[s.patient_id]
         out.append(

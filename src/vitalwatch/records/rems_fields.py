@@ -152,8 +152,9 @@ def identity(r: Report) -> dict[str, tuple[Any, str]]:
             if value:
                 out[key] = (value, source)
     c = r.clinic
+    if c.name:
+        out["setting_name"] = (c.name, r.clinic_source)
     for key, value in (
-        ("setting_name", c.name),
         ("setting_address1", c.address1),
         ("setting_address2", c.address2),
         ("setting_city", c.city),

@@ -77,6 +77,7 @@ class Report:
     limit_changes: list[LimitChange]
     readiness: ReadinessOut
     clinic: ClinicOut
+    clinic_source: str  # where its name is from (the profile, or the setting until then)
     staff: Staff
     profile: RecordProfileOut
     discharge_note: str | None
@@ -195,10 +196,17 @@ def _charts(
 
 
 async def build(
-    db: AsyncSession, latest: LatestStore, tz: ZoneInfo, session_id: int, *, charts: bool = True
+    db: AsyncSession,
+    latest: LatestStore,
+    tz: ZoneInfo,
+    session_id: int,
+    *,
+    clinic_name: str,
+    charts: bool = True,
 ) -> Report:
     """`charts=False`: without the trend charts (reads only the cuff readings).
-    `latest`: for readiness; `tz`: the clinic's zone, the report's times."""
+    `latest`: for readiness; `tz`: the clinic's zone, the report's times;
+    `clinic_name`: VITALWATCH_CLINIC_NAME, the name until the profile has one."""
     session = await sessions_repo.get(db, session_id)
     if session is None:
         raise RecordNotFound(f"Session {session_id} not found")
@@ -261,7 +269,10 @@ async def build(
     struck_readings = (await readings_repo.struck_of_sessions(db, [session_id])).get(session_id, [])
     alarm_rows = []
     for a, log in alarm_log:
-        by = struck.raised_by(a.metric, a.value, a.raised_at, struck_readings)
+        raised = [e.value for e in log if e.action == "raised"]
+        by = struck.raised_by(
+            a.metric, [*raised, a.value, a.worst_value], a.raised_at, struck_readings
+        )
         alarm_rows.append(alarm_row(a, log, staff, struck.note(by, tz) if by else None))
     profile = (await Profiles.load(db, [session.protocol])).at(
         session.protocol, entered_at(session)
@@ -281,7 +292,7 @@ async def build(
         )
         for a in audits
     ]
-    clinic_out = await clinic.get(db, tz)
+    clinic_out, clinic_source = await clinic.in_use(db, tz, clinic_name)
     return Report(
         session=session,
         patient=patient,
@@ -300,6 +311,7 @@ async def build(
         readiness=state,
         struck=struck_readings,
         clinic=clinic_out,
+        clinic_source=clinic_source,
         staff=staff,
         profile=profile,
         discharge_note=readiness_row.note if readiness_row else None,

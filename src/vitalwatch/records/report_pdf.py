@@ -52,7 +52,7 @@ def render(r: Report) -> bytes:
     pdf = new(f"Session {s.id} - {p.ref} - {r.protocol_label}", r.zone, f"Session report {s.id}")
     lines = clinic.address_lines(r.clinic)
     pdf.set_font(style="B", size=11)
-    text(pdf, lines[0] if lines else "Clinic name not set (administration: clinic profile)")
+    text(pdf, lines[0])  # the name is always there: the profile's, or the setting's
     pdf.set_font(style="", size=9)
     if lines[1:]:
         text(pdf, ", ".join(lines[1:]))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse, Response
 
 from vitalwatch.auth.deps import Admin, Staff, actor_of
-from vitalwatch.context import Ctx
+from vitalwatch.context import AppContext, Ctx
 from vitalwatch.db import DbSession
 from vitalwatch.ids import PathId
 from vitalwatch.overview.deps import Parts
@@ -56,6 +56,16 @@ _E: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such session or item"},
     409: {"description": "The session has ended, or the record does not allow it"},
 }
+
+
+async def _report(
+    db: DbSession, ctx: AppContext, session_id: int, *, charts: bool = True
+) -> report.Report:
+    """The session's report as every record view reads it (clinic zone and name)."""
+    s = ctx.settings
+    return await report.build(
+        db, ctx.latest, s.tz, session_id, clinic_name=s.clinic_name, charts=charts
+    )
 
 
 @router.get("/api/v1/record-profiles", response_model=list[RecordProfileOut])
@@ -171,7 +181,7 @@ async def sign_off(
 async def report_page(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> HTMLResponse:
     """The session report as an HTML fragment built for printing (the page
     /sessions/{id}/report shows it)."""
-    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id)
+    built = await _report(db, ctx, session_id)
     return HTMLResponse(report_html.render(built), headers={"Cache-Control": "no-store"})
 
 
@@ -186,7 +196,7 @@ async def report_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
     # service, and a restarting service should be back on the alarm path sooner
     from vitalwatch.records import report_pdf
 
-    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id)
+    built = await _report(db, ctx, session_id)
     return Response(
         report_pdf.render(built),
         media_type="application/pdf",
@@ -200,7 +210,7 @@ async def report_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff
 @router.get(f"{SESSION}/rems-form", response_model=RemsFormOut, responses=_E)
 async def get_rems_form(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> RemsFormOut:
     """The REMS Patient Monitoring Form in the form's order, pre-filled, gaps marked."""
-    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
+    built = await _report(db, ctx, session_id, charts=False)
     return await rems.get(db, built)
 
 
@@ -213,7 +223,7 @@ async def rems_form_file(session_id: PathId, db: DbSession, ctx: Ctx, claims: St
     """The form as a PDF: the program's fields in its order, answers, sources, status."""
     from vitalwatch.records import rems_pdf  # fpdf2 on first use, as the report
 
-    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
+    built = await _report(db, ctx, session_id, charts=False)
     return Response(
         rems_pdf.render(await rems.get(db, built), built),
         media_type="application/pdf",
@@ -229,7 +239,7 @@ async def save_rems_form(
     session_id: PathId, body: RemsAnswers, db: DbSession, ctx: Ctx, claims: Staff
 ) -> RemsFormOut:
     """The nurse's answers (merged; null clears one). Closed once marked submitted."""
-    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
+    built = await _report(db, ctx, session_id, charts=False)
     return await rems.save(db, built, body.answers, actor_of(claims))
 
 
@@ -239,14 +249,14 @@ async def rems_form_submitted(
 ) -> RemsFormOut:
     """Record that the clinic submitted the form on the REMS portal (VitalWatch sends
     nothing); refused while a needed field is empty."""
-    built = await report.build(db, ctx.latest, ctx.settings.tz, session_id, charts=False)
+    built = await _report(db, ctx, session_id, charts=False)
     return await rems.mark_submitted(db, built, actor_of(claims))
 
 
 @router.get("/api/v1/rems-forms/due", response_model=list[FormDue])
 async def forms_due(db: DbSession, ctx: Ctx, claims: Staff) -> list[FormDue]:
     """Forms not yet marked submitted, with the days left of the 7 calendar days."""
-    return await rems.due(db, ctx.latest, ctx.settings.tz)
+    return await rems.due(db, ctx.latest, ctx.settings.tz, ctx.settings.clinic_name)
 
 
 @router.get("/api/v1/patients/{patient_id}/series", response_model=SeriesOut, tags=["patients"])

@@ -4,7 +4,7 @@ typo: the record shows it crossed out, and readiness does not count it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,14 +18,20 @@ _EARLY = timedelta(minutes=1)
 
 
 def raised_by(
-    metric: str | None, value: float | None, raised_at: datetime, struck: Sequence[StruckReading]
+    metric: str | None,
+    values: Iterable[float | None],
+    raised_at: datetime,
+    struck: Sequence[StruckReading],
 ) -> StruckReading | None:
-    """The struck reading that raised an alarm on `metric` with `value` at `raised_at`:
-    the same metric and value, raised after it was measured and before it was struck."""
-    if metric is None or value is None:
+    """The struck reading that raised an alarm on `metric` at `raised_at`: the same
+    metric and one of the alarm's `values` (the value it was raised on, its current
+    and its worst: later readings move the current one), raised after it was
+    measured and before it was struck."""
+    known = {v for v in values if v is not None}
+    if metric is None or not known:
         return None
     for x in struck:
-        if x.values.get(metric) == value and from_ms(x.ts_ms) - _EARLY <= raised_at <= x.struck_at:
+        if x.values.get(metric) in known and from_ms(x.ts_ms) - _EARLY <= raised_at <= x.struck_at:
             return x
     return None
 
