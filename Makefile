@@ -40,8 +40,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Test workers: most tests wait on a server, a browser or a socket, so twice
+## the CPUs keeps the machine busy (WORKERS=1 for a serial run).
+WORKERS ?= 4
+
 unit: $(STAMP)
-	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=25
+	$(BIN)/python -m compileall -q -j 0 src simulators tests >/dev/null
+	@start=$$(date +%s); \
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile --durations=25; \
+	status=$$?; echo "make test: tests took $$(( $$(date +%s) - start )) s"; exit $$status
 
 serve: $(STAMP)
 	$(BIN)/vitalwatch serve
