@@ -17,6 +17,11 @@ holds SpO2 at 85 (`null` gives it back to the physiology), `{"absent":
 ["spo2"]}` reports it without a value (a probe off), `{"validity": {"spo2":
 "Qst"}}` marks it questionable, `{"bye": true}` sends bye and exits. It
 prints `ready <epr>` once it is discoverable.
+
+With `--driven` it has no physiology of its own: it sends a report when told,
+`{"report": {"hr": 80, "spo2": null}, "ts": 1700000000.0}` (a null: no value,
+the probe is off), and its own alerts follow those values (the demo's SDC
+rooms, simulators.sdc_room, drive it from the runner's patient).
 """
 
 from __future__ import annotations
@@ -295,8 +300,17 @@ def run(args: argparse.Namespace) -> None:
                 validity.pop(k, None)
             else:
                 validity[k] = v
+        if "report" in cmd:
+            report(cmd["report"], float(cmd.get("ts") or time.time()))
         if cmd.get("bye"):
             stop.set()
+
+    lock = threading.Lock()  # the reading thread and the main loop both report
+
+    def report(values: dict[str, float | None], ts: float) -> None:
+        with lock:
+            monitor.report(values, ts, validity)
+            monitor.own_alerts(values, ts)
 
     monitor.start()
     print(f"ready {monitor.epr}", flush=True)
@@ -305,12 +319,14 @@ def run(args: argparse.Namespace) -> None:
     next_at = time.monotonic()
     try:
         while not stop.is_set():
+            if args.driven:
+                stop.wait(1.0)
+                continue
             now = time.time()
             values = _physiology(patient.sample(t))
             values.update(held)
             values["temp"] = 36.8
-            monitor.report(values, now, validity)
-            monitor.own_alerts(values, now)
+            report(values, now)
             t += 1
             next_at += args.interval
             stop.wait(max(0.0, next_at - time.monotonic()))
@@ -333,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--kpa", action="store_true", help="NIBP in kPa")
     p.add_argument("--discovery-port", type=int, default=3702)
     p.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
+    p.add_argument("--driven", action="store_true", help="report only what stdin says")
     run(p.parse_args(argv))
 
 

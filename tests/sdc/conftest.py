@@ -39,8 +39,8 @@ def _multicast_on_lo() -> bool:
     return False
 
 
-@pytest.fixture(scope="module")
-def discovery_port() -> int:
+def require_multicast() -> None:
+    """Skip (fail under VITALWATCH_TEST_REQUIRE_ALL) without multicast on `lo`."""
     if not _multicast_on_lo():
         message = (
             "SDC tests need multicast on the loopback interface: "
@@ -49,6 +49,11 @@ def discovery_port() -> int:
         if REQUIRE_ALL:
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def discovery_port() -> int:
+    require_multicast()
     return free_port()
 
 
