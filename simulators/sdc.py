@@ -160,6 +160,7 @@ class SdcMonitor:
     bed: str = "1"
     kpa: bool = False
     discovery_port: int = 3702
+    certs: str | None = None  # a folder of sdc11073's usercert/userkey/cacert.pem: TLS
     active: set[str] = field(default_factory=set)
     _provider: Any = None
     _discovery: Any = None
@@ -191,8 +192,14 @@ class SdcMonitor:
             firmware_version="1.0",
             serial_number=self.serial,
         )
+        tls = None
+        if self.certs is not None:
+            from sdc11073.certloader import mk_ssl_contexts_from_folder
+
+            tls = mk_ssl_contexts_from_folder(self.certs)
         self._provider = SdcProvider(
             ws_discovery=self._discovery,
+            ssl_context_container=tls,
             this_model=model,
             this_device=device,
             device_mdib_container=mdib,
@@ -274,6 +281,7 @@ def run(args: argparse.Namespace) -> None:
         room=args.room,
         kpa=args.kpa,
         discovery_port=args.discovery_port,
+        certs=args.certs,
     )
     patient = Patient(args.protocol, for_patient(args.scenario, args.index), seed=args.seed)
     held: dict[str, float | None] = {}
@@ -350,6 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--discovery-port", type=int, default=3702)
     p.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
     p.add_argument("--driven", action="store_true", help="report only what stdin says")
+    p.add_argument("--certs", help="TLS: a folder with usercert.pem, userkey.pem, cacert.pem")
     run(p.parse_args(argv))
 
 

@@ -63,13 +63,23 @@ def backend() -> str:
 
 
 @pytest.fixture(scope="module")
+def sdc_env() -> dict[str, str]:
+    """More of the server's environment (a module's own, e.g. its certificates)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def sdc_server(
-    backend: str, discovery_port: int, tmp_path_factory: pytest.TempPathFactory
+    backend: str,
+    discovery_port: int,
+    sdc_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServerProcess]:
     workdir = tmp_path_factory.mktemp(f"sdc-{backend}")
     env = {
         "VITALWATCH_SDC_ADAPTER": "lo",
         "VITALWATCH_SDC_DISCOVERY_PORT": str(discovery_port),
+        **sdc_env,
     }
     proc = ServerProcess(workdir, database_url=new_database_url(backend, workdir), extra_env=env)
     proc.create_users()
