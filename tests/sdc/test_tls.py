@@ -13,6 +13,7 @@ from tests.sdc.certs import issue, make_ca
 from tests.sdc.conftest import StartProvider, bind, found
 from tests.sdc.test_consumer import series
 from tests.support import ADMIN, Api, ServerProcess, wait_for
+from vitalwatch.config import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +80,9 @@ async def test_a_plain_or_foreign_provider_is_never_read(
     listed = await announced()
     assert listed is not None and listed["connected"] is False
     assert listed["manufacturer"] is None  # nothing read from it, not even its metadata
+
+
+def test_a_certificate_folder_missing_a_file_is_refused_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "usercert.pem").write_text("")
+    with pytest.raises(ValueError, match=r"lacks userkey\.pem, cacert\.pem"):
+        Settings(sdc_adapter="lo", sdc_certs=str(tmp_path))
