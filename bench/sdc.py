@@ -23,7 +23,7 @@ phase per report (per message) sent, and the same less what the service
 used idle (links subscribed, dashboards connected, nothing sent) over as
 long. The load average is printed with the figures: the machine is shared.
 
-    .venv/bin/python bench/sdc.py [--providers 50] [--per-process 10] [--dashboards 20]
+    .venv/bin/python bench/sdc.py [--providers 50] [--per-process 1] [--dashboards 20]
                                   [--seconds 30]
 """
 
@@ -297,7 +297,9 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--providers", type=int, default=50)
-    parser.add_argument("--per-process", type=int, default=10)
+    parser.add_argument(
+        "--per-process", type=int, default=1, help="providers a process (1: as real monitors)"
+    )
     parser.add_argument("--dashboards", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0)

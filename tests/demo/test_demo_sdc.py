@@ -70,3 +70,12 @@ async def test_an_sdc_room_reaches_the_dashboard_and_ctrl_c_stops_everything(
     assert audited == [("demo-admin", device)]
     with pytest.raises(httpx.ConnectError):
         httpx.get(demo.url + "/readyz", timeout=2)
+
+
+async def test_more_sdc_rooms_than_rooms_is_said_plainly(demo_factory: Any) -> None:
+    demo = demo_factory(free_port(), "--sdc", "3", "--patients", "2", by_env=False)
+    demo.proc.wait(30)
+    out = demo.output()
+    assert demo.proc.returncode == 1, out
+    assert "--sdc 3: the demo has only 2 rooms (--patients)" in out
+    assert "Traceback" not in out
