@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import websockets
 
@@ -79,3 +80,19 @@ async def test_more_sdc_rooms_than_rooms_is_said_plainly(demo_factory: Any) -> N
     assert demo.proc.returncode == 1, out
     assert "--sdc 3: the demo has only 2 rooms (--patients)" in out
     assert "Traceback" not in out
+
+
+async def test_a_killed_demo_takes_its_sdc_monitor_along(demo_factory: Any) -> None:
+    """SIGKILL gives the demo no chance to stop anything: the service dies with
+    it (its parent-death signal), the SDC monitor when its stdin closes."""
+    require_multicast()
+    discovery = {"VITALWATCH_SDC_DISCOVERY_PORT": str(free_port())}
+    demo = demo_factory(free_port(), "--sdc", "1", by_env=False, env=discovery)
+    client = await staff_client(demo)
+    await client.aclose()
+    children = demo.descendants()
+    assert any("simulators.sdc" in p.cmdline() for p in children)
+    demo.proc.kill()
+    demo.proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive, f"left running: {[p.cmdline() for p in alive]}"
