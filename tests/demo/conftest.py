@@ -93,15 +93,19 @@ def demo_factory(tmp_path: Path) -> Iterator[Any]:
 async def staff_client(demo: Demo) -> httpx.AsyncClient:
     """A nurse's client once the demo's service answers and its rooms are open."""
     deadline = time.monotonic() + 90
+    last = "no answer"
     while True:
         assert demo.proc.poll() is None, demo.output()
         try:
-            r = httpx.post(demo.url + "/api/v1/auth/token", data=DEMO_NURSE, timeout=2)
+            # a sign-in hashes a password: on a loaded machine it takes seconds, and
+            # one given up on still runs, so a short timeout only piles them up
+            r = httpx.post(demo.url + "/api/v1/auth/token", data=DEMO_NURSE, timeout=30)
             if r.status_code == 200:
                 break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the demo did not start:\n" + demo.output()
+            last = f"{r.status_code} {r.text[:200]}"
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        assert time.monotonic() < deadline, f"the demo did not start ({last}):\n{demo.output()}"
         await asyncio.sleep(0.3)
     client = httpx.AsyncClient(
         base_url=demo.url,
