@@ -1,6 +1,7 @@
 # VitalWatch: the commands a new machine needs. `make demo`, `make test`.
 PYTHON ?= python3
 VENV := .venv
+SDC ?= 0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
@@ -16,8 +17,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Run the service with simulated patients; prints the dashboard URL and a login.
+## `make demo SDC=2`: rooms 1-2 have IEEE 11073 SDC monitors on lo.
 demo: $(STAMP)
-	$(BIN)/vitalwatch demo
+	$(BIN)/vitalwatch demo --sdc $(SDC)
 
 ## Every check: lint, types, then the whole test suite.
 test: lint typecheck unit

@@ -14,6 +14,10 @@ A room whose request the service refuses (a 409 when its session was ended
 from the dashboard, a 422 for a reading it finds impossible) stops and says
 why in the live table and the summary; the other rooms go on. An expired
 staff token is renewed by logging in again (simulators.staff).
+
+The first `sdc_rooms` rooms' monitors speak IEEE 11073 SDC on the loopback
+adapter (simulators.sdc_room): a provider process each, bound to the room's
+device through the service's binding API, as an admin binds one.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,6 +38,7 @@ from simulators.physiology import Patient
 from simulators.protocols import PROTOCOLS, observation_from_min
 from simulators.records import RecordKeeper
 from simulators.scenarios import ExpectedAlarm, Scenario, for_patient, raised_conditions
+from simulators.sdc_room import SdcProvider, SdcSimDevice, bind, start_provider
 from simulators.staff import Staff
 
 PROTOCOL_CYCLE = ("esketamine-in", "ketamine-iv", "ketamine-im")
@@ -94,6 +100,11 @@ class SimulationConfig:
     end_sessions: bool = True
     transport: str = "http"  # http | hl7 | mixed (every other room on HL7 over MLLP)
     mllp: str = "2575"  # the service's MLLP address, "[host:]port"
+    #: The first this many rooms have SDC monitors on `lo` (the service's
+    #: consumer must listen there, on this WS-Discovery port).
+    sdc_rooms: int = 0
+    sdc_discovery_port: int = 3702
+    sdc_logs: Path | None = None  # a folder for the SDC monitors' logs
     #: Rooms planned one by one (the demo's clinic); empty: `patients` rooms
     #: of `scenario`, protocols in turn, all starting now.
     rooms: tuple[RoomPlan, ...] = ()
@@ -129,6 +140,7 @@ class Simulation:
         self.sim_t = 0
         self._run = secrets.token_hex(5)  # names this run's HL7 monitors
         self.unsigned: list[str] = []  # rooms whose session `end` ended unsigned
+        self.providers: dict[int, SdcProvider] = {}  # room index -> its SDC monitor
 
     async def setup(self) -> None:
         """Register one monitor per room, start its session and post its history."""
@@ -154,7 +166,7 @@ class Simulation:
     def _hl7(self, i: int) -> tuple[str, hl7.Identity] | None:
         """Room i's HL7 dialect and identity, when its monitor speaks HL7."""
         cfg = self.cfg
-        if hl7.transport_of(cfg.transport, i) != "hl7":
+        if i < cfg.sdc_rooms or hl7.transport_of(cfg.transport, i) != "hl7":
             return None
         dialect = hl7.DIALECTS[(i // 2 if cfg.transport == "mixed" else i) % 4]
         return dialect, hl7.room_identity(self._run, i)
@@ -169,11 +181,24 @@ class Simulation:
                 "hl7_ids": [who.hl7_id(dialect)],
                 "hl7_timezone": "UTC",
             }
+        if i < self.cfg.sdc_rooms:
+            body["model"] = "VitalWatch simulator (SDC)"
         r = await self.staff.request("POST", "/api/v1/devices", json=body)
         if r.status_code != 201:
             raise RuntimeError(f"registering a device needs an admin login: {r.text}")
         device = r.json()
+        if i < self.cfg.sdc_rooms:
+            await self._sdc_monitor(i, device["id"])
         return await self._admit(i, plan, device["id"], device["token"], duration_s)
+
+    async def _sdc_monitor(self, i: int, device_id: int) -> None:
+        """Start room i's SDC monitor and bind it to the room's device."""
+        cfg = self.cfg
+        serial = f"VW-DEMO-{self._run}-{i + 1}"  # a new provider per run: never bound yet
+        log = cfg.sdc_logs / f"sdc-room-{i + 1}.log" if cfg.sdc_logs is not None else None
+        provider = await start_provider(serial, str(i + 1), cfg.sdc_discovery_port, log)
+        self.providers[i] = provider  # stopped by close() from now on, bound or not
+        await bind(self.staff, provider, device_id)
 
     async def _admit(
         self,
@@ -209,7 +234,18 @@ class Simulation:
         faults = plan.faults or cfg.faults.get(i, Faults())
         sim_device = SimDevice(self.client, token, patient, began, faults, seq=seq)
         speaks = self._hl7(i)
-        if speaks is not None:
+        if i in self.providers:  # the same SDC monitor for every patient of the room
+            sim_device = SdcSimDevice(
+                self.client,
+                token,
+                patient,
+                began,
+                faults,
+                seq=seq,
+                provider=self.providers[i],
+                live_from=self.sim_start,  # the live part: its readings go over SDC
+            )
+        elif speaks is not None:
             host, port = hl7.parse_address(cfg.mllp, httpx.URL(cfg.url).host)
             sim_device = hl7.Hl7SimDevice(
                 self.client,
@@ -348,6 +384,8 @@ class Simulation:
         cfg = self.cfg
         total = int(cfg.duration_min * 60)
         started = time.monotonic()
+        if cfg.speed == 1:  # the wall clock: what the setup took is caught up at once
+            started -= max(0.0, time.time() - self.sim_start)
         last_alarm_poll = 0.0
         try:
             while self.sim_t < total and any(room.running for room in self.rooms):
@@ -415,6 +453,7 @@ class Simulation:
         for room in self.rooms:
             if isinstance(room.device, hl7.Hl7SimDevice):
                 await room.device.close()
+        await asyncio.gather(*(p.stop() for p in self.providers.values()))
         await self.client.aclose()
 
 

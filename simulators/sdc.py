@@ -17,6 +17,11 @@ holds SpO2 at 85 (`null` gives it back to the physiology), `{"absent":
 ["spo2"]}` reports it without a value (a probe off), `{"validity": {"spo2":
 "Qst"}}` marks it questionable, `{"bye": true}` sends bye and exits. It
 prints `ready <epr>` once it is discoverable.
+
+With `--driven` it has no physiology of its own: it sends a report when told,
+`{"report": {"hr": 80, "spo2": null}, "ts": 1700000000.0}` (a null: no value,
+the probe is off), and its own alerts follow those values (the demo's SDC
+rooms, simulators.sdc_room, drive it from the runner's patient).
 """
 
 from __future__ import annotations
@@ -155,6 +160,7 @@ class SdcMonitor:
     bed: str = "1"
     kpa: bool = False
     discovery_port: int = 3702
+    certs: str | None = None  # a folder of sdc11073's usercert/userkey/cacert.pem: TLS
     active: set[str] = field(default_factory=set)
     _provider: Any = None
     _discovery: Any = None
@@ -186,8 +192,14 @@ class SdcMonitor:
             firmware_version="1.0",
             serial_number=self.serial,
         )
+        tls = None
+        if self.certs is not None:
+            from sdc11073.certloader import mk_ssl_contexts_from_folder
+
+            tls = mk_ssl_contexts_from_folder(self.certs)
         self._provider = SdcProvider(
             ws_discovery=self._discovery,
+            ssl_context_container=tls,
             this_model=model,
             this_device=device,
             device_mdib_container=mdib,
@@ -269,6 +281,7 @@ def run(args: argparse.Namespace) -> None:
         room=args.room,
         kpa=args.kpa,
         discovery_port=args.discovery_port,
+        certs=args.certs,
     )
     patient = Patient(args.protocol, for_patient(args.scenario, args.index), seed=args.seed)
     held: dict[str, float | None] = {}
@@ -295,8 +308,17 @@ def run(args: argparse.Namespace) -> None:
                 validity.pop(k, None)
             else:
                 validity[k] = v
+        if "report" in cmd:
+            report(cmd["report"], float(cmd.get("ts") or time.time()))
         if cmd.get("bye"):
             stop.set()
+
+    lock = threading.Lock()  # the reading thread and the main loop both report
+
+    def report(values: dict[str, float | None], ts: float) -> None:
+        with lock:
+            monitor.report(values, ts, validity)
+            monitor.own_alerts(values, ts)
 
     monitor.start()
     print(f"ready {monitor.epr}", flush=True)
@@ -305,12 +327,14 @@ def run(args: argparse.Namespace) -> None:
     next_at = time.monotonic()
     try:
         while not stop.is_set():
+            if args.driven:
+                stop.wait(1.0)
+                continue
             now = time.time()
             values = _physiology(patient.sample(t))
             values.update(held)
             values["temp"] = 36.8
-            monitor.report(values, now, validity)
-            monitor.own_alerts(values, now)
+            report(values, now)
             t += 1
             next_at += args.interval
             stop.wait(max(0.0, next_at - time.monotonic()))
@@ -333,6 +357,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--kpa", action="store_true", help="NIBP in kPa")
     p.add_argument("--discovery-port", type=int, default=3702)
     p.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
+    p.add_argument("--driven", action="store_true", help="report only what stdin says")
+    p.add_argument("--certs", help="TLS: a folder with usercert.pem, userkey.pem, cacert.pem")
     run(p.parse_args(argv))
 
 

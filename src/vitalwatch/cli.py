@@ -226,13 +226,16 @@ def demo(
     ] = None,
     patients: Annotated[int, typer.Option(min=1, max=16, help="Rooms (6 show every stage)")] = 6,
     folder: Annotated[Path, typer.Option(help="Demo database and log")] = Path("demo-data"),
+    sdc: Annotated[
+        int, typer.Option(min=0, max=16, help="Rooms whose monitors speak IEEE 11073 SDC on lo")
+    ] = 0,
 ) -> None:
     """Run the service with a simulated clinic at the wall clock; prints the dashboard
     URL and a login. Ctrl-C ends the sessions and stops the service."""
     # imported when the command runs: the CLI starts without loading the service
     from vitalwatch.demo import run_demo
 
-    raise typer.Exit(run_demo(port or get_settings().port, patients, folder))
+    raise typer.Exit(run_demo(port or get_settings().port, patients, folder, sdc))
 
 
 @db_app.command("upgrade")

@@ -10,6 +10,7 @@ import math
 import zlib
 from collections import Counter
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +22,8 @@ DEV_SECRET = "dev-insecure-secret-change-me-now-please"  # noqa: S105 - refused 
 
 #: A secret key must carry at least this much (estimated) entropy.
 MIN_SECRET_BITS = 80
+#: What VITALWATCH_SDC_CERTS names: sdc11073's file names (certloader).
+SDC_CERT_FILES = ("usercert.pem", "userkey.pem", "cacert.pem")
 
 
 def secret_bits(key: str) -> float:
@@ -172,6 +175,25 @@ class Settings(BaseSettings):
     #: The WS-Discovery UDP port: 3702 as the standard has it (another only on a
     #: network of its own, such as a test machine's loopback).
     sdc_discovery_port: int = Field(default=3702, ge=1, le=65535)
+    #: A directory with the consumer's certificate for SDC (sdc11073's file
+    #: names: `usercert.pem`, its key `userkey.pem`, the CA `cacert.pem`): the
+    #: consumer then talks TLS only, both ways, and a provider must present a
+    #: certificate of that CA. Unset: plain HTTP, on the named adapter only.
+    sdc_certs: str | None = None
+
+    @model_validator(mode="after")
+    def _sdc_certs_complete(self) -> Settings:
+        if self.sdc_certs is not None:
+            folder = Path(self.sdc_certs)
+            missing = [n for n in SDC_CERT_FILES if not (folder / n).is_file()]
+            if missing:
+                raise ValueError(
+                    f"VITALWATCH_SDC_CERTS={self.sdc_certs} lacks {', '.join(missing)}: the "
+                    "directory holds the consumer's certificate (usercert.pem), its key "
+                    "(userkey.pem) and the CA the providers' certificates are signed by "
+                    "(cacert.pem)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _mllp_tls_needs_both(self) -> Settings:

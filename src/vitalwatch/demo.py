@@ -8,11 +8,18 @@ minute, and every kind of alarm (each vital sign's, a technical one) within
 12 minutes (simulators.clinic.TIMELINE). Its summary names the scripted
 events still to come and any session it ended without a discharge sign-off.
 
+`--sdc N`: the first N rooms' monitors are IEEE 11073 SDC providers on the
+loopback adapter (simulators.sdc_room, a process each), the service's SDC
+consumer listens on `lo` (VITALWATCH_SDC_ADAPTER=lo, on the WS-Discovery port
+VITALWATCH_SDC_DISCOVERY_PORT, 3702 by default), and the demo binds each
+provider to its room's device through the binding API, as an admin does.
+
 Stopping: a terminal's Ctrl-C reaches the whole foreground process group, so
 the service child runs in a process group of its own (and dies with the demo
 if the demo is killed). On Ctrl-C or SIGTERM the demo ends its sessions while
-the service is still up, then stops the service and waits for it: no
-traceback, nothing left running.
+the service is still up, then stops the SDC monitors and the service and waits for them: no
+traceback, nothing left running (an SDC monitor also stops when the demo
+dies: its stdin closes).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ ADMIN = "demo-admin"
 HOST = "127.0.0.1"  # the demo runs with the development key: never on the network
 DAY_MIN = 10 * 60  # the clinic's day, then the simulation stops (the dashboard stays)
 _PR_SET_PDEATHSIG = 1
+_IFF_MULTICAST = 0x1000
 
 
 class DemoError(Exception):
@@ -70,7 +78,19 @@ def check_port_free(port: int) -> None:
             raise DemoError(f"cannot listen on {HOST}:{port}: {exc.strerror}") from None
 
 
-def run_demo(port: int, patients: int, folder: Path) -> int:
+def check_sdc(sdc: int, patients: int) -> None:
+    """SDC rooms need multicast on `lo` (WS-Discovery); say how to turn it on."""
+    if sdc > patients:
+        raise DemoError(f"--sdc {sdc}: the demo has only {patients} rooms (--patients)")
+    flags = Path("/sys/class/net/lo/flags")
+    if sdc and not (flags.exists() and int(flags.read_text(), 16) & _IFF_MULTICAST):
+        raise DemoError(
+            "SDC rooms need multicast on the loopback interface (WS-Discovery); as root:\n"
+            "    ip link set lo multicast on"
+        )
+
+
+def run_demo(port: int, patients: int, folder: Path, sdc: int = 0) -> int:
     """Run the demo until the simulation ends or a signal stops it; the exit code."""
     console = Console()
     # SIGTERM (`kill`) stops the demo the way Ctrl-C does
@@ -78,8 +98,9 @@ def run_demo(port: int, patients: int, folder: Path) -> int:
     server: subprocess.Popen[bytes] | None = None
     try:
         check_port_free(port)
+        check_sdc(sdc, patients)
         folder.mkdir(parents=True, exist_ok=True)
-        env = _service_env(folder, port)
+        env = _service_env(folder, port, sdc)
         admin_pw = secrets.token_urlsafe(16)
         _create_accounts(env, admin_pw)
         server = _start_service(env, folder)
@@ -87,7 +108,10 @@ def run_demo(port: int, patients: int, folder: Path) -> int:
         _wait_ready(url, server, folder, port)
         console.print(f"\n[bold]VitalWatch demo[/] dashboard: [link={url}/]{url}/[/]")
         console.print(f"login: [bold]{NURSE[0]}[/] / [bold]{NURSE[1]}[/]   (Ctrl-C stops)\n")
-        if _until_stopped(_clinic(url, admin_pw, patients, console)):
+        if sdc:
+            rooms = "Room 1" if sdc == 1 else f"Rooms 1-{sdc}"
+            console.print(f"{rooms}: IEEE 11073 SDC monitors on lo (logs in {folder})\n")
+        if _until_stopped(_clinic(url, admin_pw, patients, console, sdc, folder)):
             return 0
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # asyncio reset it
         console.print("The simulation has ended; the dashboard stays up until Ctrl-C.")
@@ -108,7 +132,9 @@ def run_demo(port: int, patients: int, folder: Path) -> int:
             console.print("VitalWatch demo stopped.")
 
 
-async def _clinic(url: str, admin_pw: str, patients: int, console: Console) -> None:
+async def _clinic(
+    url: str, admin_pw: str, patients: int, console: Console, sdc: int, folder: Path
+) -> None:
     # imported here: the simulators are a plugin of the command, not of the package
     from simulators.cli import play
     from simulators.clinic import clinic, next_patient
@@ -124,6 +150,9 @@ async def _clinic(url: str, admin_pw: str, patients: int, console: Console) -> N
         duration_min=DAY_MIN,
         rooms=clinic(patients, seed),
         next_patient=next_patient(seed),
+        sdc_rooms=sdc,
+        sdc_discovery_port=_discovery_port(),
+        sdc_logs=folder,
     )
     try:
         await _end_leftovers(url, admin_pw, console)
@@ -174,7 +203,11 @@ def _until_stopped(main: Coroutine[Any, Any, None]) -> bool:
     return asyncio.run(runner())
 
 
-def _service_env(folder: Path, port: int) -> dict[str, str]:
+def _discovery_port() -> int:
+    return int(os.environ.get("VITALWATCH_SDC_DISCOVERY_PORT") or 3702)
+
+
+def _service_env(folder: Path, port: int, sdc: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         VITALWATCH_DATABASE_URL=f"sqlite+aiosqlite:///{(folder / 'vitalwatch.db').resolve()}",
@@ -184,6 +217,12 @@ def _service_env(folder: Path, port: int) -> dict[str, str]:
         VITALWATCH_LOG_LEVEL="WARNING",
     )
     env.pop("VITALWATCH_REDIS_URL", None)  # one process on SQLite
+    if sdc:
+        env.update(
+            VITALWATCH_SDC_ADAPTER="lo", VITALWATCH_SDC_DISCOVERY_PORT=str(_discovery_port())
+        )
+    else:
+        env.pop("VITALWATCH_SDC_ADAPTER", None)
     return env
 
 

@@ -39,8 +39,8 @@ def _multicast_on_lo() -> bool:
     return False
 
 
-@pytest.fixture(scope="module")
-def discovery_port() -> int:
+def require_multicast() -> None:
+    """Skip (fail under VITALWATCH_TEST_REQUIRE_ALL) without multicast on `lo`."""
     if not _multicast_on_lo():
         message = (
             "SDC tests need multicast on the loopback interface: "
@@ -49,6 +49,11 @@ def discovery_port() -> int:
         if REQUIRE_ALL:
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def discovery_port() -> int:
+    require_multicast()
     return free_port()
 
 
@@ -58,13 +63,23 @@ def backend() -> str:
 
 
 @pytest.fixture(scope="module")
+def sdc_env() -> dict[str, str]:
+    """More of the server's environment (a module's own, e.g. its certificates)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def sdc_server(
-    backend: str, discovery_port: int, tmp_path_factory: pytest.TempPathFactory
+    backend: str,
+    discovery_port: int,
+    sdc_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServerProcess]:
     workdir = tmp_path_factory.mktemp(f"sdc-{backend}")
     env = {
         "VITALWATCH_SDC_ADAPTER": "lo",
         "VITALWATCH_SDC_DISCOVERY_PORT": str(discovery_port),
+        **sdc_env,
     }
     proc = ServerProcess(workdir, database_url=new_database_url(backend, workdir), extra_env=env)
     proc.create_users()

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sdc11073.certloader import SSLContextContainer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.db import unit_of_work
@@ -58,8 +59,10 @@ class Link:
         mapping: Mapping,
         future_ms: int,
         note_skipped: Callable[[str, list[Skip]], None],
+        tls: SSLContextContainer | None = None,
     ) -> None:
         self.epr = epr
+        self._tls = tls
         self.device_id = device_id
         self._discovery = discovery
         self._maker = maker
@@ -109,7 +112,7 @@ class Link:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._appeared.wait(), 5.0)
                 continue
-            conn = Connection(service, loop, self._readings, self._alerts_in, self.lost)
+            conn = Connection(service, self._tls, loop, self._readings, self._alerts_in, self.lost)
             self._lost.clear()
             try:
                 readings, alerts = await asyncio.to_thread(conn.open)

@@ -5,6 +5,11 @@ sdc11073 runs on threads of its own; nothing of it crosses into the event loop:
 its callbacks turn states into plain `Reading`/`Alert` values right where they
 fire and hand them over with `call_soon_threadsafe`. Blocking calls (probe,
 connect, GetMdib) run in worker threads (`asyncio.to_thread`).
+
+With certificates (`tls`, from VITALWATCH_SDC_CERTS) every connection is TLS
+with client certificates both ways (the consumer's requests and the
+provider's notifications to the consumer's own server), and only TLS: a
+provider serving plain HTTP is not described and not connected.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from sdc11073 import observableproperties
+from sdc11073.certloader import SSLContextContainer, mk_ssl_contexts_from_folder
 from sdc11073.consumer.consumerimpl import SdcConsumer
 from sdc11073.definitions_sdc import SdcV1Definitions
 from sdc11073.mdib import ConsumerMdib
@@ -66,9 +72,20 @@ def _text(values: Any) -> str | None:
     return None
 
 
-def describe(found: Found) -> None:
+def tls_contexts(folder: str | None) -> SSLContextContainer | None:
+    """The TLS contexts of VITALWATCH_SDC_CERTS (the CA required of the peer)."""
+    return None if folder is None else mk_ssl_contexts_from_folder(folder)
+
+
+def _consumer(address: str, tls: SSLContextContainer | None) -> SdcConsumer:
+    return SdcConsumer(
+        address, SdcV1Definitions, ssl_context_container=tls, force_ssl_connect=tls is not None
+    )
+
+
+def describe(found: Found, tls: SSLContextContainer | None) -> None:
     """Manufacturer, model and serial number from the provider's metadata (blocking)."""
-    client = SdcConsumer(found.x_addrs[0], SdcV1Definitions, ssl_context_container=None)
+    client = _consumer(found.x_addrs[0], tls)
     try:
         got = client.transfer_get()
         if got is None:
@@ -147,12 +164,14 @@ class Connection:
     def __init__(
         self,
         service: Service,
+        tls: SSLContextContainer | None,
         loop: asyncio.AbstractEventLoop,
         on_readings: Callable[[list[Reading]], None],
         on_alerts: Callable[[list[Alert]], None],
         on_lost: Callable[[str], None],
     ) -> None:
         self._service = service
+        self._tls = tls
         self._loop = loop
         self._on_readings = on_readings
         self._on_alerts = on_alerts
@@ -163,7 +182,9 @@ class Connection:
 
     def open(self) -> tuple[list[Reading], list[Alert]]:
         """Connect, subscribe, read the MDIB (blocking); the current states."""
-        client = SdcConsumer.from_wsd_service(self._service, ssl_context_container=None)
+        if not self._service.x_addrs:
+            raise ConnectionError("the provider announced no address")
+        client = _consumer(self._service.x_addrs[0], self._tls)
         self._client = client
         not_subscribed = [*periodic_actions, *_waveform_actions()]
         client.start_all(not_subscribed_actions=not_subscribed)

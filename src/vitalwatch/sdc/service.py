@@ -33,6 +33,8 @@ from vitalwatch.sessions.ports import LiveEvents
 from vitalwatch.tasks import cancel_and_wait, every
 
 if TYPE_CHECKING:  # sdc11073 is loaded only when the consumer starts
+    from sdc11073.certloader import SSLContextContainer
+
     from vitalwatch.sdc.link import Link
     from vitalwatch.sdc.network import Discovery, Found
 
@@ -70,6 +72,7 @@ class SdcConsumer:
         self._links: dict[str, Link] = {}
         self._skipped: dict[tuple[str, str, str], tuple[str | None, int, datetime]] = {}
         self._discovery: Discovery | None = None
+        self._tls: SSLContextContainer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._describing: dict[str, asyncio.Task[None]] = {}
 
@@ -79,8 +82,9 @@ class SdcConsumer:
         adapter = self._settings.sdc_adapter
         if adapter is None:
             return
-        from vitalwatch.sdc.network import Discovery  # sdc11073: only when on
+        from vitalwatch.sdc.network import Discovery, tls_contexts  # sdc11073: only when on
 
+        self._tls = tls_contexts(self._settings.sdc_certs)
         loop = asyncio.get_running_loop()
         self._discovery = Discovery(
             adapter, self._settings.sdc_discovery_port, loop, self._hello, self._bye
@@ -94,7 +98,7 @@ class SdcConsumer:
             asyncio.create_task(self._probe_now_and_every()),
             asyncio.create_task(every(_FLUSH_S, self.flush, log, "sdc_flush_failed")),
         ]
-        log.info("sdc_consumer_started", adapter=adapter, bound=len(bound))
+        log.info("sdc_consumer_started", adapter=adapter, bound=len(bound), tls=bool(self._tls))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -142,7 +146,7 @@ class SdcConsumer:
         try:
             from vitalwatch.sdc.network import describe
 
-            await asyncio.to_thread(describe, found)
+            await asyncio.to_thread(describe, found, self._tls)
         except Exception as exc:  # listed all the same, without its metadata
             log.warning("sdc_metadata_failed", error=str(exc)[:200])
         finally:
@@ -173,6 +177,7 @@ class SdcConsumer:
             self._mapping,
             int(self._settings.max_future_skew_s * 1000),
             self._note_skipped,
+            self._tls,
         )
         self._links[epr] = link
         link.start()
