@@ -28,11 +28,14 @@ from tests.support import (
     Ward,
     needs_servers,
     seed_ward,
+    stop_leftover_servers,
 )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Stop the PostgreSQL and Redis servers the run started for itself (if any)."""
+    """Stop the PostgreSQL and Redis servers the run started for itself (if any),
+    and any service process a test left running."""
+    stop_leftover_servers()
     stop_throwaways()
 
 

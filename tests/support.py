@@ -60,6 +60,8 @@ NURSE = ("nurse", "nurse-password-1")
 #: Partitions of the production-mode test clusters (the `cluster` fixture).
 CLUSTER_PARTITIONS = 4
 _counter = itertools.count(1)
+#: The servers started in this test process and not yet stopped.
+_started: set[ServerProcess] = set()
 
 
 def free_port() -> int:
@@ -122,7 +124,16 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+def stop_leftover_servers() -> None:
+    """Kill the servers a test started and never stopped (a failed setup, an
+    interrupted test), at the end of a test process."""
+    for server in list(_started):
+        if server.proc is not None and server.proc.poll() is None:
+            end_process(server.proc, signal.SIGKILL)
+    _started.clear()
+
+
+@dataclass(eq=False)
 class ServerProcess:
     """`vitalwatch serve` as a child process (so a test can kill -9 it)."""
 
@@ -209,6 +220,7 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        _started.add(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -219,11 +231,15 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("server did not become ready")
+        # a server left running here would load the machine for the rest of the
+        # run (its fixture never reaches its teardown), making later starts slower
+        end_process(self.proc, signal.SIGKILL)
+        raise RuntimeError(f"server did not become ready within {timeout:g} s: see {log.name}")
 
     def stop(self) -> None:
         if self.proc is not None:
             end_process(self.proc, signal.SIGTERM)
+        _started.discard(self)
 
     def cpu_seconds(self) -> float:
         """CPU seconds the server process has used (user + system): benchmarks
