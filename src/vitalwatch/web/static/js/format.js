@@ -37,6 +37,19 @@ export function num(v) {
   return v === undefined || v === null ? "–" : Math.round(v).toString();
 }
 
+/** A value in whole units with its unit: "72/min", "98%", "115 mmHg" (half up). */
+export function withUnit(metric, v) {
+  const unit = METRIC[metric].unit;
+  return unit === "mmHg" ? `${num(v)} mmHg` : `${num(v)}${unit}`;
+}
+
+/** A pre-dose baseline (medians, so 114.5) in whole units: "BP 115/65 mmHg, HR 72/min". */
+export function baselineText(b, metrics = ["hr", "spo2", "rr"]) {
+  const parts = b.sbp != null && b.dbp != null ? [`BP ${num(b.sbp)}/${num(b.dbp)} mmHg`] : [];
+  for (const m of metrics) if (b[m] != null) parts.push(`${METRIC[m].short} ${withUnit(m, b[m])}`);
+  return parts.join(", ");
+}
+
 export function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600);

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { timeRange } from "./charts.js";
-import { dateOnly, esc, PROTOCOLS } from "./format.js";
+import { baselineText, dateOnly, esc, PROTOCOLS } from "./format.js";
 import { $, pathId, startPage } from "./page.js";
 
 const id = pathId(1);
@@ -50,7 +50,7 @@ startPage(async () => {
     const alarms = Object.entries(s.alarms).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
     const when = dateOnly(s.first_dose_at || s.started_at);
     return `<tr><td>${when}</td><td>${esc(PROTOCOLS[s.protocol] || s.protocol)}</td><td>${esc(s.dose || "")}</td>
-      <td>${n(s.baseline_sbp)}/${n(s.baseline_dbp)} · ${n(s.baseline_hr)}</td><td>${n(s.peak_sbp)}/${n(s.peak_dbp)}</td>
+      <td>${baselineText({ sbp: s.baseline_sbp, dbp: s.baseline_dbp, hr: s.baseline_hr }, ["hr"]) || "–"}</td><td>${n(s.peak_sbp)}/${n(s.peak_dbp)}</td>
       <td>${n(s.peak_hr)}</td><td>${n(s.lowest_spo2)}</td><td>${s.lowest_moass ?? "–"}</td><td>${esc(alarms)}</td>
       <td>${s.stable_min != null ? `${s.stable_min} min` : "not reached"}${s.ready_min != null ? ` (all criteria ${s.ready_min} min)` : ""}</td>
       <td><a href="/sessions/${s.session_id}/record">Record</a> · <a href="/sessions/${s.session_id}/report">Report</a></td></tr>`;
