@@ -374,6 +374,8 @@ async def test_start_session_offers_monitors_heard_lately_first(
         )
     page = await sign_in(server.url)
     await page.click("#new-session")
+    for device in (dead, never, live):  # the list is filled once the free monitors are read
+        await expect(page.locator("#free-devices")).to_contain_text(device["name"])
     names = await page.locator("#free-devices label").all_inner_texts()
     order = [next(n for n in names if name in n) for name in ("live", "dead", "never")]
     assert [names.index(n) for n in order] == sorted(names.index(n) for n in order), names

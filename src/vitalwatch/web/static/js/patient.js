@@ -6,6 +6,11 @@ import { baselineText, dateOnly, esc, PROTOCOLS } from "./format.js";
 import { $, pathId, startPage } from "./page.js";
 
 const id = pathId(1);
+/** The course's time axis: a tick a day or more apart, each the clinic's day in its
+ *  locale ("08/12/2026"), not uPlot's "12am 12/5/26" in the browser's zone. */
+const DAY_STEPS = [1, 2, 7, 14, 30, 91, 365].map((d) => d * 86400);
+const days = (u, splits) => splits.map((v) => dateOnly(new Date(v * 1000)));
+
 const n = (v) => (v === null || v === undefined ? "–" : Math.round(v));
 
 //: each line with its own dash and marker, so the legend reads in black-and-white print
@@ -31,7 +36,8 @@ function chart(sessions) {
   const opts = {
     // one session is a week's axis around it, not three years of nothing
     width: Math.min(1100, holder.clientWidth || 900), height: 260, scales: { x: { time: true, range: timeRange(x, 7 * 86400) } },
-    axes: [{ stroke: "#8b9bb0", grid: { stroke: "#263241" } }, { stroke: "#8b9bb0", grid: { stroke: "#263241" } }],
+    axes: [{ stroke: "#8b9bb0", grid: { stroke: "#263241" }, space: 80, incrs: DAY_STEPS, values: days },
+      { stroke: "#8b9bb0", grid: { stroke: "#263241" } }],
     legend: { show: false },
     series: [{}, ...LINES.map(([, label, stroke, dash]) => ({ label, stroke, dash, width: 1.5, points: { show: true, size: 6 } }))],
   };
