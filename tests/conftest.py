@@ -162,11 +162,20 @@ def shot(tmp_path: Path) -> Shot:
 
 @pytest.fixture
 def sign_in(browser: Any) -> SignIn:
-    """`await sign_in(url, width=, height=, path=)`: a page of the station signed in
-    as the nurse, live, collecting page errors in `page.errors`."""
+    """`await sign_in(url, width=, height=, path=, timezone_id=)`: a page of the
+    station signed in as the nurse, live, collecting page errors in `page.errors`
+    (`timezone_id`: the browser's zone, else the machine's)."""
 
-    async def open_page(url: str, width: int = 1600, height: int = 1000, path: str = "/") -> Any:
-        page = await browser.new_page(viewport={"width": width, "height": height})
+    async def open_page(
+        url: str,
+        width: int = 1600,
+        height: int = 1000,
+        path: str = "/",
+        timezone_id: str | None = None,
+    ) -> Any:
+        page = await browser.new_page(
+            viewport={"width": width, "height": height}, timezone_id=timezone_id
+        )
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.errors = errors

@@ -361,9 +361,12 @@ async def dosed_session(
     now_hr: float | None = 72,
     patient: dict[str, Any] | None = None,
     dose: dict[str, Any] | None = None,
+    pre_bp: tuple[tuple[float, float], tuple[float, float]] = ((120, 80), (120, 80)),
+    pre_hr: tuple[float, ...] = (70,),
 ) -> tuple[dict[str, Any], dict[str, Any], datetime]:
-    """A session dosed `minutes_ago`: 10 min of pre-dose HR/SpO2 70/98 with BP 120/80,
-    the dose (checklist answered), a BP 40 min after it, and current values now.
+    """A session dosed `minutes_ago`: 10 min of pre-dose HR/SpO2 70/98 with BP 120/80
+    (or the two `pre_bp` and the HR taking turns through `pre_hr`), the dose
+    (checklist answered), a BP 40 min after it, and current values now.
     Returns (device, session, dose time)."""
     device = await api.device()
     body: dict[str, Any] = {
@@ -380,9 +383,11 @@ async def dosed_session(
     sid = session["id"]
     t0 = now_utc() - timedelta(minutes=minutes_ago)
     pre = samples(t0 - timedelta(minutes=10), 120, step_s=5, hr=70, spo2=98)
+    for i, sample in enumerate(pre):
+        sample["hr"] = pre_hr[i % len(pre_hr)]
     pre += [
-        {"ts": iso(t0 - timedelta(minutes=m)), "seq": 5000 + m, "sbp": 120, "dbp": 80}
-        for m in (9, 2)
+        {"ts": iso(t0 - timedelta(minutes=m)), "seq": 5000 + m, "sbp": sbp, "dbp": dbp}
+        for m, (sbp, dbp) in zip((9, 2), pre_bp, strict=True)
     ]
     if bp_at_40 and minutes_ago > 42:
         pre.append({"ts": iso(t0 + timedelta(minutes=41)), "seq": 6000, "sbp": 134, "dbp": 86})

@@ -124,8 +124,9 @@ class Settings(BaseSettings):
     #: Comma-separated host names: when set, notifications go to these hosts only
     #: (egress control; the tests allow only loopback). Unset: any host.
     notify_allowed_hosts: str | None = None
-    #: The clinic's time zone (IANA name): times in reports and forms, and the
-    #: calendar days of the REMS form's 7-day deadline.
+    #: The clinic's time zone (IANA name): times on the pages (named there; a
+    #: clock time typed in is read in it, whatever the browser's zone), in
+    #: reports and forms, and the calendar days of the REMS form's 7-day deadline.
     clinic_timezone: str = "UTC"
     #: The clinic's name until an admin fills in the clinic profile (PUT /api/v1/clinic),
     #: which then names it in the report, the REMS form and FHIR's Organization.

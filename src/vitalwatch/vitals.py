@@ -8,6 +8,7 @@ Numbers come from docs/clinical-defaults.md.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -41,6 +42,20 @@ METRIC_INFO: Final[dict[str, MetricInfo]] = {
     "spo2": MetricInfo("spo2", "SpO2", "%", 50, 100, 2, "59408-5", "%", "150456"),
     "rr": MetricInfo("rr", "RR", "/min", 0, 80, 2, "9279-1", "/min", "151562"),
 }
+
+
+def whole(v: float) -> int:
+    """A value in whole units rounded half up, as a monitor shows it (a baseline
+    median of 114.5 mmHg reads 115); Python's round() and format() round half to
+    even (114)."""
+    return math.floor(v + 0.5)
+
+
+def whole_with_unit(metric: str, v: float) -> str:
+    """ "115 mmHg", "72/min", "97%": a whole value with its metric's unit."""
+    unit = METRIC_INFO[metric].unit
+    return f"{whole(v)}{unit}" if unit in ("%", "/min") else f"{whole(v)} {unit}"
+
 
 Protocol = Literal["ketamine-iv", "ketamine-im", "esketamine-in", "custom"]
 PROTOCOLS: Final[tuple[Protocol, ...]] = ("ketamine-iv", "ketamine-im", "esketamine-in", "custom")

@@ -1,7 +1,7 @@
 """One observation clock (issue 27 item 1): a ketamine IV infusion's
 observation counts from the infusion's stop, and the tile, the session page,
 the record and the report all say the same "until"; a session ended before
-it is flagged on each of them."""
+it is flagged on each of them; on the wall, the laptop and the tablet."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.browser.nurses_ward import VIEWPORTS
 from tests.support import Api, ServerProcess, SignIn, dosed_session, iso, now_utc
 
 pytestmark = pytest.mark.browser
@@ -40,8 +41,9 @@ async def _session(api: Api, sid: int) -> dict[str, Any]:
     return dict(r.json())
 
 
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
 async def test_an_iv_infusion_is_observed_from_its_stop_on_every_page(
-    sign_in: SignIn, server: ServerProcess, api: Api
+    sign_in: SignIn, server: ServerProcess, api: Api, width: int, height: int
 ) -> None:
     # dosed 70 min ago, the infusion stopped 35 min later: observed until
     # stop + 60 min (25 min from now), not first dose + 60 min (10 min ago)
@@ -60,10 +62,13 @@ async def test_an_iv_infusion_is_observed_from_its_stop_on_every_page(
         assert abs(datetime.fromisoformat(until) - expected) < timedelta(milliseconds=1)
     hm = expected.astimezone(UTC).strftime("%H:%M")  # the test server's clinic and browser: UTC
 
-    page = await sign_in(server.url)
+    page = await sign_in(server.url, width, height)
     tile = f"[data-testid=tile-{sid}] [data-testid=tile-timing]"
     assert await _until_in(page, tile, title=True) == hm
     await expect(page.locator(tile)).to_contain_text("min left")
+    await page.locator(tile).scroll_into_view_if_needed()
+    await expect(page.locator(tile)).to_be_in_viewport()  # the tile's clock reads on this layout
+    assert await page.locator(tile).evaluate("el => el.scrollWidth <= el.clientWidth + 1")
     await page.goto(f"{server.url}/sessions/{sid}")  # the sign-in is kept in the tab
     assert await _until_in(page, "#sv-observation") == hm
     await page.goto(f"{server.url}/sessions/{sid}/record")

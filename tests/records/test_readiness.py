@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
+
+import pypdf
 
 from tests.support import (
     Api,
@@ -57,7 +60,29 @@ async def test_bp_off_baseline_blocks(api: Api) -> None:
     await observe(api, session["id"], moass=5)
     r = await readiness(api, session["id"])
     assert r["vitals_near_baseline"] is False and r["ready"] is False
-    assert r["reasons"] == ["BP 148/92 mmHg: SBP 148, 28 above baseline 120 (margin 20)"]
+    assert r["reasons"] == [
+        "BP 148/92 mmHg: SBP 148 mmHg, 28 mmHg above baseline 120 mmHg (margin 20 mmHg)"
+    ]
+
+
+async def test_a_baseline_reads_in_whole_units_in_readiness_and_report(api: Api) -> None:
+    """Pre-dose medians of 114.5/65.5 mmHg and 71.5/min read "115/66 mmHg" and
+    "72/min" (rounded half up, with units) in the readiness reasons, the report
+    and its PDF; the issue saw "BP 114.5/65" as a baseline."""
+    _, session, _ = await dosed_session(
+        api, pre_bp=((114, 65), (115, 66)), pre_hr=(71, 72), now_bp=(140, 66), now_hr=95
+    )
+    sid, h = session["id"], await api.auth()
+    r = await readiness(api, sid)
+    assert r["reasons"][:2] == [
+        "BP 140/66 mmHg: SBP 140 mmHg, 25 mmHg above baseline 115 mmHg (margin 20 mmHg)",
+        "HR 95/min, more than 20/min from baseline 72/min",
+    ]
+    html = (await api.http.get(f"/api/v1/sessions/{sid}/report", headers=h)).text
+    assert "<td>BP 115/66 mmHg, HR 72/min, SpO2 98%</td>" in html
+    pdf = (await api.http.get(f"/api/v1/sessions/{sid}/report.pdf", headers=h)).content
+    body = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Baseline BP 115/66 mmHg, HR 72/min" in " ".join(body.split())
 
 
 async def test_an_alarm_in_the_last_minutes_blocks(api: Api) -> None:

@@ -38,7 +38,7 @@ from vitalwatch.records.schemas import ReadinessOut, RecordProfileOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.observation import observation_until
-from vitalwatch.vitals import METRIC_INFO, PROFILES
+from vitalwatch.vitals import METRIC_INFO, PROFILES, whole, whole_with_unit
 
 #: Reminders and pre-dose advisories say nothing about the patient's recovery
 #: (an overdue BP is asked about at the sign-off instead).
@@ -95,8 +95,8 @@ def _vitals(s: Session, i: _Inputs, now: datetime, reasons: list[str]) -> tuple[
     else:
         overdue = from_ms(sbp[1]) < now - timedelta(minutes=p.bp_max_age_min)
         off = [
-            f"{label} {num(v)}, {num(abs(v - b))} {'above' if v > b else 'below'} baseline "
-            f"{num(b)} (margin {num(m)})"
+            f"{label} {num(v)} mmHg, {num(abs(v - whole(b)))} mmHg "
+            f"{'above' if v > b else 'below'} baseline {whole(b)} mmHg (margin {num(m)} mmHg)"
             for label, v, b, m in (
                 ("SBP", sbp[0], base.get("sbp"), p.sbp_margin),
                 ("DBP", dbp[0], base.get("dbp"), p.dbp_margin),
@@ -110,7 +110,10 @@ def _vitals(s: Session, i: _Inputs, now: datetime, reasons: list[str]) -> tuple[
         reasons.append("No heart rate in the last minute")
         ok = False
     elif abs(hr[0] - base["hr"]) > p.hr_margin:
-        reasons.append(f"HR more than {num(p.hr_margin)}/min from baseline {num(base['hr'])}")
+        reasons.append(
+            f"HR {num(hr[0])}/min, more than {num(p.hr_margin)}/min from baseline "
+            f"{whole_with_unit('hr', base['hr'])}"
+        )
         ok = False
     return ok, overdue
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from vitalwatch.db import from_ms
 from vitalwatch.records import clinic, report_tables
 from vitalwatch.records.report import Report
-from vitalwatch.records.text import day, num
+from vitalwatch.records.text import baseline, day, num
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -32,7 +32,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(num=num, yn=yes_no, tables=report_tables, from_ms=from_ms)
+    env.globals.update(num=num, baseline=baseline, yn=yes_no, tables=report_tables, from_ms=from_ms)
     return env
 
 

@@ -13,7 +13,7 @@ from vitalwatch.records import clinic, report_tables
 from vitalwatch.records.pdf_doc import Pdf, heading, new, table, text
 from vitalwatch.records.report import Report
 from vitalwatch.records.report_html import yes_no
-from vitalwatch.records.text import day, num
+from vitalwatch.records.text import baseline, day, num
 
 
 def _grid(pdf: Pdf, t: report_tables.Table, widths: tuple[float, ...]) -> None:
@@ -65,7 +65,6 @@ def render(r: Report) -> bytes:
         + (f" - {s.room}" if s.room else "")
         + f" - printed {day(r.generated_at, r.tz)} {t(r.generated_at)} - times in {r.zone}",
     )
-    base = s.baseline or {}
     table(
         pdf,
         ["Patient", "Reference", "Date of birth", "Sex"],
@@ -82,8 +81,7 @@ def render(r: Report) -> bytes:
                 "Ended "
                 + (t(s.ended_at) or "still active")
                 + (" (before the observation time)" if s.ended_early else ""),
-                f"Baseline HR {num(base.get('hr'))}, "
-                f"BP {num(base.get('sbp'))}/{num(base.get('dbp'))}",
+                f"Baseline {baseline(s.baseline or {})}",
             ],
         ],
         (45, 45, 50, 50),

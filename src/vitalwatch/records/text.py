@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from vitalwatch.vitals import whole, whole_with_unit
 
 
 def hm(t: datetime | None, tz: ZoneInfo) -> str:
@@ -27,6 +30,16 @@ def num(v: float | None) -> str:
     if v is None:
         return ""
     return f"{v:.0f}" if abs(v - round(v)) < 0.05 else f"{v:.1f}"
+
+
+def baseline(base: Mapping[str, float | None], spo2: bool = False) -> str:
+    """ "BP 115/65 mmHg, HR 72/min" (and "SpO2 97%"): a baseline is a median
+    (114.5), printed in whole units rounded half up, with units; "none" without one."""
+    sbp, dbp, hr, o2 = (base.get(m) for m in ("sbp", "dbp", "hr", "spo2"))
+    parts = [f"BP {whole(sbp)}/{whole(dbp)} mmHg"] if sbp is not None and dbp is not None else []
+    parts += [f"HR {whole_with_unit('hr', hr)}"] if hr is not None else []
+    parts += [f"SpO2 {whole_with_unit('spo2', o2)}"] if spo2 and o2 is not None else []
+    return ", ".join(parts) or "none"
 
 
 def minutes(a: datetime | None, b: datetime | None) -> int | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vitalwatch.alarms.engine.lifecycle import Alarm, Condition
-from vitalwatch.vitals import METRIC_INFO
+from vitalwatch.vitals import METRIC_INFO, whole, whole_with_unit
 
 _ORDER = {"sbp": 0, "dbp": 1, "map": 2}
 
@@ -25,8 +25,8 @@ def fmt(v: float) -> str:
 
 
 def fmt_of(metric: str | None, v: float) -> str:
-    """Pressures in whole mmHg, as monitors show them; others as measured."""
-    return f"{v:.0f}" if metric in ("sbp", "dbp", "map") else fmt(v)
+    """Pressures in whole mmHg (rounded half up), as monitors show them; others as measured."""
+    return str(whole(v)) if metric in ("sbp", "dbp", "map") else fmt(v)
 
 
 def with_unit(metric: str, v: float) -> str:
@@ -54,12 +54,13 @@ def _is_rise(c: Condition) -> bool:
 def _limit_phrase(c: Condition, beyond: bool) -> str:
     """ "above 180 mmHg"; a rise: "+82 mmHg over baseline 122 mmHg" while the
     value is past it, else the rise it was judged against ("30/min or more
-    over baseline 70/min"): never a negative rise."""
+    over baseline 70/min"): never a negative rise. The baseline (a median, so
+    114.5 or 71.5) reads in whole units and the rise is counted from what it reads."""
     assert c.metric is not None
     if _is_rise(c) and c.baseline is not None:
-        base = with_unit(c.metric, c.baseline)
+        base = whole_with_unit(c.metric, c.baseline)
         if beyond and c.value is not None:
-            return f"+{with_unit(c.metric, c.value - c.baseline)} over baseline {base}"
+            return f"+{with_unit(c.metric, c.value - whole(c.baseline))} over baseline {base}"
         rise = (c.limit if c.limit is not None else float("nan")) - c.baseline
         return f"{with_unit(c.metric, rise)} or more over baseline {base}"
     where = "above" if c.high else "below"

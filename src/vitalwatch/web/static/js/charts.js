@@ -56,10 +56,11 @@ function markers(lines, events, holder, manual) {
         const { ctx } = u;
         const { left, top, width, height } = u.bbox;
         const drawn = [];
+        const placed = []; // the limit labels placed so far: {x, y, w, line}
         ctx.save();
         ctx.lineWidth = 1.5 * devicePixelRatio;
         ctx.font = `${11 * devicePixelRatio}px sans-serif`;
-        lines.forEach((line, i) => {
+        lines.forEach((line) => {
           const y = u.valToPos(line.value, "y", true);
           if (y < top - 1 || y > top + height + 1) return;
           drawn.push(line.label);
@@ -67,11 +68,22 @@ function markers(lines, events, holder, manual) {
           ctx.fillStyle = line.colour;
           ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
           ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + width, y); ctx.stroke();
-          // labels of neighbouring lines side by side, not on top of each other
-          const x = left + width - ctx.measureText(line.label).width - 4 - (i % 3) * 70 * devicePixelRatio;
-          ctx.fillText(line.label, x, y - 3);
+          // a label moves left until it overlaps none drawn before it (lines a few mmHg apart)
+          const w = ctx.measureText(line.label).width;
+          const gap = 8 * devicePixelRatio;
+          const clash = (x) => placed.some((p) => Math.abs(p.y - y) < 13 * devicePixelRatio && x < p.x + p.w + gap && p.x < x + w + gap);
+          let x = left + width - w - 4;
+          while (x > left && clash(x)) x -= 6 * devicePixelRatio;
+          placed.push({ x, y, w, line });
         });
         ctx.setLineDash([]);
+        // the labels over every line, on the panel's colour: no other limit's dashes through them
+        for (const p of placed) {
+          ctx.fillStyle = "rgba(20, 27, 36, .9)";
+          ctx.fillRect(p.x - 2, p.y - 3 - 10 * devicePixelRatio, p.w + 4, 12 * devicePixelRatio);
+          ctx.fillStyle = p.line.colour;
+          ctx.fillText(p.line.label, p.x, p.y - 3);
+        }
         for (const ev of events.filter((e) => e.kind === "dose")) {
           const x = u.valToPos(new Date(ev.ts).getTime() / 1000, "x", true);
           if (x < left || x > left + width) continue;

@@ -4,6 +4,7 @@
 // connection-lost banner; pages other than the ward add the ward strip.
 
 import { h } from "./dom.js";
+import { ZONE_NOTE } from "./format.js";
 import { startStation } from "./station.js";
 import { WardStrip } from "./ward-strip.js";
 
@@ -15,6 +16,7 @@ export function mountChrome(el, { ward = false, extra = [] } = {}) {
       h("strong", { class: "brand" }, "VitalWatch"),
       h("span", { id: "link-status", class: "link-status", "data-testid": "link-status" }, "connecting…"),
       h("span", { class: "spacer" }),
+      h("span", { class: "muted zone-note", "data-testid": "clinic-zone" }, ZONE_NOTE),
       location.pathname === "/sessions" ? null
         : h("a", { class: "button", href: "/sessions", "data-testid": "past-link" }, "Past sessions"),
       h("button", { id: "sound-toggle", type: "button", "data-testid": "sound-toggle", "aria-pressed": "false" },

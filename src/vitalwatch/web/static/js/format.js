@@ -1,5 +1,9 @@
-// Formatting in the clinic's words: 24-hour times, durations, metric and
+// Formatting in the clinic's words: 24-hour times in the clinic's zone, durations, metric and
 // limit names, protocol labels, and API errors a nurse can read.
+
+import { LOCALE, ZONE, wallClock } from "./clinic-time.js";
+
+export { LOCALE, ZONE };
 
 export const PROTOCOLS = {
   "ketamine-iv": "Ketamine IV infusion", "ketamine-im": "Ketamine IM injection",
@@ -37,6 +41,19 @@ export function num(v) {
   return v === undefined || v === null ? "–" : Math.round(v).toString();
 }
 
+/** A value in whole units with its unit: "72/min", "98%", "115 mmHg" (half up). */
+export function withUnit(metric, v) {
+  const unit = METRIC[metric].unit;
+  return unit === "mmHg" ? `${num(v)} mmHg` : `${num(v)}${unit}`;
+}
+
+/** A pre-dose baseline (medians, so 114.5) in whole units: "BP 115/65 mmHg, HR 72/min". */
+export function baselineText(b, metrics = ["hr", "spo2", "rr"]) {
+  const parts = b.sbp != null && b.dbp != null ? [`BP ${num(b.sbp)}/${num(b.dbp)} mmHg`] : [];
+  for (const m of metrics) if (b[m] != null) parts.push(`${METRIC[m].short} ${withUnit(m, b[m])}`);
+  return parts.join(", ");
+}
+
 export function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600);
@@ -65,31 +82,32 @@ export function mmss(seconds) {
 
 const pad = (n) => String(n).padStart(2, "0");
 
-/** 24-hour local time, "14:03:09" (never am/pm, whatever the browser's locale). */
+/** 24-hour time in the clinic's zone, "14:03:09" (never am/pm, never the browser's zone). */
 export function clock(iso, seconds = true) {
   if (!iso) return "";
-  const d = iso instanceof Date ? iso : new Date(iso);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
+  const w = wallClock(iso instanceof Date ? iso : new Date(iso));
+  return `${pad(w.hour)}:${pad(w.minute)}${seconds ? `:${pad(w.second)}` : ""}`;
 }
 
-// The clinic's locale (VITALWATCH_CLINIC_LOCALE, served as /clinic.json): dates
-// are written its way ("23/11/2026" in en-GB, "23.11.2026" in de-DE), not the
-// browser's (a US-English browser would write "11/23/2026").
-const CLINIC = await fetch("/clinic.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
-export const LOCALE = CLINIC.locale || document.documentElement.lang || "en-GB";
-const DATE = new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "2-digit", day: "2-digit" });
+// Dates are written the clinic's locale's way ("23/11/2026" in en-GB,
+// "23.11.2026" in de-DE), not the browser's (a US-English browser would write
+// "11/23/2026"), and fall on the clinic's day.
+const DATE = new Intl.DateTimeFormat(LOCALE, { timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit" });
 
-/** The day in the clinic's locale: "23/11/2026" (en-GB). */
+/** The day in the clinic's locale and zone: "23/11/2026" (en-GB). */
 export function dateOnly(iso) {
   return iso ? DATE.format(iso instanceof Date ? iso : new Date(iso)) : "";
 }
 
-/** "23/11/2026 14:03" (en-GB), local and 24-hour. */
+/** "23/11/2026 14:03" (en-GB), in the clinic's zone, 24-hour. */
 export function dateTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   return `${dateOnly(d)} ${clock(d, false)}`;
 }
+
+/** What a page says once about all its times: "Times in Pacific/Auckland". */
+export const ZONE_NOTE = `Times in ${ZONE}`;
 
 export function ageSeconds(iso, now = Date.now()) {
   return iso ? (now - new Date(iso).getTime()) / 1000 : Infinity;

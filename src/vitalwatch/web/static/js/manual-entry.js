@@ -11,6 +11,7 @@
 // its field. A wrong entry can be struck out (kept in the record, marked).
 
 import { api, ApiError } from "./api.js";
+import { clinicDay, fromInput } from "./clinic-time.js";
 import { clock, esc } from "./format.js";
 
 const FIELDS = [
@@ -38,16 +39,15 @@ export function parseNumber(text, label) {
   return Number(t);
 }
 
-/** "" -> null (now); "HH:MM" -> that time today (yesterday when it would be ahead). */
+/** "" -> null (now); "HH:MM" -> that clinic time today (yesterday when it would be ahead). */
 export function parseTime(text, now = new Date()) {
   const t = text.trim();
   if (!t) return null;
   const m = t.match(/^(\d{1,2})[:.h]?(\d{2})$/);
   if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new Error("Time as HH:MM, e.g. 10:15");
-  const at = new Date(now);
-  at.setHours(Number(m[1]), Number(m[2]), 0, 0);
-  if (at.getTime() > now.getTime() + 60_000) at.setDate(at.getDate() - 1);
-  return at;
+  const on = (day) => fromInput(`${day}T${m[1].padStart(2, "0")}:${m[2]}`);
+  const at = on(clinicDay(now));
+  return at.getTime() > now.getTime() + 60_000 ? on(clinicDay(now, -1)) : at;
 }
 
 function describe(e) {

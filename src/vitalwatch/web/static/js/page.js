@@ -3,7 +3,8 @@
 
 import { login, session } from "./api.js";
 import { startWardPage } from "./chrome.js";
-import { clock, esc, dateTime as clinicDateTime } from "./format.js";
+import { fromInput } from "./clinic-time.js";
+import { ZONE, ZONE_NOTE, clock, esc, dateTime as clinicDateTime } from "./format.js";
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -19,16 +20,18 @@ export function time(iso) {
 
 export const dateTime = clinicDateTime; // the clinic's locale (js/format.js)
 
-/** A datetime-local input's value as RFC 3339 UTC (empty: undefined, meaning "now"). */
+/** A datetime-local input's value, read as the clinic's time, as RFC 3339 UTC
+ *  (empty: undefined, meaning "now"). */
 export function inputTime(value) {
-  return value ? new Date(value).toISOString() : undefined;
+  return fromInput(value)?.toISOString();
 }
 
 function nav() {
   const user = session.user;
   return `<header class="topbar"><strong class="brand"><a href="/">VitalWatch</a></strong>
     <a href="/">Central station</a><a href="/patients">Patients</a><a href="/rems/due">REMS forms due</a>
-    <span class="spacer"></span><span class="muted">${esc(user?.name ?? "")} (${esc(user?.role ?? "")})</span>
+    <span class="spacer"></span><span class="muted" data-testid="clinic-zone">${esc(ZONE_NOTE)}</span>
+    <span class="muted">${esc(user?.name ?? "")} (${esc(user?.role ?? "")})</span>
     <button type="button" id="page-logout">Sign out</button></header>`;
 }
 
@@ -45,6 +48,7 @@ export function startPage(start, { ward = false, currentId = null } = {}) {
     }
     root.hidden = false;
     $("#page-login").hidden = true;
+    for (const el of $$("[data-zone]")) el.textContent = ZONE; // a typed time is the clinic's
     try { await start(); } catch (err) { showError(err); }
   };
   window.addEventListener("vitalwatch:logout", () => location.reload());

@@ -3,19 +3,14 @@
 // record. The ward strip and sound stay live on this page too.
 
 import { api } from "./api.js";
+import { clinicDay, fromWallClock } from "./clinic-time.js";
 import { startWardPage } from "./chrome.js";
 import { h } from "./dom.js";
 import { PRIORITY_WORD, clock, dateTime, protocolLabel } from "./format.js";
 import { requireSignIn } from "./station.js";
 
 const $ = (sel) => document.querySelector(sel);
-const pad = (n) => String(n).padStart(2, "0");
-
-function localDay(d = new Date()) {
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
-/** The query for the filters: a day is local midnight to midnight. */
+/** The query for the filters: a day is the clinic's midnight to midnight. */
 function query(form) {
   const params = { limit: 200 };
   if (form.status.value) params.status = form.status.value;
@@ -23,8 +18,8 @@ function query(form) {
   if (form.patient.value.trim()) params.patient = form.patient.value.trim();
   if (form.day.value) {
     const [y, m, d] = form.day.value.split("-").map(Number);
-    params.since = new Date(y, m - 1, d).toISOString();
-    params.until = new Date(y, m - 1, d + 1).toISOString();
+    params.since = fromWallClock(y, m, d).toISOString();
+    params.until = fromWallClock(y, m, d + 1).toISOString(); // Date.UTC carries the month
   }
   return params;
 }
@@ -64,11 +59,11 @@ if (requireSignIn()) {
   startWardPage($("#chrome"));
   const form = $("#filters");
   const url = new URLSearchParams(location.search);
-  form.day.value = url.has("day") ? url.get("day") : localDay();
+  form.day.value = url.has("day") ? url.get("day") : clinicDay();
   form.room.value = url.get("room") || "";
   form.patient.value = url.get("patient") || "";
   form.addEventListener("submit", (ev) => { ev.preventDefault(); show(form); });
-  $("#today").addEventListener("click", () => { form.day.value = localDay(); show(form); });
+  $("#today").addEventListener("click", () => { form.day.value = clinicDay(); show(form); });
   $("#any-day").addEventListener("click", () => { form.day.value = ""; show(form); });
   show(form);
 }

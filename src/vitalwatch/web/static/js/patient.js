@@ -2,10 +2,15 @@
 
 import { api } from "./api.js";
 import { timeRange } from "./charts.js";
-import { dateOnly, esc, PROTOCOLS } from "./format.js";
+import { baselineText, dateOnly, esc, PROTOCOLS } from "./format.js";
 import { $, pathId, startPage } from "./page.js";
 
 const id = pathId(1);
+/** The course's time axis: a tick a day or more apart, each the clinic's day in its
+ *  locale ("08/12/2026"), not uPlot's "12am 12/5/26" in the browser's zone. */
+const DAY_STEPS = [1, 2, 7, 14, 30, 91, 365].map((d) => d * 86400);
+const days = (u, splits) => splits.map((v) => dateOnly(new Date(v * 1000)));
+
 const n = (v) => (v === null || v === undefined ? "–" : Math.round(v));
 
 //: each line with its own dash and marker, so the legend reads in black-and-white print
@@ -31,7 +36,8 @@ function chart(sessions) {
   const opts = {
     // one session is a week's axis around it, not three years of nothing
     width: Math.min(1100, holder.clientWidth || 900), height: 260, scales: { x: { time: true, range: timeRange(x, 7 * 86400) } },
-    axes: [{ stroke: "#8b9bb0", grid: { stroke: "#263241" } }, { stroke: "#8b9bb0", grid: { stroke: "#263241" } }],
+    axes: [{ stroke: "#8b9bb0", grid: { stroke: "#263241" }, space: 80, incrs: DAY_STEPS, values: days },
+      { stroke: "#8b9bb0", grid: { stroke: "#263241" } }],
     legend: { show: false },
     series: [{}, ...LINES.map(([, label, stroke, dash]) => ({ label, stroke, dash, width: 1.5, points: { show: true, size: 6 } }))],
   };
@@ -50,7 +56,7 @@ startPage(async () => {
     const alarms = Object.entries(s.alarms).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
     const when = dateOnly(s.first_dose_at || s.started_at);
     return `<tr><td>${when}</td><td>${esc(PROTOCOLS[s.protocol] || s.protocol)}</td><td>${esc(s.dose || "")}</td>
-      <td>${n(s.baseline_sbp)}/${n(s.baseline_dbp)} · ${n(s.baseline_hr)}</td><td>${n(s.peak_sbp)}/${n(s.peak_dbp)}</td>
+      <td>${baselineText({ sbp: s.baseline_sbp, dbp: s.baseline_dbp, hr: s.baseline_hr }, ["hr"]) || "–"}</td><td>${n(s.peak_sbp)}/${n(s.peak_dbp)}</td>
       <td>${n(s.peak_hr)}</td><td>${n(s.lowest_spo2)}</td><td>${s.lowest_moass ?? "–"}</td><td>${esc(alarms)}</td>
       <td>${s.stable_min != null ? `${s.stable_min} min` : "not reached"}${s.ready_min != null ? ` (all criteria ${s.ready_min} min)` : ""}</td>
       <td><a href="/sessions/${s.session_id}/record">Record</a> · <a href="/sessions/${s.session_id}/report">Report</a></td></tr>`;

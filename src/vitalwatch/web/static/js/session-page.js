@@ -10,7 +10,7 @@ import { AlarmList } from "./alarm-list.js";
 import { answerText } from "./alarms.js";
 import { CHARTS, align, makeChart, manualPoints } from "./charts.js";
 import { h } from "./dom.js";
-import { PRIORITY_WORD, ageSeconds, clock, dateTime, duration, protocolLabel } from "./format.js";
+import { PRIORITY_WORD, ageSeconds, baselineText, clock, dateTime, duration, protocolLabel } from "./format.js";
 import { LimitsForm } from "./limits-form.js";
 import { sessionSections } from "./mounts.js";
 import { requireSignIn } from "./station.js";
@@ -110,8 +110,7 @@ class SessionPage {
   }
 
   summary(s) {
-    const baseline = Object.entries(s.baseline).filter(([, v]) => v !== null)
-      .map(([k, v]) => `${k.toUpperCase()} ${Math.round(v)}`).join(", ") || "not yet";
+    const baseline = baselineText(s.baseline) || "not yet";
     const item = (label, value) => h("span", {}, `${label} `, h("b", {}, value));
     $("#sv-summary").replaceChildren(
       item("Protocol", protocolLabel(s.protocol)),

@@ -95,17 +95,23 @@ class VitalCell {
     setAttr(this.off, "title", off.length ? `Alarm switched off: ${off.join(", ")}` : null);
     // a typed value's age is in its "typed" mark, another's beside its name
     const ageText = age === null || blanked ? "" : shortAge(age);
-    setText(this.typedAge, typed && ageText ? ` ${ageText}` : "");
+    const typedText = typed && ageText ? ` ${ageText}` : "";
+    if (this.typedAge.textContent !== typedText) { setText(this.typedAge, typedText); this.refit = true; }
     show(this.age, ageText !== "" && !typed);
     setText(this.age, ageText);
     setAttr(this.age, "title", ageText ? `measured ${ageText} ago` : null);
   }
 
-  /** Shrink the value to its box when it changed or the tile was resized. */
+  /** Shrink the value to its box when it changed or the tile was resized; a
+   *  "typed 1 min" mark wider than its cell becomes "✎ 1 min". */
   fit(force = false) {
     if (!this.refit && !force) return;
     this.refit = false;
     fitText(this.value);
+    this.el.classList.remove("narrow");
+    if (!this.typed.hidden && this.typed.getBoundingClientRect().right > this.el.getBoundingClientRect().right - 3) {
+      this.el.classList.add("narrow");
+    }
   }
 }
 
@@ -143,7 +149,11 @@ export class TileView {
     h("div", { class: "t-foot" }, this.timing, this.stale, this.news2),
     this.actions);
     this.mounted = false;
-    new ResizeObserver(() => { for (const c of this.cells) c.fit(true); }).observe(this.el);
+    new ResizeObserver(() => {
+      for (const c of this.cells) c.fit(true);
+      this.fitHead(true);
+      fitText(this.alarmAnswer, 8);
+    }).observe(this.el);
   }
 
   /** `noMonitor`: nobody measures this patient (WardState.nobodyMeasures);
@@ -187,12 +197,27 @@ export class TileView {
     }
     setText(this.alarmText, text);
     setAttr(this.alarmText, "title", text || null);
-    setText(this.alarmAnswer, top ? answerText(top, now) : "");
+    const answer = top ? answerText(top, now) : "";
+    if (this.alarmAnswer.textContent !== answer) { setText(this.alarmAnswer, answer); fitText(this.alarmAnswer, 8); }
 
     this.monitor.update(monitorAlarms);
     this.updateValues(session, latest, alarms, heardAt, now, manual, noMonitor);
     this.updateFoot(session, alarms, news2, now);
     for (const c of this.cells) c.fit();
+    this.fitHead();
+  }
+
+  /** The room's name comes before the label's long word: a head too narrow
+   *  for both drops " ACKNOWLEDGED" ("HIGH ✓") rather than cut "Room acked" to
+   *  "Room a…", then shrinks the name a little. */
+  fitHead(force = false) {
+    const key = `${this.room.textContent}|${this.label.dataset.text}`;
+    if (key === this.headKey && !force) return;
+    this.headKey = key;
+    this.label.classList.remove("short");
+    this.room.style.fontSize = "";
+    if (this.room.scrollWidth > this.room.clientWidth + 1) this.label.classList.add("short");
+    fitText(this.room, 11); // a name still too long is made smaller before it is cut
   }
 
   updateValues(session, latest, alarms, heardAt, now, manual = [], noMonitor = false) {
