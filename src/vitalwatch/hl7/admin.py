@@ -82,9 +82,7 @@ async def register(
             out = await devices.update(
                 db, body.device_id, DevicePatch(hl7_ids=[*existing, identifier]), actor
             )
-    except devices.Hl7IdTaken as exc:
-        raise Conflict(str(exc)) from None
-    except devices.DeviceNotFound as exc:
+    except devices.DeviceNotFound as exc:  # the sender is there; the device named is not
         raise Conflict(str(exc)) from None
     await identifiers_registered(db, [identifier])
     await db.delete(sender)

@@ -318,26 +318,10 @@ class AlarmEngine:
             alarm = self._board.new(sid, problem, "physiological", ts, clock)
         value_of: dict[str, float] = {METRICS[CHANNELS[e.channel].metric]: e.value for e in moved}
         since_of = {CHANNELS[e.channel].condition: e.since for e in moved if e.raised}
-        steps: list[Step] = []
-        for name, (tier, top) in changes.items():
-            ch = CHANNELS[CONDITION_CHANNELS[name][0]]
-            cond = alarm.conditions.setdefault(name, Condition(name, METRICS[ch.metric], ch.high))
-            if tier is not None and top is not None:
-                limit, cond.baseline = self._limit_of(slot, top)
-                cond.meet(tier, value_of[cond.metric or ""], limit, since_of.get(name, ts), ts)
-            else:
-                cond.end()
-            action = Action.CONDITION_MET if tier is not None else Action.CONDITION_ENDED
-            steps.append(
-                Step(
-                    action,
-                    condition_note(cond, tier),
-                    condition=name,
-                    priority=tier or cond.peak,
-                    value=cond.value,
-                    limit=cond.limit,
-                )
-            )
+        steps = [
+            self._condition_moved(slot, alarm, name, tier_top, value_of, since_of.get(name, ts), ts)
+            for name, tier_top in changes.items()
+        ]
         for cond in alarm.conditions.values():  # the same reading, seen by every condition
             if cond.metric in value_of and cond.rule not in changes:
                 cond.note(value_of[cond.metric], ts)
@@ -351,6 +335,34 @@ class AlarmEngine:
             steps = []
         self._describe(alarm, slot)
         return self._board.emit(alarm, [*steps, *lifecycle], ts)
+
+    def _condition_moved(
+        self,
+        slot: int,
+        alarm: Alarm,
+        name: str,
+        tier_top: tuple[str | None, int | None],
+        value_of: dict[str, float],
+        since: float,
+        ts: float,
+    ) -> Step:
+        """One condition of the alarm met at a (new) tier, or ended: its step."""
+        tier, top = tier_top
+        ch = CHANNELS[CONDITION_CHANNELS[name][0]]
+        cond = alarm.conditions.setdefault(name, Condition(name, METRICS[ch.metric], ch.high))
+        if tier is not None and top is not None:
+            limit, cond.baseline = self._limit_of(slot, top)
+            cond.meet(tier, value_of[cond.metric or ""], limit, since, ts)
+        else:
+            cond.end()
+        return Step(
+            Action.CONDITION_MET if tier is not None else Action.CONDITION_ENDED,
+            condition_note(cond, tier),
+            condition=name,
+            priority=tier or cond.peak,
+            value=cond.value,
+            limit=cond.limit,
+        )
 
     def _limit_of(self, slot: int, channel: int) -> tuple[float, float | None]:
         """The limit a channel compares with, and the baseline behind a rise."""
