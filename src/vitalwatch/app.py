@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from vitalwatch import __version__, heap
@@ -30,7 +32,9 @@ from vitalwatch.db import create_engine, create_sessionmaker
 from vitalwatch.devices.router import router as devices_router
 from vitalwatch.devices.service import DeviceDirectory
 from vitalwatch.edge import EdgeMiddleware
-from vitalwatch.errors import DomainError, error_body, validation_body
+from vitalwatch.errors import FHIR_CODES, DomainError, Invalid, error_body, validation_body
+from vitalwatch.fhir.router import PREFIX as fhir_prefix
+from vitalwatch.fhir.router import problem as fhir_problem
 from vitalwatch.fhir.router import router as fhir_router
 from vitalwatch.health.lag import watch_lag
 from vitalwatch.health.router import router as health_router
@@ -51,7 +55,6 @@ from vitalwatch.overview.deps import session_parts
 from vitalwatch.patients.router import router as patients_router
 from vitalwatch.readings import router as readings
 from vitalwatch.readings.latest import LatestStore
-from vitalwatch.records import errors as records_errors
 from vitalwatch.records.router import router as records_router
 from vitalwatch.records.watcher import RecordsWatcher
 from vitalwatch.reports.router import router as reports_router
@@ -208,14 +211,29 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    return JSONResponse(status_code=422, content=validation_body(exc.errors()))
+def _under_fhir(request: Request) -> bool:
+    path: str = request.scope.get("path", "")
+    return path.removeprefix(request.scope.get("root_path", "")).startswith(fhir_prefix)
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    """A domain's refusal (vitalwatch.errors): its status and `detail`, as FastAPI words one."""
+async def _refused(request: Request, exc: Exception) -> Response:
+    """Every refused request, answered in one place: a domain's error
+    (vitalwatch.errors) with its status, headers and wording, FastAPI's
+    validation errors (422) and HTTP errors as FastAPI words them; under the
+    FHIR routes each as an OperationOutcome (a validation error there is a 400)."""
+    fhir = _under_fhir(request)
+    if isinstance(exc, RequestValidationError):
+        if fhir:
+            return fhir_problem(400, "invalid", Invalid(list(exc.errors())).diagnostics())
+        return JSONResponse(status_code=422, content=validation_body(exc.errors()))
+    if isinstance(exc, StarletteHTTPException):
+        if not fhir:
+            return await http_exception_handler(request, exc)
+        code = FHIR_CODES.get(exc.status_code, "processing")
+        return fhir_problem(exc.status_code, code, [str(exc.detail)], exc.headers)
     assert isinstance(exc, DomainError)
+    if fhir:
+        return fhir_problem(exc.status, exc.fhir_code(), exc.diagnostics(), exc.headers)
     return JSONResponse(status_code=exc.status, content=error_body(exc), headers=exc.headers)
 
 
@@ -247,9 +265,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.ctx = build_context(settings)
     app.add_middleware(EdgeMiddleware, ctx=app.state.ctx)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(records_errors.RecordError, records_errors.handler)
+    for refusal in (RequestValidationError, StarletteHTTPException, DomainError):
+        app.add_exception_handler(refusal, _refused)
     for unavailable in (OperationalError, InterfaceError, DisconnectionError, OSError):
         app.add_exception_handler(unavailable, _database_unavailable)
     for router in (

@@ -89,7 +89,7 @@ def _password(name: str, password: str | None) -> str:
     try:
         check_password(password, name, get_settings().password_min_length)
     except WeakPassword as exc:
-        raise typer.BadParameter(str(exc), param_hint="--password") from None
+        raise typer.BadParameter(exc.reason, param_hint="--password") from None
     return password
 
 

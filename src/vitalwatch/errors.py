@@ -1,4 +1,9 @@
-"""The 422 body every endpoint answers with, FastAPI-routed or not."""
+"""Why a request is refused, one convention for every domain: a `DomainError`
+subclass carries its HTTP status, its headers and its wording (the message),
+and one exception handler (app.py) answers it, as `{"detail": ...}` for the
+API and as an OperationOutcome under /fhir/r4; the readings route, which runs
+before FastAPI, answers with the same `error_body`. Also the 422 body every
+endpoint answers with, FastAPI-routed or not."""
 
 from __future__ import annotations
 
@@ -64,13 +69,40 @@ def validation_body(errors: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"detail": kept}
 
 
+#: The FHIR issue type (OperationOutcome.issue.code) of a refusal by its status.
+FHIR_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    410: "expired",
+    422: "invalid",
+    429: "throttled",
+    503: "transient",
+}
+
+
 class DomainError(Exception):
-    """A request a domain refuses, raised by services as plain Python; the edge
-    (the exception handler in app.py, the readings route, the cluster's
-    forwarding) answers it as `{"detail": str(exc)}` with `status`."""
+    """A request a domain refuses, raised by services (and routers) as plain
+    Python; the edge (the exception handler in app.py, the readings route, the
+    cluster's forwarding) answers it as `{"detail": str(exc)}` with `status`
+    and `headers`, or, under /fhir/r4, as an OperationOutcome issue of `code`."""
 
     status = 400
     headers: dict[str, str] | None = None
+    #: the FHIR issue type; None: the one FHIR_CODES gives the status
+    code: str | None = None
+
+    def fhir_code(self) -> str:
+        return self.code or FHIR_CODES.get(self.status, "processing")
+
+    def diagnostics(self) -> list[str]:
+        """What an OperationOutcome says, one issue each."""
+        if isinstance(self, Invalid | Conflicts):
+            return [f"{'.'.join(map(str, e.get('loc', ())))}: {e['msg']}" for e in self.errors]
+        return [str(self)]
 
 
 class NotFound(DomainError, LookupError):
@@ -81,6 +113,41 @@ class Conflict(DomainError, ValueError):
     """The request does not fit the record as it stands (an ended session ...)."""
 
     status = 409
+
+
+class Unauthorized(DomainError):
+    """No valid credential (a failed sign-in)."""
+
+    status = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class Gone(DomainError):
+    """What the request names existed but is spent (an expired or used link)."""
+
+    status = 410
+
+
+class Refused(DomainError, ValueError):
+    """A value the domain will not take, worded as one sentence (a 422 whose
+    `detail` is text; field-by-field errors are `Invalid`)."""
+
+    status = 422
+
+
+class TooMany(DomainError):
+    """Too many attempts: retry after `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class Unavailable(DomainError):

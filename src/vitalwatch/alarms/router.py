@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi import APIRouter, Body, Query
 
 from vitalwatch.alarms import repository, service
+from vitalwatch.alarms.errors import AlarmNotFound
 from vitalwatch.alarms.schemas import AlarmLogOut, AlarmOut, AlarmState, SilenceRequest
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
@@ -37,7 +38,7 @@ async def list_alarms(
 async def alarm_log(alarm_id: PathId, db: DbSession, claims: Staff) -> list[AlarmLogOut]:
     """Every transition of one alarm with its time, priority, value, limit and user."""
     if await repository.get(db, alarm_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Alarm {alarm_id} not found")
+        raise AlarmNotFound(alarm_id)
     return [AlarmLogOut.model_validate(e) for e in await repository.log_of(db, alarm_id)]
 
 

@@ -10,25 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vitalwatch.audit.service import Actor
 from vitalwatch.auth.security import TokenClaims, decode_access_token
 from vitalwatch.config import Settings
 from vitalwatch.context import AppContext
+from vitalwatch.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="Staff access token or device token")
 
 NOT_AUTHENTICATED = "Not authenticated: send Authorization: Bearer <access token>"
 INVALID_TOKEN = "Invalid or expired access token"  # noqa: S105 - a message
 REVOKED_TOKEN = "This sign-in is no longer valid (signed out or account changed): sign in again"  # noqa: S105
-
-
-def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
-    )
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -56,20 +51,17 @@ async def current_staff(
     if isinstance(checked, TokenClaims):
         return checked
     if credentials is None:
-        raise _unauthorized(NOT_AUTHENTICATED)
+        raise Unauthorized(NOT_AUTHENTICATED)
     claims = await staff_claims(request.app.state.ctx, credentials.credentials)
     if isinstance(claims, str):
-        raise _unauthorized(claims)
+        raise Unauthorized(claims)
     return claims
 
 
 def require_role(*roles: str) -> object:
     async def _check(claims: Annotated[TokenClaims, Depends(current_staff)]) -> TokenClaims:
         if claims.role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail=f"This needs the role {' or '.join(roles)}; you are {claims.role}",
-            )
+            raise Forbidden(f"This needs the role {' or '.join(roles)}; you are {claims.role}")
         return claims
 
     return Depends(_check)

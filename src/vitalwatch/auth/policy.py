@@ -10,13 +10,20 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from vitalwatch.errors import Refused
+
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 _COMMON = Path(__file__).parent / "data" / "common-passwords.txt"
 
 
-class WeakPassword(ValueError):
-    """The reason, worded for the person choosing the password."""
+class WeakPassword(Refused):
+    """The reason, worded for the person choosing the password (`reason`; the
+    API answers "Password refused: <reason>")."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Password refused: {reason}")
+        self.reason = reason
 
 
 @lru_cache(maxsize=1)

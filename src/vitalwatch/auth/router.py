@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, Request, status
 
 from vitalwatch.auth import repository, service
 from vitalwatch.auth.deps import Admin, Staff, actor_of
 from vitalwatch.auth.models import User
-from vitalwatch.auth.policy import WeakPassword
 from vitalwatch.auth.schemas import (
     PasswordChange,
     PasswordReset,
@@ -24,6 +23,7 @@ from vitalwatch.auth.schemas import (
 from vitalwatch.auth.security import HashingBusy
 from vitalwatch.context import AppContext, Ctx
 from vitalwatch.db import DbSession
+from vitalwatch.errors import Conflict, Forbidden
 from vitalwatch.ids import PathId
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -39,18 +39,6 @@ TARPIT_S = 1.0
 
 async def _tarpit(seconds: float) -> None:
     await asyncio.sleep(min(TARPIT_S, seconds))
-
-
-def _busy() -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        detail="Too many sign-ins at once; try again in a moment",
-        headers={"Retry-After": "1"},
-    )
-
-
-def _weak(exc: WeakPassword) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Password refused: {exc}")
 
 
 def _parts(ctx: AppContext) -> service.LoginParts:
@@ -77,19 +65,11 @@ async def token(
     try:
         return await service.login(_parts(ctx), username, password, address)
     except service.LoginThrottled as exc:
-        await _tarpit(exc.retry_after)
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=f"Too many failed sign-ins: try again in {exc.retry_after} s",
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
-    except service.LoginFailed:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, detail=_FAILED, headers={"WWW-Authenticate": "Bearer"}
-        ) from None
+        await _tarpit(exc.retry_after)  # then answered as it is
+        raise
     except HashingBusy:
         await _tarpit(TARPIT_S)
-        raise _busy() from None
+        raise
 
 
 @router.get("/me", response_model=UserOut)
@@ -102,16 +82,10 @@ async def change_password(body: PasswordChange, db: DbSession, ctx: Ctx, claims:
     """Change your own password: every sign-in of yours ends, this one too."""
     user = await service.get_user(db, claims.user_id)
     await db.commit()  # the connection goes back to the pool while argon2 runs
-    try:
-        ok = await ctx.hashing.verify(user.password_hash, body.current_password)
-        if not ok:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="The current password is wrong")
-        service.check_new_password(ctx.settings, user.username, body.new_password)
-        new_hash = await ctx.hashing.hash(body.new_password)
-    except WeakPassword as exc:
-        raise _weak(exc) from None
-    except HashingBusy:
-        raise _busy() from None
+    if not await ctx.hashing.verify(user.password_hash, body.current_password):
+        raise Forbidden("The current password is wrong")
+    service.check_new_password(ctx.settings, user.username, body.new_password)
+    new_hash = await ctx.hashing.hash(body.new_password)
     await service.set_password(db, user, new_hash, actor_of(claims), ctx.users)
 
 
@@ -129,10 +103,7 @@ def _out(user: User) -> UserAdminOut:
 
 
 async def _found(db: DbSession, user_id: int) -> User:
-    try:
-        return await service.get_user(db, user_id)
-    except service.UserNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    return await service.get_user(db, user_id)
 
 
 @users_router.get("", response_model=list[UserAdminOut])
@@ -143,23 +114,12 @@ async def list_users(db: DbSession, claims: Admin) -> list[UserAdminOut]:
 @users_router.post("", status_code=status.HTTP_201_CREATED, response_model=UserAdminOut)
 async def create_user(body: UserCreate, db: DbSession, ctx: Ctx, claims: Admin) -> UserAdminOut:
     """Create a staff account; the password must meet the policy."""
-    try:
-        service.check_new_password(ctx.settings, body.username, body.password)
-        if await repository.by_username(db, body.username) is not None:
-            raise service.UserExistsError(body.username)
-        await db.commit()  # no connection held while argon2 runs
-        password_hash = await ctx.hashing.hash(body.password)
-        user = await service.create_user(
-            db, body.username, body.role, password_hash, actor_of(claims)
-        )
-    except WeakPassword as exc:
-        raise _weak(exc) from None
-    except service.UserExistsError:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail=f"User {body.username} already exists"
-        ) from None
-    except HashingBusy:
-        raise _busy() from None
+    service.check_new_password(ctx.settings, body.username, body.password)
+    if await repository.by_username(db, body.username) is not None:
+        raise service.UserExistsError(body.username)
+    await db.commit()  # no connection held while argon2 runs
+    password_hash = await ctx.hashing.hash(body.password)
+    user = await service.create_user(db, body.username, body.role, password_hash, actor_of(claims))
     return _out(user)
 
 
@@ -171,10 +131,7 @@ async def update_user(
     phone, email); disabling or a new role signs the user out."""
     await _found(db, user_id)
     if user_id == claims.user_id and (body.active is False or body.role == "nurse"):
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail="You cannot disable yourself or take away your own admin role",
-        )
+        raise Conflict("You cannot disable yourself or take away your own admin role")
     user = await service.update_user(
         db,
         user_id,
@@ -194,13 +151,8 @@ async def reset_password(
     """Set a new password for a user (who is signed out everywhere)."""
     user = await _found(db, user_id)
     await db.commit()  # no connection held while argon2 runs
-    try:
-        service.check_new_password(ctx.settings, user.username, body.password)
-        password_hash = await ctx.hashing.hash(body.password)
-    except WeakPassword as exc:
-        raise _weak(exc) from None
-    except HashingBusy:
-        raise _busy() from None
+    service.check_new_password(ctx.settings, user.username, body.password)
+    password_hash = await ctx.hashing.hash(body.password)
     await service.set_password(db, user, password_hash, actor_of(claims), ctx.users)
 
 

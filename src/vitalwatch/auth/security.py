@@ -28,6 +28,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from vitalwatch.errors import Unavailable
+
 _hasher = PasswordHasher()
 _ALGORITHM = "HS256"
 
@@ -46,8 +48,11 @@ DEVICE_TOKEN_PREFIX = "vwd_"  # noqa: S105 - a prefix, not a secret
 _HASH_NICE = 19
 
 
-class HashingBusy(Exception):
+class HashingBusy(Unavailable):
     """Too many password checks are already waiting: answer 503, try again."""
+
+    def __init__(self) -> None:
+        super().__init__("Too many sign-ins at once; try again in a moment")
 
 
 def _lower_priority() -> None:

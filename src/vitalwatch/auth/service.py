@@ -23,6 +23,7 @@ from vitalwatch.auth.security import HashPool, create_access_token
 from vitalwatch.auth.throttle import LoginThrottle
 from vitalwatch.config import Settings
 from vitalwatch.db import on_commit, unit_of_work
+from vitalwatch.errors import Conflict, NotFound, TooMany, Unauthorized
 from vitalwatch.logging import get_logger
 
 log = get_logger(__name__)
@@ -31,22 +32,25 @@ log = get_logger(__name__)
 PROFILE_FIELDS = ("given_name", "family_name", "credentials", "phone", "email")
 
 
-class UserExistsError(Exception):
+class UserExistsError(Conflict):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"User {username} already exists")
+
+
+class UserNotFound(NotFound):
     pass
 
 
-class UserNotFound(LookupError):
-    pass
-
-
-class LoginFailed(Exception):
+class LoginFailed(Unauthorized):
     """Unknown user, wrong password or disabled account: one answer for all."""
 
+    def __init__(self) -> None:
+        super().__init__("Incorrect username or password")
 
-class LoginThrottled(Exception):
+
+class LoginThrottled(TooMany):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
+        super().__init__(f"Too many failed sign-ins: try again in {retry_after} s", retry_after)
 
 
 @dataclass(frozen=True, slots=True)

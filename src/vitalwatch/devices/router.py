@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 
 from vitalwatch.auth.deps import Admin, Staff, actor_of
 from vitalwatch.context import Ctx
@@ -49,10 +49,7 @@ async def register_device(
     body: DeviceCreate, db: DbSession, ctx: Ctx, claims: Admin
 ) -> DeviceCreated:
     """Register a monitor; `hl7_ids` names it in HL7 messages (MLLP)."""
-    try:
-        out = await service.register(db, body, actor_of(claims))
-    except service.Hl7IdTaken as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    out = await service.register(db, body, actor_of(claims))
     await _identities_changed(db, ctx, body.hl7_ids)
     return out
 
@@ -62,12 +59,7 @@ async def update_device(
     device_id: PathId, body: DevicePatch, db: DbSession, ctx: Ctx, claims: Admin
 ) -> DeviceOut:
     """Change a device's name, model, HL7 identifiers or HL7 time zone (audited)."""
-    try:
-        out = await service.update(db, device_id, body, actor_of(claims))
-    except service.DeviceNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except service.Hl7IdTaken as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    out = await service.update(db, device_id, body, actor_of(claims))
     await _identities_changed(db, ctx, body.hl7_ids)
     return out
 
@@ -84,24 +76,12 @@ async def list_devices(
     return await service.list_devices(db, ctx.devices, include_retired)
 
 
-def _problem(exc: Exception) -> HTTPException:
-    if isinstance(exc, service.DeviceNotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc))
-    return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-
-
-_ERRORS = (service.DeviceNotFound, service.DeviceRetiredError)
-
-
 @router.post("/{device_id}/rotate", response_model=DeviceCreated)
 async def rotate_device_token(
     device_id: PathId, db: DbSession, ctx: Ctx, claims: Admin
 ) -> DeviceCreated:
     """A new device token, shown once; the old one is refused from now on."""
-    try:
-        return await service.rotate(db, device_id, ctx.devices, actor_of(claims))
-    except _ERRORS as exc:
-        raise _problem(exc) from None
+    return await service.rotate(db, device_id, ctx.devices, actor_of(claims))
 
 
 @router.post("/{device_id}/retire", response_model=DeviceRetired)
@@ -110,10 +90,7 @@ async def retire_device(
 ) -> DeviceRetired:
     """Retire a monitor: its token is refused at once; it leaves its session,
     whose alarms and dashboards are told."""
-    try:
-        retired = await service.retire(db, device_id, ctx.devices, actor_of(claims))
-    except _ERRORS as exc:
-        raise _problem(exc) from None
+    retired = await service.retire(db, device_id, ctx.devices, actor_of(claims))
     if retired.released_session_id is not None:
         await sessions_service.monitor_released(db, parts, retired.released_session_id)
     return retired

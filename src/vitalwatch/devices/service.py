@@ -21,16 +21,17 @@ from vitalwatch.devices.schemas import (
     DevicePatch,
     DeviceRetired,
 )
+from vitalwatch.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from vitalwatch.auth.directory import RevocationBus
 
 
-class DeviceNotFound(LookupError):
+class DeviceNotFound(NotFound):
     """No such device (or a retired one)."""
 
 
-class Hl7IdTaken(ValueError):
+class Hl7IdTaken(Conflict):
     """An HL7 identifier belongs to another device already."""
 
     def __init__(self, identifier: str, device_id: int) -> None:
@@ -200,7 +201,7 @@ async def list_devices(
     return [to_out(d, directory, ids.get(d.id)) for d in devices]
 
 
-class DeviceRetiredError(Exception):
+class DeviceRetiredError(Conflict):
     """The device is retired: it cannot be changed or given a token again."""
 
 

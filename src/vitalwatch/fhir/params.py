@@ -12,21 +12,26 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from vitalwatch.errors import DomainError
+
 #: ids are ASCII digits (str.isdigit() also takes "³", which int() refuses)
 DIGITS = re.compile(r"[0-9]{1,19}")
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
 
 
-class FhirError(Exception):
-    """Answered as an OperationOutcome with this HTTP status."""
+class FhirError(DomainError):
+    """Answered as an OperationOutcome with this HTTP status (by app.py's handler)."""
 
     def __init__(self, status: int, code: str, text: str, *more: str) -> None:
         super().__init__(text)
         self.status, self.code, self.texts = status, code, [text, *more]
 
+    def diagnostics(self) -> list[str]:
+        return self.texts
+
     def outcome(self) -> dict[str, Any]:
-        return outcome("error", self.code, self.texts)
+        return outcome("error", self.fhir_code(), self.texts)
 
 
 def outcome(severity: str, code: str, texts: list[str]) -> dict[str, Any]:

@@ -3,14 +3,11 @@ Every error under it, authentication's included, is an OperationOutcome."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 
 from vitalwatch import __version__
 from vitalwatch.auth.deps import Staff
@@ -20,7 +17,6 @@ from vitalwatch.fhir import observations, service
 from vitalwatch.fhir.params import FhirError, Query, handling_strict, outcome, parse
 
 FHIR_JSON = "application/fhir+json"
-_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported"}
 
 
 class FhirResponse(Response):
@@ -30,29 +26,9 @@ class FhirResponse(Response):
         return orjson.dumps(content)
 
 
-def _problem(status: int, code: str, texts: list[str], headers: Any = None) -> FhirResponse:
+def problem(status: int, code: str, texts: list[str], headers: Any = None) -> FhirResponse:
+    """An error under the FHIR routes, as an OperationOutcome (app.py's handler)."""
     return FhirResponse(outcome("error", code, texts), status_code=status, headers=headers)
-
-
-class FhirRoute(APIRoute):
-    """Answers FHIR errors, and the 401/403/422 of FastAPI, as OperationOutcomes."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except FhirError as exc:
-                return _problem(exc.status, exc.code, exc.texts)
-            except HTTPException as exc:
-                code = _CODES.get(exc.status_code, "processing")
-                return _problem(exc.status_code, code, [str(exc.detail)], exc.headers)
-            except RequestValidationError as exc:
-                texts = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-                return _problem(400, "invalid", texts)
-
-        return handler
 
 
 _OUTCOME: dict[str, Any] = {"content": {FHIR_JSON: {}}}
@@ -66,7 +42,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "OperationOutcome: the wrong role", **_OUTCOME},
     404: {"description": "OperationOutcome: no such resource, type or interaction", **_OUTCOME},
 }
-router = APIRouter(prefix="/fhir/r4", tags=["fhir"], route_class=FhirRoute, responses=ERRORS)
+#: every error under it, FastAPI's included, is answered as an OperationOutcome
+PREFIX = "/fhir/r4"
+router = APIRouter(prefix=PREFIX, tags=["fhir"], responses=ERRORS)
 
 
 def _base(request: Request) -> str:

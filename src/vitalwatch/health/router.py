@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from vitalwatch.context import Ctx
+from vitalwatch.errors import NotFound, Unauthorized
 
 router = APIRouter(tags=["health"])
 
@@ -49,11 +50,7 @@ async def metrics(request: Request, ctx: Ctx) -> Response:
     if expected:
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="Send Authorization: Bearer <VITALWATCH_METRICS_TOKEN>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise Unauthorized("Send Authorization: Bearer <VITALWATCH_METRICS_TOKEN>")
     elif not ctx.settings.metrics_open:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Not Found")
+        raise NotFound("Not Found")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

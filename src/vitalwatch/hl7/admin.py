@@ -13,6 +13,7 @@ from vitalwatch.devices import repository as devices_repo
 from vitalwatch.devices import service as devices
 from vitalwatch.devices.schemas import DeviceCreate, DeviceOut, DevicePatch
 from vitalwatch.devices.service import DeviceDirectory
+from vitalwatch.errors import Conflict, NotFound
 from vitalwatch.hl7 import repository
 from vitalwatch.hl7.models import MonitorAlarm
 from vitalwatch.hl7.monitor import alarm_view
@@ -24,17 +25,10 @@ from vitalwatch.hl7.schemas import (
     UnmappedOut,
 )
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.errors import SessionNotFound
 
 
-class SenderNotFound(LookupError):
-    pass
-
-
-class SessionNotFound(LookupError):
-    pass
-
-
-class Conflict(ValueError):
+class SenderNotFound(NotFound):
     pass
 
 
@@ -88,9 +82,7 @@ async def register(
             out = await devices.update(
                 db, body.device_id, DevicePatch(hl7_ids=[*existing, identifier]), actor
             )
-    except devices.Hl7IdTaken as exc:
-        raise Conflict(str(exc)) from None
-    except devices.DeviceNotFound as exc:
+    except devices.DeviceNotFound as exc:  # the sender is there; the device named is not
         raise Conflict(str(exc)) from None
     await identifiers_registered(db, [identifier])
     await db.delete(sender)
@@ -113,7 +105,7 @@ async def unmapped(db: AsyncSession) -> list[UnmappedOut]:
 
 async def session_alarms(db: AsyncSession, session_id: int) -> list[MonitorAlarmOut]:
     if await sessions_repo.get(db, session_id) is None:
-        raise SessionNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     return await _views(db, await repository.session_alarms(db, session_id))
 
 

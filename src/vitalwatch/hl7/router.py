@@ -3,7 +3,7 @@ session's monitor alarms."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 
 from vitalwatch.auth.deps import Admin, Staff, actor_of
 from vitalwatch.context import Ctx
@@ -37,12 +37,7 @@ async def register_unassigned(
 ) -> DeviceOut:
     """Register an unassigned monitor in one step: a new device with its
     identifier, or the identifier added to an existing device."""
-    try:
-        out = await admin.register(db, ctx.devices, sender_id, body, actor_of(claims))
-    except admin.SenderNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except admin.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    out = await admin.register(db, ctx.devices, sender_id, body, actor_of(claims))
 
     async def _forget() -> None:
         if ctx.hl7 is not None:
@@ -67,10 +62,7 @@ async def list_unmapped(db: DbSession, ctx: Ctx, claims: Admin) -> list[Unmapped
 async def monitor_alarms(session_id: PathId, db: DbSession, claims: Staff) -> list[MonitorAlarmOut]:
     """The monitor's own alarms (HL7 ORU^R40) shown on this session: starts,
     changes and ends, oldest first. They never drive VitalWatch's alarms."""
-    try:
-        return await admin.session_alarms(db, session_id)
-    except admin.SessionNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return await admin.session_alarms(db, session_id)
 
 
 @router.get("/api/v1/monitor-alarms", response_model=list[MonitorAlarmOut])

@@ -26,6 +26,7 @@ from vitalwatch.live.confirmations import Dashboard
 from vitalwatch.live.service import SnapshotParts, opening_messages
 from vitalwatch.live.sockets import LiveSocket
 from vitalwatch.logging import get_logger
+from vitalwatch.overview.service import Ward
 
 router = APIRouter(tags=["live"])
 log = get_logger(__name__)
@@ -114,7 +115,8 @@ async def _serve(
     log.info("dashboard_connected", user_id=claims.user_id, since=since, query_token=deprecated)
     try:
         async with unit_of_work(ctx.sessionmaker) as db:
-            parts = SnapshotParts(ctx.sessionmaker, ctx.hub, ctx.latest, ctx.settings)
+            ward = Ward(ctx.latest, ctx.settings)
+            parts = SnapshotParts(ctx.sessionmaker, ctx.hub, ward)
             first = await opening_messages(db, parts, since)
         serving = asyncio.create_task(ctx.hub.serve(client, first))
         receiving = asyncio.create_task(_receive(websocket, ctx, dashboard))

@@ -9,13 +9,9 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitalwatch.alarms import service as alarms_service
-from vitalwatch.config import Settings
 from vitalwatch.db import unit_of_work
 from vitalwatch.live.hub import Hub
-from vitalwatch.overview import service as overview
-from vitalwatch.readings.latest import LatestStore
-from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.overview.service import Ward
 
 #: A snapshot is shared by the dashboards connecting within this long: after a
 #: network blip every screen reconnects at once, and building the state of a
@@ -26,12 +22,11 @@ SNAPSHOT_TTL_S = 1.0
 @dataclass(frozen=True)
 class SnapshotParts:
     """What the ward's state is built from: a database session of its own, the
-    hub (event ids, replay) and what the session objects need."""
+    hub (event ids, replay) and the overview domain's read model of the ward."""
 
     maker: async_sessionmaker[AsyncSession]
     hub: Hub
-    latest: LatestStore
-    settings: Settings
+    ward: Ward
 
 
 @dataclass(frozen=True)
@@ -55,16 +50,11 @@ async def _build(parts: SnapshotParts) -> _Snapshot:
     build outlives any one dashboard, which may disconnect while waiting)."""
     async with unit_of_work(parts.maker) as db:
         cursor = await parts.hub.latest_event_id(db)
-        active = await sessions_repo.list_(db, "active")
-        views = await overview.views(db, parts.latest, parts.settings, active)
-        station = await alarms_service.station_alarms(db)
-    alarms = sorted(
-        (*(a for v in views for a in v.alarms), *station), key=lambda a: a.raised_at, reverse=True
-    )
+        ward = await parts.ward.state(db)
     body = orjson.dumps(
         {
-            "sessions": [v.model_dump(mode="json") for v in views],
-            "alarms": [a.model_dump(mode="json") for a in alarms],
+            "sessions": [v.model_dump(mode="json") for v in ward.sessions],
+            "alarms": [a.model_dump(mode="json") for a in ward.alarms],
         }
     )
     return _Snapshot(time.monotonic(), cursor, body)

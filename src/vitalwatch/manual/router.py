@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.context import Ctx
@@ -37,25 +37,13 @@ async def enter_reading(
     """Vitals read off a monitor by a nurse: stored and evaluated like a device's
     (baselines, alarms, "BP check due"), marked as typed in with the nurse's name,
     audited. 201 once durable. An impossible value is the device's 422."""
-    try:
-        return await service.enter(ctx.sessionmaker, parts, session_id, body, actor_of(claims))
-    except service.SessionNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except service.SessionEnded as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except service.NotStored as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "1"}
-        ) from None
+    return await service.enter(ctx.sessionmaker, parts, session_id, body, actor_of(claims))
 
 
 @router.get("/{session_id}/manual-readings", response_model=list[ManualReadingOut])
 async def list_manual(session_id: PathId, db: DbSession, claims: Staff) -> list[ManualReadingOut]:
     """Every typed-in reading of the session, struck ones included (marked)."""
-    try:
-        return await service.list_entries(db, session_id)
-    except service.SessionNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return await service.list_entries(db, session_id)
 
 
 @router.post(
@@ -74,12 +62,7 @@ async def strike_reading(
     """Strike out a wrong typed-in reading: kept in the record, marked struck with
     who and why, audited, on the timeline; left out of charts, baselines, latest
     values and later evaluation. Alarms it raised stay (acknowledge them)."""
-    try:
-        return await service.strike(db, parts, session_id, entry_id, body, actor_of(claims))
-    except service.EntryNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except service.AlreadyStruck as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return await service.strike(db, parts, session_id, entry_id, body, actor_of(claims))
 
 
 @station_router.get("/api/v1/manual-readings", response_model=list[ManualReadingOut])

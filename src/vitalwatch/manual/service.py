@@ -18,35 +18,28 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch.audit import service as audit
 from vitalwatch.db import from_ms, on_commit, to_ms, unit_of_work, utcnow
-from vitalwatch.errors import Invalid
+from vitalwatch.errors import Conflict, Invalid, NotFound, Unavailable
 from vitalwatch.manual import repository
 from vitalwatch.manual.schemas import ManualEntry, ManualReadingOut, StrikeIn
 from vitalwatch.readings.models import ManualReading
 from vitalwatch.readings.validation import SampleProblems, parse_readings
 from vitalwatch.readings.writer import DeviceNotBound, IngestUnavailable
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.errors import SessionEnded, SessionNotFound
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.service import SessionParts
 from vitalwatch.vitals import METRIC_INFO, METRICS
 
 
-class SessionNotFound(LookupError):
+class EntryNotFound(NotFound):
     pass
 
 
-class SessionEnded(RuntimeError):
+class AlreadyStruck(Conflict):
     pass
 
 
-class EntryNotFound(LookupError):
-    pass
-
-
-class AlreadyStruck(RuntimeError):
-    pass
-
-
-class NotStored(RuntimeError):
+class NotStored(Unavailable):
     """The database did not take the reading (retry)."""
 
 
@@ -118,9 +111,9 @@ async def enter(
     async with unit_of_work(maker) as db:
         session = await sessions_repo.get(db, session_id, for_update=True)
         if session is None:
-            raise SessionNotFound(f"Session {session_id} not found")
+            raise SessionNotFound(session_id)
         if session.status != "active":
-            raise SessionEnded(f"Session {session_id} has ended")
+            raise SessionEnded(session_id)
         columns = _validate(body, session, now_ms, parts.settings.max_future_skew_s, seq)
         source = await repository.source_of(db, session_id, session.room)
         ts_ms = int(columns.ts_ms[0])
@@ -160,7 +153,7 @@ async def enter(
         await parts.cluster.submit(device_id, columns)
     except DeviceNotBound:
         await _not_stored(maker, session_id, entry_id, event_id, actor, "session ended")
-        raise SessionEnded(f"Session {session_id} has ended; the reading was not stored") from None
+        raise SessionEnded(session_id, "the reading was not stored") from None
     except IngestUnavailable:
         await _not_stored(maker, session_id, entry_id, event_id, actor, "database unavailable")
         raise NotStored(
@@ -221,7 +214,7 @@ def _out(entry: ManualReading, values: dict[str, Any]) -> ManualReadingOut:
 
 async def list_entries(db: AsyncSession, session_id: int) -> list[ManualReadingOut]:
     if await sessions_repo.get(db, session_id) is None:
-        raise SessionNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     entries = await repository.of_session(db, session_id)
     values = await repository.values(db, entries)
     return [_out(e, values.get(e.id, {})) for e in entries]

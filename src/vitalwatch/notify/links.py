@@ -17,12 +17,14 @@ from dataclasses import dataclass
 
 import orjson
 
+from vitalwatch.errors import DomainError, Gone
 
-class LinkInvalid(ValueError):
+
+class LinkInvalid(DomainError, ValueError):
     """The token is malformed or its signature does not match (tampered)."""
 
 
-class LinkExpired(ValueError):
+class LinkExpired(Gone, ValueError):
     """The token was genuine but its time is over."""
 
 

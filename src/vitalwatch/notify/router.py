@@ -3,21 +3,17 @@ deliveries (staff) and the phone's acknowledge link (authorised by its signed to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import ValidationError
+from fastapi import APIRouter, Query, Response, status
 
 from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.audit.service import Actor
 from vitalwatch.auth.deps import Admin, Staff, actor_of
 from vitalwatch.context import Ctx
 from vitalwatch.db import DbSession
-from vitalwatch.errors import validation_body
 from vitalwatch.ids import PathId, QueryId
-from vitalwatch.notify import links, service
+from vitalwatch.notify import service
 from vitalwatch.notify.schemas import (
     ChainIn,
     ChainStepOut,
@@ -42,27 +38,6 @@ _LINK: dict[int | str, dict[str, Any]] = {
 }
 
 
-@contextmanager
-def _mapped() -> Iterator[None]:
-    """Domain exceptions as the HTTP answers the contract names."""
-    try:
-        yield
-    except service.TargetNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except service.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except service.UnknownUser as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    except ValidationError as exc:
-        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-        detail = validation_body(errors)["detail"]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
-    except links.LinkInvalid as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
-    except (links.LinkExpired, service.LinkUsed) as exc:
-        raise HTTPException(status.HTTP_410_GONE, str(exc)) from None
-
-
 @router.get("/targets", response_model=list[TargetOut])
 async def list_targets(db: DbSession, claims: Admin) -> list[TargetOut]:
     return await service.list_targets(db)
@@ -76,16 +51,14 @@ async def list_targets(db: DbSession, claims: Admin) -> list[TargetOut]:
 )
 async def create_target(body: TargetIn, db: DbSession, claims: Admin) -> TargetCreated:
     """A webhook target's signing secret is in this answer only (generated when not given)."""
-    with _mapped():
-        return await service.create_target(db, body, actor_of(claims))
+    return await service.create_target(db, body, actor_of(claims))
 
 
 @router.patch("/targets/{target_id}", response_model=TargetCreated, responses=_TARGET)
 async def update_target(
     target_id: PathId, body: TargetPatch, db: DbSession, claims: Admin
 ) -> TargetCreated:
-    with _mapped():
-        return await service.update_target(db, target_id, body, actor_of(claims))
+    return await service.update_target(db, target_id, body, actor_of(claims))
 
 
 @router.delete(
@@ -94,16 +67,14 @@ async def update_target(
     responses={**_TARGET, 409: {"description": "The target has sent notifications"}},
 )
 async def delete_target(target_id: PathId, db: DbSession, claims: Admin) -> Response:
-    with _mapped():
-        await service.delete_target(db, target_id, actor_of(claims))
+    await service.delete_target(db, target_id, actor_of(claims))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/targets/{target_id}/test", response_model=TestOut, responses=_TARGET)
 async def test_target(target_id: PathId, db: DbSession, ctx: Ctx, claims: Admin) -> TestOut:
     """Send a test notification now; `ok` and `outcome` say what the target answered."""
-    with _mapped():
-        return await service.send_test(db, ctx.settings, target_id, actor_of(claims))
+    return await service.send_test(db, ctx.settings, target_id, actor_of(claims))
 
 
 @router.get("/chain", response_model=list[ChainStepOut])
@@ -114,8 +85,7 @@ async def get_chain(db: DbSession, claims: Admin) -> list[ChainStepOut]:
 @router.put("/chain", response_model=list[ChainStepOut], responses=_TARGET)
 async def set_chain(body: ChainIn, db: DbSession, claims: Admin) -> list[ChainStepOut]:
     """Replace the escalation chain: step n notifies its target `delay_s` after hand-over."""
-    with _mapped():
-        return await service.set_chain(db, body, actor_of(claims))
+    return await service.set_chain(db, body, actor_of(claims))
 
 
 @router.get("/outbox", response_model=list[OutboxOut])
@@ -133,8 +103,7 @@ async def list_outbox(
 @router.post("/ack/preview", response_model=LinkPreview, responses=_LINK)
 async def preview_link(body: LinkToken, db: DbSession, ctx: Ctx) -> LinkPreview:
     """What an acknowledge link would acknowledge, and as whom (changes nothing)."""
-    with _mapped():
-        return await service.preview_link(db, ctx.settings, body.token)
+    return await service.preview_link(db, ctx.settings, body.token)
 
 
 @router.post("/ack", response_model=LinkDone, responses={**_LINK, 409: {"description": "Resolved"}})
@@ -144,5 +113,4 @@ async def use_link(body: LinkToken, ctx: Ctx) -> LinkDone:
     async def ack(alarm_id: int, actor: Actor) -> AlarmOut:
         return await ctx.cluster.alarm_action(alarm_id, "acknowledge", None, actor)
 
-    with _mapped():
-        return await service.use_link(ctx.sessionmaker, ctx.settings, body.token, ack)
+    return await service.use_link(ctx.sessionmaker, ctx.settings, body.token, ack)

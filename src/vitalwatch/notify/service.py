@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitalwatch import errors
@@ -46,19 +47,19 @@ log = get_logger(__name__)
 Acknowledge = Callable[[int, audit.Actor], Awaitable[AlarmOut]]
 
 
-class TargetNotFound(LookupError):
+class TargetNotFound(errors.NotFound):
     pass
 
 
-class Conflict(ValueError):
+class Conflict(errors.Conflict):
     """A change that contradicts what is stored (name taken, target in use)."""
 
 
-class UnknownUser(ValueError):
+class UnknownUser(errors.Refused):
     pass
 
 
-class LinkUsed(Exception):
+class LinkUsed(errors.Gone):
     """The acknowledge link's single use is spent."""
 
 
@@ -121,21 +122,27 @@ async def _target(db: AsyncSession, target_id: int) -> NotifyTarget:
 async def update_target(
     db: AsyncSession, target_id: int, patch: TargetPatch, actor: audit.Actor
 ) -> TargetCreated:
-    """Apply a patch, checked as a whole (raises pydantic's ValidationError: a 422)."""
+    """Apply a patch, checked as a whole (the merged target's errors are a 422)."""
     target = await _target(db, target_id)
     given = patch.model_dump(exclude_unset=True)
     kind = given.get("kind", target.kind)
     secret = given.get("secret", target.secret if kind == target.kind else None)
-    merged = TargetIn(
-        name=given.get("name", target.name),
-        kind=kind,
-        address=given.get("address", target.address),
-        secret=secret,
-        user=(given["user"] or None)
+    user = (
+        (given["user"] or None)
         if "user" in given
-        else await repository.username(db, target.user_id),
-        enabled=given.get("enabled", target.enabled),
+        else await repository.username(db, target.user_id)
     )
+    try:
+        merged = TargetIn(
+            name=given.get("name", target.name),
+            kind=kind,
+            address=given.get("address", target.address),
+            secret=secret,
+            user=user,
+            enabled=given.get("enabled", target.enabled),
+        )
+    except ValidationError as exc:
+        raise errors.Invalid([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     if merged.name != target.name and await repository.target_named(db, merged.name):
         raise Conflict(f"A target named {merged.name!r} exists already")
     fresh = None

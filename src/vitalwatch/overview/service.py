@@ -2,7 +2,8 @@
 session's record, its monitors, latest values and NEWS2, its alarms and its
 discharge readiness, built with a fixed number of queries however many
 sessions are shown. `SessionViews` is the sessions domain's port for showing
-a changed session to every dashboard again."""
+a changed session to every dashboard again; `Ward` is the read model a
+dashboard's snapshot is built from."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.alarms import service as alarms_service
+from vitalwatch.alarms.schemas import AlarmOut
 from vitalwatch.config import Settings
 from vitalwatch.db import from_ms
 from vitalwatch.overview.schemas import SessionOut
@@ -135,3 +137,32 @@ class SessionViews:
         await db.flush()
         for out in await views(db, self.latest, self.settings, sessions):
             await self.events.emit(db, "session", {"session": out.model_dump(mode="json")})
+
+
+@dataclass(frozen=True)
+class WardState:
+    """Every active session as staff see it, and every open alarm of the ward
+    (the sessions' and the station's own), newest first."""
+
+    sessions: list[SessionOut]
+    alarms: list[AlarmOut]
+
+
+@dataclass(frozen=True)
+class Ward:
+    """The ward as a dashboard opens on it: the read model live/ takes, so the
+    latest values (readings/) stay behind the overview domain."""
+
+    latest: LatestStore
+    settings: Settings
+
+    async def state(self, db: AsyncSession) -> WardState:
+        active = await repository.list_(db, "active")
+        sessions = await views(db, self.latest, self.settings, active)
+        station = await alarms_service.station_alarms(db)
+        alarms = sorted(
+            (*(a for v in sessions for a in v.alarms), *station),
+            key=lambda a: a.raised_at,
+            reverse=True,
+        )
+        return WardState(sessions, alarms)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 
 from vitalwatch.auth.deps import Staff, actor_of
 from vitalwatch.db import DbSession
@@ -28,10 +28,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 async def _detail(db: DbSession, patient_id: int) -> PatientDetail:
-    try:
-        patient = await service.get(db, patient_id)
-    except service.PatientNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    patient = await service.get(db, patient_id)
     sessions = await sessions_repo.list_for_patient(db, patient_id)
     return PatientDetail(
         **PatientRecord.model_validate(patient).model_dump(),
@@ -55,10 +52,7 @@ async def search_patients(
     "", status_code=status.HTTP_201_CREATED, response_model=PatientDetail, responses=_ERRORS
 )
 async def create_patient(body: PatientCreate, db: DbSession, claims: Staff) -> PatientDetail:
-    try:
-        patient = await service.create(db, body, actor_of(claims))
-    except service.PatientExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    patient = await service.create(db, body, actor_of(claims))
     return await _detail(db, patient.id)
 
 
@@ -73,10 +67,5 @@ async def patch_patient(
     patient_id: PathId, body: PatientPatch, db: DbSession, claims: Staff
 ) -> PatientDetail:
     """Correct the record; audited with the old and new values."""
-    try:
-        await service.update(db, patient_id, body, actor_of(claims))
-    except service.PatientNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except service.PatientExists as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    await service.update(db, patient_id, body, actor_of(claims))
     return await _detail(db, patient_id)

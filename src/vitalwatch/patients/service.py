@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitalwatch.audit import service as audit
 from vitalwatch.db import utcnow
+from vitalwatch.errors import Conflict, NotFound
 from vitalwatch.logging import get_logger
 from vitalwatch.patients import repository
 from vitalwatch.patients.models import Patient
@@ -23,17 +24,17 @@ log = get_logger(__name__)
 _IDENTITY = ("display_name", "date_of_birth", "sex")
 
 
-class PatientNotFound(LookupError):
+class PatientNotFound(NotFound):
     def __init__(self, patient_id: int) -> None:
         super().__init__(f"Patient {patient_id} not found")
 
 
-class PatientExists(ValueError):
+class PatientExists(Conflict):
     def __init__(self) -> None:
         super().__init__("A patient with this reference is already on record")
 
 
-class PatientMismatch(ValueError):
+class PatientMismatch(Conflict):
     """A known reference sent with another name, date of birth or sex."""
 
     def __init__(self, patient_id: int, fields: list[str]) -> None:

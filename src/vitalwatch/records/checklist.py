@@ -27,6 +27,7 @@ from vitalwatch.records.schemas import (
 )
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.errors import SessionNotFound
 from vitalwatch.sessions.models import Session
 from vitalwatch.vitals import PROFILES
 
@@ -121,7 +122,7 @@ def items_out(
 async def _session(db: AsyncSession, session_id: int, *, lock: bool = False) -> Session:
     session = await sessions_repo.get(db, session_id, for_update=lock)
     if session is None:
-        raise RecordNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     return session
 
 

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vitalwatch.audit import service as audit
 from vitalwatch.db import utcnow
 from vitalwatch.records import readiness, repository
-from vitalwatch.records.errors import RecordConflict, RecordNotFound
+from vitalwatch.records.errors import RecordConflict
 from vitalwatch.records.models import SessionReadiness
 from vitalwatch.records.schemas import ReadinessOut, SignOffIn
 from vitalwatch.records.text import hm
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.errors import SessionNotFound
 from vitalwatch.sessions.service import SessionParts
 
 
@@ -31,7 +32,7 @@ async def sign_off(
 ) -> ReadinessOut:
     session = await sessions_repo.get(db, session_id, for_update=True)
     if session is None:
-        raise RecordNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     latest, tz = parts.latest, parts.settings.tz
     await latest.ensure_loaded(db, {session_id})
     now_state = (await readiness.compute(db, latest, tz, [session]))[session_id]

@@ -1,43 +1,24 @@
-"""The records domain's errors, answered by `handler` (registered in app.py)."""
+"""The records domain's errors: `vitalwatch.errors` refusals (answered by the
+one handler in app.py), named for the record they refuse."""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
-
-from vitalwatch.errors import validation_body
+from vitalwatch.errors import Conflict, Invalid, NotFound
 
 
-class RecordError(Exception):
-    status = 400
+class RecordNotFound(NotFound):
+    """No such checklist item, dose, patient or form (no such session is
+    `sessions.errors.SessionNotFound`)."""
 
 
-class RecordNotFound(RecordError, LookupError):
-    """No such session, checklist item, dose, patient or form."""
-
-    status = 404
-
-
-class RecordConflict(RecordError, ValueError):
+class RecordConflict(Conflict):
     """The request does not fit the record as it stands."""
 
-    status = 409
 
-
-class RecordInvalid(RecordError, ValueError):
+class RecordInvalid(Invalid):
     """A field that is wrong for this record: a 422 naming `loc`."""
 
-    status = 422
-
     def __init__(self, loc: tuple[str, ...], msg: str) -> None:
-        super().__init__(msg)
+        super().__init__([{"type": "value_error", "loc": loc, "msg": msg}])
         self.loc = loc
         self.msg = msg
-
-
-async def handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RecordError)
-    if isinstance(exc, RecordInvalid):
-        body = validation_body([{"type": "value_error", "loc": exc.loc, "msg": exc.msg}])
-        return JSONResponse(status_code=422, content=body)
-    return JSONResponse(status_code=exc.status, content={"detail": str(exc)})

@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vitalwatch.audit import service as audit
 from vitalwatch.db import on_commit
 from vitalwatch.records import repository
-from vitalwatch.records.errors import RecordConflict, RecordNotFound
+from vitalwatch.records.errors import RecordConflict
 from vitalwatch.records.models import Observation
 from vitalwatch.records.schemas import ObservationIn, ObservationOut, ObservationSeries
 from vitalwatch.sessions import repository as sessions_repo
 from vitalwatch.sessions import service as sessions_service
+from vitalwatch.sessions.errors import SessionNotFound
 from vitalwatch.sessions.service import SessionParts
 
 
@@ -22,7 +23,7 @@ async def add(
 ) -> ObservationOut:
     session = await sessions_repo.get(db, session_id, for_update=True)
     if session is None:
-        raise RecordNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     if session.status != "active":
         raise RecordConflict(f"Session {session_id} has ended")
     skew_s = parts.settings.max_future_skew_s
@@ -60,7 +61,7 @@ async def add(
 
 async def list_(db: AsyncSession, session_id: int) -> list[ObservationOut]:
     if await sessions_repo.get(db, session_id) is None:
-        raise RecordNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     return [ObservationOut.model_validate(o) for o in await repository.observations(db, session_id)]
 
 
@@ -70,7 +71,7 @@ async def series(db: AsyncSession, session_id: int, field: str) -> ObservationSe
         o for o in await repository.observations(db, session_id) if getattr(o, field) is not None
     ]
     if not rows and await sessions_repo.get(db, session_id) is None:
-        raise RecordNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     return ObservationSeries(
         field=field, ts=[o.ts for o in rows], values=[float(getattr(o, field)) for o in rows]
     )

@@ -21,7 +21,6 @@ from vitalwatch.readings.latest import LatestStore
 from vitalwatch.readings.repository import BpReading, StruckReading
 from vitalwatch.records import checklist, clinic, readiness, repository, struck
 from vitalwatch.records.charts import Chart, Series, svg
-from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.models import Observation
 from vitalwatch.records.profiles import Profiles, entered_at
 from vitalwatch.records.report_parts import (
@@ -35,6 +34,7 @@ from vitalwatch.records.report_parts import (
 from vitalwatch.records.schemas import ChecklistOut, ClinicOut, ReadinessOut, RecordProfileOut
 from vitalwatch.records.text import hm, num
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.errors import SessionNotFound
 from vitalwatch.sessions.models import Session, SessionEvent
 from vitalwatch.sessions.schemas import ROUTE_LABELS, DoseRecord
 from vitalwatch.sessions.thresholds import Thresholds
@@ -209,7 +209,7 @@ async def build(
     `clinic_name`: VITALWATCH_CLINIC_NAME, the name until the profile has one."""
     session = await sessions_repo.get(db, session_id)
     if session is None:
-        raise RecordNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     patient = await patients_repo.get(db, session.patient_id)
     assert patient is not None
     await latest.ensure_loaded(db, {session_id})

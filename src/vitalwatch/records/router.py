@@ -26,7 +26,6 @@ from vitalwatch.records import (
     report_html,
     series,
 )
-from vitalwatch.records.errors import RecordNotFound
 from vitalwatch.records.schemas import (
     ChecklistAnswer,
     ChecklistOut,
@@ -47,6 +46,7 @@ from vitalwatch.records.schemas import (
     SignOffIn,
 )
 from vitalwatch.sessions import repository as sessions_repo
+from vitalwatch.sessions.errors import SessionNotFound
 from vitalwatch.sessions.schemas import EventOut
 from vitalwatch.vitals import Protocol
 
@@ -164,7 +164,7 @@ async def observation_series(
 async def get_readiness(session_id: PathId, db: DbSession, ctx: Ctx, claims: Staff) -> ReadinessOut:
     session = await sessions_repo.get(db, session_id)
     if session is None:
-        raise RecordNotFound(f"Session {session_id} not found")
+        raise SessionNotFound(session_id)
     await ctx.latest.ensure_loaded(db, {session_id})
     return (await readiness.compute(db, ctx.latest, ctx.settings.tz, [session]))[session_id]
 

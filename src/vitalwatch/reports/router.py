@@ -3,12 +3,10 @@ as JSON and as CSV."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response
 
 from vitalwatch.auth.deps import AppSettings, Staff
 from vitalwatch.db import DbSession
@@ -27,14 +25,6 @@ _CSV: dict[int | str, dict[str, Any]] = {
 }
 
 
-@contextmanager
-def _mapped() -> Iterator[None]:
-    try:
-        yield
-    except service.ReportError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-
-
 def _period(
     claims: Staff,
     settings: AppSettings,
@@ -44,8 +34,7 @@ def _period(
     until: Annotated[date | None, Query(description="last day, included (default: today)")] = None,
 ) -> service.Period:
     """The clinic's days asked for (staff only: the token is checked first)."""
-    with _mapped():
-        return service.Period.of(since, until, settings.tz, datetime.now(UTC))
+    return service.Period.of(since, until, settings.tz, datetime.now(UTC))
 
 
 Days = Annotated[service.Period, Depends(_period)]
@@ -56,8 +45,7 @@ GroupQuery = Annotated[GroupBy, Query(description="one row per day, protocol or 
 async def _alarm_load(
     db: DbSession, period: Days, protocol: ProtocolQuery = None, group_by: GroupQuery = "day"
 ) -> AlarmLoadReport:
-    with _mapped():
-        return await service.alarm_load(db, period, protocol, group_by, datetime.now(UTC))
+    return await service.alarm_load(db, period, protocol, group_by, datetime.now(UTC))
 
 
 async def _limit_changes(

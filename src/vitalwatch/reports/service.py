@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vitalwatch.errors import Refused
 from vitalwatch.reports import figures as fig
 from vitalwatch.reports import limits, repository
 from vitalwatch.reports.schemas import (
@@ -40,7 +41,7 @@ FIRST_DAY: Final = date(2000, 1, 1)
 LAST_DAY: Final = date(2999, 12, 31)
 
 
-class ReportError(ValueError):
+class ReportError(Refused):
     """A report that cannot be made as asked; the message says what to change."""
 
 

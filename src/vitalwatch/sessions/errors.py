@@ -1,5 +1,6 @@
 """Why a session request is refused (answered 404 / 409 at the edge; a wrong
-field is `vitalwatch.errors.Invalid`, a 422 naming it)."""
+field is `vitalwatch.errors.Invalid`, a 422 naming it). `SessionNotFound` is
+the one "no such session" of every domain (records, manual readings, HL7)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ class SessionNotFound(NotFound):
 
 
 class SessionEnded(Conflict):
-    def __init__(self, session_id: int) -> None:
-        super().__init__(f"Session {session_id} has ended")
+    """The session has ended; `consequence` says what was not done, if anything."""
+
+    def __init__(self, session_id: int, consequence: str | None = None) -> None:
+        tail = f"; {consequence}" if consequence else ""
+        super().__init__(f"Session {session_id} has ended{tail}")
 
 
 class DeviceBusy(Conflict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
 from vitalwatch.auth.deps import Staff, actor_of
@@ -14,7 +14,6 @@ from vitalwatch.ids import MAX_ID, Moment, PathId
 from vitalwatch.overview import service as overview
 from vitalwatch.overview.deps import Parts
 from vitalwatch.overview.schemas import SessionOut
-from vitalwatch.patients.service import PatientMismatch
 from vitalwatch.records import doses
 from vitalwatch.sessions import service
 from vitalwatch.sessions.schemas import (
@@ -48,10 +47,7 @@ async def create_session(
     body: SessionCreate, db: DbSession, parts: Parts, claims: Staff, response: Response
 ) -> SessionOut:
     """Start a session; the same start repeated within 60 s answers 200 with it."""
-    try:
-        session, created = await service.create(db, parts, body, actor_of(claims))
-    except PatientMismatch as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    session, created = await service.create(db, parts, body, actor_of(claims))
     if not created:
         response.status_code = status.HTTP_200_OK
     return await overview.view(db, parts.latest, parts.settings, session)

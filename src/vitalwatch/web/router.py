@@ -18,10 +18,11 @@ from inspect import Parameter, Signature
 from pathlib import Path
 from typing import Final, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 
 from vitalwatch.context import Ctx
+from vitalwatch.errors import NotFound
 from vitalwatch.ids import PathId
 
 router = APIRouter(include_in_schema=False)
@@ -89,7 +90,7 @@ async def static(path: str) -> FileResponse:
     """Files under static/ only (no path escapes); revalidated on each load."""
     target = (STATIC / path).resolve()
     if not target.is_file() or not target.is_relative_to(STATIC):
-        raise HTTPException(404, "Not found")
+        raise NotFound("Not found")
     return FileResponse(target, headers=_NO_CACHE)
 
 

@@ -7,7 +7,6 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Final
 
-from vitalwatch.alarms.engine import messages
 from vitalwatch.alarms.engine.lifecycle import (
     Alarm,
     Condition,
@@ -16,6 +15,7 @@ from vitalwatch.alarms.engine.lifecycle import (
     Step,
     apply,
 )
+from vitalwatch.alarms.engine.messages import condition_note
 from vitalwatch.alarms.engine.model import RANK, Action, AlarmView, State, Transition, Wanted
 
 #: Actions whose log row carries the alarm's own message.
@@ -92,12 +92,12 @@ class Board:
             cond = alarm.conditions.setdefault(r, Condition(r, metric, high=worse_high))
             if cond.priority != priority:
                 cond.meet(priority, value, None, ts, ts)
-                note = messages.condition_note(cond, priority)
+                note = condition_note(cond, priority)
                 steps.append(Step(Action.CONDITION_MET, note, None, r, priority, value))
         for r, cond in alarm.conditions.items():
             if cond.priority is not None and r not in wanted:
                 cond.end()
-                note = messages.condition_note(cond, None)
+                note = condition_note(cond, None)
                 steps.append(Step(Action.CONDITION_ENDED, note, None, r, cond.peak, cond.value))
         if wanted:
             alarm.message = message

@@ -21,7 +21,6 @@ from typing import Final
 
 import numpy as np
 
-from vitalwatch.alarms.engine import messages, protocol, technical
 from vitalwatch.alarms.engine.board import Board
 from vitalwatch.alarms.engine.channels import (
     CHANNELS,
@@ -43,6 +42,7 @@ from vitalwatch.alarms.engine.lifecycle import (
     Tick,
     apply,
 )
+from vitalwatch.alarms.engine.messages import condition_note, fmt_of, physiological
 from vitalwatch.alarms.engine.model import (
     F64,
     I64,
@@ -52,7 +52,16 @@ from vitalwatch.alarms.engine.model import (
     SessionConfig,
     Transition,
 )
-from vitalwatch.alarms.engine.technical import DeviceClocks, SessionClock
+from vitalwatch.alarms.engine.protocol import observe as protocol_observe
+from vitalwatch.alarms.engine.protocol import predose_review
+from vitalwatch.alarms.engine.technical import (
+    UNWATCHED_AFTER_S,
+    DeviceClocks,
+    SessionClock,
+    judge,
+    monitor_rule,
+    watched,
+)
 from vitalwatch.samples import SampleBatch
 from vitalwatch.vitals import METRIC_INDEX, METRICS, PROFILES
 
@@ -80,7 +89,7 @@ class AlarmEngine:
         capacity: int = 16,
         escalate_after: dict[str, float] | None = None,
         delivery_timeout: float | None = None,
-        unwatched_after: float = technical.UNWATCHED_AFTER_S,
+        unwatched_after: float = UNWATCHED_AFTER_S,
     ) -> None:
         self._slots: dict[int, int] = {}  # session id -> slot
         self._sessions: dict[int, _Session] = {}  # slot -> session
@@ -152,7 +161,7 @@ class AlarmEngine:
             self._devices.add(dev)
         for dev in state.devices:
             if dev not in cfg.device_names:
-                out += self._close(sid, technical.monitor_rule(dev), now, "Monitor unbound")
+                out += self._close(sid, monitor_rule(dev), now, "Monitor unbound")
         state.devices = list(cfg.device_names)
         if cfg.first_dose_at is not None and previous.first_dose_at is None:
             out += self._close(sid, "predose_bp_review", cfg.first_dose_at, "Dose given")
@@ -204,7 +213,7 @@ class AlarmEngine:
             bp = ~np.isnan(values[:, _SBP]) & np.isin(slot, list(self._predose))
             if bp.any():
                 configs = [self._sessions[s].cfg for s in slot[bp].tolist()]
-                out += protocol.predose_review(self._board, configs, ts[bp], values[bp], now)
+                out += predose_review(self._board, configs, ts[bp], values[bp], now)
         self.stale = {self._sessions[s].cfg.session_id: t for s, t in stale.items()}
         return out
 
@@ -309,26 +318,10 @@ class AlarmEngine:
             alarm = self._board.new(sid, problem, "physiological", ts, clock)
         value_of: dict[str, float] = {METRICS[CHANNELS[e.channel].metric]: e.value for e in moved}
         since_of = {CHANNELS[e.channel].condition: e.since for e in moved if e.raised}
-        steps: list[Step] = []
-        for name, (tier, top) in changes.items():
-            ch = CHANNELS[CONDITION_CHANNELS[name][0]]
-            cond = alarm.conditions.setdefault(name, Condition(name, METRICS[ch.metric], ch.high))
-            if tier is not None and top is not None:
-                limit, cond.baseline = self._limit_of(slot, top)
-                cond.meet(tier, value_of[cond.metric or ""], limit, since_of.get(name, ts), ts)
-            else:
-                cond.end()
-            action = Action.CONDITION_MET if tier is not None else Action.CONDITION_ENDED
-            steps.append(
-                Step(
-                    action,
-                    messages.condition_note(cond, tier),
-                    condition=name,
-                    priority=tier or cond.peak,
-                    value=cond.value,
-                    limit=cond.limit,
-                )
-            )
+        steps = [
+            self._condition_moved(slot, alarm, name, tier_top, value_of, since_of.get(name, ts), ts)
+            for name, tier_top in changes.items()
+        ]
         for cond in alarm.conditions.values():  # the same reading, seen by every condition
             if cond.metric in value_of and cond.rule not in changes:
                 cond.note(value_of[cond.metric], ts)
@@ -343,6 +336,34 @@ class AlarmEngine:
         self._describe(alarm, slot)
         return self._board.emit(alarm, [*steps, *lifecycle], ts)
 
+    def _condition_moved(
+        self,
+        slot: int,
+        alarm: Alarm,
+        name: str,
+        tier_top: tuple[str | None, int | None],
+        value_of: dict[str, float],
+        since: float,
+        ts: float,
+    ) -> Step:
+        """One condition of the alarm met at a (new) tier, or ended: its step."""
+        tier, top = tier_top
+        ch = CHANNELS[CONDITION_CHANNELS[name][0]]
+        cond = alarm.conditions.setdefault(name, Condition(name, METRICS[ch.metric], ch.high))
+        if tier is not None and top is not None:
+            limit, cond.baseline = self._limit_of(slot, top)
+            cond.meet(tier, value_of[cond.metric or ""], limit, since, ts)
+        else:
+            cond.end()
+        return Step(
+            Action.CONDITION_MET if tier is not None else Action.CONDITION_ENDED,
+            condition_note(cond, tier),
+            condition=name,
+            priority=tier or cond.peak,
+            value=cond.value,
+            limit=cond.limit,
+        )
+
     def _limit_of(self, slot: int, channel: int) -> tuple[float, float | None]:
         """The limit a channel compares with, and the baseline behind a rise."""
         limit = float(self._bank.thr[slot, channel])
@@ -354,7 +375,7 @@ class AlarmEngine:
         if alarm.rule in LIMIT_PROBLEMS:
             last = self._bank.last_val[slot]
             latest = {m: float(last[METRIC_INDEX[m]]) for m in ("sbp", "dbp", "map")}
-            alarm.message = messages.physiological(
+            alarm.message = physiological(
                 alarm, {m: v for m, v in latest.items() if not math.isnan(v)}
             )
 
@@ -443,7 +464,7 @@ class AlarmEngine:
         """A nurse's observation that rules read (MOAA/S <= 2: deep sedation)."""
         if session_id not in self._slots:
             return []
-        return protocol.observe(self._board, session_id, kind, value, ts, clock)
+        return protocol_observe(self._board, session_id, kind, value, ts, clock)
 
     # -- the clock --------------------------------------------------------------------
 
@@ -453,7 +474,7 @@ class AlarmEngine:
         rows, dev_last, dev_signal = self._devices.lists()
         for slot, state in self._sessions.items():
             state.clock.last_sample = float(self._last_sample[slot])
-            out += technical.judge(
+            out += judge(
                 self._board,
                 state.cfg,
                 state.clock,
@@ -475,7 +496,7 @@ class AlarmEngine:
     def watch(self, now: float, watching: int, active: bool) -> list[Transition]:
         """How many dashboards can alert a nurse now, and whether sessions are
         monitored (the station's own "no dashboard" alarm; its owner asks)."""
-        self._unwatched_since, out = technical.watched(
+        self._unwatched_since, out = watched(
             self._board, self._unwatched_since, now, watching, active, self._unwatched_after
         )
         return out
@@ -597,7 +618,7 @@ class _Groups:
 
 def _shown(metric: str, v: float | None) -> str | None:
     """A value as an alarm's words quote it (a change below that is no news)."""
-    return None if v is None else messages.fmt_of(metric, v)
+    return None if v is None else fmt_of(metric, v)
 
 
 def _judged_by(cond: Condition, limit: float) -> bool:

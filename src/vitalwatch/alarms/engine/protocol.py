@@ -8,8 +8,8 @@ from typing import Final
 
 import numpy as np
 
-from vitalwatch.alarms.engine import messages
 from vitalwatch.alarms.engine.board import Board
+from vitalwatch.alarms.engine.messages import fmt
 from vitalwatch.alarms.engine.model import F64, SessionConfig, Transition, Wanted
 from vitalwatch.vitals import METRIC_INDEX, PROFILES
 
@@ -32,8 +32,8 @@ def predose_review(
         sbp, dbp = float(values[i, _SBP]), float(values[i, _DBP])
         high = sbp > limit[0] or dbp > limit[1]
         message = (
-            f"BP {messages.fmt(sbp)}/{messages.fmt(dbp)} mmHg before dosing, above "
-            f"{messages.fmt(limit[0])}/{messages.fmt(limit[1])} mmHg: review before dosing"
+            f"BP {fmt(sbp)}/{fmt(dbp)} mmHg before dosing, above "
+            f"{fmt(limit[0])}/{fmt(limit[1])} mmHg: review before dosing"
         )
         wanted: Wanted = {"predose_bp_high": ("low", "sbp")} if high else {}
         out += board.set_problem(
