@@ -202,6 +202,10 @@ FAST_RETRIES = {
     "VITALWATCH_NOTIFY_RETRY_BASE_S": "0.5",
     "VITALWATCH_NOTIFY_RETRY_MAX_S": "2",
     "VITALWATCH_NOTIFY_TIMEOUT_S": "5",
+    # the station's own "no dashboard is watching" alarm would be notified too
+    # once a module's server has run 30 s unwatched (a loaded run): these tests
+    # count the notifications of the alarms they raise
+    "VITALWATCH_UNWATCHED_AFTER_S": "3600",
 }
 
 

@@ -5,6 +5,7 @@ the chain, then acknowledge an escalated alarm from the link."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import pytest
 from playwright.async_api import Browser, expect
@@ -82,6 +83,9 @@ async def test_targets_page_test_button_chain_and_ack_link(
     )
     now = next(a for a in r.json() if a["id"] == alarm["id"])
     assert now["state"] == "acknowledged" and now["acked_by"] == NURSE[0]
+    # the clinic's clock with its zone named (the phone may be on another zone)
+    acked = datetime.fromisoformat(now["acked_at"].replace("Z", "+00:00")).astimezone(UTC)
+    await expect(phone.get_by_test_id("ack-status")).to_contain_text(f"at {acked:%H:%M:%S} (UTC)")
     await phone.reload()
     await expect(phone.get_by_test_id("ack-status")).to_contain_text("used already")
     await page.reload()

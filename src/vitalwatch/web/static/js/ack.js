@@ -2,6 +2,8 @@
 // server log; opening the page only shows what would be acknowledged (mail
 // scanners prefetch links): the button press acknowledges.
 
+import { clock, ZONE } from "./format.js";
+
 const token = decodeURIComponent(location.hash.slice(1));
 const $ = (id) => document.getElementById(id);
 
@@ -19,8 +21,9 @@ async function call(path) {
   return data;
 }
 
+/** The clinic's clock time, its zone named (a phone may be on another zone). */
 function time(iso) {
-  return iso ? new Date(iso).toLocaleTimeString() : "";
+  return iso ? `${clock(iso)} (${ZONE})` : "";
 }
 
 function show(alarm) {
