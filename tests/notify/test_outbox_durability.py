@@ -22,6 +22,9 @@ from tests.notify.peers import (
 )
 from tests.support import Api, ServerProcess, wait_for
 
+#: Seconds from an escalation to the chain's second step.
+STEP_2_DELAY_S = 8
+
 
 async def _all_sent(api: Api, alarm_ids: list[int]) -> list[dict[str, Any]]:
     rows = [row for a in alarm_ids for row in await outbox(api, a)]
@@ -43,7 +46,10 @@ async def test_kill9_with_notifications_pending_delivers_each_after_restart(
         b = await add_target(
             api, name="Phone", kind="webhook", address=later.url, secret=later.secret
         )
-        await set_chain(api, (a["id"], 0), (b["id"], 3))
+        # step 2 a while after step 1: on a loaded machine the three alarms
+        # escalate seconds apart, and the first one's step 2 must still be due
+        # when the last one's step 1 arrives (3 s was once not enough)
+        await set_chain(api, (a["id"], 0), (b["id"], STEP_2_DELAY_S))
         # all three at once: each waits out the 5-s delivery rule before it escalates
         alarms = [
             alarm["id"] for _, alarm, _ in await asyncio.gather(*(escalate(api) for _ in range(3)))
@@ -57,7 +63,7 @@ async def test_kill9_with_notifications_pending_delivers_each_after_restart(
     server.start()
     api = Api(server.url)
     try:
-        rows = await wait_for(lambda: _all_sent(api, alarms), timeout=20)
+        rows = await wait_for(lambda: _all_sent(api, alarms), timeout=STEP_2_DELAY_S + 20)
         keys = {r["target_id"]: set() for r in rows}
         for r in rows:
             keys[r["target_id"]].add(r["key"])
