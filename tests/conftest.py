@@ -100,6 +100,9 @@ async def api(server: ServerProcess) -> AsyncIterator[Api]:
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: A page assertion waits up to 10 s (Playwright's 5 s was once too short for a
+#: sign-in while the suite's other workers loaded both CPUs).
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")
